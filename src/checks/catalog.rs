@@ -1,0 +1,287 @@
+//! What each automatic check is called, what parameters it takes and which facts it produces.
+//! The runbook validator reads this to reject unknown check ids and conditions on facts that no
+//! check produces; each check's tests assert that it only emits facts declared here.
+
+use crate::evidence::FactKind;
+
+/// One automatic check, as a runbook may call it.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckSpec {
+    pub id: &'static str,
+    pub title: &'static str,
+    /// Outside checks look at the site over the network; local ones read this machine.
+    pub scope: Scope,
+    pub params: &'static [ParamSpec],
+    pub produces: &'static [FieldSpec],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Outside,
+    Local,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub required: bool,
+    pub doc: &'static str,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct FieldSpec {
+    pub key: &'static str,
+    pub kind: FactKind,
+    pub doc: &'static str,
+}
+
+const fn param(name: &'static str, required: bool, doc: &'static str) -> ParamSpec {
+    ParamSpec { name, required, doc }
+}
+
+const fn fact(key: &'static str, kind: FactKind, doc: &'static str) -> FieldSpec {
+    FieldSpec { key, kind, doc }
+}
+
+use FactKind::{Bool, Int, List, Text};
+
+const HTTP_PROBE: CheckSpec = CheckSpec {
+    id: "http_probe",
+    title: "Probe the public URL",
+    scope: Scope::Outside,
+    params: &[
+        param("url", true, "absolute http(s) URL"),
+        param("count", false, "how many probes (default 5)"),
+    ],
+    produces: &[
+        fact("http.status", Int, "the status seen most often; on a tie, the highest"),
+        fact("http.statuses", List, "each probe's status, or its failure kind"),
+        fact("http.error_probes", Int, "probes that returned 5xx or no response"),
+        fact("http.intermittent", Bool, "some probes failed and some did not"),
+        fact(
+            "http.failure",
+            Text,
+            "why no response: dns, refused, timeout, tls, reset, invalid_response, redirect_loop, too_many_redirects",
+        ),
+        fact("http.version", Text, "HTTP/1.1, HTTP/2"),
+        fact("http.server", Text, "the Server header"),
+        fact("http.headers", List, "every response header as `name: value`"),
+        fact("http.final_url", Text, "the URL after redirects"),
+        fact("http.redirects", Int, "redirect hops followed"),
+        fact("http.retry_after", Text, "the Retry-After header"),
+        fact("http.request_ids", List, "request ids as `header: value` (cf-ray, x-amz-cf-id, …)"),
+        fact("http.ttfb_ms", Int, "time to first byte of the last probe"),
+        fact("http.total_ms", Int, "total time of the last probe"),
+        fact(
+            "responder.vendor",
+            Text,
+            "who generated the response: cloudflare, cloudfront, nginx, …",
+        ),
+        fact("responder.layer", Text, "the layer that generated the response"),
+        fact(
+            "responder.generated",
+            Bool,
+            "the responder made the error page itself (not passed through)",
+        ),
+        fact(
+            "responder.code",
+            Text,
+            "the vendor's own error code: 521, H10, no_healthy_upstream, …",
+        ),
+        fact("responder.maintenance", Bool, "the response is a maintenance page"),
+        fact("responder.cdn", Text, "a CDN seen anywhere in the response path"),
+    ],
+};
+
+const DNS: CheckSpec = CheckSpec {
+    id: "dns",
+    title: "Resolve the host",
+    scope: Scope::Outside,
+    params: &[param("host", true, "host name, or a URL whose host to resolve")],
+    produces: &[
+        fact("dns.resolves", Bool, "the name has A or AAAA records"),
+        fact("dns.addresses", List, "A and AAAA answers"),
+        fact("dns.cnames", List, "the CNAME chain"),
+        fact("dns.cdn", Text, "the CDN the answers point at, if known"),
+    ],
+};
+
+const TLS: CheckSpec = CheckSpec {
+    id: "tls",
+    title: "Inspect the TLS certificate",
+    scope: Scope::Outside,
+    params: &[
+        param("url", true, "https URL"),
+        param("address", false, "connect here instead of the URL's host (IP[:PORT])"),
+    ],
+    produces: &[
+        fact("tls.valid", Bool, "the chain verifies for the host name"),
+        fact("tls.expired", Bool, "the certificate has expired"),
+        fact("tls.self_signed", Bool, "the certificate is self-signed"),
+        fact("tls.name_mismatch", Bool, "the certificate does not cover the host name"),
+        fact("tls.days_left", Int, "days until expiry (negative when expired)"),
+        fact("tls.issuer", Text, "the issuer"),
+    ],
+};
+
+const ORIGIN: CheckSpec = CheckSpec {
+    id: "origin",
+    title: "Compare the edge with the origin",
+    scope: Scope::Outside,
+    params: &[
+        param("url", true, "the public URL"),
+        param("origin", true, "origin address, IP[:PORT] or host[:PORT]"),
+    ],
+    produces: &[
+        fact("origin.reachable", Bool, "the origin answered over HTTP"),
+        fact("origin.status", Int, "the origin's status for the same request"),
+        fact(
+            "origin.failure",
+            Text,
+            "why the origin did not answer: refused, timeout, tls, reset, …",
+        ),
+        fact("origin.vendor", Text, "who answered at the origin"),
+        fact("origin.tls_valid", Bool, "the origin's certificate verifies for the public host"),
+        fact("origin.matches_edge", Bool, "edge and origin return the same status"),
+    ],
+};
+
+const STACK: CheckSpec = CheckSpec {
+    id: "stack",
+    title: "Discover the local web stack",
+    scope: Scope::Local,
+    params: &[],
+    produces: &[
+        fact(
+            "stack.web_servers",
+            List,
+            "running web servers and proxies: nginx, apache, haproxy, …",
+        ),
+        fact("stack.runtimes", List, "running app runtimes: php-fpm, node, gunicorn, …"),
+        fact("stack.databases", List, "running databases: mysql, postgresql, redis"),
+        fact("stack.units_down", List, "systemd units of the stack that are inactive or failed"),
+    ],
+};
+
+const UPSTREAMS: CheckSpec = CheckSpec {
+    id: "upstreams",
+    title: "Check the proxy's upstreams",
+    scope: Scope::Local,
+    params: &[],
+    produces: &[
+        fact("upstream.targets", List, "upstream targets from the proxy configs"),
+        fact("upstream.refused", List, "targets where nothing listens"),
+        fact("upstream.socket_missing", List, "unix sockets that do not exist"),
+        fact("upstream.socket_permission", List, "sockets the web server user cannot open"),
+        fact("upstream.slow", List, "targets slower than the proxy's timeout allows"),
+        fact("upstream.healthy", Int, "targets that answered"),
+    ],
+};
+
+const LOGS: CheckSpec = CheckSpec {
+    id: "logs",
+    title: "Scan the logs of the incident window",
+    scope: Scope::Local,
+    params: &[param("since", false, "window, e.g. 30m (default 30m)")],
+    produces: &[
+        fact("logs.signatures", List, "ids of the signatures that matched"),
+        fact("logs.causes", List, "cause ids of the signatures that matched"),
+        fact("logs.matches", Int, "matching lines in the window"),
+        fact("logs.first_line", Text, "the first matching line, sanitised"),
+        fact("logs.unreadable", List, "logs that exist but could not be read"),
+    ],
+};
+
+const RESOURCES: CheckSpec = CheckSpec {
+    id: "resources",
+    title: "Check host resources and limits",
+    scope: Scope::Local,
+    params: &[param("paths", false, "comma-separated paths whose mounts to check")],
+    produces: &[
+        fact("host.load_pct", Int, "1-minute load as a percentage of the cores"),
+        fact("host.memory_used_pct", Int, "memory in use, without reclaimable cache"),
+        fact("host.swap_used_pct", Int, "swap in use"),
+        fact("host.oom_kills", Int, "OOM kills in the window"),
+        fact("host.disks_full", List, "mounts at 95% or more of space or inodes"),
+        fact("host.fd_used_pct", Int, "open files against the system limit"),
+        fact("host.workers_exhausted", List, "worker pools at their limit: php-fpm, nginx, apache"),
+        fact("host.lve_limits_hit", List, "CloudLinux LVE limits reached"),
+    ],
+};
+
+const DATABASE: CheckSpec = CheckSpec {
+    id: "database",
+    title: "Connect to the database",
+    scope: Scope::Local,
+    params: &[
+        param("site_root", false, "where to look for wp-config.php or .env"),
+        param("address", false, "host:port to connect to instead"),
+    ],
+    produces: &[
+        fact("db.target", Text, "host:port or socket that was tried"),
+        fact("db.reachable", Bool, "the connection was accepted"),
+        fact("db.failure", Text, "why not: refused, timeout, socket_missing, …"),
+    ],
+};
+
+const RECENT_CHANGES: CheckSpec = CheckSpec {
+    id: "recent_changes",
+    title: "List recent changes",
+    scope: Scope::Local,
+    params: &[
+        param("site_root", false, "the site's directory (git checkout or app files)"),
+        param("hours", false, "how far back (default 24)"),
+    ],
+    produces: &[
+        fact("changes.count", Int, "changes found in the window"),
+        fact("changes.newest_minutes", Int, "minutes since the newest change"),
+        fact("changes.kinds", List, "kinds found: package, config, restart, deploy"),
+    ],
+};
+
+const CATALOG: &[CheckSpec] =
+    &[HTTP_PROBE, DNS, TLS, ORIGIN, STACK, UPSTREAMS, LOGS, RESOURCES, DATABASE, RECENT_CHANGES];
+
+/// Facts the diagnosis produces from all the evidence, whatever checks ran.
+pub const DIAGNOSIS_FIELDS: &[FieldSpec] = &[
+    fact("verdict.layer", Text, "the layer that best explains the error"),
+    fact("verdict.cause", Text, "the cause id that best explains the error"),
+    fact("verdict.confidence", Text, "high, medium or low"),
+    fact("findings", List, "ids of every finding"),
+];
+
+/// Every check a runbook can call.
+pub fn catalog() -> &'static [CheckSpec] {
+    CATALOG
+}
+
+/// The check with this id.
+pub fn spec(id: &str) -> Option<&'static CheckSpec> {
+    CATALOG.iter().find(|c| c.id == id)
+}
+
+/// The declaration of a fact key, from any check or from the diagnosis.
+pub fn field(key: &str) -> Option<&'static FieldSpec> {
+    CATALOG.iter().flat_map(|c| c.produces.iter()).chain(DIAGNOSIS_FIELDS).find(|f| f.key == key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_and_fields_are_unique() {
+        let mut ids = HashSet::new();
+        let mut keys = HashSet::new();
+        for spec in CATALOG {
+            assert!(ids.insert(spec.id), "duplicate check id {}", spec.id);
+            for f in spec.produces {
+                assert!(keys.insert(f.key), "field {} declared twice", f.key);
+            }
+        }
+        for f in DIAGNOSIS_FIELDS {
+            assert!(keys.insert(f.key), "field {} declared twice", f.key);
+        }
+    }
+}

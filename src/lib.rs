@@ -1,0 +1,10 @@
+//! triage: from "the site shows 502 / 503 / 504" to the failing layer, its cause, a fix and a
+//! note for support. The library holds the core (runbook, checks, diagnosis, session, report)
+//! and the terminal UI; `main.rs` is a thin shell over the command line.
+
+pub mod checks;
+pub mod evidence;
+pub mod layer;
+pub mod runbook;
+pub mod sanitize;
+pub mod yaml;

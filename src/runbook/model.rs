@@ -1,0 +1,395 @@
+//! The validated runbook: what the rest of triage reads. Built only by the loader
+//! (`runbook::load`), so every reference in it (next step, outcome, check id, variable) is known
+//! to resolve. It never touches YAML or the filesystem.
+
+use serde::Serialize;
+
+use crate::evidence::FactValue;
+use crate::layer::Layer;
+
+/// A decision tree for one kind of incident.
+#[derive(Debug, Clone, Serialize)]
+pub struct Runbook {
+    pub id: String,
+    pub title: String,
+    pub version: String,
+    pub summary: String,
+    /// HTTP status codes this runbook is written for (502, 503, 504, 520…).
+    pub applies_to: Vec<u16>,
+    pub inputs: Vec<Input>,
+    /// The first step; the flow starts here once the inputs are filled.
+    pub start: String,
+    pub steps: Vec<Step>,
+    pub outcomes: Vec<Outcome>,
+    /// Where the runbook came from: a path, or `builtin:<file>`.
+    pub origin: String,
+}
+
+impl Runbook {
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.steps.iter().find(|s| s.id == id)
+    }
+
+    pub fn outcome(&self, id: &str) -> Option<&Outcome> {
+        self.outcomes.iter().find(|o| o.id == id)
+    }
+
+    pub fn input(&self, name: &str) -> Option<&Input> {
+        self.inputs.iter().find(|i| i.name == name)
+    }
+
+    /// Position of a step in the file order, for "step 3 of 11" in the header.
+    pub fn step_index(&self, id: &str) -> Option<usize> {
+        self.steps.iter().position(|s| s.id == id)
+    }
+}
+
+/// A value the incident needs before the walk starts, used in texts as `{{name}}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Input {
+    pub name: String,
+    pub prompt: String,
+    pub kind: InputKind,
+    pub default: Option<String>,
+    pub required: bool,
+    /// Extra guidance shown under the prompt.
+    pub help: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "options")]
+pub enum InputKind {
+    /// An absolute `http://` or `https://` URL.
+    Url,
+    /// A host name or IP address, with an optional `:port`.
+    Host,
+    /// An absolute filesystem path.
+    Path,
+    Text,
+    /// One of a fixed list of options.
+    Choice(Vec<String>),
+}
+
+/// One stop on the walk: a layer to examine, what to do there, and the question that decides
+/// where to go next.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub id: String,
+    pub title: String,
+    pub layer: Layer,
+    /// Why this step matters, in a paragraph.
+    pub why: String,
+    pub instructions: Vec<String>,
+    pub commands: Vec<Command>,
+    pub checks: Vec<CheckCall>,
+    /// Known causes at this layer, with how to recognise them.
+    pub causes: Vec<Cause>,
+    /// Platform checklists for nginx, PHP-FPM, WordPress, shared hosting and others.
+    pub checklists: Vec<Checklist>,
+    /// Short notes and warnings ("read the log line before restarting").
+    pub notes: Vec<String>,
+    /// What this step contributes to the support summary.
+    pub record: Vec<Record>,
+    pub question: Question,
+    pub fixes: Vec<FixCard>,
+}
+
+/// A shell command shown to the user for running by hand. triage never runs these.
+#[derive(Debug, Clone, Serialize)]
+pub struct Command {
+    /// The template, with `{{name}}` placeholders that render shell-quoted.
+    pub run: String,
+    pub purpose: String,
+    pub effect: Effect,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "effect")]
+pub enum Effect {
+    ReadOnly,
+    ChangesSystem { risk: Risk, rollback: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Risk {
+    Low,
+    Medium,
+    High,
+}
+
+impl Risk {
+    pub fn label(self) -> &'static str {
+        match self {
+            Risk::Low => "low",
+            Risk::Medium => "medium",
+            Risk::High => "high",
+        }
+    }
+}
+
+/// An automatic check to run when the step is entered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckCall {
+    /// A check id from `checks::catalog`.
+    pub check: String,
+    /// Parameters; values may hold `{{name}}` placeholders, rendered unquoted (they are data
+    /// for triage, not shell text).
+    pub with: Vec<(String, String)>,
+}
+
+/// A known cause of the error at this step's layer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cause {
+    pub id: String,
+    pub title: String,
+    /// Status codes this cause typically produces.
+    pub statuses: Vec<u16>,
+    pub severity: Severity,
+    /// How to recognise it.
+    pub signs: String,
+    /// What to do next.
+    pub next: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Checklist {
+    pub title: String,
+    pub items: Vec<String>,
+}
+
+/// One item this step adds to "what to send support".
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    pub item: SupportItem,
+    /// The fact that fills it, when a check can.
+    pub from: Option<String>,
+    /// What to ask the user when no check fills it.
+    pub ask: Option<String>,
+}
+
+/// The fixed list of things a support request needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SupportItem {
+    AffectedUrl,
+    Timestamps,
+    Status,
+    ResponseHeaders,
+    RequestIds,
+    RecentChanges,
+    Branding,
+    FirstLogLine,
+}
+
+impl SupportItem {
+    pub const ALL: [SupportItem; 8] = [
+        SupportItem::AffectedUrl,
+        SupportItem::Timestamps,
+        SupportItem::Status,
+        SupportItem::ResponseHeaders,
+        SupportItem::RequestIds,
+        SupportItem::RecentChanges,
+        SupportItem::Branding,
+        SupportItem::FirstLogLine,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            SupportItem::AffectedUrl => "affected_url",
+            SupportItem::Timestamps => "timestamps",
+            SupportItem::Status => "status",
+            SupportItem::ResponseHeaders => "response_headers",
+            SupportItem::RequestIds => "request_ids",
+            SupportItem::RecentChanges => "recent_changes",
+            SupportItem::Branding => "branding",
+            SupportItem::FirstLogLine => "first_log_line",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SupportItem::AffectedUrl => "Affected URL",
+            SupportItem::Timestamps => "Timestamps (with timezone)",
+            SupportItem::Status => "Status seen",
+            SupportItem::ResponseHeaders => "Response headers",
+            SupportItem::RequestIds => "Request IDs",
+            SupportItem::RecentChanges => "Recent changes",
+            SupportItem::Branding => "CDN or origin branding",
+            SupportItem::FirstLogLine => "First matching proxy or application log line",
+        }
+    }
+}
+
+/// The question that ends a step.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Question {
+    /// Exactly two choices, with ids `yes` and `no`.
+    YesNo {
+        prompt: String,
+        choices: Vec<Choice>,
+    },
+    Choice {
+        prompt: String,
+        choices: Vec<Choice>,
+    },
+    /// Free text, then on to `then`.
+    Text {
+        prompt: String,
+        default: Option<String>,
+        then: Target,
+    },
+}
+
+impl Question {
+    pub fn prompt(&self) -> &str {
+        match self {
+            Question::YesNo { prompt, .. }
+            | Question::Choice { prompt, .. }
+            | Question::Text { prompt, .. } => prompt,
+        }
+    }
+
+    /// The choices; empty for a text question.
+    pub fn choices(&self) -> &[Choice] {
+        match self {
+            Question::YesNo { choices, .. } | Question::Choice { choices, .. } => choices,
+            Question::Text { .. } => &[],
+        }
+    }
+
+    /// Every place this question can lead to.
+    pub fn targets(&self) -> Vec<&Target> {
+        match self {
+            Question::Text { then, .. } => vec![then],
+            _ => self.choices().iter().map(|c| &c.target).collect(),
+        }
+    }
+}
+
+/// One answer to a question.
+#[derive(Debug, Clone, Serialize)]
+pub struct Choice {
+    pub id: String,
+    pub label: String,
+    pub target: Target,
+    /// When every condition holds on the evidence, this choice is suggested.
+    pub when: Vec<Condition>,
+    /// Why the evidence suggests it, shown next to the suggestion.
+    pub because: Option<String>,
+}
+
+/// Where a choice leads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    Step(String),
+    Outcome(String),
+}
+
+/// A test on one fact, or a group of which any may hold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    Fact { fact: String, test: Test },
+    Any(Vec<Condition>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Test {
+    Equals(FactValue),
+    OneOf(Vec<FactValue>),
+    Exists(bool),
+    AtLeast(i64),
+    AtMost(i64),
+    /// A list fact holds this item, or a text fact holds this substring.
+    Contains(String),
+}
+
+/// A repair to try, with everything a careful person wants to know first.
+#[derive(Debug, Clone, Serialize)]
+pub struct FixCard {
+    pub id: String,
+    pub title: String,
+    /// How long it takes, as people say it ("5 minutes", "15-30 minutes").
+    pub time: String,
+    pub risk: Risk,
+    pub who: Who,
+    pub summary: String,
+    pub steps: Vec<String>,
+    pub commands: Vec<Command>,
+    pub expected: String,
+    pub if_failed: String,
+    pub verify: String,
+    pub rollback: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Who {
+    Anyone,
+    SiteOwner,
+    HostAdmin,
+    Developer,
+}
+
+impl Who {
+    pub fn label(self) -> &'static str {
+        match self {
+            Who::Anyone => "anyone",
+            Who::SiteOwner => "site owner",
+            Who::HostAdmin => "host admin",
+            Who::Developer => "developer",
+        }
+    }
+}
+
+/// Where a walk ends.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub id: String,
+    pub title: String,
+    pub kind: OutcomeKind,
+    pub summary: String,
+    /// What to include when escalating (or to keep for the record when resolved).
+    pub send: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "to")]
+pub enum OutcomeKind {
+    Resolved,
+    Escalate(EscalateTo),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalateTo {
+    Cdn,
+    HostingProvider,
+    Developer,
+    Dba,
+    NetworkTeam,
+}
+
+impl EscalateTo {
+    pub fn label(self) -> &'static str {
+        match self {
+            EscalateTo::Cdn => "the CDN provider",
+            EscalateTo::HostingProvider => "the hosting provider",
+            EscalateTo::Developer => "the developers",
+            EscalateTo::Dba => "the database administrator",
+            EscalateTo::NetworkTeam => "the network team",
+        }
+    }
+}
