@@ -107,3 +107,29 @@ impl CheckEvent {
         }
     }
 }
+
+/// Lets a running check say what it is doing ("probe 3 of 5"). The engine throttles these before
+/// they reach the UI; a check with no listener reports into nothing.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    run: RunId,
+    events: Option<tokio::sync::mpsc::UnboundedSender<CheckEvent>>,
+}
+
+impl Progress {
+    pub fn new(run: RunId, events: tokio::sync::mpsc::UnboundedSender<CheckEvent>) -> Self {
+        Progress { run, events: Some(events) }
+    }
+
+    /// For running a check outside the engine (tests, `triage logs`).
+    pub fn none() -> Self {
+        Progress { run: RunId(0), events: None }
+    }
+
+    pub fn report(&self, message: impl Into<String>) {
+        if let Some(tx) = &self.events {
+            // A closed channel means nobody is listening any more; the check still finishes.
+            let _ = tx.send(CheckEvent::Progress { run: self.run, message: message.into() });
+        }
+    }
+}
