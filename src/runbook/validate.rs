@@ -659,7 +659,9 @@ fn flow(r: &mut Report, raw: &RawRunbook) {
         unreachable(r, raw, start, &next);
     }
     let can_end = can_reach_an_outcome(&next, &exits);
-    for (step, _) in steps.iter().zip(&can_end).filter(|(_, ok)| !**ok) {
+    // A step without any way out already has its own error (no choices, no target).
+    let trapped = steps.iter().zip(&can_end).filter(|(s, ok)| !**ok && !edges(s).is_empty());
+    for (step, _) in trapped {
         r.error(step.id.pos, format!(
             "no outcome can be reached from step `{}`: every path from here loops without an exit; give one of these steps a choice that leads on or ends in an outcome",
             step.id.value
