@@ -660,7 +660,8 @@ fn flow(r: &mut Report, raw: &RawRunbook) {
     }
     let can_end = can_reach_an_outcome(&next, &exits);
     // A step without any way out already has its own error (no choices, no target).
-    let trapped = steps.iter().zip(&can_end).filter(|(s, ok)| !**ok && !edges(s).is_empty());
+    let leads_on = |s: &RawStep| edges(s).iter().any(|e| e.next.is_some() || e.outcome.is_some());
+    let trapped = steps.iter().zip(&can_end).filter(|(s, ok)| !**ok && leads_on(s));
     for (step, _) in trapped {
         r.error(step.id.pos, format!(
             "no outcome can be reached from step `{}`: every path from here loops without an exit; give one of these steps a choice that leads on or ends in an outcome",
