@@ -1,6 +1,9 @@
 //! The real `triage` binary: `validate`, `graph`, `runbooks`, `completions` and their exit codes
 //! (0 clean, 1 problems, 2 could not read).
 
+// Test helpers outside #[test] functions may fail loudly too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -54,7 +57,7 @@ fn every_invalid_fixture_exits_1_with_its_position() {
             stderr.lines().find(|l| l.starts_with(&head)).unwrap_or_else(|| panic!("{stderr}"));
         let rest: Vec<&str> = line[head.len()..].splitn(3, ':').collect();
         assert!(rest[0].parse::<u32>().is_ok() && rest[1].parse::<u32>().is_ok(), "{line}");
-        assert!(stderr.contains("^"), "caret missing: {stderr}");
+        assert!(stderr.contains('^'), "caret missing: {stderr}");
         assert!(stderr.contains(&format!("{p}: failed — ")), "{stderr}");
         assert!(out.stdout.is_empty());
     }

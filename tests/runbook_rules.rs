@@ -1,6 +1,9 @@
 //! One fixture per validation rule, each asserting the exact problems: level, line, column and
 //! message. Every problem of a file is listed, so a rule that fires too often fails too.
 
+// Test helpers outside #[test] functions may fail loudly too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::PathBuf;
 
 use triage::runbook::load::{self, Level, LoadFailure};
