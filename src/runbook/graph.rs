@@ -38,10 +38,15 @@ fn target_id(target: &Target) -> String {
     }
 }
 
+/// Runbook text as one line: line breaks become spaces, escapes and controls are removed.
+fn one_line(text: &str) -> String {
+    sanitize::line(&text.replace(['\r', '\n'], " ")).into_owned()
+}
+
 /// A Mermaid label in double quotes. Characters that Mermaid reads as syntax (quotes, `#`,
 /// `;`, markup, pipes, backticks) become `#name;` or `#code;` entities.
 fn mermaid_label(text: &str) -> String {
-    let clean = sanitize::line(text);
+    let clean = one_line(text);
     let mut out = String::with_capacity(clean.len() + 2);
     out.push('"');
     for c in clean.chars() {
@@ -133,7 +138,7 @@ fn mermaid_classes(runbook: &Runbook) -> String {
 
 /// A DOT string literal: backslashes and quotes escaped, no newlines or control characters.
 fn dot_string(text: &str) -> String {
-    let clean = sanitize::line(text);
+    let clean = one_line(text);
     let mut out = String::with_capacity(clean.len() + 2);
     out.push('"');
     for c in clean.chars() {
@@ -196,6 +201,6 @@ mod tests {
 
     #[test]
     fn dot_strings_escape_quotes_and_backslashes() {
-        assert_eq!(dot_string("say \"hi\" \\n\nnow"), "\"say \\\"hi\\\" \\\\n�now\"");
+        assert_eq!(dot_string("say \"hi\" \\n\nnow"), "\"say \\\"hi\\\" \\\\n now\"");
     }
 }
