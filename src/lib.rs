@@ -3,6 +3,7 @@
 //! and the terminal UI; `main.rs` is a thin shell over the command line.
 
 pub mod checks;
+pub mod cli;
 pub mod evidence;
 pub mod layer;
 pub mod runbook;

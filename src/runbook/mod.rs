@@ -1,5 +1,14 @@
-//! Runbooks: the model, the loader and the validator.
+//! Runbooks: the model, the loader and the validator, templates and conditions, the graph
+//! export, the built-in runbooks and the user's library.
 
+pub mod builtin;
+pub mod condition;
+pub mod graph;
+pub mod library;
+pub mod load;
 pub mod model;
+mod raw;
+pub mod template;
+mod validate;
 
 pub use model::*;

@@ -2,7 +2,7 @@
 //! (`runbook::load`), so every reference in it (next step, outcome, check id, variable) is known
 //! to resolve. It never touches YAML or the filesystem.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::evidence::FactValue;
 use crate::layer::Layer;
@@ -110,7 +110,7 @@ pub enum Effect {
     ChangesSystem { risk: Risk, rollback: String },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Risk {
     Low,
@@ -152,7 +152,7 @@ pub struct Cause {
     pub next: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Low,
@@ -177,7 +177,7 @@ pub struct Record {
 }
 
 /// The fixed list of things a support request needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SupportItem {
     AffectedUrl,
@@ -334,7 +334,7 @@ pub struct FixCard {
     pub rollback: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Who {
     Anyone,
@@ -372,7 +372,7 @@ pub enum OutcomeKind {
     Escalate(EscalateTo),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EscalateTo {
     Cdn,

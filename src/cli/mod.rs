@@ -1,0 +1,101 @@
+//! The command line: clap definitions and dispatch. Each subcommand lives in its own file and
+//! returns the process exit code; nothing here panics or exits the process itself (that is
+//! `main`'s job), and output to a closed pipe ends quietly.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+pub mod graph;
+pub mod runbooks;
+pub mod validate;
+
+const EXAMPLES: &str = "\
+Examples:
+  triage https://shop.example.com/          walk through a 5xx on this URL
+  triage --runbook ./my-runbook.yaml URL    use your own runbook
+  triage validate                           check the built-in runbooks
+  triage validate --strict my-runbook.yaml  check a runbook; warnings fail too
+  triage graph --format dot | dot -Tsvg > tree.svg
+  triage runbooks                           list built-in and your own runbooks
+  triage completions bash > ~/.local/share/bash-completion/completions/triage
+
+Exit codes: 0 ok, 1 problems found, 2 could not run (unreadable file, bad arguments).";
+
+/// From \"the site shows 502 / 503 / 504\" to the failing layer, its cause, a fix and a note for
+/// support.
+#[derive(Debug, Parser)]
+#[command(name = "triage", version, about, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// Public URL that shows the error; starts the walk-through.
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+    /// Runbook to walk: a YAML file or the id of a built-in or user runbook.
+    #[arg(long, value_name = "FILE|ID")]
+    pub runbook: Option<String>,
+    /// Draw with plain ASCII (for terminals without Unicode box drawing).
+    #[arg(long)]
+    pub ascii: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check runbooks for errors (with file, line and column) and warnings.
+    Validate(validate::ValidateArgs),
+    /// Print a runbook's decision tree as a Mermaid or Graphviz diagram.
+    Graph(graph::GraphArgs),
+    /// List the built-in runbooks and your own.
+    Runbooks(runbooks::RunbooksArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  triage completions zsh > \"${fpath[1]}/_triage\"")]
+pub struct CompletionsArgs {
+    /// The shell to write completions for.
+    pub shell: clap_complete::Shell,
+}
+
+/// Runs the parsed command line and returns the exit code.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Some(Command::Validate(args)) => validate::run(&args),
+        Some(Command::Graph(args)) => graph::run(&args),
+        Some(Command::Runbooks(args)) => runbooks::run(&args),
+        Some(Command::Completions(args)) => completions(&args),
+        None => {
+            stderr("the walk-through UI is not in this build yet");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+fn completions(args: &CompletionsArgs) -> anyhow::Result<ExitCode> {
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "triage", &mut script);
+    stdout(&String::from_utf8_lossy(&script))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes to stdout; a closed pipe (`triage graph | head`) is not an error.
+pub fn stdout(text: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// Writes one line to stderr, ignoring failure: there is nowhere left to report it.
+pub fn stderr(line: &str) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
+}
+
+/// `1 step`, `2 steps`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
