@@ -4,6 +4,7 @@
 
 pub mod checks;
 pub mod cli;
+pub mod diagnosis;
 pub mod evidence;
 pub mod layer;
 pub mod runbook;

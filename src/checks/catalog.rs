@@ -2,6 +2,8 @@
 //! The runbook validator reads this to reject unknown check ids and conditions on facts that no
 //! check produces; each check's tests assert that it only emits facts declared here.
 
+use std::time::Duration;
+
 use crate::evidence::FactKind;
 
 /// One automatic check, as a runbook may call it.
@@ -13,6 +15,8 @@ pub struct CheckSpec {
     pub scope: Scope,
     pub params: &'static [ParamSpec],
     pub produces: &'static [FieldSpec],
+    /// The longest a run may take before the engine stops it and reports a timeout.
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +95,7 @@ const HTTP_PROBE: CheckSpec = CheckSpec {
         fact("responder.maintenance", Bool, "the response is a maintenance page"),
         fact("responder.cdn", Text, "a CDN seen anywhere in the response path"),
     ],
+    timeout: Duration::from_secs(60),
 };
 
 const DNS: CheckSpec = CheckSpec {
@@ -104,6 +109,7 @@ const DNS: CheckSpec = CheckSpec {
         fact("dns.cnames", List, "the CNAME chain"),
         fact("dns.cdn", Text, "the CDN the answers point at, if known"),
     ],
+    timeout: Duration::from_secs(10),
 };
 
 const TLS: CheckSpec = CheckSpec {
@@ -122,6 +128,7 @@ const TLS: CheckSpec = CheckSpec {
         fact("tls.days_left", Int, "days until expiry (negative when expired)"),
         fact("tls.issuer", Text, "the issuer"),
     ],
+    timeout: Duration::from_secs(15),
 };
 
 const ORIGIN: CheckSpec = CheckSpec {
@@ -144,6 +151,7 @@ const ORIGIN: CheckSpec = CheckSpec {
         fact("origin.tls_valid", Bool, "the origin's certificate verifies for the public host"),
         fact("origin.matches_edge", Bool, "edge and origin return the same status"),
     ],
+    timeout: Duration::from_secs(45),
 };
 
 const STACK: CheckSpec = CheckSpec {
@@ -161,6 +169,7 @@ const STACK: CheckSpec = CheckSpec {
         fact("stack.databases", List, "running databases: mysql, postgresql, redis"),
         fact("stack.units_down", List, "systemd units of the stack that are inactive or failed"),
     ],
+    timeout: Duration::from_secs(15),
 };
 
 const UPSTREAMS: CheckSpec = CheckSpec {
@@ -176,6 +185,7 @@ const UPSTREAMS: CheckSpec = CheckSpec {
         fact("upstream.slow", List, "targets slower than the proxy's timeout allows"),
         fact("upstream.healthy", Int, "targets that answered"),
     ],
+    timeout: Duration::from_secs(30),
 };
 
 const LOGS: CheckSpec = CheckSpec {
@@ -190,6 +200,7 @@ const LOGS: CheckSpec = CheckSpec {
         fact("logs.first_line", Text, "the first matching line, sanitised"),
         fact("logs.unreadable", List, "logs that exist but could not be read"),
     ],
+    timeout: Duration::from_secs(60),
 };
 
 const RESOURCES: CheckSpec = CheckSpec {
@@ -207,6 +218,7 @@ const RESOURCES: CheckSpec = CheckSpec {
         fact("host.workers_exhausted", List, "worker pools at their limit: php-fpm, nginx, apache"),
         fact("host.lve_limits_hit", List, "CloudLinux LVE limits reached"),
     ],
+    timeout: Duration::from_secs(15),
 };
 
 const DATABASE: CheckSpec = CheckSpec {
@@ -222,6 +234,7 @@ const DATABASE: CheckSpec = CheckSpec {
         fact("db.reachable", Bool, "the connection was accepted"),
         fact("db.failure", Text, "why not: refused, timeout, socket_missing, …"),
     ],
+    timeout: Duration::from_secs(15),
 };
 
 const RECENT_CHANGES: CheckSpec = CheckSpec {
@@ -237,6 +250,7 @@ const RECENT_CHANGES: CheckSpec = CheckSpec {
         fact("changes.newest_minutes", Int, "minutes since the newest change"),
         fact("changes.kinds", List, "kinds found: package, config, restart, deploy"),
     ],
+    timeout: Duration::from_secs(30),
 };
 
 const CATALOG: &[CheckSpec] =

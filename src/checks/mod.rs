@@ -3,9 +3,12 @@
 //! [`CheckReport`].
 
 pub mod catalog;
+pub mod engine;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -87,7 +90,59 @@ pub struct CheckReport {
     /// Evidence lines for people, already sanitised.
     pub details: Vec<String>,
     pub facts: Facts,
+    /// The typed evidence behind the facts, for exports and `--json`.
+    #[serde(default)]
+    pub evidence: Evidence,
     pub elapsed_ms: u64,
+}
+
+impl CheckReport {
+    /// A report with no details, facts or evidence yet. The engine fills in `elapsed_ms`.
+    pub fn new(check: &str, status: CheckStatus, summary: impl Into<String>) -> Self {
+        CheckReport {
+            check: check.to_owned(),
+            status,
+            summary: summary.into(),
+            details: Vec::new(),
+            facts: Facts::new(),
+            evidence: Evidence::None,
+            elapsed_ms: 0,
+        }
+    }
+
+    /// A check that could not look, with the reason and, where it helps, what to run instead.
+    pub fn could_not_run(check: &str, reason: impl Into<String>, instead: Option<String>) -> Self {
+        let reason = reason.into();
+        let summary = format!("could not run: {reason}");
+        CheckReport::new(check, CheckStatus::CouldNotRun { reason, instead }, summary)
+    }
+
+    #[must_use]
+    pub fn with_facts(mut self, facts: Facts) -> Self {
+        self.facts = facts;
+        self
+    }
+
+    #[must_use]
+    pub fn with_details(mut self, details: Vec<String>) -> Self {
+        self.details = details;
+        self
+    }
+
+    #[must_use]
+    pub fn with_evidence(mut self, evidence: Evidence) -> Self {
+        self.evidence = evidence;
+        self
+    }
+}
+
+/// The typed evidence a check found. Each check adds its own variant; facts are derived from it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Evidence {
+    /// The check keeps nothing beyond its facts (or could not run).
+    #[default]
+    None,
 }
 
 /// What a running check tells the UI loop.
@@ -108,28 +163,55 @@ impl CheckEvent {
     }
 }
 
-/// Lets a running check say what it is doing ("probe 3 of 5"). The engine throttles these before
-/// they reach the UI; a check with no listener reports into nothing.
+/// Lets a running check say what it is doing ("probe 3 of 5"). Messages closer together than
+/// [`Progress::MIN_INTERVAL`] are dropped, so a chatty check cannot flood the UI loop; a check with
+/// no listener reports into nothing.
 #[derive(Debug, Clone)]
 pub struct Progress {
     run: RunId,
     events: Option<tokio::sync::mpsc::UnboundedSender<CheckEvent>>,
+    /// When the last message went out, shared by the clones handed to one run's subtasks.
+    last_sent: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Progress {
+    pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
     pub fn new(run: RunId, events: tokio::sync::mpsc::UnboundedSender<CheckEvent>) -> Self {
-        Progress { run, events: Some(events) }
+        Progress { run, events: Some(events), last_sent: Arc::default() }
     }
 
     /// For running a check outside the engine (tests, `triage logs`).
     pub fn none() -> Self {
-        Progress { run: RunId(0), events: None }
+        Progress { run: RunId(0), events: None, last_sent: Arc::default() }
     }
 
     pub fn report(&self, message: impl Into<String>) {
-        if let Some(tx) = &self.events {
-            // A closed channel means nobody is listening any more; the check still finishes.
-            let _ = tx.send(CheckEvent::Progress { run: self.run, message: message.into() });
+        let Some(tx) = &self.events else { return };
+        let now = Instant::now();
+        {
+            let Ok(mut last) = self.last_sent.lock() else { return };
+            if last.is_some_and(|t| now.duration_since(t) < Self::MIN_INTERVAL) {
+                return;
+            }
+            *last = Some(now);
         }
+        // A closed channel means nobody is listening any more; the check still finishes.
+        let _ = tx.send(CheckEvent::Progress { run: self.run, message: message.into() });
+    }
+}
+
+/// Runs one check to its report. The engine adds the time limit, cancellation and timing; each
+/// check bounds its own reads and connections as well.
+#[allow(clippy::unused_async, reason = "the arms of the checks that await join as they are built")]
+pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
+    let id = request.check.as_str();
+    match catalog::spec(id) {
+        Some(spec) => CheckReport::could_not_run(
+            spec.id,
+            format!("the `{}` check is not available in this build", spec.id),
+            None,
+        ),
+        None => CheckReport::could_not_run(id, format!("unknown check `{id}`"), None),
     }
 }

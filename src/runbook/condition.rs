@@ -22,8 +22,9 @@ impl Condition {
         self.matched(facts).is_some()
     }
 
-    /// The fact that made the condition hold, as `key = value`, or `None` when it does not hold.
-    fn matched(&self, facts: &Facts) -> Option<String> {
+    /// The fact that made the condition hold, as `key = value` (sanitised), or `None` when it
+    /// does not hold.
+    pub fn matched(&self, facts: &Facts) -> Option<String> {
         match self {
             Condition::Any(group) => group.iter().find_map(|c| c.matched(facts)),
             Condition::Fact { fact, test } => {

@@ -288,7 +288,8 @@ fn scalar(raw: RawScalar) -> FactValue {
     }
 }
 
-fn condition(raw: RawCondition) -> Condition {
+/// A validated raw condition as the model's [`Condition`]; also used by the diagnosis rules.
+pub(crate) fn condition(raw: RawCondition) -> Condition {
     if let Some(group) = raw.any {
         return Condition::Any(group.value.into_iter().map(|c| condition(c.value)).collect());
     }

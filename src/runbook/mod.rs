@@ -7,8 +7,8 @@ pub mod graph;
 pub mod library;
 pub mod load;
 pub mod model;
-mod raw;
+pub(crate) mod raw;
 pub mod template;
-mod validate;
+pub(crate) mod validate;
 
 pub use model::*;

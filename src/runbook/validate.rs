@@ -36,6 +36,24 @@ pub(crate) fn validate(origin: &str, text: &str, raw: &RawRunbook) -> Vec<Proble
     r.problems
 }
 
+/// The problems in a list of conditions written in another file of the same grammar (the
+/// diagnosis rules), and in the fact keys `facts` names.
+pub(crate) fn condition_problems(
+    origin: &str,
+    text: &str,
+    conditions: &[At<RawCondition>],
+    facts: &[&Text],
+) -> Vec<Problem> {
+    let mut r = Report { origin, text, problems: Vec::new() };
+    for cond in conditions {
+        condition(&mut r, cond);
+    }
+    for fact in facts {
+        fact_spec(&mut r, fact);
+    }
+    r.problems
+}
+
 struct Report<'a> {
     origin: &'a str,
     text: &'a str,
