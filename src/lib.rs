@@ -7,6 +7,7 @@ pub mod cli;
 pub mod diagnosis;
 pub mod evidence;
 pub mod layer;
+pub mod redact;
 pub mod runbook;
 pub mod sanitize;
 pub mod yaml;
