@@ -45,7 +45,9 @@ fn tests_in(condition: &Condition, out: &mut BTreeSet<&'static str>) {
     match condition {
         Condition::Any(group) => {
             out.insert("any");
-            group.iter().for_each(|c| tests_in(c, out));
+            for c in group {
+                tests_in(c, out);
+            }
         }
         Condition::Fact { test, .. } => {
             out.insert(match test {
