@@ -322,3 +322,17 @@ fn full_fixture_loads_into_the_model() {
     );
     assert!(matches!(rb.outcome("escalate-dba").unwrap().kind, OutcomeKind::Escalate(_)));
 }
+
+#[test]
+fn exists_fits_every_kind_of_fact() {
+    // A list fact "exists" when it holds an item, so `exists` on a list is no mistake.
+    let text = std::fs::read_to_string(fixture("valid/tiny"))
+        .unwrap()
+        .replace(
+            r#"- { id: "yes", label: "Yes", next: second }"#,
+            r#"- { id: "yes", label: "Yes", next: second, when: [{ fact: host.disks_full, exists: true }, { fact: http.status, exists: true }, { fact: tls.valid, exists: false }, { fact: http.server, exists: true }] }"#,
+        );
+    let loaded = load::load_str("exists.yaml", &text).unwrap();
+    assert_eq!(loaded.runbook.steps[0].question.choices()[0].when.len(), 4);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}

@@ -443,6 +443,8 @@ fn fits(r: &mut Report, fact: &Text, kind: FactKind, op: &str, c: &RawCondition)
     let fitting: &[FactKind] = match op {
         "at_least" | "at_most" => &[FactKind::Int, FactKind::List],
         "contains" => &[FactKind::Text, FactKind::List],
+        // A list "exists" when it holds at least one item (see `condition`).
+        "exists" => &[FactKind::Bool, FactKind::Int, FactKind::Text, FactKind::List],
         _ => &[FactKind::Bool, FactKind::Int, FactKind::Text],
     };
     let name = fact.value.as_str();
