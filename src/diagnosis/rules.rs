@@ -220,6 +220,22 @@ mod tests {
     }
 
     #[test]
+    fn every_step_a_rule_names_is_a_step_of_the_builtin_runbook() {
+        let rules = Rules::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let runbooks = crate::runbook::builtin::load_all().unwrap_or_else(|e| panic!("{e}"));
+        let http = runbooks.iter().find(|r| r.id == "http-5xx").unwrap();
+        for rule in &rules.rules {
+            if let Some(step) = &rule.step {
+                assert!(
+                    http.step(step).is_some(),
+                    "rule `{}` names unknown step `{step}`",
+                    rule.id
+                );
+            }
+        }
+    }
+
+    #[test]
     fn mistakes_name_their_line() {
         let text = "causes:\n  - { id: a, title: A, description: d }\nrules:\n  - id: r\n    cause: b\n    severity: high\n    confidence: high\n    summary: 'x {http.nope}'\n    when:\n      - { fact: http.stauts, equals: 502 }\n";
         let err = Rules::load_str("t.yaml", text).unwrap_err().to_string();

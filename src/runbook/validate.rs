@@ -546,7 +546,27 @@ fn command(r: &mut Report, cmd: &RawCommand) {
 fn looks_changing(run: &str) -> Option<String> {
     const ALWAYS: &[&str] = &[
         "rm", "mv", "kill", "pkill", "killall", "reboot", "shutdown", "chmod", "chown", "truncate",
-        "tee", "dd", "mkfs", "crontab", "iptables", "ufw",
+        "tee", "dd", "mkfs", "crontab",
+    ];
+    const IPTABLES_CHANGES: &[&str] = &[
+        "-A",
+        "-D",
+        "-I",
+        "-R",
+        "-F",
+        "-X",
+        "-P",
+        "-N",
+        "-Z",
+        "-E",
+        "--append",
+        "--delete",
+        "--insert",
+        "--replace",
+        "--flush",
+        "--policy",
+        "--new-chain",
+        "--delete-chain",
     ];
     const WITH_VERB: &[(&str, &[&str])] = &[
         ("systemctl", &["restart", "reload", "stop", "start", "enable", "disable", "kill", "mask"]),
@@ -558,6 +578,16 @@ fn looks_changing(run: &str) -> Option<String> {
         ("nginx", &["-s"]),
         ("apachectl", &["restart", "graceful", "stop", "start"]),
         ("sed", &["-i"]),
+        (
+            "ufw",
+            &[
+                "allow", "deny", "reject", "limit", "enable", "disable", "reset", "delete",
+                "insert", "reload", "route", "default",
+            ],
+        ),
+        ("iptables", IPTABLES_CHANGES),
+        ("ip6tables", IPTABLES_CHANGES),
+        ("nft", &["add", "delete", "flush", "insert", "replace", "create", "destroy", "-f"]),
     ];
     for segment in run.split(['|', ';', '&', '\n']) {
         let words = shlex::split(segment).unwrap_or_default();
@@ -772,5 +802,24 @@ fn variables(r: &mut Report, raw: &RawRunbook) {
     }
     for input in raw.inputs.iter().filter(|i| !used.contains(&i.name.value)) {
         r.warn(input.name.pos, format!("input `{}` is declared but never used", input.name.value));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_changing;
+
+    #[test]
+    fn reading_the_firewall_is_not_changing_it() {
+        for cmd in
+            ["sudo ufw status verbose", "iptables -L -n", "sudo iptables -S", "nft list ruleset"]
+        {
+            assert_eq!(looks_changing(cmd), None, "{cmd}");
+        }
+        assert_eq!(looks_changing("sudo ufw allow from 127.0.0.1").as_deref(), Some("ufw allow"));
+        assert_eq!(looks_changing("iptables -A INPUT -j DROP").as_deref(), Some("iptables -A"));
+        assert_eq!(looks_changing("nft flush ruleset").as_deref(), Some("nft flush"));
+        assert_eq!(looks_changing("systemctl status nginx"), None);
+        assert_eq!(looks_changing("x | sudo tee /etc/f").as_deref(), Some("tee"));
     }
 }
