@@ -245,7 +245,11 @@ async fn fetch(url: &Url, target: &Target, limits: &Limits) -> Hop {
     };
     let headers_at = outcome.as_ref().ok().map(|(_, at)| *at);
     let timings = clock.timings(start, headers_at, Instant::now());
-    Hop { outcome: outcome.map(|(a, _)| a), timings, certificate: capture.certificate() }
+    let certificate = capture.certificate();
+    let outcome = outcome.map(|(a, _)| a).map_err(|f| {
+        if target.accept_invalid_certs { f } else { rejected(f, certificate.as_ref()) }
+    });
+    Hop { outcome, timings, certificate }
 }
 
 fn client(
@@ -291,6 +295,17 @@ async fn request(
     };
     let headers_at = Instant::now();
     Ok((read(response, limits).await, headers_at))
+}
+
+/// A connection that failed after our verifier rejected the certificate failed because of it,
+/// whatever error the TLS stack wrapped that in.
+fn rejected(failure: Failure, certificate: Option<&Certificate>) -> Failure {
+    match certificate.and_then(|c| c.problem.as_ref()) {
+        Some(problem) if failure.kind != "timeout" => {
+            Failure::new("tls", format!("TLS failed: {problem}"))
+        }
+        _ => failure,
+    }
 }
 
 fn timeout(clock: &Clock, limits: &Limits) -> Failure {
