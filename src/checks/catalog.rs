@@ -101,6 +101,7 @@ const HTTP_PROBE: CheckSpec = CheckSpec {
             "the cause id the responder's own error page points at (fingerprints.yaml)",
         ),
         fact("responder.path", List, "every vendor the headers show, outside in"),
+        fact("responder.evidence", List, "the quoted headers and body text that name the responder"),
     ],
     timeout: Duration::from_secs(60),
 };

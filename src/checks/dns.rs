@@ -160,11 +160,16 @@ fn report(answers: &Answers, mut facts: Facts) -> CheckReport {
         }
         None => String::new(),
     };
-    let summary = format!(
-        "{} resolves to {}{cdn}.",
-        answers.host,
-        crate::cli::count(answers.addresses.len(), "address", "addresses")
-    );
+    let literal = answers.host.parse::<IpAddr>().is_ok();
+    let summary = if literal {
+        format!("{} is an address: nothing to resolve{cdn}.", answers.host)
+    } else {
+        format!(
+            "{} resolves to {}{cdn}.",
+            answers.host,
+            crate::cli::count(answers.addresses.len(), "address", "addresses")
+        )
+    };
     CheckReport::new("dns", CheckStatus::Passed, summary)
         .with_facts(facts)
         .with_details(details)

@@ -228,6 +228,8 @@ fn responder_facts(facts: &mut Facts, fp: &Fingerprint) {
     if !fp.request_ids.is_empty() {
         facts.set("http.request_ids", fp.request_ids.clone());
     }
+    let quotes: Vec<String> = fp.evidence.iter().take(6).map(|q| clip(q, 120)).collect();
+    facts.set("responder.evidence", quotes);
 }
 
 fn verdict(probes: &[Probe], index: usize, fp: Option<&Fingerprint>) -> (CheckStatus, String) {
@@ -319,7 +321,7 @@ fn fingerprint_lines(fp: &Fingerprint) -> Vec<String> {
     if let Some(meaning) = &fp.meaning {
         out.push(line("meaning", meaning));
     }
-    for quote in fp.evidence.iter().take(3) {
+    for quote in fp.evidence.iter().filter(|q| !q.starts_with("status ")).take(3) {
         out.push(line("evidence", quote));
     }
     if !fp.path.is_empty() {
