@@ -2,6 +2,9 @@
 //! test, in-process), each with one clear result. Limits are short, so no case can hang the run:
 //! the slowest waits half a second for a server that never answers.
 
+// Test helpers outside #[test] functions may fail loudly too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod outside_server;
 
 use std::sync::Arc;
@@ -109,7 +112,13 @@ async fn a_redirect_loop_is_detected_hop_by_hop() {
     assert_eq!(kind(&p), "redirect_loop", "{p:?}");
     let hops: Vec<(u16, &str)> =
         p.redirects.iter().map(|r| (r.status, r.location.as_str())).collect();
-    assert_eq!(hops, vec![(302, format!("http://{addr}/b").as_str()), (302, format!("http://{addr}/a").as_str())]);
+    assert_eq!(
+        hops,
+        vec![
+            (302, format!("http://{addr}/b").as_str()),
+            (302, format!("http://{addr}/a").as_str())
+        ]
+    );
 }
 
 #[tokio::test]
@@ -181,7 +190,9 @@ async fn a_body_that_never_ends_is_cut_off_in_time() {
 #[tokio::test]
 async fn invalid_utf8_and_escapes_in_headers_and_body_never_come_through_raw() {
     let body = b"<h1>\x1b[2J\x1b]0;owned\x07hello \xff\xfe world\x9b31m</h1>\r\n".to_vec();
-    let mut bytes = b"HTTP/1.1 502 Bad Gateway\r\nserver: ngi\xffnx\r\nx-note: caf\xc3\xa9 \xe2\x80\xae\r\n".to_vec();
+    let mut bytes =
+        b"HTTP/1.1 502 Bad Gateway\r\nserver: ngi\xffnx\r\nx-note: caf\xc3\xa9 \xe2\x80\xae\r\n"
+            .to_vec();
     bytes.extend_from_slice(format!("content-length: {}\r\n\r\n", body.len()).as_bytes());
     bytes.extend_from_slice(&body);
     let addr = fixed(bytes).await;
@@ -193,7 +204,11 @@ async fn invalid_utf8_and_escapes_in_headers_and_body_never_come_through_raw() {
 
 #[tokio::test]
 async fn an_escape_sequence_in_a_header_is_an_invalid_response_reported_cleanly() {
-    let addr = fixed(b"HTTP/1.1 200 OK\r\nx-evil: \x1b]52;c;ZXZpbA==\x07\x1b[2J\r\ncontent-length: 0\r\n\r\n".to_vec()).await;
+    let addr = fixed(
+        b"HTTP/1.1 200 OK\r\nx-evil: \x1b]52;c;ZXZpbA==\x07\x1b[2J\r\ncontent-length: 0\r\n\r\n"
+            .to_vec(),
+    )
+    .await;
     let p = get(&format!("http://{addr}/")).await;
     assert_eq!(kind(&p), "invalid_response", "{p:?}");
     assert_clean(&p);

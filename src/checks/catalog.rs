@@ -82,6 +82,7 @@ const HTTP_PROBE: CheckSpec = CheckSpec {
             Text,
             "who generated the response (of the first failing probe, else the first): cloudflare, cloudfront, nginx, …; absent when the application did",
         ),
+        fact("responder.name", Text, "the responder's name for people: Cloudflare, nginx, …"),
         fact("responder.layer", Text, "the layer that generated the response"),
         fact(
             "responder.generated",
@@ -101,7 +102,11 @@ const HTTP_PROBE: CheckSpec = CheckSpec {
             "the cause id the responder's own error page points at (fingerprints.yaml)",
         ),
         fact("responder.path", List, "every vendor the headers show, outside in"),
-        fact("responder.evidence", List, "the quoted headers and body text that name the responder"),
+        fact(
+            "responder.evidence",
+            List,
+            "the quoted headers and body text that name the responder",
+        ),
     ],
     timeout: Duration::from_secs(60),
 };

@@ -144,7 +144,8 @@ pub fn host_of(text: &str) -> String {
 }
 
 fn report(answers: &Answers, mut facts: Facts) -> CheckReport {
-    let addresses: Vec<String> = answers.addresses.iter().take(20).map(ToString::to_string).collect();
+    let addresses: Vec<String> =
+        answers.addresses.iter().take(20).map(ToString::to_string).collect();
     facts.set("dns.resolves", true);
     facts.set("dns.addresses", addresses.clone());
     facts.set("dns.cnames", answers.cnames.iter().take(20).cloned().collect::<Vec<_>>());
@@ -173,7 +174,7 @@ fn report(answers: &Answers, mut facts: Facts) -> CheckReport {
     CheckReport::new("dns", CheckStatus::Passed, summary)
         .with_facts(facts)
         .with_details(details)
-        .with_evidence(Evidence::Dns(answers.clone()))
+        .with_evidence(Evidence::Dns(Box::new(answers.clone())))
 }
 
 #[cfg(test)]
@@ -192,7 +193,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_missing_name_fails_the_check_with_a_fact() {
-        let report = run(CheckRequest::new("dns").with("host", "x.invalid"), Progress::none()).await;
+        let report =
+            run(CheckRequest::new("dns").with("host", "x.invalid"), Progress::none()).await;
         assert_eq!(report.status, CheckStatus::Failed);
         assert_eq!(report.facts.get("dns.resolves"), Some(&false.into()));
     }

@@ -18,7 +18,10 @@ use crate::yaml::{self, SourceError};
 /// One test on a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Match {
-    Header { name: String, test: HeaderTest },
+    Header {
+        name: String,
+        test: HeaderTest,
+    },
     /// The body contains this text (ASCII case-insensitive).
     Body(String),
     /// The whole body, trimmed, is this text.
@@ -198,7 +201,7 @@ impl Table {
         let path = self.path(response);
         let mut fp = match self.page(response) {
             Some((vendor, page, evidence)) => from_page(vendor, page, evidence),
-            None => self.inferred(response, &path),
+            None => inferred(response, &path),
         };
         if !fp.maintenance && response.status == 503 && fp.vendor.is_none() {
             let body = response.body.to_ascii_lowercase();
@@ -241,47 +244,6 @@ impl Table {
         })
     }
 
-    /// No vendor page matched. A gateway error (502, 504) still comes from a proxy: the last
-    /// one the headers show. Anything else came from the application behind them.
-    fn inferred(&self, response: &Response<'_>, path: &[Hop]) -> Fingerprint {
-        let gateway = matches!(response.status, 502 | 504);
-        match path.last().filter(|_| gateway) {
-            Some(hop) => Fingerprint {
-                vendor: Some(hop.vendor.clone()),
-                vendor_name: Some(hop.name.clone()),
-                layer: hop.layer,
-                generated: true,
-                code: Some(response.status.to_string()),
-                confidence: "low".to_owned(),
-                evidence: vec![
-                    hop.evidence.clone(),
-                    format!(
-                        "no known error page; a {} comes from the last proxy seen",
-                        response.status
-                    ),
-                ],
-                ..empty(Layer::ReverseProxy)
-            },
-            None => {
-                let mut fp = empty(Layer::AppRuntime);
-                if response.status >= 500 {
-                    let behind = path.iter().map(|h| h.name.as_str()).collect::<Vec<_>>();
-                    fp.evidence.push(if behind.is_empty() {
-                        "no vendor's error page matched: the page came from the application"
-                            .to_owned()
-                    } else {
-                        format!(
-                            "no vendor's error page matched: the application's own page, passed through {}",
-                            behind.join(", ")
-                        )
-                    });
-                    fp.confidence = "low".to_owned();
-                }
-                fp
-            }
-        }
-    }
-
     fn request_ids(&self, headers: &[(String, String)]) -> Vec<String> {
         let mut names: Vec<&str> = self.request_ids.iter().map(String::as_str).collect();
         for vendor in &self.vendors {
@@ -307,15 +269,54 @@ impl Table {
             });
             let by_range = || {
                 addresses.iter().find_map(|ip| {
-                    v.ranges.iter().any(|r| r.contains(*ip)).then(|| {
-                        format!("{ip} is in {}'s published ranges", v.name)
-                    })
+                    v.ranges
+                        .iter()
+                        .any(|r| r.contains(*ip))
+                        .then(|| format!("{ip} is in {}'s published ranges", v.name))
                 })
             };
             let evidence = by_name.or_else(by_range)?;
             Some(CdnMatch { vendor: v.id.clone(), name: v.name.clone(), evidence })
         })
     }
+}
+
+/// No vendor page matched. A gateway error (502, 504) still comes from a proxy: the last
+/// one the headers show. Anything else came from the application behind them.
+fn inferred(response: &Response<'_>, path: &[Hop]) -> Fingerprint {
+    let gateway = matches!(response.status, 502 | 504);
+    if let Some(hop) = path.last().filter(|_| gateway) {
+        return Fingerprint {
+            vendor: Some(hop.vendor.clone()),
+            vendor_name: Some(hop.name.clone()),
+            layer: hop.layer,
+            generated: true,
+            code: Some(response.status.to_string()),
+            confidence: "low".to_owned(),
+            evidence: vec![
+                hop.evidence.clone(),
+                format!(
+                    "no known error page; a {} comes from the last proxy seen",
+                    response.status
+                ),
+            ],
+            ..empty(Layer::ReverseProxy)
+        };
+    }
+    let mut fp = empty(Layer::AppRuntime);
+    if response.status >= 500 {
+        let behind = path.iter().map(|h| h.name.as_str()).collect::<Vec<_>>();
+        fp.evidence.push(if behind.is_empty() {
+            "no vendor's error page matched: the page came from the application".to_owned()
+        } else {
+            format!(
+                "no vendor's error page matched: the application's own page, passed through {}",
+                behind.join(", ")
+            )
+        });
+        "low".clone_into(&mut fp.confidence);
+    }
+    fp
 }
 
 fn has_suffix(name: &str, suffix: &str) -> bool {
@@ -413,12 +414,13 @@ fn quote(m: &Match, response: &Response<'_>) -> Option<String> {
     }
 }
 
-/// At most `max` characters, with an ellipsis when cut.
+/// At most `max` characters, the last of them an ellipsis when cut.
 pub fn clip(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
+    if text.chars().nth(max).is_none() {
+        return text.to_owned();
     }
+    let keep: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{keep}…")
 }
 
 // Stage 1: raw types that mirror the YAML.
@@ -515,7 +517,10 @@ fn vendor(raw: RawVendor, causes: Option<&HashSet<String>>, error: &mut Report<'
                 .filter_map(|r| {
                     let cidr = Cidr::parse(&r.value);
                     if cidr.is_none() {
-                        error(r.pos, format!("`{}` is not an address range like 203.0.113.0/24", r.value));
+                        error(
+                            r.pos,
+                            format!("`{}` is not an address range like 203.0.113.0/24", r.value),
+                        );
                     }
                     cidr
                 })
@@ -530,7 +535,10 @@ fn vendor(raw: RawVendor, causes: Option<&HashSet<String>>, error: &mut Report<'
         .into_iter()
         .map(|p| {
             if !codes.insert(p.code.value.clone()) {
-                error(p.code.pos, format!("duplicate page code `{}` for this vendor", p.code.value));
+                error(
+                    p.code.pos,
+                    format!("duplicate page code `{}` for this vendor", p.code.value),
+                );
             }
             page(p, causes, error)
         })
@@ -552,7 +560,10 @@ fn page(raw: RawPage, causes: Option<&HashSet<String>>, error: &mut Report<'_>) 
     if let (Some(cause), Some(known)) = (&raw.cause, causes)
         && !known.contains(&cause.value)
     {
-        error(cause.pos, format!("cause `{}` is not declared in assets/diagnosis.yaml", cause.value));
+        error(
+            cause.pos,
+            format!("cause `{}` is not declared in assets/diagnosis.yaml", cause.value),
+        );
     }
     if raw.when.value.is_empty() {
         error(raw.when.pos, "a page needs at least one condition under `when:`".to_owned());
@@ -585,7 +596,9 @@ fn condition(raw: At<RawMatch>, error: &mut Report<'_>) -> Option<Match> {
             };
             Some(Match::Header { name: name.value.to_ascii_lowercase(), test })
         }
-        (None, Some(b), None) if equals.is_none() && contains.is_none() => Some(Match::Body(b.value)),
+        (None, Some(b), None) if equals.is_none() && contains.is_none() => {
+            Some(Match::Body(b.value))
+        }
         (None, None, Some(b)) if equals.is_none() && contains.is_none() => {
             Some(Match::BodyIs(b.value))
         }
@@ -607,16 +620,38 @@ mod tests {
     fn respond(example: &Example) -> Fingerprint {
         let headers: Vec<(String, String)> =
             example.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        table().identify(&Response { status: example.status, headers: &headers, body: &example.body })
+        table().identify(&Response {
+            status: example.status,
+            headers: &headers,
+            body: &example.body,
+        })
     }
 
     #[test]
     fn the_builtin_table_loads() {
         let table = Table::builtin().unwrap_or_else(|e| panic!("{e}"));
         for id in [
-            "cloudflare", "cloudfront", "fastly", "akamai", "aws_alb", "aws_elb", "gcp_lb",
-            "azure_front_door", "azure_app_gateway", "vercel", "netlify", "heroku", "varnish",
-            "envoy", "istio", "traefik", "caddy", "haproxy", "nginx", "ingress_nginx", "apache",
+            "cloudflare",
+            "cloudfront",
+            "fastly",
+            "akamai",
+            "aws_alb",
+            "aws_elb",
+            "gcp_lb",
+            "azure_front_door",
+            "azure_app_gateway",
+            "vercel",
+            "netlify",
+            "heroku",
+            "varnish",
+            "envoy",
+            "istio",
+            "traefik",
+            "caddy",
+            "haproxy",
+            "nginx",
+            "ingress_nginx",
+            "apache",
             "iis",
         ] {
             assert!(table.vendor(id).is_some_and(|v| !v.pages.is_empty()), "{id} has no pages");
@@ -678,7 +713,11 @@ mod tests {
         let cname = vec!["d111111abcdef8.cloudfront.net".to_owned()];
         assert_eq!(table().cdn_for(&cname, &[]).unwrap().vendor, "cloudfront");
         assert!(table().cdn_for(&["notcloudfront.net".to_owned()], &[]).is_none());
-        assert!(Cidr::parse("2606:4700::/32").unwrap().contains("2606:4700::6810:84e5".parse().unwrap()));
+        assert!(
+            Cidr::parse("2606:4700::/32")
+                .unwrap()
+                .contains("2606:4700::6810:84e5".parse().unwrap())
+        );
         assert!(Cidr::parse("10.0.0.0/33").is_none());
     }
 
@@ -687,7 +726,8 @@ mod tests {
         let text = "request_ids: []\nmaintenance: []\nvendors:\n  - id: x\n    name: X\n    layer: cdn\n    docs: d\n    signs: [{ header: a, body: b }]\n    request_ids: []\n    pages: []\n";
         let err = Table::load_str("t.yaml", text).unwrap_err().to_string();
         assert!(err.contains("t.yaml:8:"), "{err}");
-        let text = "request_ids: []\nmaintenance: []\nvendors:\n  - id: x\n    name: X\n    layer: edge\n";
+        let text =
+            "request_ids: []\nmaintenance: []\nvendors:\n  - id: x\n    name: X\n    layer: edge\n";
         let err = Table::load_str("t.yaml", text).unwrap_err().to_string();
         assert!(err.contains("t.yaml:6:"), "{err}");
     }

@@ -151,9 +151,9 @@ pub enum Evidence {
     /// `http_probe`: every probe and who answered.
     Http(Box<http::HttpEvidence>),
     /// `dns`: the answers and the CDN they point at.
-    Dns(dns::Answers),
+    Dns(Box<dns::Answers>),
     /// `tls`: the certificate.
-    Tls(tls::Certificate),
+    Tls(Box<tls::Certificate>),
     /// `origin`: the edge and the origin side by side.
     Origin(Box<origin::Comparison>),
 }

@@ -20,6 +20,7 @@ use crate::evidence::Facts;
 use crate::sanitize;
 
 /// What a certificate says and whether it holds for the host it was asked for.
+#[allow(clippy::struct_excessive_bools, reason = "independent findings, each its own fact")]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Certificate {
     pub subject: String,
@@ -219,7 +220,11 @@ pub fn client_config(
 }
 
 /// Parses the leaf and judges it for `host`, with the verifier's verdict.
-fn describe(leaf: &CertificateDer<'_>, host: &str, verdict: &Result<(), rustls::Error>) -> Certificate {
+fn describe(
+    leaf: &CertificateDer<'_>,
+    host: &str,
+    verdict: &Result<(), rustls::Error>,
+) -> Certificate {
     let now = jiff::Timestamp::now().as_second();
     let problem = verdict.as_ref().err().map(problem_words);
     let Ok((_, cert)) = X509Certificate::from_der(leaf.as_ref()) else {
@@ -243,7 +248,9 @@ fn describe(leaf: &CertificateDer<'_>, host: &str, verdict: &Result<(), rustls::
         issuer: sanitize::line(&cert.issuer().to_string()).into_owned(),
         name_matches: names.iter().any(|n| name_covers(n, host)),
         names,
-        not_after: jiff::Timestamp::from_second(not_after).map(|t| t.to_string()).unwrap_or_default(),
+        not_after: jiff::Timestamp::from_second(not_after)
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
         days_left: (not_after - now).div_euclid(86_400),
         expired: not_after < now,
         self_signed: cert.subject().as_raw() == cert.issuer().as_raw(),
@@ -287,9 +294,9 @@ pub fn name_covers(name: &str, host: &str) -> bool {
     let (name, host) = (name.to_ascii_lowercase(), host.to_ascii_lowercase());
     let host = host.trim_end_matches('.');
     match name.strip_prefix("*.") {
-        Some(suffix) => host
-            .split_once('.')
-            .is_some_and(|(label, rest)| !label.is_empty() && rest == suffix),
+        Some(suffix) => {
+            host.split_once('.').is_some_and(|(label, rest)| !label.is_empty() && rest == suffix)
+        }
         None => name == host,
     }
 }
@@ -303,8 +310,7 @@ pub(crate) fn problem_words(error: &rustls::Error) -> String {
             CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
                 "the certificate is not valid yet".to_owned()
             }
-            CertificateError::NotValidForName
-            | CertificateError::NotValidForNameContext { .. } => {
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
                 "the certificate is for another name".to_owned()
             }
             CertificateError::UnknownIssuer => {
@@ -329,7 +335,11 @@ pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
         Err(reason) => return CheckReport::could_not_run(ID, reason, None),
     };
     if url.scheme() != "https" {
-        return CheckReport::could_not_run(ID, "the URL is plain http: there is no certificate", None);
+        return CheckReport::could_not_run(
+            ID,
+            "the URL is plain http: there is no certificate",
+            None,
+        );
     }
     let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned();
     let port = url.port_or_known_default().unwrap_or(443);
@@ -359,9 +369,14 @@ pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
 }
 
 /// Connects to `addr` with SNI `host` and returns the certificate it presented.
-pub async fn handshake(addr: SocketAddr, host: &str) -> Result<Certificate, (&'static str, String)> {
+pub async fn handshake(
+    addr: SocketAddr,
+    host: &str,
+) -> Result<Certificate, (&'static str, String)> {
     let tcp = match tokio::time::timeout(CONNECT, tokio::net::TcpStream::connect(addr)).await {
-        Err(_) => return Err(("timeout", format!("no TCP connection within {}s", CONNECT.as_secs()))),
+        Err(_) => {
+            return Err(("timeout", format!("no TCP connection within {}s", CONNECT.as_secs())));
+        }
         Ok(Err(e)) => return Err((http::io_kind(&e), sanitize::line(&e.to_string()).into_owned())),
         Ok(Ok(tcp)) => tcp,
     };
@@ -372,9 +387,9 @@ pub async fn handshake(addr: SocketAddr, host: &str) -> Result<Certificate, (&'s
     match tokio::time::timeout(HANDSHAKE, connector.connect(name, tcp)).await {
         Err(_) => Err(("timeout", format!("no TLS handshake within {}s", HANDSHAKE.as_secs()))),
         Ok(Err(e)) => Err(("handshake", sanitize::line(&e.to_string()).into_owned())),
-        Ok(Ok(_stream)) => capture
-            .certificate()
-            .ok_or(("handshake", "the server sent no certificate".to_owned())),
+        Ok(Ok(_stream)) => {
+            capture.certificate().ok_or(("handshake", "the server sent no certificate".to_owned()))
+        }
     }
 }
 
@@ -393,7 +408,10 @@ fn report(host: &str, addr: SocketAddr, cert: &Certificate) -> CheckReport {
         (None, days) if days < 14 => {
             (CheckStatus::Warning, format!("The certificate of {host} expires in {days} days."))
         }
-        (None, days) => (CheckStatus::Passed, format!("The certificate of {host} is valid for {days} more days.")),
+        (None, days) => (
+            CheckStatus::Passed,
+            format!("The certificate of {host} is valid for {days} more days."),
+        ),
     };
     let details = vec![
         format!("address  {addr}"),
@@ -405,7 +423,7 @@ fn report(host: &str, addr: SocketAddr, cert: &Certificate) -> CheckReport {
     CheckReport::new("tls", status, summary)
         .with_facts(facts)
         .with_details(details)
-        .with_evidence(Evidence::Tls(cert.clone()))
+        .with_evidence(Evidence::Tls(Box::new(cert.clone())))
 }
 
 #[cfg(test)]

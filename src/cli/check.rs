@@ -13,7 +13,7 @@ use url::Url;
 use crate::checks::engine::{self, Limits};
 use crate::checks::{CheckReport, CheckRequest, CheckStatus, Evidence, http};
 use crate::diagnosis::{Diagnosis, Rules, diagnose};
-use crate::evidence::Facts;
+use crate::evidence::{FactValue, Facts};
 use crate::{redact, sanitize};
 
 /// The version of the `--json` schema; bumped on any incompatible change.
@@ -87,7 +87,8 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     if !args.json && std::io::stderr().is_terminal() {
         super::stderr(&format!("checking {} …", http::probe::shown_url(&url)));
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let reports = runtime.block_on(engine::run_all(
         requests,
         Limits::default(),
@@ -134,7 +135,8 @@ impl Outcome {
         for report in &reports {
             facts.merge(&report.facts);
         }
-        let rules = Rules::builtin().map_err(|e| anyhow::anyhow!("the built-in diagnosis rules are broken:\n{e}"))?;
+        let rules = Rules::builtin()
+            .map_err(|e| anyhow::anyhow!("the built-in diagnosis rules are broken:\n{e}"))?;
         let diagnosis = diagnose(&rules, &facts);
         let health = health(&reports, &facts);
         Ok(Outcome { url, reports, facts, diagnosis, health })
@@ -152,8 +154,8 @@ fn health(reports: &[CheckReport], facts: &Facts) -> Health {
             Health::CouldNotCheck
         }
         Some(_) => {
-            let errors = facts.get("http.error_probes").and_then(|v| v.as_int()).unwrap_or(0);
-            let status = facts.get("http.status").and_then(|v| v.as_int()).unwrap_or(0);
+            let errors = facts.get("http.error_probes").and_then(FactValue::as_int).unwrap_or(0);
+            let status = facts.get("http.status").and_then(FactValue::as_int).unwrap_or(0);
             if errors > 0 || status >= 400 { Health::Error } else { Health::Healthy }
         }
     }
@@ -180,13 +182,15 @@ pub fn to_text(outcome: &Outcome, colour: bool) -> String {
             CheckStatus::Failed => ("XX", "31"),
             CheckStatus::CouldNotRun { .. } | CheckStatus::TimedOut { .. } => ("??", "2"),
         };
-        let title = crate::checks::catalog::spec(&report.check).map_or(report.check.as_str(), |s| s.title);
-        out.push_str(&format!(" {} {title}: {}\n", paint.paint(mark, code), clean(&report.summary)));
+        let title =
+            crate::checks::catalog::spec(&report.check).map_or(report.check.as_str(), |s| s.title);
+        let line = wrap(&format!("{title}: {}", clean(&report.summary)), 76, "    ");
+        out.push_str(&format!(" {} {line}\n", paint.paint(mark, code)));
         let full = matches!(report.check.as_str(), "http_probe" | "origin")
             || report.status == CheckStatus::Failed;
         if full {
             for line in &report.details {
-                out.push_str(&format!("      {}\n", clean(line)));
+                out.push_str(&format!("    {}\n", clean(line)));
             }
         }
     }
@@ -203,7 +207,8 @@ fn verdict_text(outcome: &Outcome, paint: &Paint, clean: &dyn Fn(&str) -> String
         Health::CouldNotCheck => "33;1",
     };
     let head = format!("verdict: {} at {layer} ({} confidence)", v.cause, v.confidence.label());
-    let mut out = format!("{}\n  {}\n", paint.paint(&head, code), clean(&v.summary));
+    let mut out =
+        format!("{}\n  {}\n", paint.paint(&head, code), wrap(&clean(&v.summary), 78, "  "));
     if let Some(step) = &v.step {
         out.push_str(&format!("  next: the runbook step `{step}`\n"));
     }
@@ -216,7 +221,27 @@ fn verdict_text(outcome: &Outcome, paint: &Paint, clean: &dyn Fn(&str) -> String
         .map(|f| f.summary.as_str())
         .collect();
     for summary in others.iter().take(5) {
-        out.push_str(&format!("  also: {}\n", clean(summary)));
+        out.push_str(&format!("  also: {}\n", wrap(&clean(summary), 72, "        ")));
+    }
+    out
+}
+
+/// Wraps `text` at word boundaries to `width` columns, indenting continuation lines.
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut column = 0;
+    for word in text.split(' ') {
+        let len = word.chars().count();
+        if column > 0 && column + 1 + len > width {
+            out.push('\n');
+            out.push_str(indent);
+            column = 0;
+        } else if column > 0 {
+            out.push(' ');
+            column += 1;
+        }
+        out.push_str(word);
+        column += len;
     }
     out
 }
@@ -242,7 +267,7 @@ fn json_value(outcome: &Outcome) -> Value {
         "triage_version": env!("CARGO_PKG_VERSION"),
         "url": outcome.url,
         "final_url": rep.map(|p| p.final_url.clone()),
-        "status": outcome.facts.get("http.status").and_then(|v| v.as_int()),
+        "status": outcome.facts.get("http.status").and_then(FactValue::as_int),
         "health": match outcome.health { Health::Healthy => "healthy", Health::Error => "error", Health::CouldNotCheck => "could_not_check" },
         "exit_code": outcome.health.code(),
         "probes": http.map(|e| e.probes.iter().map(probe_json).collect::<Vec<_>>()).unwrap_or_default(),
@@ -371,8 +396,15 @@ mod tests {
             outside_requests(&url, Some("10.0.0.5"), 3).into_iter().map(|r| r.check).collect();
         assert_eq!(ids, ["http_probe", "dns", "tls", "origin"]);
         let url = Url::parse("http://shop.test/").unwrap();
-        let ids: Vec<String> = outside_requests(&url, None, 3).into_iter().map(|r| r.check).collect();
+        let ids: Vec<String> =
+            outside_requests(&url, None, 3).into_iter().map(|r| r.check).collect();
         assert_eq!(ids, ["http_probe", "dns"]);
+    }
+
+    #[test]
+    fn long_lines_wrap_at_words() {
+        assert_eq!(wrap("aa bb cc dd", 5, "  "), "aa bb\n  cc dd");
+        assert_eq!(wrap("short", 80, "  "), "short");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Loopback servers for the outside tests: plain responses, hostile behaviours and TLS with
 //! self-signed or expired certificates. Every server is a task of the test's own runtime, bound
 //! to 127.0.0.1 on a free port, and ends with the test.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -46,7 +46,9 @@ pub fn response(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     for (name, value) in headers {
         out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
     }
-    out.extend_from_slice(format!("content-length: {}\r\nconnection: close\r\n\r\n", body.len()).as_bytes());
+    out.extend_from_slice(
+        format!("content-length: {}\r\nconnection: close\r\n\r\n", body.len()).as_bytes(),
+    );
     out.extend_from_slice(body);
     out
 }

@@ -66,7 +66,9 @@ fn parse_count(text: Option<&str>) -> Result<usize, String> {
         None => Ok(DEFAULT_COUNT),
         Some(t) => match t.parse::<usize>() {
             Ok(n) if (1..=MAX_COUNT).contains(&n) => Ok(n),
-            _ => Err(format!("count `{}` is not a number from 1 to {MAX_COUNT}", sanitize::line(t))),
+            _ => {
+                Err(format!("count `{}` is not a number from 1 to {MAX_COUNT}", sanitize::line(t)))
+            }
         },
     }
 }
@@ -79,8 +81,9 @@ pub fn parse_url(text: &str) -> Result<Url, String> {
     }
     let full = if text.contains("://") { text.to_owned() } else { format!("https://{text}") };
     let shown = sanitize::line(text);
-    let url = Url::parse(&full)
-        .map_err(|e| format!("`{shown}` is not a valid URL ({e}); expected e.g. https://shop.example.com/"))?;
+    let url = Url::parse(&full).map_err(|e| {
+        format!("`{shown}` is not a valid URL ({e}); expected e.g. https://shop.example.com/")
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!("`{shown}` is not an http or https URL"));
     }
@@ -102,14 +105,20 @@ pub async fn parse_address(text: &str, default_port: u16) -> Result<SocketAddr, 
     let (host, port) = match text.rsplit_once(':') {
         Some((host, port)) => {
             let port = port.parse::<u16>().map_err(|_| {
-                format!("`{}` is not an address; expected IP[:PORT] or host[:PORT]", sanitize::line(text))
+                format!(
+                    "`{}` is not an address; expected IP[:PORT] or host[:PORT]",
+                    sanitize::line(text)
+                )
             })?;
             (host, port)
         }
         None => (text, default_port),
     };
     if host.is_empty() || host.contains(['/', ' ']) {
-        return Err(format!("`{}` is not an address; expected IP[:PORT] or host[:PORT]", sanitize::line(text)));
+        return Err(format!(
+            "`{}` is not an address; expected IP[:PORT] or host[:PORT]",
+            sanitize::line(text)
+        ));
     }
     dns::first_address(host, port, Limits::default().dns).await
 }
@@ -161,7 +170,7 @@ fn facts(probes: &[Probe], index: usize, fp: Option<&Fingerprint>) -> Facts {
     let mut facts = Facts::new();
     let errors = probes.iter().filter(|p| p.is_error()).count();
     facts.set("http.statuses", probes.iter().map(Probe::outcome).collect::<Vec<_>>());
-    facts.set("http.error_probes", errors as i64);
+    facts.set("http.error_probes", i64::try_from(errors).unwrap_or(i64::MAX));
     facts.set("http.intermittent", errors > 0 && errors < probes.len());
     if let Some(status) = most_common(probes) {
         facts.set("http.status", status);
@@ -171,7 +180,7 @@ fn facts(probes: &[Probe], index: usize, fp: Option<&Fingerprint>) -> Facts {
     }
     let Some(p) = probes.get(index) else { return facts };
     facts.set("http.final_url", p.final_url.clone());
-    facts.set("http.redirects", p.redirects.len() as i64);
+    facts.set("http.redirects", i64::try_from(p.redirects.len()).unwrap_or(i64::MAX));
     set_timing(&mut facts, "http.ttfb_ms", p.timings.ttfb_ms);
     set_timing(&mut facts, "http.total_ms", p.timings.total_ms);
     if p.status.is_some() {
@@ -212,6 +221,9 @@ fn responder_facts(facts: &mut Facts, fp: &Fingerprint) {
     if let Some(vendor) = &fp.vendor {
         facts.set("responder.vendor", vendor.clone());
     }
+    if let Some(name) = &fp.vendor_name {
+        facts.set("responder.name", name.clone());
+    }
     facts.set("responder.layer", fp.layer.id());
     facts.set("responder.generated", fp.generated);
     if let Some(code) = &fp.code {
@@ -235,7 +247,10 @@ fn responder_facts(facts: &mut Facts, fp: &Fingerprint) {
 fn verdict(probes: &[Probe], index: usize, fp: Option<&Fingerprint>) -> (CheckStatus, String) {
     let errors = probes.iter().filter(|p| p.is_error()).count();
     let Some(p) = probes.get(index) else {
-        return (CheckStatus::CouldNotRun { reason: "no probe ran".into(), instead: None }, "no probe ran".into());
+        return (
+            CheckStatus::CouldNotRun { reason: "no probe ran".into(), instead: None },
+            "no probe ran".into(),
+        );
     };
     let who = fp.map(who).unwrap_or_default();
     match (p.status, &p.failure) {
@@ -253,7 +268,8 @@ fn verdict(probes: &[Probe], index: usize, fp: Option<&Fingerprint>) -> (CheckSt
             (CheckStatus::Warning, format!("{status} on every probe{who}."))
         }
         (Some(status), _) => {
-            let ttfb = p.timings.ttfb_ms.map(|t| format!(", first byte after {t} ms")).unwrap_or_default();
+            let ttfb =
+                p.timings.ttfb_ms.map(|t| format!(", first byte after {t} ms")).unwrap_or_default();
             (CheckStatus::Passed, format!("{status} on every probe{ttfb}."))
         }
         (None, _) => (CheckStatus::Failed, "No response.".to_owned()),
@@ -275,7 +291,8 @@ fn who(fp: &Fingerprint) -> String {
     }
 }
 
-const WIDTH: usize = 80;
+/// Detail lines fit a 76-column pane (80 columns less the UI's or `triage check`'s indent).
+const WIDTH: usize = 76;
 
 fn line(label: &str, value: &str) -> String {
     format!("{label:<11}{}", clip(&sanitize::line(value), WIDTH - 11))
@@ -325,7 +342,8 @@ fn fingerprint_lines(fp: &Fingerprint) -> Vec<String> {
         out.push(line("evidence", quote));
     }
     if !fp.path.is_empty() {
-        let path: Vec<String> = fp.path.iter().map(|h| format!("{} ({})", h.name, h.layer)).collect();
+        let path: Vec<String> =
+            fp.path.iter().map(|h| format!("{} ({})", h.name, h.layer)).collect();
         out.push(line("path", &path.join(" → ")));
     }
     if let Some(retry) = &fp.retry_after {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::timing::{Clock, HandshakeStart, Timings, TimingLayer, TimingResolver};
+use super::timing::{Clock, HandshakeStart, TimingLayer, TimingResolver, Timings};
 use crate::checks::tls::{self, Capture, Certificate};
 use crate::{redact, sanitize};
 
@@ -176,7 +176,10 @@ pub async fn probe(target: &Target, limits: &Limits) -> Probe {
         let status = hop.outcome.as_ref().map_or(0, |a| a.status);
         redirects.push(Redirect { url: shown_url(&url), status, location: shown_url(&next) });
         let failure = if !visited.insert(next.to_string()) {
-            Some(Failure::new("redirect_loop", format!("the redirects loop back to {}", shown_url(&next))))
+            Some(Failure::new(
+                "redirect_loop",
+                format!("the redirects loop back to {}", shown_url(&next)),
+            ))
         } else if redirects.len() >= limits.max_redirects {
             Some(Failure::new(
                 "too_many_redirects",
@@ -198,7 +201,13 @@ pub fn shown_url(url: &Url) -> String {
     sanitize::line(&redact::url(url.as_str())).into_owned()
 }
 
-fn finish(target: &Target, url: &Url, hop: Hop, redirects: Vec<Redirect>, started: Instant) -> Probe {
+fn finish(
+    target: &Target,
+    url: &Url,
+    hop: Hop,
+    redirects: Vec<Redirect>,
+    started: Instant,
+) -> Probe {
     let mut timings = hop.timings;
     timings.total_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
     let mut probe = Probe {
@@ -339,7 +348,12 @@ async fn read(mut response: reqwest::Response, limits: &Limits) -> Answer {
         .collect();
     let location = (300..400)
         .contains(&status)
-        .then(|| response.headers().get("location").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .then(|| {
+            response
+                .headers()
+                .get("location")
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        })
         .flatten();
     let (body, complete) = body(&mut response, limits).await;
     Answer { status, version, remote_addr, headers, location, body, complete }

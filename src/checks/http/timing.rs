@@ -8,6 +8,7 @@
 //! - the rustls client-certificate resolver ([`HandshakeStart`]) marks the instant rustls builds
 //!   its ClientHello, which it does as soon as the TCP connection is up — so TCP connect and TLS
 //!   are told apart on the same connection, without a second measuring connection.
+//!
 //! The probe itself marks when the response headers arrive and when it stops reading the body.
 
 use std::future::Future;
@@ -119,7 +120,8 @@ impl reqwest::dns::Resolve for TimingResolver {
                 None => dns::lookup(&host, this.timeout).await.map(|a| a.addresses),
             };
             this.clock.mark(|m| m.dns_end = Some(Instant::now()));
-            let addrs = result.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+            let addrs =
+                result.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
             let addrs: reqwest::dns::Addrs =
                 Box::new(addrs.into_iter().map(|ip| SocketAddr::new(ip, 0)));
             Ok(addrs)
