@@ -250,3 +250,69 @@ async fn plain_http_to_a_tls_port_is_a_clear_failure() {
     let p = get(&format!("http://{addr}/")).await;
     assert!(matches!(kind(&p), "invalid_response" | "reset" | "timeout"), "{p:?}");
 }
+
+/// Every fact the outside checks emit is declared for that check in the catalog, with its kind,
+/// and lists stay small.
+#[tokio::test]
+async fn every_fact_the_outside_checks_emit_is_declared() {
+    let page = &triage::checks::fingerprint::table().vendor("cloudflare").unwrap().pages[1].example;
+    let headers: Vec<(&str, &str)> =
+        page.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let edge = fixed(response(page.status, &headers, page.body.as_bytes())).await;
+    let tls = tls_fixed(Cert::Expired, response(200, &[("retry-after", "5")], b"ok")).await;
+    let url = format!("http://{edge}/");
+    let reports = vec![
+        http::check(CheckRequest::new("http_probe").with("url", &url), Progress::none(), &limits())
+            .await,
+        http::check(
+            CheckRequest::new("http_probe").with("url", "http://x.invalid/"),
+            Progress::none(),
+            &limits(),
+        )
+        .await,
+        triage::checks::origin::check(
+            CheckRequest::new("origin").with("url", &url).with("origin", tls.to_string()),
+            Progress::none(),
+            &limits(),
+        )
+        .await,
+        triage::checks::origin::check(
+            CheckRequest::new("origin")
+                .with("url", format!("https://{tls}/"))
+                .with("origin", tls.to_string()),
+            Progress::none(),
+            &limits(),
+        )
+        .await,
+        triage::checks::dns::run(
+            CheckRequest::new("dns").with("host", "127.0.0.1"),
+            Progress::none(),
+        )
+        .await,
+        triage::checks::dns::run(
+            CheckRequest::new("dns").with("host", "x.invalid"),
+            Progress::none(),
+        )
+        .await,
+        triage::checks::tls::run(
+            CheckRequest::new("tls").with("url", format!("https://{tls}/")),
+            Progress::none(),
+        )
+        .await,
+    ];
+    let mut seen = 0;
+    for report in &reports {
+        let spec = triage::checks::catalog::spec(&report.check).unwrap();
+        for (key, value) in report.facts.iter() {
+            let declared = spec.produces.iter().find(|f| f.key == key);
+            let declared =
+                declared.unwrap_or_else(|| panic!("{} emits undeclared {key}", report.check));
+            assert_eq!(declared.kind, value.kind(), "{key} of {}", report.check);
+            if let triage::evidence::FactValue::List(items) = value {
+                assert!(items.len() <= 20, "{key} has {} items", items.len());
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen > 30, "only {seen} facts");
+}
