@@ -227,7 +227,29 @@ async fn a_self_signed_certificate_fails_the_probe_and_is_described() {
     target.accept_invalid_certs = true;
     let p = probe(&target, &limits()).await;
     assert_eq!(p.status, Some(200));
+    assert!(p.timings.connect_ms.is_some() && p.timings.tls_ms.is_some(), "{:?}", p.timings);
+    assert!(p.timings.ttfb_ms >= p.timings.tls_ms, "{:?}", p.timings);
     assert_eq!(p.certificate.unwrap().problem_kind(), Some("self_signed"));
+}
+
+#[tokio::test]
+async fn the_origin_is_asked_with_the_public_name_and_its_certificate_judged_for_it() {
+    let origin = tls_fixed(Cert::SelfSigned, response(200, &[("server", "nginx")], b"ok")).await;
+    let request = CheckRequest::new("origin")
+        .with("url", "https://shop.invalid/")
+        .with("origin", origin.to_string());
+    let report = triage::checks::origin::check(request, Progress::none(), &limits()).await;
+    assert_eq!(report.facts.get("origin.status"), Some(&200_i64.into()), "{report:?}");
+    assert_eq!(report.facts.get("origin.tls_valid"), Some(&false.into()));
+    let triage::checks::Evidence::Origin(c) = &report.evidence else { panic!("{report:?}") };
+    let cert = c.origin.probe.certificate.as_ref().unwrap();
+    assert!(!cert.name_matches, "the certificate names 127.0.0.1, not shop.invalid: {cert:?}");
+    assert_eq!(c.edge.probe.failure.as_ref().map(|f| f.kind.as_str()), Some("dns"));
+    assert!(
+        report.details.iter().any(|l| l.starts_with("certificate") && l.contains("INVALID")),
+        "{:?}",
+        report.details
+    );
 }
 
 #[tokio::test]

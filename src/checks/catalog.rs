@@ -70,7 +70,11 @@ const HTTP_PROBE: CheckSpec = CheckSpec {
         fact("http.remote_addr", Text, "the address (IP:port) the response came from"),
         fact("http.version", Text, "HTTP/1.1, HTTP/2"),
         fact("http.server", Text, "the Server header"),
-        fact("http.headers", List, "every response header as `name: value`"),
+        fact(
+            "http.headers",
+            List,
+            "the first 20 response headers as `name: value` (all are in the evidence)",
+        ),
         fact("http.final_url", Text, "the URL after redirects"),
         fact("http.redirects", Int, "redirect hops followed"),
         fact("http.retry_after", Text, "the Retry-After header"),

@@ -43,14 +43,6 @@ impl Default for Limits {
     }
 }
 
-impl Limits {
-    /// The longest a probe of `hops` requests can take, for the check's own deadline.
-    pub fn worst_case(&self) -> Duration {
-        let hop = self.dns + self.connect + self.response + self.body;
-        hop * u32::try_from(self.max_redirects + 1).unwrap_or(u32::MAX)
-    }
-}
-
 /// Where to send the request.
 #[derive(Debug, Clone)]
 pub struct Target {
