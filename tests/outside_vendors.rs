@@ -195,3 +195,27 @@ async fn exit_codes_and_hostile_text_through_the_binary() {
         assert!(!out.contains("hunter2") && !out.contains("s3cr3t"), "secret in output: {out}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_https_site_is_healthy_with_every_phase_measured() {
+    let (addr, ca) =
+        outside_server::tls_trusted(response(200, &[("server", "Caddy")], b"ok")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_triage"))
+        .args(["check", &format!("https://{addr}/"), "--json", "--count", "2"])
+        .env("SSL_CERT_FILE", &ca_file)
+        .output()
+        .await
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{json}");
+    assert_eq!(json["tls"]["verified"], true, "{}", json["tls"]);
+    assert!(json["tls"]["days_left"].as_i64().unwrap() > 300);
+    assert_eq!(json["verdict"]["cause"], "none");
+    let t = &json["timings_ms"];
+    assert!(t["connect"].is_u64() && t["tls"].is_u64() && t["ttfb"].is_u64(), "{t}");
+    assert_eq!(json["checks"][2]["check"], "tls");
+    assert_eq!(json["checks"][2]["status"], "passed");
+}

@@ -117,3 +117,37 @@ pub async fn tls_fixed(kind: Cert, bytes: Vec<u8>) -> SocketAddr {
     })
     .await
 }
+
+/// An https server on 127.0.0.1 whose certificate is signed by a fresh CA; returns its address
+/// and the CA in PEM, for `SSL_CERT_FILE`.
+pub async fn tls_trusted(bytes: Vec<u8>) -> (SocketAddr, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(rcgen::DnType::CommonName, "triage test CA");
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+    let cert = leaf.signed_by(&key, &issuer).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let der = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone(), ca_cert.der().clone()], der)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let bytes = Arc::new(bytes);
+    let addr = serve(move |stream| {
+        let (acceptor, bytes) = (acceptor.clone(), Arc::clone(&bytes));
+        async move {
+            if let Ok(tls) = acceptor.accept(stream).await {
+                reply(tls, bytes.to_vec()).await;
+            }
+        }
+    })
+    .await;
+    (addr, ca_cert.pem())
+}
