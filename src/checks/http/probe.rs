@@ -264,7 +264,13 @@ fn client(
         .map_err(|e| Failure::new("tls", format!("cannot set up TLS: {e}")))?;
     let resolver =
         TimingResolver { clock: clock.clone(), pin: target.pin.clone(), timeout: limits.dns };
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    if target.host_header.is_some() {
+        // HTTP/2 takes the authority from the URL; a Host header that differs from it is a
+        // protocol error to many servers, so a rewritten Host goes over HTTP/1.1.
+        builder = builder.http1_only();
+    }
+    builder
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .pool_max_idle_per_host(0)
