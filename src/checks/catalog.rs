@@ -65,11 +65,16 @@ const HTTP_PROBE: CheckSpec = CheckSpec {
         fact(
             "http.failure",
             Text,
-            "why no response: dns, refused, timeout, tls, reset, invalid_response, redirect_loop, too_many_redirects",
+            "why no response: dns, refused, unreachable, timeout, tls, reset, invalid_response, redirect_loop, too_many_redirects",
         ),
+        fact("http.remote_addr", Text, "the address (IP:port) the response came from"),
         fact("http.version", Text, "HTTP/1.1, HTTP/2"),
         fact("http.server", Text, "the Server header"),
-        fact("http.headers", List, "every response header as `name: value`"),
+        fact(
+            "http.headers",
+            List,
+            "the first 20 response headers as `name: value` (all are in the evidence)",
+        ),
         fact("http.final_url", Text, "the URL after redirects"),
         fact("http.redirects", Int, "redirect hops followed"),
         fact("http.retry_after", Text, "the Retry-After header"),
@@ -79,13 +84,14 @@ const HTTP_PROBE: CheckSpec = CheckSpec {
         fact(
             "responder.vendor",
             Text,
-            "who generated the response: cloudflare, cloudfront, nginx, …",
+            "who generated the response (of the first failing probe, else the first): cloudflare, cloudfront, nginx, …; absent when the application did",
         ),
+        fact("responder.name", Text, "the responder's name for people: Cloudflare, nginx, …"),
         fact("responder.layer", Text, "the layer that generated the response"),
         fact(
             "responder.generated",
             Bool,
-            "the responder made the error page itself (not passed through)",
+            "an intermediary (CDN, load balancer, proxy, web server) made the page itself; false when it is the application's page passed through",
         ),
         fact(
             "responder.code",
@@ -94,6 +100,17 @@ const HTTP_PROBE: CheckSpec = CheckSpec {
         ),
         fact("responder.maintenance", Bool, "the response is a maintenance page"),
         fact("responder.cdn", Text, "a CDN seen anywhere in the response path"),
+        fact(
+            "responder.cause",
+            Text,
+            "the cause id the responder's own error page points at (fingerprints.yaml)",
+        ),
+        fact("responder.path", List, "every vendor the headers show, outside in"),
+        fact(
+            "responder.evidence",
+            List,
+            "the quoted headers and body text that name the responder",
+        ),
     ],
     timeout: Duration::from_secs(60),
 };
@@ -127,6 +144,7 @@ const TLS: CheckSpec = CheckSpec {
         fact("tls.name_mismatch", Bool, "the certificate does not cover the host name"),
         fact("tls.days_left", Int, "days until expiry (negative when expired)"),
         fact("tls.issuer", Text, "the issuer"),
+        fact("tls.failure", Text, "why no certificate was seen: dns, refused, timeout, handshake"),
     ],
     timeout: Duration::from_secs(15),
 };
@@ -150,6 +168,12 @@ const ORIGIN: CheckSpec = CheckSpec {
         fact("origin.vendor", Text, "who answered at the origin"),
         fact("origin.tls_valid", Bool, "the origin's certificate verifies for the public host"),
         fact("origin.matches_edge", Bool, "edge and origin return the same status"),
+        fact(
+            "origin.tls_problem",
+            Text,
+            "what is wrong with the origin's certificate: expired, self_signed, name_mismatch, untrusted",
+        ),
+        fact("origin.ttfb_ms", Int, "time to first byte straight from the origin"),
     ],
     timeout: Duration::from_secs(45),
 };

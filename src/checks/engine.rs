@@ -5,10 +5,12 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
@@ -72,11 +74,14 @@ impl Engine {
     }
 
     /// Starts `request` as run `run`. The run waits for a free slot, then reports `Started`;
-    /// whatever happens, it ends with exactly one `Finished`.
+    /// whatever happens, it ends with exactly one `Finished`. Starting an id that is still
+    /// running cancels the older run first, so it can never report into the new one's place.
     pub fn start(&mut self, run: RunId, request: CheckRequest) {
         self.running.retain(|_, token| !token.is_cancelled());
         let token = CancellationToken::new();
-        self.running.insert(run, token.clone());
+        if let Some(older) = self.running.insert(run, token.clone()) {
+            older.cancel();
+        }
         let job = Job {
             run,
             timeout: timeout_for(&request.check, self.limits.default_timeout),
@@ -151,9 +156,16 @@ impl Job {
         let _ = self.events.send(CheckEvent::Started { run: self.run });
         let progress = Progress::new(self.run, self.events.clone());
         let started = Instant::now();
-        let work = (self.runner)(self.request.clone(), progress);
+        // A check that panics still ends its run with a report (in release builds a panic
+        // aborts the process after the terminal is restored, so this guards tests and debug).
+        let work = AssertUnwindSafe((self.runner)(self.request.clone(), progress)).catch_unwind();
         let mut report = match tokio::time::timeout(self.timeout, work).await {
-            Ok(report) => report,
+            Ok(Ok(report)) => report,
+            Ok(Err(_)) => CheckReport::could_not_run(
+                &self.request.check,
+                "the check crashed (a bug in triage)",
+                None,
+            ),
             Err(_) => timed_out(&self.request.check, self.timeout),
         };
         report.elapsed_ms = millis(started.elapsed());
@@ -277,6 +289,35 @@ mod tests {
         finished.sort_by_key(|(run, _)| *run);
         let cancelled = CheckStatus::CouldNotRun { reason: "cancelled".to_owned(), instead: None };
         assert_eq!(finished, vec![(RunId(7), cancelled.clone()), (RunId(8), cancelled)]);
+    }
+
+    #[tokio::test]
+    async fn restarting_a_run_cancels_the_older_one() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut engine =
+            Engine::with_runner(limits(2, 60_000), tx, sleepy(Arc::default(), Arc::default()));
+        engine.start(RunId(1), sleep(60_000));
+        engine.start(RunId(1), sleep(1));
+        let mut finished = Vec::new();
+        while finished.len() < 2 {
+            if let Some(CheckEvent::Finished { report, .. }) = rx.recv().await {
+                finished.push(report.summary);
+            }
+        }
+        finished.sort();
+        assert_eq!(finished, vec!["could not run: cancelled".to_owned(), "slept".to_owned()]);
+    }
+
+    #[tokio::test]
+    async fn a_check_that_panics_still_finishes_once() {
+        let runner: Runner = Arc::new(|_request, _progress| Box::pin(async { panic!("boom") }));
+        let mut finished = 0;
+        let reports = run_all(vec![CheckRequest::new("x")], limits(1, 5_000), runner, |e| {
+            finished += usize::from(matches!(e, CheckEvent::Finished { .. }));
+        })
+        .await;
+        assert_eq!(finished, 1);
+        assert!(reports[0].summary.contains("the check crashed"), "{}", reports[0].summary);
     }
 
     #[tokio::test]

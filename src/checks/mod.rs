@@ -3,7 +3,12 @@
 //! [`CheckReport`].
 
 pub mod catalog;
+pub mod dns;
 pub mod engine;
+pub mod fingerprint;
+pub mod http;
+pub mod origin;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -143,6 +148,14 @@ pub enum Evidence {
     /// The check keeps nothing beyond its facts (or could not run).
     #[default]
     None,
+    /// `http_probe`: every probe and who answered.
+    Http(Box<http::HttpEvidence>),
+    /// `dns`: the answers and the CDN they point at.
+    Dns(Box<dns::Answers>),
+    /// `tls`: the certificate.
+    Tls(Box<tls::Certificate>),
+    /// `origin`: the edge and the origin side by side.
+    Origin(Box<origin::Comparison>),
 }
 
 /// What a running check tells the UI loop.
@@ -203,8 +216,14 @@ impl Progress {
 
 /// Runs one check to its report. The engine adds the time limit, cancellation and timing; each
 /// check bounds its own reads and connections as well.
-#[allow(clippy::unused_async, reason = "the arms of the checks that await join as they are built")]
-pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
+pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
+    match request.check.as_str() {
+        "http_probe" => return http::run(request, progress).await,
+        "dns" => return dns::run(request, progress).await,
+        "tls" => return tls::run(request, progress).await,
+        "origin" => return origin::run(request, progress).await,
+        _ => {}
+    }
     let id = request.check.as_str();
     match catalog::spec(id) {
         Some(spec) => CheckReport::could_not_run(

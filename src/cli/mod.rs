@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+pub mod check;
 pub mod graph;
 pub mod runbooks;
 pub mod validate;
@@ -14,6 +15,7 @@ pub mod validate;
 const EXAMPLES: &str = "\
 Examples:
   triage https://shop.example.com/          walk through a 5xx on this URL
+  triage check https://shop.example.com/    check from outside and print the verdict
   triage --runbook ./my-runbook.yaml URL    use your own runbook
   triage validate                           check the built-in runbooks
   triage validate --strict my-runbook.yaml  check a runbook; warnings fail too
@@ -43,6 +45,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check a URL from outside (probe, fingerprints, DNS, TLS, origin) and print the verdict.
+    Check(check::CheckArgs),
     /// Check runbooks for errors (with file, line and column) and warnings.
     Validate(validate::ValidateArgs),
     /// Print a runbook's decision tree as a Mermaid or Graphviz diagram.
@@ -63,6 +67,7 @@ pub struct CompletionsArgs {
 /// Runs the parsed command line and returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Some(Command::Check(args)) => check::run(&args),
         Some(Command::Validate(args)) => validate::run(&args),
         Some(Command::Graph(args)) => graph::run(&args),
         Some(Command::Runbooks(args)) => runbooks::run(&args),

@@ -1,0 +1,389 @@
+//! The `http_probe` check: probes the public URL several times at once (default 5), so a steady
+//! error can be told from an intermittent one, and names who answered with the fingerprint
+//! table. Everything it keeps from the server is sanitised; header values and URLs are also
+//! redacted, since reports are exported.
+
+pub mod probe;
+pub mod timing;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+pub use probe::{Failure, Limits, Probe, Redirect, Target, probe};
+pub use timing::Timings;
+
+use crate::checks::fingerprint::{self, Fingerprint, Response, clip};
+use crate::checks::{CheckReport, CheckRequest, CheckStatus, Evidence, Progress, dns};
+use crate::evidence::Facts;
+use crate::sanitize;
+
+/// What the probes saw, for exports and `--json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpEvidence {
+    pub probes: Vec<Probe>,
+    /// Who answered the representative probe (the first failing one, else the first).
+    pub fingerprint: Option<Fingerprint>,
+    /// Index of the representative probe.
+    pub representative: usize,
+}
+
+impl HttpEvidence {
+    pub fn representative(&self) -> Option<&Probe> {
+        self.probes.get(self.representative)
+    }
+}
+
+const DEFAULT_COUNT: usize = 5;
+const MAX_COUNT: usize = 20;
+
+/// The check with the default limits.
+pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
+    check(request, progress, &Limits::default()).await
+}
+
+/// The check with explicit limits (tests use short ones).
+pub async fn check(request: CheckRequest, progress: Progress, limits: &Limits) -> CheckReport {
+    const ID: &str = "http_probe";
+    let url = match parse_url(request.param("url").unwrap_or_default()) {
+        Ok(url) => url,
+        Err(reason) => return CheckReport::could_not_run(ID, reason, None),
+    };
+    let count = match parse_count(request.param("count")) {
+        Ok(count) => count,
+        Err(reason) => return CheckReport::could_not_run(ID, reason, None),
+    };
+    progress.report(format!("probing {} ({count} at once)", probe::shown_url(&url)));
+    let target = Target::new(url);
+    let probes = futures_util::future::join_all((0..count).map(|_| probe(&target, limits))).await;
+    report(probes)
+}
+
+fn parse_count(text: Option<&str>) -> Result<usize, String> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(DEFAULT_COUNT),
+        Some(t) => match t.parse::<usize>() {
+            Ok(n) if (1..=MAX_COUNT).contains(&n) => Ok(n),
+            _ => {
+                Err(format!("count `{}` is not a number from 1 to {MAX_COUNT}", sanitize::line(t)))
+            }
+        },
+    }
+}
+
+/// An absolute http(s) URL. A bare host (`shop.example.com/cart`) means https.
+pub fn parse_url(text: &str) -> Result<Url, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("no URL given; expected e.g. https://shop.example.com/".to_owned());
+    }
+    let full = if text.contains("://") { text.to_owned() } else { format!("https://{text}") };
+    let shown = sanitize::line(text);
+    let url = Url::parse(&full).map_err(|e| {
+        format!("`{shown}` is not a valid URL ({e}); expected e.g. https://shop.example.com/")
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("`{shown}` is not an http or https URL"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{shown}` has no host"));
+    }
+    Ok(url)
+}
+
+/// `IP`, `IP:PORT`, `[v6]:PORT`, `host` or `host:PORT`; `default_port` when none is given.
+pub async fn parse_address(text: &str, default_port: u16) -> Result<SocketAddr, String> {
+    let text = text.trim();
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Ok(ip) = text.trim_matches(['[', ']']).parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, default_port));
+    }
+    let (host, port) = match text.rsplit_once(':') {
+        Some((host, port)) => {
+            let port = port.parse::<u16>().map_err(|_| {
+                format!(
+                    "`{}` is not an address; expected IP[:PORT] or host[:PORT]",
+                    sanitize::line(text)
+                )
+            })?;
+            (host, port)
+        }
+        None => (text, default_port),
+    };
+    if host.is_empty() || host.contains(['/', ' ']) {
+        return Err(format!(
+            "`{}` is not an address; expected IP[:PORT] or host[:PORT]",
+            sanitize::line(text)
+        ));
+    }
+    dns::first_address(host, port, Limits::default().dns).await
+}
+
+/// The failure kind of an IO error.
+pub fn io_kind(error: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind as K;
+    match error.kind() {
+        K::ConnectionRefused => "refused",
+        K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => "reset",
+        K::TimedOut => "timeout",
+        K::HostUnreachable | K::NetworkUnreachable | K::AddrNotAvailable => "unreachable",
+        _ => "connect",
+    }
+}
+
+/// The index of the probe to describe: the first that failed, else the first.
+fn representative(probes: &[Probe]) -> usize {
+    probes.iter().position(Probe::is_error).unwrap_or(0)
+}
+
+/// The status seen most often; on a tie, the highest.
+fn most_common(probes: &[Probe]) -> Option<u16> {
+    let mut counts: BTreeMap<u16, usize> = BTreeMap::new();
+    for status in probes.iter().filter_map(|p| p.status) {
+        *counts.entry(status).or_default() += 1;
+    }
+    counts.into_iter().max_by_key(|&(status, n)| (n, status)).map(|(status, _)| status)
+}
+
+fn report(probes: Vec<Probe>) -> CheckReport {
+    let index = representative(&probes);
+    let fingerprint = probes.get(index).and_then(|p| {
+        let status = p.status?;
+        let response = Response { status, headers: &p.headers, body: &p.body };
+        Some(fingerprint::table().identify(&response))
+    });
+    let facts = facts(&probes, index, fingerprint.as_ref());
+    let (status, summary) = verdict(&probes, index, fingerprint.as_ref());
+    let details = details(&probes, index, fingerprint.as_ref());
+    let evidence = HttpEvidence { probes, fingerprint, representative: index };
+    CheckReport::new("http_probe", status, summary)
+        .with_facts(facts)
+        .with_details(details)
+        .with_evidence(Evidence::Http(Box::new(evidence)))
+}
+
+fn facts(probes: &[Probe], index: usize, fp: Option<&Fingerprint>) -> Facts {
+    let mut facts = Facts::new();
+    let errors = probes.iter().filter(|p| p.is_error()).count();
+    facts.set("http.statuses", probes.iter().map(Probe::outcome).collect::<Vec<_>>());
+    facts.set("http.error_probes", i64::try_from(errors).unwrap_or(i64::MAX));
+    facts.set("http.intermittent", errors > 0 && errors < probes.len());
+    if let Some(status) = most_common(probes) {
+        facts.set("http.status", status);
+    }
+    if let Some(failure) = probes.iter().find_map(|p| p.failure.as_ref()) {
+        facts.set("http.failure", failure.kind.clone());
+    }
+    let Some(p) = probes.get(index) else { return facts };
+    facts.set("http.final_url", p.final_url.clone());
+    facts.set("http.redirects", i64::try_from(p.redirects.len()).unwrap_or(i64::MAX));
+    set_timing(&mut facts, "http.ttfb_ms", p.timings.ttfb_ms);
+    set_timing(&mut facts, "http.total_ms", p.timings.total_ms);
+    if p.status.is_some() {
+        response_facts(&mut facts, p);
+    }
+    if let Some(fp) = fp {
+        responder_facts(&mut facts, fp);
+    }
+    facts
+}
+
+fn set_timing(facts: &mut Facts, key: &str, ms: Option<u64>) {
+    if let Some(ms) = ms {
+        facts.set(key, i64::try_from(ms).unwrap_or(i64::MAX));
+    }
+}
+
+fn response_facts(facts: &mut Facts, p: &Probe) {
+    if let Some(version) = &p.version {
+        facts.set("http.version", version.clone());
+    }
+    if let Some(addr) = &p.remote_addr {
+        facts.set("http.remote_addr", addr.clone());
+    }
+    let header = |name: &str| p.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    if let Some(server) = header("server") {
+        facts.set("http.server", server);
+    }
+    if let Some(retry) = header("retry-after") {
+        facts.set("http.retry_after", retry);
+    }
+    let lines: Vec<String> =
+        p.headers.iter().take(20).map(|(n, v)| format!("{n}: {}", clip(v, 120))).collect();
+    facts.set("http.headers", lines);
+}
+
+fn responder_facts(facts: &mut Facts, fp: &Fingerprint) {
+    if let Some(vendor) = &fp.vendor {
+        facts.set("responder.vendor", vendor.clone());
+    }
+    if let Some(name) = &fp.vendor_name {
+        facts.set("responder.name", name.clone());
+    }
+    facts.set("responder.layer", fp.layer.id());
+    facts.set("responder.generated", fp.generated);
+    if let Some(code) = &fp.code {
+        facts.set("responder.code", code.clone());
+    }
+    if let Some(cause) = &fp.cause {
+        facts.set("responder.cause", cause.clone());
+    }
+    facts.set("responder.maintenance", fp.maintenance);
+    if let Some(cdn) = &fp.cdn {
+        facts.set("responder.cdn", cdn.clone());
+    }
+    facts.set("responder.path", fp.path.iter().map(|h| h.vendor.clone()).collect::<Vec<_>>());
+    if !fp.request_ids.is_empty() {
+        facts.set("http.request_ids", fp.request_ids.clone());
+    }
+    let quotes: Vec<String> = fp.evidence.iter().take(6).map(|q| clip(q, 120)).collect();
+    facts.set("responder.evidence", quotes);
+}
+
+fn verdict(probes: &[Probe], index: usize, fp: Option<&Fingerprint>) -> (CheckStatus, String) {
+    let errors = probes.iter().filter(|p| p.is_error()).count();
+    let Some(p) = probes.get(index) else {
+        return (
+            CheckStatus::CouldNotRun { reason: "no probe ran".into(), instead: None },
+            "no probe ran".into(),
+        );
+    };
+    let who = fp.map(who).unwrap_or_default();
+    match (p.status, &p.failure) {
+        (None, Some(f)) if errors == probes.len() => {
+            (CheckStatus::Failed, format!("No response on any probe: {}.", f.message))
+        }
+        _ if errors > 0 && errors < probes.len() => (
+            CheckStatus::Failed,
+            format!("{errors} of {} probes failed ({}){who}.", probes.len(), outcomes(probes)),
+        ),
+        (Some(status), _) if errors > 0 => {
+            (CheckStatus::Failed, format!("{status} on every probe{who}."))
+        }
+        (Some(status), _) if status >= 400 => {
+            (CheckStatus::Warning, format!("{status} on every probe{who}."))
+        }
+        (Some(status), _) => {
+            let ttfb =
+                p.timings.ttfb_ms.map(|t| format!(", first byte after {t} ms")).unwrap_or_default();
+            (CheckStatus::Passed, format!("{status} on every probe{ttfb}."))
+        }
+        (None, _) => (CheckStatus::Failed, "No response.".to_owned()),
+    }
+}
+
+fn outcomes(probes: &[Probe]) -> String {
+    probes.iter().map(Probe::outcome).collect::<Vec<_>>().join(" ")
+}
+
+/// `, made by Cloudflare (CDN edge): 521` for the summary.
+fn who(fp: &Fingerprint) -> String {
+    match (&fp.vendor_name, &fp.code) {
+        (Some(name), Some(code)) if fp.generated => {
+            format!(", made by {name} ({}): {code}", fp.layer.label())
+        }
+        (Some(name), _) => format!(", from {name} ({})", fp.layer.label()),
+        (None, _) => String::new(),
+    }
+}
+
+/// Detail lines fit a 76-column pane (80 columns less the UI's or `triage check`'s indent).
+const WIDTH: usize = 76;
+
+fn line(label: &str, value: &str) -> String {
+    format!("{label:<11}{}", clip(&sanitize::line(value), WIDTH - 11))
+}
+
+fn details(probes: &[Probe], index: usize, fp: Option<&Fingerprint>) -> Vec<String> {
+    let mut out = vec![line("probes", &outcomes(probes))];
+    let Some(p) = probes.get(index) else { return out };
+    if let Some(status) = p.status {
+        let mut parts = vec![status.to_string()];
+        parts.extend(p.version.clone());
+        parts.extend(p.remote_addr.clone());
+        out.push(line("status", &parts.join(" · ")));
+    }
+    if let Some(f) = &p.failure {
+        out.push(line("failure", &format!("{}: {}", f.kind, f.message)));
+    }
+    if let Some(fp) = fp {
+        out.extend(fingerprint_lines(fp));
+    }
+    out.push(line("timings", &p.timings.line()));
+    for r in &p.redirects {
+        out.push(line("redirect", &format!("{} {} → {}", r.status, r.url, r.location)));
+    }
+    if let Some(cert) = &p.certificate {
+        out.push(line("tls", &cert.describe()));
+    }
+    out
+}
+
+fn fingerprint_lines(fp: &Fingerprint) -> Vec<String> {
+    let mut out = Vec::new();
+    let made = match (&fp.vendor_name, fp.generated) {
+        (Some(name), true) => format!(
+            "{name} ({}) made this page itself{}",
+            fp.layer.label(),
+            fp.code.as_ref().map(|c| format!(": {c}")).unwrap_or_default()
+        ),
+        (Some(name), false) => format!("{name} ({})", fp.layer.label()),
+        (None, _) => "the application (its own page, passed through)".to_owned(),
+    };
+    out.push(line("made by", &made));
+    if let Some(meaning) = &fp.meaning {
+        out.push(line("meaning", meaning));
+    }
+    for quote in fp.evidence.iter().filter(|q| !q.starts_with("status ")).take(3) {
+        out.push(line("evidence", quote));
+    }
+    if !fp.path.is_empty() {
+        let path: Vec<String> =
+            fp.path.iter().map(|h| format!("{} ({})", h.name, h.layer)).collect();
+        out.push(line("path", &path.join(" → ")));
+    }
+    if let Some(retry) = &fp.retry_after {
+        out.push(line("retry", &format!("Retry-After: {retry}")));
+    }
+    for id in fp.request_ids.iter().take(4) {
+        out.push(line("request id", id));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked_with_a_clear_reason() {
+        assert_eq!(parse_url("shop.test/cart").unwrap().as_str(), "https://shop.test/cart");
+        assert!(parse_url("").unwrap_err().contains("no URL given"));
+        assert!(parse_url("ftp://x.test/").unwrap_err().contains("not an http or https URL"));
+        assert!(parse_url("http://exa mple.com/").unwrap_err().contains("not a valid URL"));
+        assert!(parse_url("http://\u{1b}[2J/").unwrap_err().contains("not a valid URL"));
+        assert!(!parse_url("http://\u{1b}[2J/").unwrap_err().contains('\u{1b}'));
+    }
+
+    #[test]
+    fn counts_are_bounded() {
+        assert_eq!(parse_count(None), Ok(5));
+        assert_eq!(parse_count(Some("")), Ok(5));
+        assert_eq!(parse_count(Some("3")), Ok(3));
+        assert!(parse_count(Some("0")).is_err());
+        assert!(parse_count(Some("1000")).is_err());
+    }
+
+    #[tokio::test]
+    async fn addresses_parse_with_and_without_ports() {
+        assert_eq!(parse_address("10.0.0.5", 443).await, Ok("10.0.0.5:443".parse().unwrap()));
+        assert_eq!(parse_address("10.0.0.5:8443", 443).await, Ok("10.0.0.5:8443".parse().unwrap()));
+        assert_eq!(parse_address("[::1]:80", 443).await, Ok("[::1]:80".parse().unwrap()));
+        assert!(parse_address("origin.invalid:80", 443).await.is_err());
+        assert!(parse_address("a b", 443).await.is_err());
+    }
+}

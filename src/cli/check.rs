@@ -1,0 +1,423 @@
+//! `triage check URL`: every automatic check that applies, run at once without a terminal UI,
+//! then the evidence and the verdict in a few lines — or one JSON object (docs/check-json.md).
+//! Exit 0 healthy, 1 error confirmed, 2 could not check. Everything printed is sanitised, and
+//! everything in the JSON is redacted as well.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Args;
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::checks::engine::{self, Limits};
+use crate::checks::{CheckReport, CheckRequest, CheckStatus, Evidence, http};
+use crate::diagnosis::{Diagnosis, Rules, diagnose};
+use crate::evidence::{FactValue, Facts};
+use crate::{redact, sanitize};
+
+/// The version of the `--json` schema; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  triage check https://shop.example.com/
+  triage check https://shop.example.com/ --origin 203.0.113.7
+  triage check https://shop.example.com/ --count 10 --json | jq .verdict
+
+Exit codes: 0 the site is healthy, 1 an error is confirmed, 2 could not check.")]
+pub struct CheckArgs {
+    /// The public URL that shows the error.
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// The origin server's own address, to compare with the edge (IP[:PORT] or host[:PORT]).
+    #[arg(long, value_name = "ADDR")]
+    pub origin: Option<String>,
+    /// How many probes of the URL, sent at once (1-20).
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u8).range(1..=20))]
+    pub count: u8,
+    /// Print one JSON object (schema in docs/check-json.md) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Look from outside only: skip the checks of this machine.
+    #[arg(long)]
+    pub no_local: bool,
+}
+
+/// How the run ended, as the exit code says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Healthy,
+    Error,
+    CouldNotCheck,
+}
+
+impl Health {
+    pub fn code(self) -> u8 {
+        match self {
+            Health::Healthy => 0,
+            Health::Error => 1,
+            Health::CouldNotCheck => 2,
+        }
+    }
+}
+
+/// Everything one run found.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub url: String,
+    pub reports: Vec<CheckReport>,
+    pub facts: Facts,
+    pub diagnosis: Diagnosis,
+    pub health: Health,
+}
+
+pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let url = match http::parse_url(&args.url) {
+        Ok(url) => url,
+        Err(reason) => {
+            super::stderr(&format!("error: {reason}"));
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let mut requests = outside_requests(&url, args.origin.as_deref(), args.count);
+    if !args.no_local {
+        requests.extend(local_requests());
+    }
+    if !args.json && std::io::stderr().is_terminal() {
+        super::stderr(&format!("checking {} …", http::probe::shown_url(&url)));
+    }
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let reports = runtime.block_on(engine::run_all(
+        requests,
+        Limits::default(),
+        engine::real_runner(),
+        |_| {},
+    ));
+    let outcome = Outcome::new(http::probe::shown_url(&url), reports)?;
+    let text = if args.json { to_json(&outcome) } else { to_text(&outcome, colour()) };
+    super::stdout(&text)?;
+    Ok(ExitCode::from(outcome.health.code()))
+}
+
+/// The outside checks that apply to `url`: the probe and DNS always, TLS for https, the edge
+/// and origin comparison when an origin is given.
+pub fn outside_requests(url: &Url, origin: Option<&str>, count: u8) -> Vec<CheckRequest> {
+    let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned();
+    let mut requests = vec![
+        CheckRequest::new("http_probe").with("url", url.as_str()).with("count", count.to_string()),
+        CheckRequest::new("dns").with("host", host),
+    ];
+    if url.scheme() == "https" {
+        requests.push(CheckRequest::new("tls").with("url", url.as_str()));
+    }
+    if let Some(origin) = origin {
+        requests.push(CheckRequest::new("origin").with("url", url.as_str()).with("origin", origin));
+    }
+    requests
+}
+
+/// The checks of this machine, which join the outside ones unless `--no-local` is given. They
+/// are built on other branches (stack, upstreams, logs, resources, database, recent_changes);
+/// the integrator lists their requests here once their dispatch arms exist.
+pub fn local_requests() -> Vec<CheckRequest> {
+    Vec::new()
+}
+
+fn colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+impl Outcome {
+    pub fn new(url: String, reports: Vec<CheckReport>) -> anyhow::Result<Outcome> {
+        let mut facts = Facts::new();
+        for report in &reports {
+            facts.merge(&report.facts);
+        }
+        let rules = Rules::builtin()
+            .map_err(|e| anyhow::anyhow!("the built-in diagnosis rules are broken:\n{e}"))?;
+        let diagnosis = diagnose(&rules, &facts);
+        let health = health(&reports, &facts);
+        Ok(Outcome { url, reports, facts, diagnosis, health })
+    }
+
+    fn report(&self, check: &str) -> Option<&CheckReport> {
+        self.reports.iter().find(|r| r.check == check)
+    }
+}
+
+fn health(reports: &[CheckReport], facts: &Facts) -> Health {
+    let probe = reports.iter().find(|r| r.check == "http_probe");
+    match probe.map(|r| &r.status) {
+        None | Some(CheckStatus::CouldNotRun { .. } | CheckStatus::TimedOut { .. }) => {
+            Health::CouldNotCheck
+        }
+        Some(_) => {
+            let errors = facts.get("http.error_probes").and_then(FactValue::as_int).unwrap_or(0);
+            let status = facts.get("http.status").and_then(FactValue::as_int).unwrap_or(0);
+            if errors > 0 || status >= 400 { Health::Error } else { Health::Healthy }
+        }
+    }
+}
+
+struct Paint(bool);
+
+impl Paint {
+    fn paint(&self, text: &str, code: &str) -> String {
+        if self.0 { format!("\u{1b}[{code}m{text}\u{1b}[0m") } else { text.to_owned() }
+    }
+}
+
+/// The text for a terminal or a log: a headline, each check's summary (with the evidence
+/// lines of the probe, the comparison and any check that failed), then the verdict.
+pub fn to_text(outcome: &Outcome, colour: bool) -> String {
+    let paint = Paint(colour);
+    let clean = |s: &str| sanitize::line(&redact::text(s)).into_owned();
+    let mut out = format!("{}\n", paint.paint(&clean(&outcome.url), "1"));
+    for report in &outcome.reports {
+        let (mark, code) = match report.status {
+            CheckStatus::Passed => ("ok", "32"),
+            CheckStatus::Warning => ("!!", "33"),
+            CheckStatus::Failed => ("XX", "31"),
+            CheckStatus::CouldNotRun { .. } | CheckStatus::TimedOut { .. } => ("??", "2"),
+        };
+        let title =
+            crate::checks::catalog::spec(&report.check).map_or(report.check.as_str(), |s| s.title);
+        let line = wrap(&format!("{title}: {}", clean(&report.summary)), 76, "    ");
+        out.push_str(&format!(" {} {line}\n", paint.paint(mark, code)));
+        let full = matches!(report.check.as_str(), "http_probe" | "origin")
+            || report.status == CheckStatus::Failed;
+        if full {
+            for line in &report.details {
+                out.push_str(&format!("    {}\n", clean(line)));
+            }
+        }
+    }
+    out.push_str(&verdict_text(outcome, &paint, &clean));
+    out
+}
+
+fn verdict_text(outcome: &Outcome, paint: &Paint, clean: &dyn Fn(&str) -> String) -> String {
+    let v = &outcome.diagnosis.verdict;
+    let layer = v.layer.map_or("no single layer".to_owned(), |l| l.label().to_owned());
+    let code = match outcome.health {
+        Health::Healthy => "32;1",
+        Health::Error => "31;1",
+        Health::CouldNotCheck => "33;1",
+    };
+    let head = format!("verdict: {} at {layer} ({} confidence)", v.cause, v.confidence.label());
+    let mut out =
+        format!("{}\n  {}\n", paint.paint(&head, code), wrap(&clean(&v.summary), 78, "  "));
+    if let Some(step) = &v.step {
+        out.push_str(&format!("  next: the runbook step `{step}`\n"));
+    }
+    // Findings that say something the verdict does not: other causes and observations.
+    let others: Vec<&str> = outcome
+        .diagnosis
+        .findings
+        .iter()
+        .filter(|f| f.cause.as_ref() != Some(&v.cause))
+        .map(|f| f.summary.as_str())
+        .collect();
+    for summary in others.iter().take(5) {
+        out.push_str(&format!("  also: {}\n", wrap(&clean(summary), 72, "        ")));
+    }
+    out
+}
+
+/// Wraps `text` at word boundaries to `width` columns, indenting continuation lines.
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut column = 0;
+    for word in text.split(' ') {
+        let len = word.chars().count();
+        if column > 0 && column + 1 + len > width {
+            out.push('\n');
+            out.push_str(indent);
+            column = 0;
+        } else if column > 0 {
+            out.push(' ');
+            column += 1;
+        }
+        out.push_str(word);
+        column += len;
+    }
+    out
+}
+
+/// The `--json` document (docs/check-json.md), every string sanitised and redacted.
+pub fn to_json(outcome: &Outcome) -> String {
+    let mut value = json_value(outcome);
+    clean_strings(&mut value);
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_else(|_| "{}".to_owned());
+    text.push('\n');
+    text
+}
+
+fn json_value(outcome: &Outcome) -> Value {
+    let http = outcome.report("http_probe").and_then(|r| match &r.evidence {
+        Evidence::Http(e) => Some(e.as_ref()),
+        _ => None,
+    });
+    let rep = http.and_then(|e| e.representative());
+    let fp = http.and_then(|e| e.fingerprint.as_ref());
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "triage_version": env!("CARGO_PKG_VERSION"),
+        "url": outcome.url,
+        "final_url": rep.map(|p| p.final_url.clone()),
+        "status": outcome.facts.get("http.status").and_then(FactValue::as_int),
+        "health": match outcome.health { Health::Healthy => "healthy", Health::Error => "error", Health::CouldNotCheck => "could_not_check" },
+        "exit_code": outcome.health.code(),
+        "probes": http.map(|e| e.probes.iter().map(probe_json).collect::<Vec<_>>()).unwrap_or_default(),
+        "timings_ms": rep.map(|p| timings_json(&p.timings)),
+        "redirects": rep.map(|p| p.redirects.clone()).unwrap_or_default(),
+        "headers": rep.map(|p| p.headers.iter().map(|(n, v)| json!({"name": n, "value": v})).collect::<Vec<_>>()).unwrap_or_default(),
+        "body_excerpt": rep.map(|p| p.body_excerpt.clone()),
+        "generated_by": fp.map(|f| json!({
+            "layer": f.layer,
+            "vendor": f.vendor,
+            "vendor_name": f.vendor_name,
+            "generated": f.generated,
+            "code": f.code,
+            "meaning": f.meaning,
+            "cause": f.cause,
+            "confidence": f.confidence,
+            "evidence": f.evidence,
+        })),
+        "path": fp.map(|f| f.path.clone()).unwrap_or_default(),
+        "cdn": fp.and_then(|f| f.cdn.clone()),
+        "maintenance": fp.is_some_and(|f| f.maintenance),
+        "retry_after": fp.and_then(|f| f.retry_after.clone()),
+        "request_ids": fp.map(|f| f.request_ids.clone()).unwrap_or_default(),
+        "dns": evidence_of(outcome, "dns"),
+        "tls": evidence_of(outcome, "tls"),
+        "origin": origin_json(outcome),
+        "checks": outcome.reports.iter().map(check_json).collect::<Vec<_>>(),
+        "findings": outcome.diagnosis.findings.iter().map(|f| json!({
+            "id": f.id, "layer": f.layer, "cause": f.cause, "severity": f.severity,
+            "confidence": f.confidence, "summary": f.summary, "evidence": f.evidence, "step": f.step,
+        })).collect::<Vec<_>>(),
+        "verdict": {
+            "layer": outcome.diagnosis.verdict.layer,
+            "cause": outcome.diagnosis.verdict.cause,
+            "confidence": outcome.diagnosis.verdict.confidence,
+            "summary": outcome.diagnosis.verdict.summary,
+            "reasons": outcome.diagnosis.verdict.reasons,
+            "step": outcome.diagnosis.verdict.step,
+        },
+    })
+}
+
+fn probe_json(p: &http::Probe) -> Value {
+    json!({
+        "status": p.status,
+        "failure": p.failure,
+        "version": p.version,
+        "remote_addr": p.remote_addr,
+        "timings_ms": timings_json(&p.timings),
+        "redirects": p.redirects.len(),
+    })
+}
+
+fn timings_json(t: &http::Timings) -> Value {
+    json!({ "dns": t.dns_ms, "connect": t.connect_ms, "tls": t.tls_ms, "ttfb": t.ttfb_ms, "total": t.total_ms })
+}
+
+fn evidence_of(outcome: &Outcome, check: &str) -> Value {
+    match outcome.report(check).map(|r| &r.evidence) {
+        Some(Evidence::Dns(answers)) => serde_json::to_value(answers).unwrap_or(Value::Null),
+        Some(Evidence::Tls(cert)) => serde_json::to_value(cert).unwrap_or(Value::Null),
+        _ => Value::Null,
+    }
+}
+
+fn origin_json(outcome: &Outcome) -> Value {
+    let Some(Evidence::Origin(c)) = outcome.report("origin").map(|r| &r.evidence) else {
+        return Value::Null;
+    };
+    let side = |s: &crate::checks::origin::Side| {
+        json!({
+            "status": s.probe.status,
+            "failure": s.probe.failure,
+            "answered_by": s.answered_by(),
+            "generated_by": s.fingerprint.as_ref().map(|f| json!({
+                "layer": f.layer, "vendor": f.vendor, "generated": f.generated, "code": f.code,
+            })),
+            "timings_ms": timings_json(&s.probe.timings),
+            "certificate": s.probe.certificate,
+        })
+    };
+    json!({
+        "address": c.address,
+        "edge": side(&c.edge),
+        "origin": side(&c.origin),
+        "matches_edge": c.edge.probe.status.is_some() && c.edge.probe.status == c.origin.probe.status,
+    })
+}
+
+fn check_json(r: &CheckReport) -> Value {
+    let reason = match &r.status {
+        CheckStatus::CouldNotRun { reason, .. } => Some(reason.clone()),
+        _ => None,
+    };
+    json!({
+        "check": r.check,
+        "status": r.status.label().replace(' ', "_"),
+        "summary": r.summary,
+        "reason": reason,
+        "details": r.details,
+        "elapsed_ms": r.elapsed_ms,
+    })
+}
+
+/// Every string in the document, sanitised (newlines kept) and with secrets redacted.
+fn clean_strings(value: &mut Value) {
+    match value {
+        Value::String(s) => {
+            let clean = sanitize::terminal_text(&redact::text(s), true).into_owned();
+            *s = clean;
+        }
+        Value::Array(items) => items.iter_mut().for_each(clean_strings),
+        Value::Object(map) => map.values_mut().for_each(clean_strings),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checks_that_apply_to_a_url() {
+        let url = Url::parse("https://shop.test/").unwrap();
+        let ids: Vec<String> =
+            outside_requests(&url, Some("10.0.0.5"), 3).into_iter().map(|r| r.check).collect();
+        assert_eq!(ids, ["http_probe", "dns", "tls", "origin"]);
+        let url = Url::parse("http://shop.test/").unwrap();
+        let ids: Vec<String> =
+            outside_requests(&url, None, 3).into_iter().map(|r| r.check).collect();
+        assert_eq!(ids, ["http_probe", "dns"]);
+    }
+
+    #[test]
+    fn long_lines_wrap_at_words() {
+        assert_eq!(wrap("aa bb cc dd", 5, "  "), "aa bb\n  cc dd");
+        assert_eq!(wrap("short", 80, "  "), "short");
+    }
+
+    #[test]
+    fn strings_are_cleaned_everywhere() {
+        let mut v = json!({"a": ["x\u{1b}[2Jy", {"b": "https://x.test/?token=abc"}]});
+        clean_strings(&mut v);
+        assert_eq!(v, json!({"a": ["xy", {"b": "https://x.test/?token=[redacted]"}]}));
+    }
+
+    #[test]
+    fn a_probe_that_could_not_run_means_could_not_check() {
+        let report = CheckReport::could_not_run("http_probe", "bad", None);
+        assert_eq!(health(&[report], &Facts::new()), Health::CouldNotCheck);
+        assert_eq!(health(&[], &Facts::new()), Health::CouldNotCheck);
+    }
+}
