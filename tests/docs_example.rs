@@ -162,6 +162,64 @@ fn kind_id(kind: FactKind) -> &'static str {
     }
 }
 
+/// The check table's rows as the catalog says they should read.
+fn check_rows() -> Vec<String> {
+    catalog::catalog()
+        .iter()
+        .map(|c| {
+            let scope = match c.scope {
+                catalog::Scope::Outside => "outside",
+                catalog::Scope::Local => "local",
+            };
+            let params: Vec<String> = c
+                .params
+                .iter()
+                .map(|p| {
+                    let required = if p.required { " (required)" } else { "" };
+                    format!("`{}`{required}: {}", p.name, p.doc)
+                })
+                .collect();
+            let params = if params.is_empty() { "none".to_owned() } else { params.join("<br>") };
+            format!("| `{}` | {} | {scope} | {params} |", c.id, c.title)
+        })
+        .collect()
+}
+
+/// The fact table's rows as the catalog says they should read.
+fn fact_rows() -> Vec<String> {
+    catalog::catalog()
+        .iter()
+        .flat_map(|c| c.produces.iter().map(move |f| (f, format!("`{}`", c.id))))
+        .chain(catalog::DIAGNOSIS_FIELDS.iter().map(|f| (f, "the diagnosis".to_owned())))
+        .map(|(f, by)| {
+            format!("| `{}` | {} | {by} | {} |", f.key, kind_id(f.kind), f.doc.replace('|', "\\|"))
+        })
+        .collect()
+}
+
+/// With `TRIAGE_BLESS_DOCS=1`, rewrites the check and fact tables from the catalog, so a new
+/// check or fact only needs its doc string written once (in catalog.rs).
+#[test]
+fn bless_the_tables_when_asked() {
+    if std::env::var_os("TRIAGE_BLESS_DOCS").is_none() {
+        return;
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/runbook-format.md");
+    let mut doc = std::fs::read_to_string(&path).unwrap();
+    doc = replace_table(&doc, "| Check | What it does | Scope | Parameters |", &check_rows());
+    doc = replace_table(&doc, "| Fact | Kind | Produced by | Meaning |", &fact_rows());
+    std::fs::write(&path, doc).unwrap();
+}
+
+/// `doc` with the body rows of the table under `header` replaced by `rows`.
+fn replace_table(doc: &str, header: &str, rows: &[String]) -> String {
+    let start = doc.find(header).unwrap();
+    let body = start + doc[start..].find("\n|---").unwrap() + 1;
+    let body = body + doc[body..].find('\n').unwrap() + 1;
+    let end = body + doc[body..].find("\n\n").unwrap_or(doc.len() - body);
+    format!("{}{}{}", &doc[..body], rows.join("\n"), &doc[end..])
+}
+
 #[test]
 fn the_check_table_is_the_catalog() {
     // The section's second table: the one with a scope column.
