@@ -4,6 +4,10 @@
 
 pub mod catalog;
 pub mod engine;
+pub mod proxy;
+pub mod resources;
+pub mod stack;
+pub mod upstreams;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -143,6 +147,12 @@ pub enum Evidence {
     /// The check keeps nothing beyond its facts (or could not run).
     #[default]
     None,
+    /// The local web stack (`stack`).
+    Stack(stack::Stack),
+    /// The proxy configs' upstream targets and what each answered (`upstreams`).
+    Upstreams(upstreams::Upstreams),
+    /// Host resources and limits (`resources`).
+    Resources(resources::Resources),
 }
 
 /// What a running check tells the UI loop.
@@ -203,9 +213,14 @@ impl Progress {
 
 /// Runs one check to its report. The engine adds the time limit, cancellation and timing; each
 /// check bounds its own reads and connections as well.
-#[allow(clippy::unused_async, reason = "the arms of the checks that await join as they are built")]
-pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
+pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
     let id = request.check.as_str();
+    match id {
+        "stack" => return stack::run(request, progress).await,
+        "upstreams" => return upstreams::run(request, progress).await,
+        "resources" => return resources::run(request, progress).await,
+        _ => {}
+    }
     match catalog::spec(id) {
         Some(spec) => CheckReport::could_not_run(
             spec.id,
