@@ -103,7 +103,7 @@ pub fn read(system: &System, pid: u32) -> Option<Process> {
         groups: ids("Groups:"),
         threads: field("Threads:").parse().unwrap_or(1),
         comm: sanitize::line(comm.trim_end()).into_owned(),
-        title: args.join(" "),
+        title: crate::redact::text(&args.join(" ")).into_owned(),
         args,
     })
 }

@@ -367,12 +367,31 @@ fn refine(gathered: &Gathered, results: &mut [TargetResult], notes: &mut Vec<Str
             continue;
         }
         let Some(runtime) = expected_runtime(&result.target) else { continue };
-        let listens: Vec<String> = gathered.stack.services.iter().filter(|s| s.id == runtime).flat_map(|s| s.listening.iter().map(|l| l.address.clone())).collect();
+        let runs = gathered.stack.runs(runtime);
+        let listens: Vec<String> = gathered
+            .stack
+            .services
+            .iter()
+            .filter(|s| s.id == runtime)
+            .flat_map(|s| s.listening.iter())
+            .filter(|l| near(&result.target.address, l))
+            .map(|l| l.address.clone())
+            .collect();
         if !listens.is_empty() {
             result.outcome = Outcome::PointsElsewhere { runtime: runtime.to_owned(), listens };
-        } else if runtime == "php-fpm" {
+        } else if runtime == "php-fpm" && !runs {
             notes.extend(pool_addresses(&gathered.fpm).into_iter().map(|(pool, listen, at)| format!("PHP-FPM pool {pool} would listen at {listen} ({at})")));
         }
+    }
+}
+
+/// A listener close enough to the target to be what the proxy meant: a socket in the same
+/// directory (`php8.1-fpm.sock` for `php8.2-fpm.sock`), or a port on the same host.
+fn near(target: &Address, listener: &Listener) -> bool {
+    match (target, &listener.endpoint) {
+        (Address::Unix { path }, stack::sockets::Endpoint::Unix(other)) => path.parent() == Path::new(other).parent(),
+        (Address::Tcp { host, .. }, stack::sockets::Endpoint::Tcp(ip, _)) => resolve_local(host).is_some_and(|h| h == *ip || ip.is_unspecified()),
+        _ => false,
     }
 }
 

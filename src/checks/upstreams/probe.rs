@@ -141,6 +141,7 @@ fn http_request(host: &str) -> Vec<u8> {
 
 fn http_answer(bytes: &[u8], ms: u64) -> Probe {
     let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+    let first = first.strip_suffix(b"\r").unwrap_or(first);
     let line = sanitize::bytes(first, false);
     let line = line.trim_end();
     if line.starts_with("HTTP/") {
