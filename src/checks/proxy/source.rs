@@ -93,14 +93,15 @@ impl<'a> Sources<'a> {
 
     /// The files an include pattern names, relative paths taken from `base`. A glob may match
     /// nothing; a plain path that does not exist is returned so that reading it records why.
-    pub fn expand(&self, pattern: &str, base: &Path) -> Vec<PathBuf> {
+    pub fn expand(&mut self, pattern: &str, base: &Path) -> Vec<PathBuf> {
         let path = absolute(pattern, base);
         let text = path.to_string_lossy();
-        if text.contains(['*', '?', '[']) {
-            self.system.glob(&text).into_iter().filter(|p| !self.system.path(p).is_dir()).collect()
-        } else {
-            vec![path]
+        if !text.contains(['*', '?', '[']) {
+            return vec![path];
         }
+        let (found, errors) = self.system.glob_checked(&text);
+        self.unreadable.extend(errors.into_iter().map(|(path, reason)| Unreadable { path, reason }));
+        found.into_iter().filter(|p| !self.system.path(p).is_dir()).collect()
     }
 }
 

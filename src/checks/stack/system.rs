@@ -89,14 +89,26 @@ impl System {
 
     /// Expands a glob of machine paths; the results are machine paths (not under the root).
     pub fn glob(&self, pattern: &str) -> Vec<PathBuf> {
+        self.glob_checked(pattern).0
+    }
+
+    /// [`System::glob`], with the directories it could not read (machine path, reason).
+    pub fn glob_checked(&self, pattern: &str) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
         let rooted = self.path(Path::new(pattern));
-        let Ok(paths) = glob::glob(&rooted.to_string_lossy()) else { return Vec::new() };
-        let mut found: Vec<PathBuf> = paths
-            .flatten()
-            .filter_map(|p| self.unroot(&p))
-            .collect();
+        let Ok(paths) = glob::glob(&rooted.to_string_lossy()) else { return (Vec::new(), Vec::new()) };
+        let mut found = Vec::new();
+        let mut errors = Vec::new();
+        for entry in paths {
+            match entry {
+                Ok(p) => found.extend(self.unroot(&p)),
+                Err(e) => {
+                    let reason = io_reason(e.error());
+                    errors.extend(self.unroot(e.path()).map(|p| (p, reason)));
+                }
+            }
+        }
         found.sort();
-        found
+        (found, errors)
     }
 
     /// The machine path of a path under the root.

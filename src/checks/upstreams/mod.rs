@@ -115,7 +115,11 @@ struct Gathered {
 /// Runs the check. Parameters: `config` (a config file to read instead of the running servers'),
 /// `url` (only the sites that serve this URL's host and port).
 pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
-    let system = System::from_env();
+    run_on(System::from_env(), &request, progress).await
+}
+
+/// [`run`] on the given roots (a fixture tree in tests).
+pub async fn run_on(system: System, request: &CheckRequest, progress: Progress) -> CheckReport {
     let config = request.param("config").filter(|c| !c.trim().is_empty()).map(PathBuf::from);
     let url = request.param("url").filter(|u| !u.trim().is_empty()).map(str::to_owned);
     let gathered = {
