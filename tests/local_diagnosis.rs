@@ -38,12 +38,25 @@ fn nothing_on_port_9000_and_php_fpm_not_running_is_runtime_down_with_every_piece
     assert_eq!(d.verdict.cause, "runtime_down");
     assert_eq!(d.verdict.layer, Some(Layer::AppRuntime));
     assert_eq!(d.verdict.step.as_deref(), Some("app-runtime"));
-    assert_eq!(d.verdict.summary, "Nothing listens at 127.0.0.1:9000 (/etc/nginx/sites-enabled/shop:41): the runtime behind it is not running.");
+    assert_eq!(
+        d.verdict.summary,
+        "Nothing listens at 127.0.0.1:9000 (/etc/nginx/sites-enabled/shop:41): the runtime behind it is not running."
+    );
     let reasons = d.verdict.reasons.join("\n");
-    for cited in ["upstream.refused = 127.0.0.1:9000", "upstream.runtimes_down = php-fpm", "stack.not_running = php-fpm", "http.status = 502", "responder.vendor = nginx", "logs.first_line = 2026/12/01 03:12:09 [error]"] {
+    for cited in [
+        "upstream.refused = 127.0.0.1:9000",
+        "upstream.runtimes_down = php-fpm",
+        "stack.not_running = php-fpm",
+        "http.status = 502",
+        "responder.vendor = nginx",
+        "logs.first_line = 2026/12/01 03:12:09 [error]",
+    ] {
         assert!(reasons.contains(cited), "`{cited}` not cited in:\n{reasons}");
     }
-    assert!(d.findings.iter().any(|f| f.id == "upstream-refused"), "the plainer finding is kept too");
+    assert!(
+        d.findings.iter().any(|f| f.id == "upstream-refused"),
+        "the plainer finding is kept too"
+    );
 }
 
 #[test]
@@ -61,8 +74,15 @@ fn a_refused_port_with_no_runtime_known_is_upstream_refused() {
     facts.set("upstream.runtimes_down", list(&[]));
     facts.set("upstream.problem_at", "/etc/nginx/conf.d/app.conf:7");
     let d = diagnosis(&facts);
-    assert_eq!((d.verdict.cause.as_str(), d.verdict.layer), ("upstream_refused", Some(Layer::AppRuntime)));
-    assert!(d.verdict.summary.contains("127.0.0.1:3000 (/etc/nginx/conf.d/app.conf:7)"), "{}", d.verdict.summary);
+    assert_eq!(
+        (d.verdict.cause.as_str(), d.verdict.layer),
+        ("upstream_refused", Some(Layer::AppRuntime))
+    );
+    assert!(
+        d.verdict.summary.contains("127.0.0.1:3000 (/etc/nginx/conf.d/app.conf:7)"),
+        "{}",
+        d.verdict.summary
+    );
 }
 
 #[test]
@@ -86,7 +106,11 @@ fn configs_that_point_nowhere_sensible_are_proxy_misconfigured() {
     facts.set("upstream.elsewhere", list(&["unix:/run/php/php8.1-fpm.sock (/etc/nginx/sites-enabled/shop:41), but php-fpm listens at unix:/run/php/php8.2-fpm.sock"]));
     facts.set("upstream.socket_missing", list(&["/run/php/php8.1-fpm.sock"]));
     let d = diagnosis(&facts);
-    assert_eq!((d.verdict.cause.as_str(), d.verdict.layer), ("proxy_misconfigured", Some(Layer::ReverseProxy)), "a runtime that runs elsewhere beats a missing socket");
+    assert_eq!(
+        (d.verdict.cause.as_str(), d.verdict.layer),
+        ("proxy_misconfigured", Some(Layer::ReverseProxy)),
+        "a runtime that runs elsewhere beats a missing socket"
+    );
 
     let mut facts = public_502_from_nginx();
     facts.set("upstream.misconfigured", list(&["fastcgi_pass 127.0.0.1:8080: the proxy speaks fastcgi to it, but it answers in HTTP, not FastCGI (/etc/nginx/x.conf:3)"]));
@@ -99,7 +123,10 @@ fn resources_and_maintenance_rules() {
     facts.set("upstream.no_answer", list(&["unix:/run/php/php8.2-fpm.sock"]));
     facts.set("host.workers_exhausted", list(&["php-fpm pool www 5/5"]));
     let d = diagnosis(&facts);
-    assert_eq!(d.verdict.cause, "worker_exhaustion", "a full pool explains an upstream that does not answer");
+    assert_eq!(
+        d.verdict.cause, "worker_exhaustion",
+        "a full pool explains an upstream that does not answer"
+    );
     assert!(d.verdict.reasons.iter().any(|r| r.starts_with("upstream.no_answer")));
 
     let mut facts = Facts::new();

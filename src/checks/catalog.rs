@@ -199,7 +199,11 @@ const UPSTREAMS: CheckSpec = CheckSpec {
         fact("upstream.slow", List, "targets slower than the proxy's timeout allows"),
         fact("upstream.healthy", Int, "targets that answered"),
         fact("upstream.no_answer", List, "targets that accepted the connection but did not answer"),
-        fact("upstream.closed", List, "targets that closed or reset the connection without answering"),
+        fact(
+            "upstream.closed",
+            List,
+            "targets that closed or reset the connection without answering",
+        ),
         fact("upstream.erroring", List, "targets that answered with a server error (HTTP 5xx)"),
         fact(
             "upstream.misconfigured",
@@ -218,7 +222,11 @@ const UPSTREAMS: CheckSpec = CheckSpec {
         ),
         fact("upstream.problem", Text, "the first bad target's directive and what is wrong"),
         fact("upstream.problem_at", Text, "the config file and line of the first bad target"),
-        fact("upstream.maintenance", List, "maintenance rules (return 503, flag files) that are on"),
+        fact(
+            "upstream.maintenance",
+            List,
+            "maintenance rules (return 503, flag files) that are on",
+        ),
         fact("upstream.configs", List, "the proxy config files read"),
         fact("upstream.unseen", List, "what could not be seen without privileges"),
     ],

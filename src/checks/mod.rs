@@ -148,11 +148,11 @@ pub enum Evidence {
     #[default]
     None,
     /// The local web stack (`stack`).
-    Stack(stack::Stack),
+    Stack(Box<stack::Stack>),
     /// The proxy configs' upstream targets and what each answered (`upstreams`).
-    Upstreams(upstreams::Upstreams),
+    Upstreams(Box<upstreams::Upstreams>),
     /// Host resources and limits (`resources`).
-    Resources(resources::Resources),
+    Resources(Box<resources::Resources>),
 }
 
 /// What a running check tells the UI loop.

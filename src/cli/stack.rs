@@ -11,7 +11,9 @@ use crate::checks::stack::{self, Stack, System, Systemd};
 use crate::{redact, sanitize};
 
 #[derive(Debug, Args)]
-#[command(after_help = "Run it with sudo to see the sockets and units of other users' processes.\nTRIAGE_ROOT=DIR reads DIR/proc, DIR/etc, … instead (a copy of a server's files).")]
+#[command(
+    after_help = "Run it with sudo to see the sockets and units of other users' processes.\nTRIAGE_ROOT=DIR reads DIR/proc, DIR/etc, … instead (a copy of a server's files)."
+)]
 pub struct StackArgs {
     /// Print the discovered stack as JSON.
     #[arg(long)]
@@ -26,7 +28,11 @@ pub fn run(args: &StackArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let text = if args.json { format!("{}\n", serde_json::to_string_pretty(&stack)?) } else { render(&stack) };
+    let text = if args.json {
+        format!("{}\n", serde_json::to_string_pretty(&stack)?)
+    } else {
+        render(&stack)
+    };
     stdout(&redact::text(&text))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -38,7 +44,13 @@ pub fn render(stack: &Stack) -> String {
         out.push_str("No web server, app runtime or database process found.\n");
     }
     for s in &stack.services {
-        out.push_str(&format!("{:<11} pid {} ({}), user {}\n", s.id, s.master, super::count(s.process_count, "process", "processes"), s.users.join(", ")));
+        out.push_str(&format!(
+            "{:<11} pid {} ({}), user {}\n",
+            s.id,
+            s.master,
+            super::count(s.process_count, "process", "processes"),
+            s.users.join(", ")
+        ));
         if let Some(config) = &s.config {
             let from = match config.source {
                 stack::ConfigSource::CommandLine => "from the command line",
@@ -51,7 +63,11 @@ pub fn render(stack: &Stack) -> String {
             out.push_str(&format!("{:<11} listens {}\n", "", addrs.join(", ")));
         }
         if let Some(unit) = &s.unit {
-            let state = if unit.active.is_empty() { String::new() } else { format!(" ({}/{})", unit.active, unit.sub) };
+            let state = if unit.active.is_empty() {
+                String::new()
+            } else {
+                format!(" ({}/{})", unit.active, unit.sub)
+            };
             out.push_str(&format!("{:<11} unit {}{state}\n", "", unit.name));
         }
     }
@@ -61,7 +77,8 @@ pub fn render(stack: &Stack) -> String {
     match &stack.systemd {
         Systemd::Skipped { reason } => out.push_str(&format!("\n{reason}\n")),
         Systemd::Running { .. } => {
-            let down: Vec<String> = stack.units_down().iter().map(|u| format!("{} ({})", u.name, u.active)).collect();
+            let down: Vec<String> =
+                stack.units_down().iter().map(|u| format!("{} ({})", u.name, u.active)).collect();
             if !down.is_empty() {
                 out.push_str(&format!("\nUnits down: {}\n", down.join(", ")));
             }

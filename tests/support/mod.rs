@@ -24,8 +24,14 @@ pub fn require(binary: &Path, package: &str, test: &str) -> Option<PathBuf> {
     if binary.exists() {
         return Some(binary.to_owned());
     }
-    let message = format!("SKIPPED {test}: {} is not installed (apt-get install -y {package})", binary.display());
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}; under CI=true a skip is a failure");
+    let message = format!(
+        "SKIPPED {test}: {} is not installed (apt-get install -y {package})",
+        binary.display()
+    );
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{message}; under CI=true a skip is a failure"
+    );
     eprintln!("\n!!!!! {message} !!!!!\n");
     None
 }
@@ -123,7 +129,10 @@ impl Nginx {
     /// The line of the config that contains `needle` (1-based), for asserting config lines.
     pub fn line_of(&self, needle: &str) -> u32 {
         let text = std::fs::read_to_string(&self.config).unwrap();
-        let index = text.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("`{needle}` is not in the config"));
+        let index = text
+            .lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("`{needle}` is not in the config"));
         u32::try_from(index + 1).unwrap()
     }
 
@@ -160,7 +169,7 @@ fn nginx_config(prefix: &Path, port: u16, http_extra: &str, server_body: &str) -
 
 /// Stops a server by its pid: SIGTERM, then SIGKILL after 5 s.
 fn stop(child: &mut Child) {
-    if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+    if let Some(pid) = i32::try_from(child.id()).ok().and_then(rustix::process::Pid::from_raw) {
         let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
     }
     let started = Instant::now();
@@ -204,7 +213,9 @@ impl PhpFpm {
             .ok()?
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("php-fpm")))
+            .filter(|p| {
+                p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("php-fpm"))
+            })
             .collect();
         found.sort();
         found.pop()
@@ -219,7 +230,9 @@ impl PhpFpm {
         let socket = dir.path().join("php-fpm.sock");
         let config = dir.path().join("php-fpm.conf");
         let user = if is_root() { "user = nobody\ngroup = nogroup\n" } else { "" };
-        let text = format!("[global]\npid = {d}/php-fpm.pid\nerror_log = {d}/php-fpm.log\ndaemonize = no\n[www]\n{user}listen = {d}/php-fpm.sock\nlisten.mode = 0666\npm = static\npm.max_children = 2\n");
+        let text = format!(
+            "[global]\npid = {d}/php-fpm.pid\nerror_log = {d}/php-fpm.log\ndaemonize = no\n[www]\n{user}listen = {d}/php-fpm.sock\nlisten.mode = 0666\npm = static\npm.max_children = 2\n"
+        );
         std::fs::write(&config, text).unwrap();
         let mut child = Command::new(&binary)
             .args(["-F", "-n", "-y"])
@@ -232,10 +245,14 @@ impl PhpFpm {
         let started = Instant::now();
         while std::os::unix::net::UnixStream::connect(&socket).is_err() {
             if let Ok(Some(status)) = child.try_wait() {
-                let stderr = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default();
+                let stderr =
+                    std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default();
                 panic!("php-fpm exited with {status}: {stderr}");
             }
-            assert!(started.elapsed() < Duration::from_secs(10), "php-fpm did not listen within 10 s");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "php-fpm did not listen within 10 s"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         let pid = child.id();

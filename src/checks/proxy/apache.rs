@@ -7,13 +7,23 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::source::{self, Sources};
-use super::{Address, LogKind, LogPath, Location, Maintenance, Protocol, ProxyConfig, ServerKind, Setting, Site, Target};
+use super::{
+    Address, Location, LogKind, LogPath, Maintenance, Protocol, ProxyConfig, ServerKind, Setting,
+    Site, Target,
+};
 use crate::checks::stack::System;
 
 /// Where Debian keeps the variables its apache2.conf uses.
 pub const DEBIAN_ENVVARS: &str = "/etc/apache2/envvars";
 
-const LIMITS: &[&str] = &["maxrequestworkers", "maxclients", "serverlimit", "threadsperchild", "startservers", "maxconnectionsperchild"];
+const LIMITS: &[&str] = &[
+    "maxrequestworkers",
+    "maxclients",
+    "serverlimit",
+    "threadsperchild",
+    "startservers",
+    "maxconnectionsperchild",
+];
 
 /// Reads `main` and everything it includes.
 pub fn read(system: &System, main: &Path) -> ProxyConfig {
@@ -33,7 +43,9 @@ pub fn read(system: &System, main: &Path) -> ProxyConfig {
     walk.file(&mut sources, main);
     walk.resolve_balancers();
     walk.defaults(main);
-    config.sites.retain(|s| s.name != "main server" || !s.targets.is_empty() || !s.maintenance.is_empty());
+    config
+        .sites
+        .retain(|s| s.name != "main server" || !s.targets.is_empty() || !s.maintenance.is_empty());
     config.files = sources.files;
     config.unreadable = sources.unreadable;
     config.problems.extend(sources.problems);
@@ -105,12 +117,26 @@ impl Walk<'_> {
         let arg = |i: usize| words.get(i).map_or("", String::as_str);
         match name.as_str() {
             "<virtualhost" => {
-                let listen = words[1..].iter().map(|w| w.trim_end_matches('>').to_owned()).filter(|w| !w.is_empty()).collect();
-                self.config.sites.push(Site { name: String::new(), listen, at: Some(at), ..Site::default() });
+                let listen = words[1..]
+                    .iter()
+                    .map(|w| w.trim_end_matches('>').to_owned())
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                self.config.sites.push(Site {
+                    name: String::new(),
+                    listen,
+                    at: Some(at),
+                    ..Site::default()
+                });
                 self.current = self.config.sites.len() - 1;
             }
             "</virtualhost>" => self.close_vhost(),
-            "<proxy" | "<proxymatch" => self.balancer = arg(1).trim_end_matches('>').strip_prefix("balancer://").map(|b| b.trim_end_matches('/').to_owned()),
+            "<proxy" | "<proxymatch" => {
+                self.balancer = arg(1)
+                    .trim_end_matches('>')
+                    .strip_prefix("balancer://")
+                    .map(|b| b.trim_end_matches('/').to_owned());
+            }
             "</proxy>" | "</proxymatch>" => self.balancer = None,
             "serverroot" => self.server_root = PathBuf::from(arg(1)),
             "include" | "includeoptional" => {
@@ -150,7 +176,11 @@ impl Walk<'_> {
                 let mpm = arg(1).trim_start_matches("mpm_").trim_end_matches("_module").to_owned();
                 self.config.settings.push(Setting { name: "mpm".to_owned(), value: mpm, at });
             }
-            n if LIMITS.contains(&n) => self.config.settings.push(Setting { name: first.clone(), value: arg(1).to_owned(), at }),
+            n if LIMITS.contains(&n) => self.config.settings.push(Setting {
+                name: first.clone(),
+                value: arg(1).to_owned(),
+                at,
+            }),
             _ => {}
         }
     }
@@ -169,17 +199,26 @@ impl Walk<'_> {
         if arg.is_empty() || arg.starts_with('|') || arg.starts_with("syslog") {
             return;
         }
-        let site = (self.current != 0).then(|| self.config.sites[self.current].names.first().cloned()).flatten();
+        let site = (self.current != 0)
+            .then(|| self.config.sites[self.current].names.first().cloned())
+            .flatten();
         let path = source::absolute(arg, &self.server_root);
         self.config.logs.push(LogPath { kind, path, at: Some(at), site });
     }
 
     /// `ProxyPass [path] url [key=value…]`; `ProxyPass /x !` excludes a path.
     fn proxy(&mut self, words: &[String], at: Location) {
-        let Some(url) = words.iter().skip(1).find(|w| w.contains("://") || w.starts_with("unix:")) else { return };
+        let Some(url) = words.iter().skip(1).find(|w| w.contains("://") || w.starts_with("unix:"))
+        else {
+            return;
+        };
         let timeout = words.iter().find_map(|w| w.strip_prefix("timeout="));
         if let Some(t) = timeout {
-            let setting = Setting { name: "ProxyPass timeout".to_owned(), value: t.to_owned(), at: at.clone() };
+            let setting = Setting {
+                name: "ProxyPass timeout".to_owned(),
+                value: t.to_owned(),
+                at: at.clone(),
+            };
             self.site().timeouts.push(setting);
         }
         self.target(&url.clone(), words.join(" "), at);
@@ -187,7 +226,15 @@ impl Walk<'_> {
 
     fn target(&mut self, url: &str, directive: String, at: Location) {
         let Some((protocol, address)) = parse_url(url) else { return };
-        let target = Target { protocol, address, group: None, directive, at, member_at: None, standby: false };
+        let target = Target {
+            protocol,
+            address,
+            group: None,
+            directive,
+            at,
+            member_at: None,
+            standby: false,
+        };
         match url.strip_prefix("balancer://") {
             Some(rest) => {
                 let name = rest.split('/').next().unwrap_or_default().to_owned();
@@ -216,7 +263,13 @@ impl Walk<'_> {
         for (site, target, group) in std::mem::take(&mut self.pending) {
             for (url, member_at) in self.groups.get(&group).cloned().unwrap_or_default() {
                 let Some((protocol, address)) = parse_url(&url) else { continue };
-                let member = Target { protocol, address, group: Some(group.clone()), member_at: Some(member_at), ..target.clone() };
+                let member = Target {
+                    protocol,
+                    address,
+                    group: Some(group.clone()),
+                    member_at: Some(member_at),
+                    ..target.clone()
+                };
                 self.config.sites[site].targets.push(member);
             }
         }
@@ -229,7 +282,12 @@ impl Walk<'_> {
         }
         let debian = main.starts_with("/etc/apache2");
         let path = if debian { "/var/log/apache2/error.log" } else { "/var/log/httpd/error_log" };
-        self.config.logs.push(LogPath { kind: LogKind::ApacheError, path: PathBuf::from(path), at: None, site: None });
+        self.config.logs.push(LogPath {
+            kind: LogKind::ApacheError,
+            path: PathBuf::from(path),
+            at: None,
+            site: None,
+        });
     }
 }
 
@@ -271,9 +329,18 @@ mod tests {
 
     #[test]
     fn urls_parse() {
-        assert_eq!(parse_url("fcgi://127.0.0.1:9000/var/www/$1"), Some((Protocol::FastCgi, Address::Tcp { host: "127.0.0.1".into(), port: 9000 })));
-        assert_eq!(parse_url("unix:/run/php/php8.2-fpm.sock|fcgi://localhost/"), Some((Protocol::FastCgi, Address::Unix { path: "/run/php/php8.2-fpm.sock".into() })));
-        assert_eq!(parse_url("http://app"), Some((Protocol::Http, Address::Tcp { host: "app".into(), port: 80 })));
+        assert_eq!(
+            parse_url("fcgi://127.0.0.1:9000/var/www/$1"),
+            Some((Protocol::FastCgi, Address::Tcp { host: "127.0.0.1".into(), port: 9000 }))
+        );
+        assert_eq!(
+            parse_url("unix:/run/php/php8.2-fpm.sock|fcgi://localhost/"),
+            Some((Protocol::FastCgi, Address::Unix { path: "/run/php/php8.2-fpm.sock".into() }))
+        );
+        assert_eq!(
+            parse_url("http://app"),
+            Some((Protocol::Http, Address::Tcp { host: "app".into(), port: 80 }))
+        );
         assert_eq!(parse_url("!"), None);
     }
 
@@ -286,8 +353,18 @@ mod tests {
         assert_eq!(config.setting("MaxRequestWorkers").unwrap().value, "150");
         let site = &config.sites[0];
         assert_eq!(site.name, "shop.example.com");
-        let t: Vec<(String, u32, Option<u32>)> = site.targets.iter().map(|t| (t.address.to_string(), t.at.line, t.member_at.as_ref().map(|m| m.line))).collect();
-        assert_eq!(t, vec![("unix:/run/php/php8.2-fpm.sock".into(), 8, None), ("10.0.0.5:8080".into(), 6, Some(13))]);
+        let t: Vec<(String, u32, Option<u32>)> = site
+            .targets
+            .iter()
+            .map(|t| (t.address.to_string(), t.at.line, t.member_at.as_ref().map(|m| m.line)))
+            .collect();
+        assert_eq!(
+            t,
+            vec![
+                ("unix:/run/php/php8.2-fpm.sock".into(), 8, None),
+                ("10.0.0.5:8080".into(), 6, Some(13))
+            ]
+        );
         assert_eq!(site.timeouts[0].value, "30");
         assert_eq!(config.logs[0].path, PathBuf::from("/var/log/apache2/error.log"));
         assert_eq!(config.logs[1].path, dir.path().join("logs/shop.log"));

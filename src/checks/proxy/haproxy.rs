@@ -5,13 +5,29 @@
 use std::path::{Path, PathBuf};
 
 use super::source::{self, Sources};
-use super::{Address, LogKind, LogPath, Location, Protocol, ProxyConfig, ServerKind, Setting, Site, Target};
+use super::{
+    Address, Location, LogKind, LogPath, Protocol, ProxyConfig, ServerKind, Setting, Site, Target,
+};
 use crate::checks::stack::System;
 
 /// Where Debian's rsyslog rule (`/etc/rsyslog.d/49-haproxy.conf`) writes HAProxy's log.
 pub const DEBIAN_LOG: &str = "/var/log/haproxy.log";
 
-const SECTIONS: &[&str] = &["global", "defaults", "frontend", "backend", "listen", "peers", "resolvers", "userlist", "program", "http-errors", "cache", "ring", "mailers"];
+const SECTIONS: &[&str] = &[
+    "global",
+    "defaults",
+    "frontend",
+    "backend",
+    "listen",
+    "peers",
+    "resolvers",
+    "userlist",
+    "program",
+    "http-errors",
+    "cache",
+    "ring",
+    "mailers",
+];
 
 /// Reads one HAProxy config file.
 pub fn read(system: &System, main: &Path) -> ProxyConfig {
@@ -48,10 +64,16 @@ fn parse(config: &mut ProxyConfig, file: &Path, text: &str) {
             if section.kind == "frontend" {
                 frontends.push(std::mem::take(&mut section));
             }
-            section = Section { kind: first.to_owned(), name: arg(1).to_owned(), ..Section::default() };
+            section =
+                Section { kind: first.to_owned(), name: arg(1).to_owned(), ..Section::default() };
             if matches!(first, "backend" | "listen") {
                 let timeouts = defaults_timeouts.clone();
-                config.sites.push(Site { name: arg(1).to_owned(), at: Some(at), timeouts, ..Site::default() });
+                config.sites.push(Site {
+                    name: arg(1).to_owned(),
+                    at: Some(at),
+                    timeouts,
+                    ..Site::default()
+                });
             }
             continue;
         }
@@ -62,7 +84,8 @@ fn parse(config: &mut ProxyConfig, file: &Path, text: &str) {
             "bind" => section.binds.push(arg(1).to_owned()),
             "default_backend" | "use_backend" => section.uses.push(arg(1).to_owned()),
             "timeout" => {
-                let setting = Setting { name: format!("timeout {}", arg(1)), value: arg(2).to_owned(), at };
+                let setting =
+                    Setting { name: format!("timeout {}", arg(1)), value: arg(2).to_owned(), at };
                 match (in_site, section.kind.as_str()) {
                     (true, _) => last_site(config).timeouts.push(setting),
                     (false, "defaults") => defaults_timeouts.push(setting),
@@ -70,8 +93,16 @@ fn parse(config: &mut ProxyConfig, file: &Path, text: &str) {
                 }
             }
             "maxconn" | "fullconn" => {
-                let setting = Setting { name: format!("{} {first}", section_label(&section)), value: arg(1).to_owned(), at };
-                if in_site { last_site(config).limits.push(setting) } else { config.settings.push(setting) }
+                let setting = Setting {
+                    name: format!("{} {first}", section_label(&section)),
+                    value: arg(1).to_owned(),
+                    at,
+                };
+                if in_site {
+                    last_site(config).limits.push(setting);
+                } else {
+                    config.settings.push(setting);
+                }
             }
             "log" if arg(1) != "global" => log(config, &words, at),
             "user" if section.kind == "global" => config.user = Some(arg(1).to_owned()),
@@ -95,7 +126,11 @@ fn parse(config: &mut ProxyConfig, file: &Path, text: &str) {
 }
 
 fn section_label(section: &Section) -> String {
-    if section.name.is_empty() { section.kind.clone() } else { format!("{} {}", section.kind, section.name) }
+    if section.name.is_empty() {
+        section.kind.clone()
+    } else {
+        format!("{} {}", section.kind, section.name)
+    }
 }
 
 fn last_site(config: &mut ProxyConfig) -> &mut Site {
@@ -114,10 +149,18 @@ fn push_listen(config: &mut ProxyConfig, bind: &str) {
 /// Debian's rsyslog rule writes to [`DEBIAN_LOG`]; `log stdout` goes to the journal instead.
 fn log(config: &mut ProxyConfig, words: &[String], at: Location) {
     let target = words.get(1).map_or("", String::as_str);
-    if target.starts_with("stdout") || target.starts_with("stderr") || config.logs.iter().any(|l| l.path == Path::new(DEBIAN_LOG)) {
+    if target.starts_with("stdout")
+        || target.starts_with("stderr")
+        || config.logs.iter().any(|l| l.path == Path::new(DEBIAN_LOG))
+    {
         return;
     }
-    config.logs.push(LogPath { kind: LogKind::Haproxy, path: PathBuf::from(DEBIAN_LOG), at: Some(at), site: None });
+    config.logs.push(LogPath {
+        kind: LogKind::Haproxy,
+        path: PathBuf::from(DEBIAN_LOG),
+        at: Some(at),
+        site: None,
+    });
 }
 
 /// `server web1 127.0.0.1:8080 check [backup] [disabled]`.
@@ -126,13 +169,25 @@ fn server(words: &[String], protocol: Protocol, group: &str, at: Location) -> Op
     let standby = words.iter().skip(3).any(|w| w == "backup" || w == "disabled");
     let ssl = words.iter().skip(3).any(|w| w == "ssl");
     let protocol = if ssl && protocol == Protocol::Http { Protocol::Https } else { protocol };
-    Some(Target { protocol, address, group: Some(group.to_owned()), directive: words.join(" "), at: at.clone(), member_at: Some(at), standby })
+    Some(Target {
+        protocol,
+        address,
+        group: Some(group.to_owned()),
+        directive: words.join(" "),
+        at: at.clone(),
+        member_at: Some(at),
+        standby,
+    })
 }
 
 /// `unix@/path`, `/path`, `ipv4@1.2.3.4:80`, `[::1]:80`, `host:port`.
 pub fn parse_address(text: &str) -> Option<Address> {
-    let text = ["ipv4@", "ipv6@", "tcp@", "tcp4@", "tcp6@"].iter().find_map(|p| text.strip_prefix(p)).unwrap_or(text);
-    if let Some(path) = text.strip_prefix("unix@").or_else(|| text.starts_with('/').then_some(text)) {
+    let text = ["ipv4@", "ipv6@", "tcp@", "tcp4@", "tcp6@"]
+        .iter()
+        .find_map(|p| text.strip_prefix(p))
+        .unwrap_or(text);
+    if let Some(path) = text.strip_prefix("unix@").or_else(|| text.starts_with('/').then_some(text))
+    {
         return Some(Address::Unix { path: PathBuf::from(path) });
     }
     let (host, port) = super::split_host_port(text, None)?;
@@ -153,9 +208,15 @@ mod tests {
         assert_eq!(site.name, "app");
         assert_eq!(site.listen, vec!["*:80"]);
         assert_eq!(site.targets.len(), 2);
-        assert_eq!((site.targets[0].address.to_string(), site.targets[0].at.line), ("127.0.0.1:8080".into(), 12));
+        assert_eq!(
+            (site.targets[0].address.to_string(), site.targets[0].at.line),
+            ("127.0.0.1:8080".into(), 12)
+        );
         assert!(site.targets[1].standby);
-        assert_eq!(site.timeouts.iter().map(|t| t.value.as_str()).collect::<Vec<_>>(), vec!["5s", "50s", "10s"]);
+        assert_eq!(
+            site.timeouts.iter().map(|t| t.value.as_str()).collect::<Vec<_>>(),
+            vec!["5s", "50s", "10s"]
+        );
         assert_eq!(config.logs[0].path, PathBuf::from(DEBIAN_LOG));
         assert_eq!(config.logs[0].at.as_ref().unwrap().line, 2);
         assert_eq!(config.setting("global maxconn").unwrap().value, "2000");

@@ -68,7 +68,7 @@ impl ServerKind {
     /// Guesses the server from a config file's name (for `--config`-style parameters).
     pub fn guess(path: &Path) -> ServerKind {
         let name = path.to_string_lossy().to_ascii_lowercase();
-        if name.contains("haproxy") || name.ends_with(".cfg") {
+        if name.contains("haproxy") || Path::new(&name).extension().is_some_and(|e| e == "cfg") {
             ServerKind::Haproxy
         } else if name.contains("apache") || name.contains("httpd") {
             ServerKind::Apache
@@ -114,10 +114,17 @@ impl Protocol {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum Address {
-    Tcp { host: String, port: u16 },
-    Unix { path: PathBuf },
+    Tcp {
+        host: String,
+        port: u16,
+    },
+    Unix {
+        path: PathBuf,
+    },
     /// Depends on a variable (`proxy_pass http://$backend`): not checkable from the config.
-    Dynamic { text: String },
+    Dynamic {
+        text: String,
+    },
 }
 
 impl fmt::Display for Address {
@@ -260,7 +267,12 @@ impl ProxyConfig {
 
 /// Reads one server's config. `prefix` is nginx's `-p` (relative log paths); `None` for the
 /// compiled-in default.
-pub fn read(system: &System, server: ServerKind, main: &Path, prefix: Option<&Path>) -> ProxyConfig {
+pub fn read(
+    system: &System,
+    server: ServerKind,
+    main: &Path,
+    prefix: Option<&Path>,
+) -> ProxyConfig {
     match server {
         ServerKind::Nginx => nginx::read(system, main, prefix),
         ServerKind::Apache => apache::read(system, main),
@@ -302,7 +314,13 @@ pub struct LogPaths {
 pub fn log_paths(system: &System) -> LogPaths {
     match stack::discover(system) {
         Ok(stack) => log_paths_of(system, &stack),
-        Err(reason) => LogPaths { paths: Vec::new(), unseen: vec![Unseen::new(format!("the running services ({reason})"), stack::SUDO_STACK)] },
+        Err(reason) => LogPaths {
+            paths: Vec::new(),
+            unseen: vec![Unseen::new(
+                format!("the running services ({reason})"),
+                stack::SUDO_STACK,
+            )],
+        },
     }
 }
 
@@ -358,6 +376,9 @@ mod tests {
     #[test]
     fn addresses_display_as_people_write_them() {
         assert_eq!(Address::Tcp { host: "::1".into(), port: 80 }.to_string(), "[::1]:80");
-        assert_eq!(Address::Unix { path: "/run/php.sock".into() }.to_string(), "unix:/run/php.sock");
+        assert_eq!(
+            Address::Unix { path: "/run/php.sock".into() }.to_string(),
+            "unix:/run/php.sock"
+        );
     }
 }

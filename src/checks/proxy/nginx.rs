@@ -7,7 +7,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::source::{self, Sources};
-use super::{Address, LogKind, LogPath, Location, Maintenance, Protocol, ProxyConfig, ServerKind, Setting, Site, Target};
+use super::{
+    Address, Location, LogKind, LogPath, Maintenance, Protocol, ProxyConfig, ServerKind, Setting,
+    Site, Target,
+};
 use crate::checks::stack::System;
 
 /// Debian's `--prefix`: where relative log paths point when nginx runs without `-p`.
@@ -36,7 +39,10 @@ impl Directive {
 
     /// The directive as written, on one line.
     pub fn text(&self) -> String {
-        std::iter::once(self.name.as_str()).chain(self.args.iter().map(String::as_str)).collect::<Vec<_>>().join(" ")
+        std::iter::once(self.name.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -153,7 +159,13 @@ fn bare_word(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
     word
 }
 
-fn parse_block(sources: &mut Sources<'_>, tokens: &[Token], pos: &mut usize, file: &Path, conf_dir: &Path) -> Vec<Directive> {
+fn parse_block(
+    sources: &mut Sources<'_>,
+    tokens: &[Token],
+    pos: &mut usize,
+    file: &Path,
+    conf_dir: &Path,
+) -> Vec<Directive> {
     let mut out = Vec::new();
     let mut words: Vec<&Token> = Vec::new();
     while let Some(token) = tokens.get(*pos) {
@@ -177,7 +189,9 @@ fn parse_block(sources: &mut Sources<'_>, tokens: &[Token], pos: &mut usize, fil
                 let block = parse_block(sources, tokens, pos, file, conf_dir);
                 match directive(&words, file, Some(block)) {
                     Some(d) => out.push(d),
-                    None => sources.problems.push(format!("{}:{line}: a block without a name", file.display())),
+                    None => sources
+                        .problems
+                        .push(format!("{}:{line}: a block without a name", file.display())),
                 }
                 words.clear();
             }
@@ -227,7 +241,11 @@ impl Walk<'_> {
                 "user" => self.config.user = Some(d.arg(0).to_owned()),
                 "worker_processes" | "worker_rlimit_nofile" => self.setting(d),
                 "error_log" => self.log(d, LogKind::NginxError, None),
-                "events" => d.children().iter().filter(|c| c.name == "worker_connections").for_each(|c| self.setting(c)),
+                "events" => d
+                    .children()
+                    .iter()
+                    .filter(|c| c.name == "worker_connections")
+                    .for_each(|c| self.setting(c)),
                 "http" => self.http(d.children()),
                 _ => {}
             }
@@ -241,7 +259,8 @@ impl Walk<'_> {
 
     fn http(&mut self, http: &[Directive]) {
         for d in http.iter().filter(|d| d.name == "upstream") {
-            let members = d.children().iter().filter(|m| m.name == "server").filter_map(member).collect();
+            let members =
+                d.children().iter().filter(|m| m.name == "server").filter_map(member).collect();
             self.groups.insert(d.arg(0).to_owned(), members);
         }
         let mut inherited = Inherited::default();
@@ -291,7 +310,9 @@ impl Walk<'_> {
                 }
                 "error_log" => self.log(d, LogKind::NginxError, Some(&site.name)),
                 "access_log" => self.log(d, LogKind::NginxAccess, Some(&site.name)),
-                "return" if d.arg(0) == "503" => site.maintenance.push(self.maintenance(d, site, flag)),
+                "return" if d.arg(0) == "503" => {
+                    site.maintenance.push(self.maintenance(d, site, flag));
+                }
                 name if name.ends_with("_pass") => site.targets.extend(self.targets(d)),
                 _ => collect_setting(d, &mut site.timeouts, &mut site.limits),
             }
@@ -325,7 +346,10 @@ impl Walk<'_> {
         }
         let name = rest.split('/').next().unwrap_or_default();
         if let Some(members) = self.groups.get(name) {
-            return members.iter().map(|m| target(m.address.clone(), Some(m.at.clone()), m.standby, Some(name))).collect();
+            return members
+                .iter()
+                .map(|m| target(m.address.clone(), Some(m.at.clone()), m.standby, Some(name)))
+                .collect();
         }
         match parse_address(&rest, default_port(protocol)) {
             Some(address) => vec![target(address, None, false, None)],
@@ -335,14 +359,26 @@ impl Walk<'_> {
 
     fn log(&mut self, d: &Directive, kind: LogKind, site: Option<&str>) {
         let Some(path) = log_file(d.arg(0), &self.prefix) else { return };
-        self.config.logs.push(LogPath { kind, path, at: Some(d.at.clone()), site: site.map(str::to_owned) });
+        self.config.logs.push(LogPath {
+            kind,
+            path,
+            at: Some(d.at.clone()),
+            site: site.map(str::to_owned),
+        });
     }
 
     /// nginx's compiled-in logs when the config names none, or names only `access_log off`.
     fn defaults(&mut self) {
-        for (kind, path) in [(LogKind::NginxError, DEFAULT_ERROR_LOG), (LogKind::NginxAccess, DEFAULT_ACCESS_LOG)] {
+        for (kind, path) in
+            [(LogKind::NginxError, DEFAULT_ERROR_LOG), (LogKind::NginxAccess, DEFAULT_ACCESS_LOG)]
+        {
             if !self.config.logs.iter().any(|l| l.kind == kind) {
-                self.config.logs.push(LogPath { kind, path: PathBuf::from(path), at: None, site: None });
+                self.config.logs.push(LogPath {
+                    kind,
+                    path: PathBuf::from(path),
+                    at: None,
+                    site: None,
+                });
             }
         }
     }
@@ -363,7 +399,13 @@ fn collect_setting(d: &Directive, timeouts: &mut Vec<Setting>, limits: &mut Vec<
 
 /// A log path, absolute; `None` for `off`, `stderr`, `syslog:` and memory buffers.
 fn log_file(arg: &str, prefix: &Path) -> Option<PathBuf> {
-    if arg.is_empty() || arg == "off" || arg == "stderr" || arg.starts_with("syslog:") || arg.starts_with("memory:") || arg == "/dev/null" {
+    if arg.is_empty()
+        || arg == "off"
+        || arg == "stderr"
+        || arg.starts_with("syslog:")
+        || arg.starts_with("memory:")
+        || arg == "/dev/null"
+    {
         return None;
     }
     Some(source::absolute(arg, prefix))
@@ -384,7 +426,9 @@ fn flag_file(args: &[String]) -> Option<String> {
 
 /// The protocol of a `*_pass` directive and its address text without the scheme.
 fn pass_target(name: &str, arg: &str) -> Option<(Protocol, String)> {
-    let strip = |s: &str, schemes: &[&str]| schemes.iter().find_map(|p| s.strip_prefix(p)).unwrap_or(s).to_owned();
+    let strip = |s: &str, schemes: &[&str]| {
+        schemes.iter().find_map(|p| s.strip_prefix(p)).unwrap_or(s).to_owned()
+    };
     Some(match name {
         "proxy_pass" => {
             if let Some(rest) = arg.strip_prefix("https://") {
@@ -441,21 +485,41 @@ mod tests {
 
     #[test]
     fn targets_groups_and_lines() {
-        let config = parse("user www-data;\nevents { worker_connections 512; }\nhttp {\n  upstream php {\n    server unix:/run/php/fpm.sock;\n    server 127.0.0.1:9001 backup;\n  }\n  server {\n    listen 80;\n    server_name shop.example.com www.example.com;\n    location / { proxy_pass http://127.0.0.1:8080/app; proxy_read_timeout 5s; }\n    location ~ \\.php$ {\n      fastcgi_pass php;\n    }\n  }\n}\n");
+        let config = parse(
+            "user www-data;\nevents { worker_connections 512; }\nhttp {\n  upstream php {\n    server unix:/run/php/fpm.sock;\n    server 127.0.0.1:9001 backup;\n  }\n  server {\n    listen 80;\n    server_name shop.example.com www.example.com;\n    location / { proxy_pass http://127.0.0.1:8080/app; proxy_read_timeout 5s; }\n    location ~ \\.php$ {\n      fastcgi_pass php;\n    }\n  }\n}\n",
+        );
         assert_eq!(config.user.as_deref(), Some("www-data"));
         assert_eq!(config.setting("worker_connections").unwrap().value, "512");
         let site = &config.sites[0];
         assert_eq!(site.name, "shop.example.com");
-        let t: Vec<(String, u32, Option<u32>, bool)> = site.targets.iter().map(|t| (t.address.to_string(), t.at.line, t.member_at.as_ref().map(|m| m.line), t.standby)).collect();
-        assert_eq!(t, vec![("127.0.0.1:8080".into(), 11, None, false), ("unix:/run/php/fpm.sock".into(), 13, Some(5), false), ("127.0.0.1:9001".into(), 13, Some(6), true)]);
+        let t: Vec<(String, u32, Option<u32>, bool)> = site
+            .targets
+            .iter()
+            .map(|t| {
+                (t.address.to_string(), t.at.line, t.member_at.as_ref().map(|m| m.line), t.standby)
+            })
+            .collect();
+        assert_eq!(
+            t,
+            vec![
+                ("127.0.0.1:8080".into(), 11, None, false),
+                ("unix:/run/php/fpm.sock".into(), 13, Some(5), false),
+                ("127.0.0.1:9001".into(), 13, Some(6), true)
+            ]
+        );
         assert_eq!(site.targets[1].protocol, Protocol::FastCgi);
         assert_eq!(site.timeouts[0].name, "proxy_read_timeout");
-        assert_eq!(config.logs.iter().map(|l| l.path.to_str().unwrap()).collect::<Vec<_>>(), vec![DEFAULT_ERROR_LOG, DEFAULT_ACCESS_LOG]);
+        assert_eq!(
+            config.logs.iter().map(|l| l.path.to_str().unwrap()).collect::<Vec<_>>(),
+            vec![DEFAULT_ERROR_LOG, DEFAULT_ACCESS_LOG]
+        );
     }
 
     #[test]
     fn quotes_variables_comments_and_unix_urls() {
-        let config = parse("http {\n  # a comment { with braces\n  error_log \"logs/err;or.log\" warn;\n  server {\n    set $b \"x\";\n    location /a { proxy_pass http://unix:/run/app.sock:/api; }\n    location /b { proxy_pass http://${b}:81; }\n    location /c { proxy_pass http://backend.internal; }\n  }\n}\n");
+        let config = parse(
+            "http {\n  # a comment { with braces\n  error_log \"logs/err;or.log\" warn;\n  server {\n    set $b \"x\";\n    location /a { proxy_pass http://unix:/run/app.sock:/api; }\n    location /b { proxy_pass http://${b}:81; }\n    location /c { proxy_pass http://backend.internal; }\n  }\n}\n",
+        );
         assert_eq!(config.logs[0].path, PathBuf::from("/srv/nginx/logs/err;or.log"));
         let t = &config.sites[0].targets;
         assert_eq!(t[0].address, Address::Unix { path: "/run/app.sock".into() });
@@ -465,7 +529,9 @@ mod tests {
 
     #[test]
     fn maintenance_rules_and_flag_files() {
-        let config = parse("http { server { root /nonexistent/www;\n if (-f $document_root/maintenance.on) { return 503; }\n location /down { return 503 \"gone\"; } } }\n");
+        let config = parse(
+            "http { server { root /nonexistent/www;\n if (-f $document_root/maintenance.on) { return 503; }\n location /down { return 503 \"gone\"; } } }\n",
+        );
         let m = &config.sites[0].maintenance;
         assert_eq!(m[0].flag_file.as_deref(), Some(Path::new("/nonexistent/www/maintenance.on")));
         assert!(!m[0].active);

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::source::{self, Sources, Unreadable};
-use super::{LogKind, LogPath, Location, Setting};
+use super::{Location, LogKind, LogPath, Setting};
 use crate::checks::stack::{ConfigSource, Stack, System, table};
 
 /// Debian's compiled-in prefix: relative includes and logs are taken from here.
@@ -50,7 +50,13 @@ pub struct FpmConfig {
 /// Reads `main` and the pool files it includes.
 pub fn read(system: &System, main: &Path) -> FpmConfig {
     let mut sources = Sources::new(system);
-    let mut config = FpmConfig { main: main.to_owned(), pools: Vec::new(), logs: Vec::new(), files: Vec::new(), unreadable: Vec::new() };
+    let mut config = FpmConfig {
+        main: main.to_owned(),
+        pools: Vec::new(),
+        logs: Vec::new(),
+        files: Vec::new(),
+        unreadable: Vec::new(),
+    };
     let mut section = String::from("global");
     read_file(&mut sources, main, &mut config, &mut section);
     config.files = sources.files;
@@ -79,28 +85,36 @@ fn read_file(sources: &mut Sources<'_>, path: &Path, config: &mut FpmConfig, sec
             }
             continue;
         }
-        apply(config, section, key, value, at);
+        apply(config, section, key, &value, &at);
     }
     sources.leave();
 }
 
-fn apply(config: &mut FpmConfig, section: &str, key: &str, value: String, at: Location) {
-    let log = |kind| LogPath { kind, path: source::absolute(&value, Path::new("/usr/var")), at: Some(at.clone()), site: (section != "global").then(|| section.to_owned()) };
+fn apply(config: &mut FpmConfig, section: &str, key: &str, value: &str, at: &Location) {
+    let log = |kind| LogPath {
+        kind,
+        path: source::absolute(value, Path::new("/usr/var")),
+        at: Some(at.clone()),
+        site: (section != "global").then(|| section.to_owned()),
+    };
     match key {
-        "error_log" if section == "global" && value != "syslog" => config.logs.push(log(LogKind::PhpFpmError)),
+        "error_log" if section == "global" && value != "syslog" => {
+            config.logs.push(log(LogKind::PhpFpmError));
+        }
         "slowlog" => config.logs.push(log(LogKind::PhpFpmSlow)),
         _ => {}
     }
     let Some(pool) = config.pools.iter_mut().rev().find(|p| p.name == section) else { return };
-    let setting = || Some(Setting { name: key.to_owned(), value: value.clone(), at: at.clone() });
+    let setting =
+        || Some(Setting { name: key.to_owned(), value: value.to_owned(), at: at.clone() });
     match key {
         "listen" => pool.listen = setting(),
-        "user" => pool.user = Some(value),
-        "group" => pool.group = Some(value),
-        "listen.owner" => pool.listen_owner = Some(value),
-        "listen.group" => pool.listen_group = Some(value),
-        "listen.mode" => pool.listen_mode = Some(value),
-        "pm" => pool.pm = Some(value),
+        "user" => pool.user = Some(value.to_owned()),
+        "group" => pool.group = Some(value.to_owned()),
+        "listen.owner" => pool.listen_owner = Some(value.to_owned()),
+        "listen.group" => pool.listen_group = Some(value.to_owned()),
+        "listen.mode" => pool.listen_mode = Some(value.to_owned()),
+        "pm" => pool.pm = Some(value.to_owned()),
         "pm.max_children" => pool.max_children = setting(),
         _ => {}
     }
@@ -118,7 +132,11 @@ pub fn read_stack(system: &System, stack: &Stack) -> Vec<FpmConfig> {
         .map(|c| PathBuf::from(&c.path))
         .collect();
     if mains.is_empty() {
-        let defaults = table::builtin().ok().and_then(|t| t.into_iter().find(|s| s.id == "php-fpm")).map(|s| s.default_configs).unwrap_or_default();
+        let defaults = table::builtin()
+            .ok()
+            .and_then(|t| t.into_iter().find(|s| s.id == "php-fpm"))
+            .map(|s| s.default_configs)
+            .unwrap_or_default();
         mains.extend(defaults.iter().flat_map(|g| system.glob(g)));
     }
     mains.dedup();
@@ -134,7 +152,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let main = dir.path().join("php-fpm.conf");
         std::fs::create_dir(dir.path().join("pool.d")).unwrap();
-        std::fs::write(&main, format!("[global]\nerror_log = /var/log/php8.2-fpm.log\ninclude={}/pool.d/*.conf\n", dir.path().display())).unwrap();
+        std::fs::write(
+            &main,
+            format!(
+                "[global]\nerror_log = /var/log/php8.2-fpm.log\ninclude={}/pool.d/*.conf\n",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
         std::fs::write(dir.path().join("pool.d/www.conf"), "; comment\n[www]\nuser = www-data\nlisten = /run/php/$pool.sock\nlisten.mode = 0660\npm = dynamic\npm.max_children = 5 ; five\n").unwrap();
         let config = read(&System::real(), &main);
         let pool = &config.pools[0];

@@ -53,7 +53,14 @@ pub struct Sources<'a> {
 
 impl<'a> Sources<'a> {
     pub fn new(system: &'a System) -> Self {
-        Sources { system, files: Vec::new(), unreadable: Vec::new(), problems: Vec::new(), bytes: 0, open: Vec::new() }
+        Sources {
+            system,
+            files: Vec::new(),
+            unreadable: Vec::new(),
+            problems: Vec::new(),
+            bytes: 0,
+            open: Vec::new(),
+        }
     }
 
     pub fn system(&self) -> &System {
@@ -67,7 +74,10 @@ impl<'a> Sources<'a> {
             self.problems.push(format!("{}: includes itself; not read again", path.display()));
             return None;
         }
-        if self.open.len() >= MAX_DEPTH || self.files.len() >= MAX_FILES || self.bytes >= MAX_TOTAL_BYTES {
+        if self.open.len() >= MAX_DEPTH
+            || self.files.len() >= MAX_FILES
+            || self.bytes >= MAX_TOTAL_BYTES
+        {
             self.problems.push(format!("{}: not read (more than {MAX_DEPTH} levels, {MAX_FILES} files or {} MiB of config)", path.display(), MAX_TOTAL_BYTES >> 20));
             return None;
         }
@@ -100,7 +110,8 @@ impl<'a> Sources<'a> {
             return vec![path];
         }
         let (found, errors) = self.system.glob_checked(&text);
-        self.unreadable.extend(errors.into_iter().map(|(path, reason)| Unreadable { path, reason }));
+        self.unreadable
+            .extend(errors.into_iter().map(|(path, reason)| Unreadable { path, reason }));
         found.into_iter().filter(|p| !self.system.path(p).is_dir()).collect()
     }
 }
@@ -169,7 +180,10 @@ mod tests {
 
     #[test]
     fn words_and_comments() {
-        assert_eq!(words(r#"ProxyPass "/app" "http://127.0.0.1:8080/" retry=0"#), vec!["ProxyPass", "/app", "http://127.0.0.1:8080/", "retry=0"]);
+        assert_eq!(
+            words(r#"ProxyPass "/app" "http://127.0.0.1:8080/" retry=0"#),
+            vec!["ProxyPass", "/app", "http://127.0.0.1:8080/", "retry=0"]
+        );
         assert_eq!(strip_comment("server 1.2.3.4:80 # old one"), "server 1.2.3.4:80 ");
         assert_eq!(strip_comment("log \"a#b\" x"), "log \"a#b\" x");
         assert_eq!(words("a\\ b ''"), vec!["a b", ""]);

@@ -10,7 +10,15 @@ use crate::checks::proxy;
 use crate::checks::stack::{Stack, System, Unseen, system};
 
 /// Where a site's data usually is, besides what the configs say.
-const USUAL_PATHS: &[&str] = &["/", "/var/log", "/tmp", "/var/www", "/var/lib/mysql", "/var/lib/postgresql", "/var/lib/redis"];
+const USUAL_PATHS: &[&str] = &[
+    "/",
+    "/var/log",
+    "/tmp",
+    "/var/www",
+    "/var/lib/mysql",
+    "/var/lib/postgresql",
+    "/var/lib/redis",
+];
 
 /// One file system.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,7 +40,9 @@ impl Disk {
     /// `/var (97% space)` or `/ (100% inodes)`.
     pub fn label(&self) -> String {
         match self.inodes_used_pct {
-            Some(i) if i >= FULL_PCT && i >= self.used_pct => format!("{} ({i}% inodes)", self.mount),
+            Some(i) if i >= FULL_PCT && i >= self.used_pct => {
+                format!("{} ({i}% inodes)", self.mount)
+            }
             _ => format!("{} ({}% space)", self.mount, self.used_pct),
         }
     }
@@ -40,7 +50,14 @@ impl Disk {
     pub fn line(&self) -> String {
         let gib = |b: u64| b as f64 / 1024.0 / 1024.0 / 1024.0;
         let inodes = self.inodes_used_pct.map_or_else(String::new, |i| format!(", {i}% of inodes"));
-        format!("disk {}: {}% of {:.1} GiB used ({:.1} GiB free){inodes}; holds {}", self.mount, self.used_pct, gib(self.size_bytes), gib(self.available_bytes), self.paths.join(", "))
+        format!(
+            "disk {}: {}% of {:.1} GiB used ({:.1} GiB free){inodes}; holds {}",
+            self.mount,
+            self.used_pct,
+            gib(self.size_bytes),
+            gib(self.available_bytes),
+            self.paths.join(", ")
+        )
     }
 }
 
@@ -48,14 +65,23 @@ impl Disk {
 pub fn paths_of(system: &System, stack: &Stack, extra: &[PathBuf]) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = USUAL_PATHS.iter().map(PathBuf::from).collect();
     for config in proxy::read_stack(system, stack) {
-        paths.extend(config.sites.iter().filter_map(|s| s.root.as_deref()).filter(|r| r.starts_with('/') && !r.contains('$')).map(PathBuf::from));
+        paths.extend(
+            config
+                .sites
+                .iter()
+                .filter_map(|s| s.root.as_deref())
+                .filter(|r| r.starts_with('/') && !r.contains('$'))
+                .map(PathBuf::from),
+        );
         paths.extend(config.logs.iter().filter_map(|l| l.path.parent()).map(Path::to_owned));
     }
     paths.extend(extra.iter().cloned());
     let mut seen = Vec::new();
-    paths.retain(|p| system.path(p).exists() && !seen.contains(p) && {
-        seen.push(p.clone());
-        true
+    paths.retain(|p| {
+        system.path(p).exists() && !seen.contains(p) && {
+            seen.push(p.clone());
+            true
+        }
     });
     paths
 }
@@ -69,7 +95,10 @@ pub fn measure(system: &System, paths: &[PathBuf], unseen: &mut Vec<Unseen>) -> 
             Ok(s) => s,
             Err(e) => {
                 let e = std::io::Error::from(e);
-                unseen.push(Unseen::new(format!("the disk holding {} ({})", path.display(), system::io_reason(&e)), format!("sudo df -h {}", path.display())));
+                unseen.push(Unseen::new(
+                    format!("the disk holding {} ({})", path.display(), system::io_reason(&e)),
+                    format!("sudo df -h {}", path.display()),
+                ));
                 continue;
             }
         };
@@ -83,7 +112,8 @@ pub fn measure(system: &System, paths: &[PathBuf], unseen: &mut Vec<Unseen>) -> 
         }
         let used = stat.f_blocks.saturating_sub(stat.f_bfree);
         let usable = used + stat.f_bavail;
-        let inodes_used_pct = (stat.f_files > 0).then(|| ceil_pct(stat.f_files.saturating_sub(stat.f_ffree), stat.f_files));
+        let inodes_used_pct = (stat.f_files > 0)
+            .then(|| ceil_pct(stat.f_files.saturating_sub(stat.f_ffree), stat.f_files));
         let disk = Disk {
             mount: mount_of(&mounts, path).unwrap_or_else(|| shown.clone()),
             paths: vec![shown],
@@ -114,7 +144,11 @@ fn unescape(field: &str) -> String {
 
 /// The longest mount point that contains `path`.
 fn mount_of(mounts: &[String], path: &Path) -> Option<String> {
-    mounts.iter().filter(|m| path.starts_with(m)).max_by_key(|m| m.len()).map(|m| crate::sanitize::line(m).into_owned())
+    mounts
+        .iter()
+        .filter(|m| path.starts_with(m))
+        .max_by_key(|m| m.len())
+        .map(|m| crate::sanitize::line(m).into_owned())
 }
 
 #[cfg(test)]
@@ -128,7 +162,14 @@ mod tests {
         assert_eq!(mount_of(&mounts, Path::new("/srv")).as_deref(), Some("/"));
         assert_eq!(ceil_pct(951, 1000), 96);
         assert_eq!(unescape("/mnt/my\\040disk"), "/mnt/my disk");
-        let disk = Disk { mount: "/".into(), paths: vec![], size_bytes: 0, available_bytes: 0, used_pct: 40, inodes_used_pct: Some(100) };
+        let disk = Disk {
+            mount: "/".into(),
+            paths: vec![],
+            size_bytes: 0,
+            available_bytes: 0,
+            used_pct: 40,
+            inodes_used_pct: Some(100),
+        };
         assert!(disk.is_full());
         assert_eq!(disk.label(), "/ (100% inodes)");
     }
@@ -136,7 +177,8 @@ mod tests {
     #[test]
     fn the_real_root_is_measured() {
         let mut unseen = Vec::new();
-        let disks = measure(&System::real(), &[PathBuf::from("/"), PathBuf::from("/tmp")], &mut unseen);
+        let disks =
+            measure(&System::real(), &[PathBuf::from("/"), PathBuf::from("/tmp")], &mut unseen);
         assert!(!disks.is_empty() && disks[0].size_bytes > 0, "{disks:?} {unseen:?}");
     }
 }

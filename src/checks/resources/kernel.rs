@@ -46,7 +46,8 @@ impl Memory {
 pub fn memory(system: &System) -> Option<Memory> {
     let text = system.read_proc("meminfo").ok()?;
     let field = |name: &str| -> Option<u64> {
-        text.lines().find_map(|l| l.strip_prefix(name)?.trim().trim_end_matches("kB").trim().parse().ok())
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().trim_end_matches("kB").trim().parse().ok())
     };
     Some(Memory {
         total_kib: field("MemTotal:")?,
@@ -85,7 +86,10 @@ impl OomKills {
         let boot = self.since_boot.map_or_else(|| "unknown".to_owned(), |n| n.to_string());
         let window = self.in_window.map_or_else(|| "unknown".to_owned(), |n| n.to_string());
         let first = self.first.as_ref().map_or_else(String::new, |f| format!("; first: {f}"));
-        format!("OOM kills: {window} in the last {} min, {boot} since boot{first}", self.window_minutes)
+        format!(
+            "OOM kills: {window} in the last {} min, {boot} since boot{first}",
+            self.window_minutes
+        )
     }
 }
 
@@ -93,16 +97,24 @@ pub fn oom_kills(system: &System, window: Duration, unseen: &mut Vec<Unseen>) ->
     let since_boot = system.read_proc("vmstat").ok().and_then(|t| {
         t.lines().find_map(|l| l.strip_prefix("oom_kill ")).and_then(|n| n.trim().parse().ok())
     });
-    let mut kills = OomKills { since_boot, window_minutes: window.as_secs() / 60, ..OomKills::default() };
-    let uptime = system.read_proc("uptime").ok().and_then(|t| t.split_whitespace().next()?.parse::<f64>().ok());
+    let mut kills =
+        OomKills { since_boot, window_minutes: window.as_secs() / 60, ..OomKills::default() };
+    let uptime = system
+        .read_proc("uptime")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<f64>().ok());
     match (read_kmsg(system), uptime) {
         (Ok(records), Some(uptime)) => {
             let start_us = ((uptime - window.as_secs_f64()).max(0.0) * 1e6) as u64;
-            let in_window: Vec<&(u64, String)> = records.iter().filter(|(us, m)| *us >= start_us && is_oom_kill(m)).collect();
+            let in_window: Vec<&(u64, String)> =
+                records.iter().filter(|(us, m)| *us >= start_us && is_oom_kill(m)).collect();
             kills.in_window = Some(in_window.len() as u64);
             kills.first = in_window.first().map(|(_, m)| crate::sanitize::line(m).into_owned());
         }
-        (Err(reason), _) => unseen.push(Unseen::new(format!("the kernel log for OOM kills in the window ({reason})"), "sudo dmesg -T | grep -i 'killed process'")),
+        (Err(reason), _) => unseen.push(Unseen::new(
+            format!("the kernel log for OOM kills in the window ({reason})"),
+            "sudo dmesg -T | grep -i 'killed process'",
+        )),
         (Ok(_), None) => {}
     }
     kills
@@ -110,18 +122,21 @@ pub fn oom_kills(system: &System, window: Duration, unseen: &mut Vec<Unseen>) ->
 
 /// `Out of memory: Killed process 1234 (php-fpm8.2)`, `Memory cgroup out of memory: Killed process …`.
 fn is_oom_kill(message: &str) -> bool {
-    message.contains("Killed process") && message.contains("out of memory") || message.starts_with("Out of memory: Killed process")
+    message.contains("Killed process") && message.contains("out of memory")
+        || message.starts_with("Out of memory: Killed process")
 }
 
 /// The kernel log records as (microseconds since boot, message), read without blocking.
 fn read_kmsg(system: &System) -> Result<Vec<(u64, String)>, String> {
     if !system.is_real_root() {
-        let text = system.read(Path::new("/dev/kmsg")).map_err(|e| crate::checks::stack::system::io_reason(&e))?;
+        let text = system
+            .read(Path::new("/dev/kmsg"))
+            .map_err(|e| crate::checks::stack::system::io_reason(&e))?;
         return Ok(text.lines().filter_map(parse_kmsg).collect());
     }
     let mut file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .custom_flags(i32::try_from(rustix::fs::OFlags::NONBLOCK.bits()).unwrap_or(0))
         .open("/dev/kmsg")
         .map_err(|e| format!("/dev/kmsg: {}", crate::checks::stack::system::io_reason(&e)))?;
     let mut records = Vec::new();
@@ -154,7 +169,10 @@ pub fn lve_faults(system: &System, unseen: &mut Vec<Unseen>) -> Vec<String> {
     match system.read_proc("lve/list") {
         Ok(text) => parse_lve(&text),
         Err(e) => {
-            unseen.push(Unseen::new(format!("CloudLinux LVE limits ({})", crate::checks::stack::system::io_reason(&e)), "sudo lveinfo --period=1h"));
+            unseen.push(Unseen::new(
+                format!("CloudLinux LVE limits ({})", crate::checks::stack::system::io_reason(&e)),
+                "sudo lveinfo --period=1h",
+            ));
             Vec::new()
         }
     }
@@ -173,7 +191,9 @@ pub fn parse_lve(text: &str) -> Vec<String> {
             let faults: Vec<String> = names
                 .iter()
                 .zip(&values)
-                .filter(|(name, value)| name.starts_with('f') && value.parse::<u64>().is_ok_and(|v| v > 0))
+                .filter(|(name, value)| {
+                    name.starts_with('f') && value.parse::<u64>().is_ok_and(|v| v > 0)
+                })
                 .map(|(name, value)| format!("{name}={value}"))
                 .collect();
             (!faults.is_empty() && *id != "0").then(|| format!("LVE {id}: {}", faults.join(" ")))
@@ -188,7 +208,12 @@ mod tests {
 
     #[test]
     fn kmsg_records_and_oom_lines() {
-        assert_eq!(parse_kmsg("6,1234,5678901234,-;Out of memory: Killed process 42 (php-fpm8.2)\n SUBSYSTEM=x"), Some((5_678_901_234, "Out of memory: Killed process 42 (php-fpm8.2)".into())));
+        assert_eq!(
+            parse_kmsg(
+                "6,1234,5678901234,-;Out of memory: Killed process 42 (php-fpm8.2)\n SUBSYSTEM=x"
+            ),
+            Some((5_678_901_234, "Out of memory: Killed process 42 (php-fpm8.2)".into()))
+        );
         assert!(is_oom_kill("Out of memory: Killed process 42 (php-fpm8.2) total-vm:1kB"));
         assert!(is_oom_kill("Memory cgroup out of memory: Killed process 42 (node)"));
         assert!(!is_oom_kill("Killed process 42 by hand"));

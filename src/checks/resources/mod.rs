@@ -58,10 +58,23 @@ pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
         None => DEFAULT_WINDOW,
         Some(text) => match parse_window(text) {
             Some(w) => w,
-            None => return CheckReport::could_not_run(CHECK, format!("`{}` is not a window such as 30m, 2h or 1d", sanitize::line(text)), None),
+            None => {
+                return CheckReport::could_not_run(
+                    CHECK,
+                    format!("`{}` is not a window such as 30m, 2h or 1d", sanitize::line(text)),
+                    None,
+                );
+            }
         },
     };
-    let paths: Vec<PathBuf> = request.param("paths").unwrap_or_default().split(',').map(str::trim).filter(|p| !p.is_empty()).map(PathBuf::from).collect();
+    let paths: Vec<PathBuf> = request
+        .param("paths")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .collect();
     let system = System::from_env();
     match tokio::task::spawn_blocking(move || measure(&system, &paths, window)).await {
         Ok(resources) => report(&resources),
@@ -71,7 +84,8 @@ pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
 
 /// `90s`, `30m`, `2h`, `1d`; a bare number is minutes.
 pub fn parse_window(text: &str) -> Option<Duration> {
-    let (number, unit) = text.find(|c: char| !c.is_ascii_digit()).map_or((text, "m"), |i| text.split_at(i));
+    let (number, unit) =
+        text.find(|c: char| !c.is_ascii_digit()).map_or((text, "m"), |i| text.split_at(i));
     let n: u64 = number.parse().ok()?;
     let seconds = match unit.trim() {
         "s" => n,
@@ -95,7 +109,12 @@ pub fn measure(system: &System, extra_paths: &[PathBuf], window: Duration) -> Re
     };
     let (loadavg, cores) = (system.read_proc("loadavg").unwrap_or_default(), kernel::cores(system));
     let load = loadavg.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
-    let load_pct = loadavg.split_whitespace().next().and_then(|l| l.parse::<f64>().ok()).filter(|_| cores > 0).map(|l| (l * 100.0 / f64::from(cores)).round() as i64);
+    let load_pct = loadavg
+        .split_whitespace()
+        .next()
+        .and_then(|l| l.parse::<f64>().ok())
+        .filter(|_| cores > 0)
+        .map(|l| (l * 100.0 / f64::from(cores)).round() as i64);
     let tasks = kernel::tasks(system, &loadavg);
     let oom_kills = kernel::oom_kills(system, window, &mut unseen);
     let disks = disks::measure(system, &disks::paths_of(system, &stack, extra_paths), &mut unseen);
@@ -119,7 +138,13 @@ pub fn measure(system: &System, extra_paths: &[PathBuf], window: Duration) -> Re
 }
 
 fn empty_stack() -> Stack {
-    Stack { services: Vec::new(), not_running: Vec::new(), systemd: stack::Systemd::Skipped { reason: String::new() }, unattributed: Vec::new(), unseen: Vec::new() }
+    Stack {
+        services: Vec::new(),
+        not_running: Vec::new(),
+        systemd: stack::Systemd::Skipped { reason: String::new() },
+        unattributed: Vec::new(),
+        unseen: Vec::new(),
+    }
 }
 
 /// Facts, details and status.
@@ -134,7 +159,10 @@ pub fn report(r: &Resources) -> CheckReport {
         CheckStatus::Passed
     };
     let summary = if problems.is_empty() { overview(r) } else { problems.join("; ") };
-    CheckReport::new(CHECK, status, summary).with_details(details(r)).with_facts(facts).with_evidence(Evidence::Resources(r.clone()))
+    CheckReport::new(CHECK, status, summary)
+        .with_details(details(r))
+        .with_facts(facts)
+        .with_evidence(Evidence::Resources(Box::new(r.clone())))
 }
 
 fn pct(used: u64, total: u64) -> Option<i64> {
@@ -148,8 +176,14 @@ fn facts(r: &Resources) -> Facts {
         facts.set("host.load_pct", load);
     }
     if let Some(m) = &r.memory {
-        facts.extend_opt("host.memory_used_pct", pct(m.total_kib.saturating_sub(m.available_kib), m.total_kib));
-        facts.extend_opt("host.swap_used_pct", pct(m.swap_total_kib.saturating_sub(m.swap_free_kib), m.swap_total_kib));
+        facts.extend_opt(
+            "host.memory_used_pct",
+            pct(m.total_kib.saturating_sub(m.available_kib), m.total_kib),
+        );
+        facts.extend_opt(
+            "host.swap_used_pct",
+            pct(m.swap_total_kib.saturating_sub(m.swap_free_kib), m.swap_total_kib),
+        );
     }
     if let Some(n) = r.oom_kills.in_window {
         facts.set("host.oom_kills", i64::try_from(n).unwrap_or(i64::MAX));
@@ -157,13 +191,15 @@ fn facts(r: &Resources) -> Facts {
     if let Some(n) = r.oom_kills.since_boot {
         facts.set("host.oom_kills_since_boot", i64::try_from(n).unwrap_or(i64::MAX));
     }
-    let full: Vec<String> = r.disks.iter().filter(|d| d.is_full()).map(Disk::label).take(20).collect();
+    let full: Vec<String> =
+        r.disks.iter().filter(|d| d.is_full()).map(Disk::label).take(20).collect();
     facts.set("host.disks_full", full);
     if let Some((open, max)) = r.open_files {
         facts.extend_opt("host.fd_used_pct", pct(open, max));
     }
     facts.set("host.fd_limits_hit", r.fd_limits_hit.iter().take(20).cloned().collect::<Vec<_>>());
-    let exhausted: Vec<String> = r.pools.iter().filter(|p| p.exhausted()).map(WorkerPool::label).take(20).collect();
+    let exhausted: Vec<String> =
+        r.pools.iter().filter(|p| p.exhausted()).map(WorkerPool::label).take(20).collect();
     facts.set("host.workers_exhausted", exhausted);
     facts.set("host.lve_limits_hit", r.lve_faults.iter().take(20).cloned().collect::<Vec<_>>());
     if let Some((tasks, max)) = r.tasks {
@@ -193,7 +229,9 @@ fn problems(r: &Resources, facts: &Facts) -> Vec<String> {
         out.push(format!("{} OOM kills in the window", int("host.oom_kills").unwrap_or(0)));
     }
     out.extend(r.disks.iter().filter(|d| d.is_full()).map(|d| format!("disk full: {}", d.label())));
-    out.extend(r.pools.iter().filter(|p| p.exhausted()).map(|p| format!("at its limit: {}", p.label())));
+    out.extend(
+        r.pools.iter().filter(|p| p.exhausted()).map(|p| format!("at its limit: {}", p.label())),
+    );
     if int("host.memory_used_pct").is_some_and(|m| m >= 95) {
         out.push(format!("memory {}% used", int("host.memory_used_pct").unwrap_or(0)));
     }
@@ -210,8 +248,17 @@ fn problems(r: &Resources, facts: &Facts) -> Vec<String> {
 }
 
 fn overview(r: &Resources) -> String {
-    let memory = r.memory.as_ref().and_then(|m| pct(m.total_kib.saturating_sub(m.available_kib), m.total_kib)).map_or_else(String::new, |p| format!(", memory {p}% used"));
-    format!("load {} on {} cores{memory}, {} checked, no limit reached", r.load, r.cores, crate::cli::count(r.disks.len(), "mount", "mounts"))
+    let memory = r
+        .memory
+        .as_ref()
+        .and_then(|m| pct(m.total_kib.saturating_sub(m.available_kib), m.total_kib))
+        .map_or_else(String::new, |p| format!(", memory {p}% used"));
+    format!(
+        "load {} on {} cores{memory}, {} checked, no limit reached",
+        r.load,
+        r.cores,
+        crate::cli::count(r.disks.len(), "mount", "mounts")
+    )
 }
 
 fn details(r: &Resources) -> Vec<String> {

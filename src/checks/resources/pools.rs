@@ -49,7 +49,8 @@ pub fn measure(system: &System, stack: &Stack, unseen: &mut Vec<Unseen>) -> Vec<
     let processes = procs::list(system).map(|(p, _)| p).unwrap_or_default();
     let mut pools = Vec::new();
     for service in &stack.services {
-        let children: Vec<&Process> = processes.iter().filter(|p| p.ppid == service.master).collect();
+        let children: Vec<&Process> =
+            processes.iter().filter(|p| p.ppid == service.master).collect();
         match service.id.as_str() {
             "php-fpm" => pools.extend(php_fpm(system, service, &children)),
             "nginx" => pools.extend(nginx(system, service, &children, unseen)),
@@ -61,7 +62,9 @@ pub fn measure(system: &System, stack: &Stack, unseen: &mut Vec<Unseen>) -> Vec<
 }
 
 fn php_fpm(system: &System, service: &Service, children: &[&Process]) -> Vec<WorkerPool> {
-    let Some(config) = service.config.as_ref().filter(|c| c.path.starts_with('/')) else { return Vec::new() };
+    let Some(config) = service.config.as_ref().filter(|c| c.path.starts_with('/')) else {
+        return Vec::new();
+    };
     let config = phpfpm::read(system, Path::new(&config.path));
     config
         .pools
@@ -70,12 +73,23 @@ fn php_fpm(system: &System, service: &Service, children: &[&Process]) -> Vec<Wor
             let limit = u64::from(pool.max_children()?);
             let title = format!("pool {}", pool.name);
             let used = children.iter().filter(|p| p.title.ends_with(&title)).count() as u64;
-            Some(WorkerPool { name: format!("php-fpm {title}"), used, limit, at: pool.max_children.as_ref().map(|s| s.at.clone()), at_limit: limit > 0 && used >= limit })
+            Some(WorkerPool {
+                name: format!("php-fpm {title}"),
+                used,
+                limit,
+                at: pool.max_children.as_ref().map(|s| s.at.clone()),
+                at_limit: limit > 0 && used >= limit,
+            })
         })
         .collect()
 }
 
-fn nginx(system: &System, service: &Service, workers: &[&Process], unseen: &mut Vec<Unseen>) -> Option<WorkerPool> {
+fn nginx(
+    system: &System,
+    service: &Service,
+    workers: &[&Process],
+    unseen: &mut Vec<Unseen>,
+) -> Option<WorkerPool> {
     let (kind, main, prefix) = proxy::config_of(service)?;
     let config = proxy::read(system, kind, &main, prefix.as_deref());
     let setting = config.setting("worker_connections");
@@ -89,11 +103,20 @@ fn nginx(system: &System, service: &Service, workers: &[&Process], unseen: &mut 
         }
     }
     if !hidden.is_empty() {
-        unseen.push(Unseen::new(format!("the connections of nginx workers (pid {})", hidden.join(", ")), "sudo triage check"));
+        unseen.push(Unseen::new(
+            format!("the connections of nginx workers (pid {})", hidden.join(", ")),
+            "sudo triage check",
+        ));
         return None;
     }
     let at_limit = used * 100 >= limit * 95;
-    Some(WorkerPool { name: "nginx worker_connections (busiest worker)".to_owned(), used, limit, at: setting.map(|s| s.at.clone()), at_limit })
+    Some(WorkerPool {
+        name: "nginx worker_connections (busiest worker)".to_owned(),
+        used,
+        limit,
+        at: setting.map(|s| s.at.clone()),
+        at_limit,
+    })
 }
 
 fn apache(system: &System, service: &Service, children: &[&Process]) -> Option<WorkerPool> {
@@ -102,9 +125,22 @@ fn apache(system: &System, service: &Service, children: &[&Process]) -> Option<W
     let max = config.setting("MaxRequestWorkers").or_else(|| config.setting("MaxClients"))?;
     let limit: u64 = max.value.parse().ok()?;
     let prefork = config.setting("mpm").is_some_and(|m| m.value == "prefork");
-    let threads = if prefork { 1 } else { config.setting("ThreadsPerChild").and_then(|s| s.value.parse().ok()).unwrap_or(APACHE_DEFAULT_THREADS) };
+    let threads = if prefork {
+        1
+    } else {
+        config
+            .setting("ThreadsPerChild")
+            .and_then(|s| s.value.parse().ok())
+            .unwrap_or(APACHE_DEFAULT_THREADS)
+    };
     let used = children.len() as u64 * threads;
-    Some(WorkerPool { name: "apache MaxRequestWorkers".to_owned(), used, limit, at: Some(max.at.clone()), at_limit: limit > 0 && used >= limit })
+    Some(WorkerPool {
+        name: "apache MaxRequestWorkers".to_owned(),
+        used,
+        limit,
+        at: Some(max.at.clone()),
+        at_limit: limit > 0 && used >= limit,
+    })
 }
 
 /// Processes of the stack at 90% or more of their open-files limit.
@@ -113,7 +149,10 @@ pub fn fd_limits(system: &System, stack: &Stack, unseen: &mut Vec<Unseen>) -> Ve
     for service in &stack.services {
         let mut hidden = false;
         for p in &service.processes {
-            let (Ok(entries), Ok(limits)) = (std::fs::read_dir(system.proc_path(&format!("{}/fd", p.pid))), system.read_proc(&format!("{}/limits", p.pid))) else {
+            let (Ok(entries), Ok(limits)) = (
+                std::fs::read_dir(system.proc_path(&format!("{}/fd", p.pid))),
+                system.read_proc(&format!("{}/limits", p.pid)),
+            ) else {
                 hidden = true;
                 continue;
             };
@@ -124,7 +163,10 @@ pub fn fd_limits(system: &System, stack: &Stack, unseen: &mut Vec<Unseen>) -> Ve
             }
         }
         if hidden {
-            unseen.push(Unseen::new(format!("the open files of {} (pid {})", service.id, service.master), "sudo triage check"));
+            unseen.push(Unseen::new(
+                format!("the open files of {} (pid {})", service.id, service.master),
+                "sudo triage check",
+            ));
         }
     }
     hit
@@ -132,7 +174,9 @@ pub fn fd_limits(system: &System, stack: &Stack, unseen: &mut Vec<Unseen>) -> Ve
 
 /// The soft limit from `/proc/PID/limits`: `Max open files  1024  524288  files`.
 pub fn open_files_limit(limits: &str) -> Option<u64> {
-    limits.lines().find_map(|l| l.strip_prefix("Max open files")?.split_whitespace().next()?.parse().ok())
+    limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files")?.split_whitespace().next()?.parse().ok())
 }
 
 #[cfg(test)]

@@ -124,12 +124,16 @@ impl Stack {
 /// Finds the running stack. Blocking: call it from `spawn_blocking`.
 pub fn discover(system: &System) -> Result<Stack, String> {
     let table = table::builtin().map_err(|e| e.to_string())?;
-    let (processes, hidden) = procs::list(system)
-        .map_err(|e| format!("could not read {}: {}", system.proc.display(), system::io_reason(&e)))?;
+    let (processes, hidden) = procs::list(system).map_err(|e| {
+        format!("could not read {}: {}", system.proc.display(), system::io_reason(&e))
+    })?;
     let users = Users::load(system);
     let mut unseen = Vec::new();
     if hidden > 0 {
-        unseen.push(Unseen::new(format!("{hidden} processes (/proc is mounted with hidepid)"), SUDO_STACK));
+        unseen.push(Unseen::new(
+            format!("{hidden} processes (/proc is mounted with hidepid)"),
+            SUDO_STACK,
+        ));
     }
     let mut services = instances(&table, &processes, &users);
     let listeners = match sockets::listening(system) {
@@ -139,7 +143,8 @@ pub fn discover(system: &System) -> Result<Stack, String> {
             Vec::new()
         }
     };
-    let unattributed = attach_sockets(system, &mut services, &processes, &listeners, &users, &mut unseen);
+    let unattributed =
+        attach_sockets(system, &mut services, &processes, &listeners, &users, &mut unseen);
     for service in &mut services {
         service.config = config_file(system, &table, service);
     }
@@ -152,13 +157,17 @@ pub fn discover(system: &System) -> Result<Stack, String> {
 fn instances(table: &[ServiceSpec], processes: &[Process], users: &Users) -> Vec<Service> {
     let kind: HashMap<u32, &ServiceSpec> = processes
         .iter()
-        .filter_map(|p| table.iter().find(|s| p.names().iter().any(|n| s.matches_name(n))).map(|s| (p.pid, s)))
+        .filter_map(|p| {
+            table.iter().find(|s| p.names().iter().any(|n| s.matches_name(n))).map(|s| (p.pid, s))
+        })
         .collect();
     let by_pid: HashMap<u32, &Process> = processes.iter().map(|p| (p.pid, p)).collect();
     let master_of = |p: &Process| {
         let id = &kind[&p.pid].id;
         let mut current = p;
-        while let Some(parent) = by_pid.get(&current.ppid).filter(|q| kind.get(&q.pid).is_some_and(|s| &s.id == id)) {
+        while let Some(parent) =
+            by_pid.get(&current.ppid).filter(|q| kind.get(&q.pid).is_some_and(|s| &s.id == id))
+        {
             current = parent;
         }
         current.pid
@@ -238,8 +247,11 @@ fn attach_sockets(
         }
         if !hidden.is_empty() {
             blind = true;
-            let owner = service.master_process().map_or_else(String::new, |m| format!(", user {}", users.user_name(m.uid)));
-            let what = format!("which sockets {} holds (pid {}{owner})", service.id, join_pids(&hidden));
+            let owner = service
+                .master_process()
+                .map_or_else(String::new, |m| format!(", user {}", users.user_name(m.uid)));
+            let what =
+                format!("which sockets {} holds (pid {}{owner})", service.id, join_pids(&hidden));
             unseen.push(Unseen::new(what, format!("{SUDO_STACK}` or `sudo ss -ltnpx")));
         }
         service.listening.sort_by(|a, b| a.address.cmp(&b.address));
@@ -247,7 +259,11 @@ fn attach_sockets(
     if !blind {
         return Vec::new();
     }
-    listeners.iter().filter(|l| !attributed.contains(&l.inode) && !l.address.starts_with("unix:@")).cloned().collect()
+    listeners
+        .iter()
+        .filter(|l| !attributed.contains(&l.inode) && !l.address.starts_with("unix:@"))
+        .cloned()
+        .collect()
 }
 
 fn join_pids(pids: &[u32]) -> String {
@@ -268,7 +284,16 @@ fn config_file(system: &System, table: &[ServiceSpec], service: &Service) -> Opt
     };
     let from_arg = || {
         spec.config_arg
-            .then(|| master.args.iter().skip(1).find(|a| a.ends_with(".conf")).cloned())
+            .then(|| {
+                master
+                    .args
+                    .iter()
+                    .skip(1)
+                    .find(|a| {
+                        Path::new(a).extension().is_some_and(|e| e.eq_ignore_ascii_case("conf"))
+                    })
+                    .cloned()
+            })
             .flatten()
     };
     if let Some(path) = from_flags.or_else(from_title).or_else(from_arg) {
@@ -277,26 +302,44 @@ fn config_file(system: &System, table: &[ServiceSpec], service: &Service) -> Opt
     spec.default_configs
         .iter()
         .find_map(|pattern| system.glob(pattern).into_iter().next_back())
-        .map(|p| ConfigFile { path: p.to_string_lossy().into_owned(), source: ConfigSource::Default })
+        .map(|p| ConfigFile {
+            path: p.to_string_lossy().into_owned(),
+            source: ConfigSource::Default,
+        })
 }
 
 /// Unit names from the cgroups, states from systemd where it runs.
 fn attach_units(system: &System, table: &[ServiceSpec], services: &mut [Service]) -> Systemd {
-    let cgroup_units: Vec<Option<String>> = services.iter().map(|s| systemd::unit_of(system, s.master)).collect();
-    let wanted = |name: &str| table.iter().any(|s| s.matches_unit(name)) || cgroup_units.iter().flatten().any(|u| u == name);
+    let cgroup_units: Vec<Option<String>> =
+        services.iter().map(|s| systemd::unit_of(system, s.master)).collect();
+    let wanted = |name: &str| {
+        table.iter().any(|s| s.matches_unit(name))
+            || cgroup_units.iter().flatten().any(|u| u == name)
+    };
     let state = systemd::units(system, wanted);
     for (service, unit) in services.iter_mut().zip(cgroup_units) {
-        service.unit = unit.map(|name| match &state {
-            Systemd::Running { units } => units.iter().find(|u| u.name == name).cloned(),
-            Systemd::Skipped { .. } => None,
-        }
-        .unwrap_or(Unit { name, load: String::new(), active: String::new(), sub: String::new() }));
+        service.unit = unit.map(|name| {
+            match &state {
+                Systemd::Running { units } => units.iter().find(|u| u.name == name).cloned(),
+                Systemd::Skipped { .. } => None,
+            }
+            .unwrap_or(Unit {
+                name,
+                load: String::new(),
+                active: String::new(),
+                sub: String::new(),
+            })
+        });
     }
     state
 }
 
 /// Services whose daemon is installed here but of which no process runs.
-fn installed_not_running(system: &System, table: &[ServiceSpec], services: &[Service]) -> Vec<String> {
+fn installed_not_running(
+    system: &System,
+    table: &[ServiceSpec],
+    services: &[Service],
+) -> Vec<String> {
     table
         .iter()
         .filter(|spec| !services.iter().any(|s| s.id == spec.id))
@@ -318,7 +361,8 @@ pub async fn run(_request: CheckRequest, _progress: Progress) -> CheckReport {
 /// The report for a discovered stack.
 pub fn report(stack: &Stack) -> CheckReport {
     let facts = facts(stack);
-    let down: Vec<String> = stack.units_down().iter().map(|u| format!("{} {}", u.name, u.active)).collect();
+    let down: Vec<String> =
+        stack.units_down().iter().map(|u| format!("{} {}", u.name, u.active)).collect();
     let running: Vec<&str> = dedup(stack.services.iter().map(|s| s.id.as_str()));
     let (status, mut summary) = if running.is_empty() {
         (CheckStatus::Warning, "no web server, app runtime or database process found".to_owned())
@@ -335,7 +379,7 @@ pub fn report(stack: &Stack) -> CheckReport {
     CheckReport::new(CHECK, status, summary)
         .with_details(details(stack))
         .with_facts(facts)
-        .with_evidence(Evidence::Stack(stack.clone()))
+        .with_evidence(Evidence::Stack(Box::new(stack.clone())))
 }
 
 fn dedup<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
@@ -350,11 +394,16 @@ fn dedup<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
 
 fn facts(stack: &Stack) -> Facts {
     let mut facts = Facts::new();
-    let ids = |role: Role| -> Vec<String> { dedup(stack.of_role(role).map(|s| s.id.as_str())).into_iter().map(str::to_owned).collect() };
+    let ids = |role: Role| -> Vec<String> {
+        dedup(stack.of_role(role).map(|s| s.id.as_str())).into_iter().map(str::to_owned).collect()
+    };
     facts.set("stack.web_servers", ids(Role::WebServer));
     facts.set("stack.runtimes", ids(Role::Runtime));
     facts.set("stack.databases", ids(Role::Database));
-    facts.set("stack.units_down", stack.units_down().iter().map(|u| u.name.clone()).collect::<Vec<_>>());
+    facts.set(
+        "stack.units_down",
+        stack.units_down().iter().map(|u| u.name.clone()).collect::<Vec<_>>(),
+    );
     facts.set("stack.not_running", stack.not_running.clone());
     let listening: Vec<String> = stack
         .services
@@ -363,7 +412,10 @@ fn facts(stack: &Stack) -> Facts {
         .take(20)
         .collect();
     facts.set("stack.listening", listening);
-    facts.set("stack.unseen", stack.unseen.iter().map(|u| u.what.clone()).take(20).collect::<Vec<_>>());
+    facts.set(
+        "stack.unseen",
+        stack.unseen.iter().map(|u| u.what.clone()).take(20).collect::<Vec<_>>(),
+    );
     facts
 }
 
@@ -377,7 +429,8 @@ pub fn details(stack: &Stack) -> Vec<String> {
         lines.push(reason.clone());
     }
     if !stack.unattributed.is_empty() {
-        let shown: Vec<&str> = stack.unattributed.iter().take(10).map(|l| l.address.as_str()).collect();
+        let shown: Vec<&str> =
+            stack.unattributed.iter().take(10).map(|l| l.address.as_str()).collect();
         lines.push(format!("listening, holder not visible: {}", shown.join(", ")));
     }
     lines.extend(stack.unseen.iter().map(Unseen::line));
@@ -385,7 +438,13 @@ pub fn details(stack: &Stack) -> Vec<String> {
 }
 
 fn service_line(s: &Service) -> String {
-    let mut line = format!("{} (pid {}, {}, user {})", s.id, s.master, crate::cli::count(s.process_count, "process", "processes"), s.users.join(", "));
+    let mut line = format!(
+        "{} (pid {}, {}, user {})",
+        s.id,
+        s.master,
+        crate::cli::count(s.process_count, "process", "processes"),
+        s.users.join(", ")
+    );
     if let Some(config) = &s.config {
         let from = match config.source {
             ConfigSource::CommandLine => "command line",
@@ -398,7 +457,11 @@ fn service_line(s: &Service) -> String {
         line.push_str(&format!("; listens {}", addrs.join(", ")));
     }
     if let Some(unit) = &s.unit {
-        let state = if unit.active.is_empty() { String::new() } else { format!(" {}/{}", unit.active, unit.sub) };
+        let state = if unit.active.is_empty() {
+            String::new()
+        } else {
+            format!(" {}/{}", unit.active, unit.sub)
+        };
         line.push_str(&format!("; unit {}{state}", unit.name));
     }
     line

@@ -93,7 +93,9 @@ pub fn read(system: &System, pid: u32) -> Option<Process> {
     let field = |name: &str| {
         status.lines().find_map(|l| l.strip_prefix(name)).map(str::trim).unwrap_or_default()
     };
-    let ids = |name: &str| -> Vec<u32> { field(name).split_whitespace().filter_map(|n| n.parse().ok()).collect() };
+    let ids = |name: &str| -> Vec<u32> {
+        field(name).split_whitespace().filter_map(|n| n.parse().ok()).collect()
+    };
     let args = split_cmdline(&cmdline);
     Some(Process {
         pid,
@@ -111,8 +113,7 @@ pub fn read(system: &System, pid: u32) -> Option<Process> {
 /// The words of a NUL-separated command line. A daemon that rewrote its title into argv[0]
 /// (`nginx: master process /usr/sbin/nginx -c /etc/nginx/nginx.conf`) is split at spaces.
 pub fn split_cmdline(raw: &str) -> Vec<String> {
-    let mut args: Vec<String> =
-        raw.split('\0').map(|a| sanitize::line(a).into_owned()).collect();
+    let mut args: Vec<String> = raw.split('\0').map(|a| sanitize::line(a).into_owned()).collect();
     while args.last().is_some_and(String::is_empty) {
         args.pop();
     }
@@ -128,16 +129,32 @@ mod tests {
 
     fn process(cmdline: &str, comm: &str) -> Process {
         let args = split_cmdline(cmdline);
-        Process { pid: 1, ppid: 0, uid: 0, gid: 0, groups: vec![], threads: 1, comm: comm.into(), title: args.join(" "), args }
+        Process {
+            pid: 1,
+            ppid: 0,
+            uid: 0,
+            gid: 0,
+            groups: vec![],
+            threads: 1,
+            comm: comm.into(),
+            title: args.join(" "),
+            args,
+        }
     }
 
     #[test]
     fn rewritten_titles_are_split_and_flags_found() {
-        let nginx = process("nginx: master process /usr/sbin/nginx -p /srv/x -c conf/nginx.conf\0\0\0", "nginx");
+        let nginx = process(
+            "nginx: master process /usr/sbin/nginx -p /srv/x -c conf/nginx.conf\0\0\0",
+            "nginx",
+        );
         assert_eq!(nginx.flag_value("-c"), Some("conf/nginx.conf"));
         assert_eq!(nginx.flag_value("-p"), Some("/srv/x"));
         assert!(nginx.names().contains(&"nginx"));
-        let gunicorn = process("/usr/bin/python3\0/usr/bin/gunicorn\0--config=/etc/g.py\0app:app\0", "python3");
+        let gunicorn = process(
+            "/usr/bin/python3\0/usr/bin/gunicorn\0--config=/etc/g.py\0app:app\0",
+            "python3",
+        );
         assert!(gunicorn.names().contains(&"gunicorn"));
         assert_eq!(gunicorn.flag_value("--config"), Some("/etc/g.py"));
         let evil = process("x\u{1b}[2J\0", "x");

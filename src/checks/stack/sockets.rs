@@ -69,7 +69,11 @@ pub fn listening(system: &System) -> Result<Vec<Listener>, String> {
         read_any = true;
         out.extend(parse_unix(&text));
     }
-    if read_any { Ok(out) } else { Err(format!("could not read {}/net/{{tcp,tcp6,unix}}", system.proc.display())) }
+    if read_any {
+        Ok(out)
+    } else {
+        Err(format!("could not read {}/net/{{tcp,tcp6,unix}}", system.proc.display()))
+    }
 }
 
 /// The listening sockets of a `/proc/net/tcp` or `tcp6` table.
@@ -164,7 +168,10 @@ mod tests {
         let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000    33        0 4242 1 0000000000000000 100 0 0 10 0\n   1: 0100007F:1F90 0100007F:C350 01 00000000:00000000 00:00000000 00000000    33        0 4243 1\n";
         let l = parse_tcp(table);
         assert_eq!(l.len(), 1);
-        assert_eq!((l[0].address.as_str(), l[0].uid, l[0].inode), ("127.0.0.1:8080", Some(33), 4242));
+        assert_eq!(
+            (l[0].address.as_str(), l[0].uid, l[0].inode),
+            ("127.0.0.1:8080", Some(33), 4242)
+        );
         assert!(l[0].accepts("127.0.0.1".parse().unwrap(), 8080));
         assert!(!l[0].accepts("127.0.0.1".parse().unwrap(), 9000));
         let v6 = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 00000000000000000000000000000000:0050 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 77 1\n";

@@ -95,7 +95,9 @@ impl System {
     /// [`System::glob`], with the directories it could not read (machine path, reason).
     pub fn glob_checked(&self, pattern: &str) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
         let rooted = self.path(Path::new(pattern));
-        let Ok(paths) = glob::glob(&rooted.to_string_lossy()) else { return (Vec::new(), Vec::new()) };
+        let Ok(paths) = glob::glob(&rooted.to_string_lossy()) else {
+            return (Vec::new(), Vec::new());
+        };
         let mut found = Vec::new();
         let mut errors = Vec::new();
         for entry in paths {
@@ -137,7 +139,12 @@ pub fn io_reason(error: &io::Error) -> String {
 }
 
 /// Runs a read-only command with a time limit and an output limit; its stdout, or why not.
-pub fn run_bounded(program: &str, args: &[&str], limit: Duration, max_bytes: u64) -> Result<String, String> {
+pub fn run_bounded(
+    program: &str,
+    args: &[&str],
+    limit: Duration,
+    max_bytes: u64,
+) -> Result<String, String> {
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
@@ -212,7 +219,11 @@ impl Users {
             .lines()
             .filter_map(|l| {
                 let f: Vec<&str> = l.split(':').collect();
-                Some(User { name: f.first()?.to_string(), uid: f.get(2)?.parse().ok()?, gid: f.get(3)?.parse().ok()? })
+                Some(User {
+                    name: f.first()?.to_string(),
+                    uid: f.get(2)?.parse().ok()?,
+                    gid: f.get(3)?.parse().ok()?,
+                })
             })
             .collect();
         let groups = group
@@ -242,7 +253,10 @@ impl Users {
     }
 
     pub fn group_name(&self, gid: u32) -> String {
-        self.groups.iter().find(|g| g.gid == gid).map_or_else(|| gid.to_string(), |g| g.name.clone())
+        self.groups
+            .iter()
+            .find(|g| g.gid == gid)
+            .map_or_else(|| gid.to_string(), |g| g.name.clone())
     }
 
     pub fn group_id(&self, name: &str) -> Option<u32> {
@@ -266,7 +280,10 @@ mod tests {
     #[test]
     fn fixture_paths_stay_under_the_root() {
         let s = System::fixture(Path::new("/tmp/fx"));
-        assert_eq!(s.path(Path::new("/etc/nginx/nginx.conf")), Path::new("/tmp/fx/etc/nginx/nginx.conf"));
+        assert_eq!(
+            s.path(Path::new("/etc/nginx/nginx.conf")),
+            Path::new("/tmp/fx/etc/nginx/nginx.conf")
+        );
         assert_eq!(s.path(Path::new("/../../etc/passwd")), Path::new("/tmp/fx/etc/passwd"));
         assert_eq!(System::real().path(Path::new("/etc/x")), Path::new("/etc/x"));
     }

@@ -51,15 +51,20 @@ pub fn booted(system: &System) -> bool {
 pub fn units(system: &System, wanted: impl Fn(&str) -> bool) -> Systemd {
     if !booted(system) {
         return Systemd::Skipped {
-            reason: "systemd is not running here (no /run/systemd/system): unit states skipped".to_owned(),
+            reason: "systemd is not running here (no /run/systemd/system): unit states skipped"
+                .to_owned(),
         };
     }
     if !system.is_real_root() {
-        return Systemd::Skipped { reason: "unit states are read only on the real machine".to_owned() };
+        return Systemd::Skipped {
+            reason: "unit states are read only on the real machine".to_owned(),
+        };
     }
     let args = ["list-units", "--all", "--type=service", "--plain", "--no-legend", "--no-pager"];
     match system::run_bounded("systemctl", &args, SYSTEMCTL_LIMIT, SYSTEMCTL_MAX_BYTES) {
-        Ok(text) => Systemd::Running { units: parse_list_units(&text).into_iter().filter(|u| wanted(&u.name)).collect() },
+        Ok(text) => Systemd::Running {
+            units: parse_list_units(&text).into_iter().filter(|u| wanted(&u.name)).collect(),
+        },
         Err(reason) => Systemd::Skipped { reason },
     }
 }
@@ -85,7 +90,10 @@ pub fn unit_of(system: &System, pid: u32) -> Option<String> {
     let text = system.read_proc(&format!("{pid}/cgroup")).ok()?;
     text.lines().find_map(|line| {
         let path = line.rsplit(':').next()?;
-        path.split('/').rev().find(|part| part.ends_with(".service")).map(|u| sanitize::line(u).into_owned())
+        path.split('/')
+            .rev()
+            .find(|part| part.ends_with(".service"))
+            .map(|u| sanitize::line(u).into_owned())
     })
 }
 
@@ -107,7 +115,9 @@ mod tests {
     fn without_systemd_the_states_are_skipped_with_the_reason() {
         let dir = tempfile::tempdir().unwrap();
         match units(&System::fixture(dir.path()), |_| true) {
-            Systemd::Skipped { reason } => assert!(reason.contains("systemd is not running"), "{reason}"),
+            Systemd::Skipped { reason } => {
+                assert!(reason.contains("systemd is not running"), "{reason}");
+            }
             other @ Systemd::Running { .. } => panic!("{other:?}"),
         }
     }

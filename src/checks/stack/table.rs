@@ -97,7 +97,9 @@ mod tests {
     #[test]
     fn the_builtin_table_loads_and_names_the_stack() {
         let table = builtin().unwrap();
-        for id in ["nginx", "apache", "haproxy", "php-fpm", "gunicorn", "mysql", "postgresql", "redis"] {
+        for id in
+            ["nginx", "apache", "haproxy", "php-fpm", "gunicorn", "mysql", "postgresql", "redis"]
+        {
             assert!(table.iter().any(|s| s.id == id), "{id} missing");
         }
         let fpm = table.iter().find(|s| s.id == "php-fpm").unwrap();

@@ -22,12 +22,18 @@ pub struct Credentials {
 pub enum Access {
     Allowed,
     /// The socket is not there; `dir_missing` when its directory is not there either.
-    Missing { dir_missing: bool },
+    Missing {
+        dir_missing: bool,
+    },
     NotSocket,
     /// The user may not pass `path` (a directory) or write to it (the socket).
-    Denied { detail: String },
+    Denied {
+        detail: String,
+    },
     /// A stat failed for us (unprivileged): we cannot tell.
-    Unknown { reason: String },
+    Unknown {
+        reason: String,
+    },
 }
 
 /// Decides whether `who` may connect to the socket at `path` (a machine path).
@@ -37,17 +43,33 @@ pub fn socket_access(system: &System, path: &Path, who: &Credentials, users: &Us
     for dir in &dirs {
         match std::fs::metadata(system.path(dir)) {
             Ok(meta) if allows(&meta, who, 0o1) => {}
-            Ok(meta) => return Access::Denied { detail: denied(dir, &meta, who, users, "enter the directory") },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Access::Missing { dir_missing: true },
-            Err(e) => return Access::Unknown { reason: format!("{}: {}", dir.display(), system::io_reason(&e)) },
+            Ok(meta) => {
+                return Access::Denied {
+                    detail: denied(dir, &meta, who, users, "enter the directory"),
+                };
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Access::Missing { dir_missing: true };
+            }
+            Err(e) => {
+                return Access::Unknown {
+                    reason: format!("{}: {}", dir.display(), system::io_reason(&e)),
+                };
+            }
         }
     }
     match std::fs::metadata(system.path(path)) {
         Ok(meta) if !meta.file_type().is_socket() => Access::NotSocket,
         Ok(meta) if allows(&meta, who, 0o2) => Access::Allowed,
-        Ok(meta) => Access::Denied { detail: denied(path, &meta, who, users, "write to the socket") },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Access::Missing { dir_missing: false },
-        Err(e) => Access::Unknown { reason: format!("{}: {}", path.display(), system::io_reason(&e)) },
+        Ok(meta) => {
+            Access::Denied { detail: denied(path, &meta, who, users, "write to the socket") }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Access::Missing { dir_missing: false }
+        }
+        Err(e) => {
+            Access::Unknown { reason: format!("{}: {}", path.display(), system::io_reason(&e)) }
+        }
     }
 }
 
@@ -67,7 +89,13 @@ fn allows(meta: &std::fs::Metadata, who: &Credentials, want: u32) -> bool {
     bits & want == want
 }
 
-fn denied(path: &Path, meta: &std::fs::Metadata, who: &Credentials, users: &Users, action: &str) -> String {
+fn denied(
+    path: &Path,
+    meta: &std::fs::Metadata,
+    who: &Credentials,
+    users: &Users,
+    action: &str,
+) -> String {
     let groups: Vec<String> = who.gids.iter().map(|g| users.group_name(*g)).collect();
     format!(
         "{} is {} {}:{}; {} (groups {}) may not {action}",
@@ -119,21 +147,35 @@ mod tests {
         let users = Users::default();
         std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600)).unwrap();
         match socket_access(&system, &sock, &nobody(), &users) {
-            Access::Denied { detail } => assert!(detail.contains("srw------- ") && detail.contains("may not write"), "{detail}"),
+            Access::Denied { detail } => assert!(
+                detail.contains("srw------- ") && detail.contains("may not write"),
+                "{detail}"
+            ),
             other => assert!(rustix::process::geteuid().as_raw() == 65534, "{other:?}"),
         }
         std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
         assert_eq!(socket_access(&system, &sock, &nobody(), &users), Access::Allowed);
-        assert_eq!(socket_access(&system, &dir.path().join("gone.sock"), &nobody(), &users), Access::Missing { dir_missing: false });
-        assert_eq!(socket_access(&system, &dir.path().join("no/gone.sock"), &nobody(), &users), Access::Missing { dir_missing: true });
+        assert_eq!(
+            socket_access(&system, &dir.path().join("gone.sock"), &nobody(), &users),
+            Access::Missing { dir_missing: false }
+        );
+        assert_eq!(
+            socket_access(&system, &dir.path().join("no/gone.sock"), &nobody(), &users),
+            Access::Missing { dir_missing: true }
+        );
         std::fs::write(dir.path().join("file"), "").unwrap();
-        assert_eq!(socket_access(&system, &dir.path().join("file"), &nobody(), &users), Access::NotSocket);
+        assert_eq!(
+            socket_access(&system, &dir.path().join("file"), &nobody(), &users),
+            Access::NotSocket
+        );
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
         let uid = rustix::process::geteuid().as_raw();
         let owner = Credentials { name: "me".into(), uid, gids: vec![] };
         assert_eq!(socket_access(&system, &sock, &owner, &users), Access::Allowed);
         if uid != 65534 {
-            assert!(matches!(socket_access(&system, &sock, &nobody(), &users), Access::Denied { detail } if detail.contains("enter the directory")));
+            assert!(
+                matches!(socket_access(&system, &sock, &nobody(), &users), Access::Denied { detail } if detail.contains("enter the directory"))
+            );
         }
     }
 }

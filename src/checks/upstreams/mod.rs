@@ -62,21 +62,43 @@ pub struct TargetResult {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum Outcome {
-    Healthy { answer: String },
-    Slow { answer: String },
+    Healthy {
+        answer: String,
+    },
+    Slow {
+        answer: String,
+    },
     /// Answered, with a server error of its own (HTTP 5xx).
-    Erroring { answer: String },
+    Erroring {
+        answer: String,
+    },
     Refused,
-    SocketMissing { dir_missing: bool },
-    Permission { detail: String },
+    SocketMissing {
+        dir_missing: bool,
+    },
+    Permission {
+        detail: String,
+    },
     NoAnswer,
     /// Connected, then closed or reset without answering.
-    Closed { detail: String },
-    Misconfigured { detail: String },
+    Closed {
+        detail: String,
+    },
+    Misconfigured {
+        detail: String,
+    },
     /// The runtime it expects runs, but listens somewhere else.
-    PointsElsewhere { runtime: String, listens: Vec<String> },
-    NotChecked { reason: String },
-    Unseen { reason: String, instead: String },
+    PointsElsewhere {
+        runtime: String,
+        listens: Vec<String>,
+    },
+    NotChecked {
+        reason: String,
+    },
+    Unseen {
+        reason: String,
+        instead: String,
+    },
 }
 
 impl Outcome {
@@ -99,7 +121,13 @@ impl Outcome {
 
     /// Explains a failure of the site by itself.
     pub fn is_fault(&self) -> bool {
-        !matches!(self, Outcome::Healthy { .. } | Outcome::Slow { .. } | Outcome::NotChecked { .. } | Outcome::Unseen { .. })
+        !matches!(
+            self,
+            Outcome::Healthy { .. }
+                | Outcome::Slow { .. }
+                | Outcome::NotChecked { .. }
+                | Outcome::Unseen { .. }
+        )
     }
 }
 
@@ -124,19 +152,30 @@ pub async fn run_on(system: System, request: &CheckRequest, progress: Progress) 
     let url = request.param("url").filter(|u| !u.trim().is_empty()).map(str::to_owned);
     let gathered = {
         let system = system.clone();
-        tokio::task::spawn_blocking(move || gather(&system, config.as_deref(), url.as_deref())).await
+        tokio::task::spawn_blocking(move || gather(&system, config.as_deref(), url.as_deref()))
+            .await
     };
     let gathered = match gathered {
         Ok(Ok(g)) => g,
         Ok(Err((reason, instead))) => return CheckReport::could_not_run(CHECK, reason, instead),
-        Err(_) => return CheckReport::could_not_run(CHECK, "reading the configs stopped unexpectedly", None),
+        Err(_) => {
+            return CheckReport::could_not_run(
+                CHECK,
+                "reading the configs stopped unexpectedly",
+                None,
+            );
+        }
     };
     progress.report("probing upstream targets");
     let upstreams = check(&system, gathered).await;
     report(&upstreams)
 }
 
-fn gather(system: &System, config: Option<&Path>, url: Option<&str>) -> Result<Gathered, (String, Option<String>)> {
+fn gather(
+    system: &System,
+    config: Option<&Path>,
+    url: Option<&str>,
+) -> Result<Gathered, (String, Option<String>)> {
     let stack = stack::discover(system).map_err(|r| (r, Some(stack::SUDO_STACK.to_owned())))?;
     let users = Users::load(system);
     let mut notes = Vec::new();
@@ -156,7 +195,11 @@ fn gather(system: &System, config: Option<&Path>, url: Option<&str>) -> Result<G
         configs.push((read, who));
     }
     if configs.is_empty() {
-        return Err(("no nginx, Apache or HAProxy is running here, so there is no proxy config to read".to_owned(), none_running_hint(&stack)));
+        return Err((
+            "no nginx, Apache or HAProxy is running here, so there is no proxy config to read"
+                .to_owned(),
+            none_running_hint(&stack),
+        ));
     }
     if let Some(url) = url {
         filter_sites(&mut configs, url, &mut notes);
@@ -192,7 +235,11 @@ fn config_credentials(config: &ProxyConfig, users: &Users) -> Option<Credentials
 }
 
 /// Keeps the sites that serve the URL's host and port; all of them when none does.
-fn filter_sites(configs: &mut [(ProxyConfig, Option<Credentials>)], url: &str, notes: &mut Vec<String>) {
+fn filter_sites(
+    configs: &mut [(ProxyConfig, Option<Credentials>)],
+    url: &str,
+    notes: &mut Vec<String>,
+) {
     let Ok(parsed) = url::Url::parse(url) else {
         notes.push(format!("`{}` is not a URL; every site was checked", sanitize::line(url)));
         return;
@@ -200,9 +247,13 @@ fn filter_sites(configs: &mut [(ProxyConfig, Option<Credentials>)], url: &str, n
     let host = parsed.host_str().unwrap_or_default().trim_matches(['[', ']']).to_ascii_lowercase();
     let port = parsed.port_or_known_default().unwrap_or(80);
     let serves = |site: &proxy::Site| {
-        let port_ok = site.listen.is_empty() && port == 80 || site.listen.iter().any(|l| listen_port(l) == Some(port));
+        let port_ok = site.listen.is_empty() && port == 80
+            || site.listen.iter().any(|l| listen_port(l) == Some(port));
         let by_ip = host.parse::<std::net::IpAddr>().is_ok() || host == "localhost";
-        port_ok && (by_ip || site.names.is_empty() || site.names.iter().any(|n| n == "_" || name_matches(n, &host)))
+        port_ok
+            && (by_ip
+                || site.names.is_empty()
+                || site.names.iter().any(|n| n == "_" || name_matches(n, &host)))
     };
     if !configs.iter().any(|(c, _)| c.sites.iter().any(serves)) {
         notes.push(format!("no site serves {}; every site was checked", sanitize::line(url)));
@@ -250,7 +301,16 @@ async fn check(system: &System, gathered: Gathered) -> Upstreams {
         .zip(outcomes)
         .map(|(p, (outcome, ms))| {
             let held_by = holder(&gathered, &p.target.address);
-            TargetResult { server: p.server, site: p.site, target: p.target, also_at: p.also_at, user: p.who.map(|w| w.name), held_by, outcome, ms }
+            TargetResult {
+                server: p.server,
+                site: p.site,
+                target: p.target,
+                also_at: p.also_at,
+                user: p.who.map(|w| w.name),
+                held_by,
+                outcome,
+                ms,
+            }
         })
         .collect();
     refine(&gathered, &mut results, &mut notes);
@@ -269,16 +329,32 @@ fn plan(gathered: &Gathered, notes: &mut Vec<String>) -> Vec<Planned> {
     for (config, who) in &gathered.configs {
         for site in &config.sites {
             for target in &site.targets {
-                if let Some(p) = planned.iter_mut().find(|p| p.target.protocol == target.protocol && p.target.address == target.address) {
+                if let Some(p) = planned.iter_mut().find(|p| {
+                    p.target.protocol == target.protocol && p.target.address == target.address
+                }) {
                     p.also_at.push(target.address_at().clone());
                     continue;
                 }
                 if planned.len() == MAX_TARGETS {
-                    notes.push(format!("more than {MAX_TARGETS} upstream targets: the rest were not checked"));
+                    notes.push(format!(
+                        "more than {MAX_TARGETS} upstream targets: the rest were not checked"
+                    ));
                     return planned;
                 }
-                let host = site.names.iter().find(|n| !n.contains(['*', '~', '_'])).cloned().unwrap_or_else(|| "localhost".to_owned());
-                planned.push(Planned { server: config.server, site: site.name.clone(), host, target: target.clone(), also_at: Vec::new(), who: who.clone() });
+                let host = site
+                    .names
+                    .iter()
+                    .find(|n| !n.contains(['*', '~', '_']))
+                    .cloned()
+                    .unwrap_or_else(|| "localhost".to_owned());
+                planned.push(Planned {
+                    server: config.server,
+                    site: site.name.clone(),
+                    host,
+                    target: target.clone(),
+                    also_at: Vec::new(),
+                    who: who.clone(),
+                });
             }
         }
     }
@@ -286,22 +362,45 @@ fn plan(gathered: &Gathered, notes: &mut Vec<String>) -> Vec<Planned> {
 }
 
 /// Stats a socket target as the web server's user, then probes it.
-async fn examine(system: &System, gathered: &Gathered, planned: &Planned) -> (Outcome, Option<u64>) {
+async fn examine(
+    system: &System,
+    gathered: &Gathered,
+    planned: &Planned,
+) -> (Outcome, Option<u64>) {
     let target = &planned.target;
     if let Address::Dynamic { text } = &target.address {
-        return (Outcome::NotChecked { reason: format!("the address `{text}` depends on a variable") }, None);
+        return (
+            Outcome::NotChecked { reason: format!("the address `{text}` depends on a variable") },
+            None,
+        );
     }
     if let (Address::Unix { path }, Some(who)) = (&target.address, &planned.who) {
         match access::socket_access(system, path, who, &gathered.users) {
             Access::Allowed => {}
-            Access::Missing { dir_missing } => return (Outcome::SocketMissing { dir_missing }, None),
-            Access::NotSocket => return (Outcome::Misconfigured { detail: format!("{} is not a socket", path.display()) }, None),
+            Access::Missing { dir_missing } => {
+                return (Outcome::SocketMissing { dir_missing }, None);
+            }
+            Access::NotSocket => {
+                return (
+                    Outcome::Misconfigured {
+                        detail: format!("{} is not a socket", path.display()),
+                    },
+                    None,
+                );
+            }
             Access::Denied { detail } => return (Outcome::Permission { detail }, None),
-            Access::Unknown { reason } => return (Outcome::Unseen { reason, instead: SUDO_CHECK.to_owned() }, None),
+            Access::Unknown { reason } => {
+                return (Outcome::Unseen { reason, instead: SUDO_CHECK.to_owned() }, None);
+            }
         }
     }
     if !system.is_real_root() {
-        return (Outcome::NotChecked { reason: "a fixture root is not probed over the network".to_owned() }, None);
+        return (
+            Outcome::NotChecked {
+                reason: "a fixture root is not probed over the network".to_owned(),
+            },
+            None,
+        );
     }
     outcome(planned, probe::probe(target.protocol, &target.address, &planned.host).await)
 }
@@ -309,19 +408,30 @@ async fn examine(system: &System, gathered: &Gathered, planned: &Planned) -> (Ou
 fn outcome(planned: &Planned, probe: Probe) -> (Outcome, Option<u64>) {
     let protocol = planned.target.protocol.id();
     match probe {
-        Probe::Answered { answer, ms } if http_status(&answer).is_some_and(|s| s >= 500) => (Outcome::Erroring { answer }, Some(ms)),
+        Probe::Answered { answer, ms } if http_status(&answer).is_some_and(|s| s >= 500) => {
+            (Outcome::Erroring { answer }, Some(ms))
+        }
         Probe::Answered { answer, ms } if ms > SLOW_MS => (Outcome::Slow { answer }, Some(ms)),
         Probe::Answered { answer, ms } => (Outcome::Healthy { answer }, Some(ms)),
         Probe::Refused => (Outcome::Refused, None),
         Probe::Missing => (Outcome::SocketMissing { dir_missing: false }, None),
         Probe::NoPermission => {
-            let reason = format!("whether {} answers: triage may not connect to it as uid {}", planned.target.address, stack::system::current_uid());
+            let reason = format!(
+                "whether {} answers: triage may not connect to it as uid {}",
+                planned.target.address,
+                stack::system::current_uid()
+            );
             (Outcome::Unseen { reason, instead: SUDO_CHECK.to_owned() }, None)
         }
         Probe::Unresolved { detail } => (Outcome::Misconfigured { detail }, None),
         Probe::ConnectTimeout => (Outcome::NoAnswer, Some(probe::CONNECT_LIMIT.as_millis() as u64)),
         Probe::NoAnswer { after_ms } => (Outcome::NoAnswer, Some(after_ms)),
-        Probe::WrongProtocol { detail } => (Outcome::Misconfigured { detail: format!("the proxy speaks {protocol} to it, but it {detail}") }, None),
+        Probe::WrongProtocol { detail } => (
+            Outcome::Misconfigured {
+                detail: format!("the proxy speaks {protocol} to it, but it {detail}"),
+            },
+            None,
+        ),
         Probe::Closed { detail } => (Outcome::Closed { detail }, None),
         Probe::Failed { detail } => (Outcome::NotChecked { reason: detail }, None),
     }
@@ -334,11 +444,18 @@ fn http_status(answer: &str) -> Option<u16> {
 /// The service that holds the listening socket at an address, when visible.
 fn holder(gathered: &Gathered, address: &Address) -> Option<String> {
     let matches = |l: &Listener| match address {
-        Address::Unix { path } => l.endpoint == stack::sockets::Endpoint::Unix(path.to_string_lossy().into_owned()),
+        Address::Unix { path } => {
+            l.endpoint == stack::sockets::Endpoint::Unix(path.to_string_lossy().into_owned())
+        }
         Address::Tcp { host, port } => resolve_local(host).is_some_and(|ip| l.accepts(ip, *port)),
         Address::Dynamic { .. } => false,
     };
-    gathered.stack.services.iter().find(|s| s.listening.iter().any(matches)).map(|s| format!("{} pid {}", s.id, s.master))
+    gathered
+        .stack
+        .services
+        .iter()
+        .find(|s| s.listening.iter().any(matches))
+        .map(|s| format!("{} pid {}", s.id, s.master))
 }
 
 fn resolve_local(host: &str) -> Option<std::net::IpAddr> {
@@ -357,10 +474,17 @@ pub fn expected_runtime(target: &Target) -> Option<&'static str> {
     }
     let Address::Unix { path } = &target.address else { return None };
     let name = path.to_string_lossy().to_ascii_lowercase();
-    [("php", "php-fpm"), ("fpm", "php-fpm"), ("gunicorn", "gunicorn"), ("uwsgi", "uwsgi"), ("puma", "puma"), ("node", "node")]
-        .iter()
-        .find(|(needle, _)| name.contains(needle))
-        .map(|(_, runtime)| *runtime)
+    [
+        ("php", "php-fpm"),
+        ("fpm", "php-fpm"),
+        ("gunicorn", "gunicorn"),
+        ("uwsgi", "uwsgi"),
+        ("puma", "puma"),
+        ("node", "node"),
+    ]
+    .iter()
+    .find(|(needle, _)| name.contains(needle))
+    .map(|(_, runtime)| *runtime)
 }
 
 /// Second look with the whole picture: a refused or missing target whose runtime runs but
@@ -384,7 +508,9 @@ fn refine(gathered: &Gathered, results: &mut [TargetResult], notes: &mut Vec<Str
         if !listens.is_empty() {
             result.outcome = Outcome::PointsElsewhere { runtime: runtime.to_owned(), listens };
         } else if runtime == "php-fpm" && !runs {
-            notes.extend(pool_addresses(&gathered.fpm).into_iter().map(|(pool, listen, at)| format!("PHP-FPM pool {pool} would listen at {listen} ({at})")));
+            notes.extend(pool_addresses(&gathered.fpm).into_iter().map(|(pool, listen, at)| {
+                format!("PHP-FPM pool {pool} would listen at {listen} ({at})")
+            }));
         }
     }
 }
@@ -393,8 +519,12 @@ fn refine(gathered: &Gathered, results: &mut [TargetResult], notes: &mut Vec<Str
 /// directory (`php8.1-fpm.sock` for `php8.2-fpm.sock`), or a port on the same host.
 fn near(target: &Address, listener: &Listener) -> bool {
     match (target, &listener.endpoint) {
-        (Address::Unix { path }, stack::sockets::Endpoint::Unix(other)) => path.parent() == Path::new(other).parent(),
-        (Address::Tcp { host, .. }, stack::sockets::Endpoint::Tcp(ip, _)) => resolve_local(host).is_some_and(|h| h == *ip || ip.is_unspecified()),
+        (Address::Unix { path }, stack::sockets::Endpoint::Unix(other)) => {
+            path.parent() == Path::new(other).parent()
+        }
+        (Address::Tcp { host, .. }, stack::sockets::Endpoint::Tcp(ip, _)) => {
+            resolve_local(host).is_some_and(|h| h == *ip || ip.is_unspecified())
+        }
         _ => false,
     }
 }
@@ -409,15 +539,25 @@ fn pool_addresses(fpm: &[FpmConfig]) -> Vec<(String, String, Location)> {
 /// Facts, details and the status for what was found.
 pub fn report(upstreams: &Upstreams) -> CheckReport {
     let facts = facts(upstreams);
-    let faults: Vec<&TargetResult> = upstreams.results.iter().filter(|r| r.outcome.is_fault() && !r.target.standby).collect();
-    let counted: BTreeMap<&str, usize> = upstreams.results.iter().fold(BTreeMap::new(), |mut m, r| {
-        *m.entry(r.outcome.label()).or_default() += 1;
-        m
-    });
+    let faults: Vec<&TargetResult> =
+        upstreams.results.iter().filter(|r| r.outcome.is_fault() && !r.target.standby).collect();
+    let counted: BTreeMap<&str, usize> =
+        upstreams.results.iter().fold(BTreeMap::new(), |mut m, r| {
+            *m.entry(r.outcome.label()).or_default() += 1;
+            m
+        });
     let tally: Vec<String> = counted.iter().map(|(label, n)| format!("{n} {label}")).collect();
     let summary = match faults.first() {
-        Some(first) => format!("{} {}: {} ({})", first.target.address, first.outcome.label(), first.target.directive, first.target.address_at()),
-        None if upstreams.results.is_empty() => "the proxy configs name no upstream targets".to_owned(),
+        Some(first) => format!(
+            "{} {}: {} ({})",
+            first.target.address,
+            first.outcome.label(),
+            first.target.directive,
+            first.target.address_at()
+        ),
+        None if upstreams.results.is_empty() => {
+            "the proxy configs name no upstream targets".to_owned()
+        }
         None => format!("{} upstream targets: {}", upstreams.results.len(), tally.join(", ")),
     };
     let slow = upstreams.results.iter().any(|r| matches!(r.outcome, Outcome::Slow { .. }));
@@ -431,55 +571,123 @@ pub fn report(upstreams: &Upstreams) -> CheckReport {
     CheckReport::new(CHECK, status, sanitize::line(&summary).into_owned())
         .with_details(details(upstreams))
         .with_facts(facts)
-        .with_evidence(Evidence::Upstreams(upstreams.clone()))
+        .with_evidence(Evidence::Upstreams(Box::new(upstreams.clone())))
 }
 
 fn facts(u: &Upstreams) -> Facts {
     let mut facts = Facts::new();
     let live = || u.results.iter().filter(|r| !r.target.standby);
-    let list = |f: &dyn Fn(&TargetResult) -> Option<String>| -> Vec<String> { live().filter_map(f).take(20).collect() };
+    let list = |f: &dyn Fn(&TargetResult) -> Option<String>| -> Vec<String> {
+        live().filter_map(f).take(20).collect()
+    };
     let addr = |r: &TargetResult| r.target.address.to_string();
     let path = |r: &TargetResult| match &r.target.address {
         Address::Unix { path } => path.to_string_lossy().into_owned(),
         other => other.to_string(),
     };
     facts.set("upstream.targets", u.results.iter().map(addr).take(20).collect::<Vec<_>>());
-    facts.set("upstream.refused", list(&|r| matches!(r.outcome, Outcome::Refused).then(|| addr(r))));
-    facts.set("upstream.socket_missing", list(&|r| matches!(r.outcome, Outcome::SocketMissing { .. }).then(|| path(r))));
-    facts.set("upstream.socket_permission", list(&|r| matches!(r.outcome, Outcome::Permission { .. }).then(|| path(r))));
-    facts.set("upstream.slow", list(&|r| matches!(r.outcome, Outcome::Slow { .. }).then(|| format!("{} ({} ms)", addr(r), r.ms.unwrap_or(0)))));
-    facts.set("upstream.no_answer", list(&|r| matches!(r.outcome, Outcome::NoAnswer).then(|| addr(r))));
-    facts.set("upstream.closed", list(&|r| matches!(r.outcome, Outcome::Closed { .. }).then(|| addr(r))));
-    facts.set("upstream.erroring", list(&|r| match &r.outcome {
-        Outcome::Erroring { answer } => Some(format!("{} ({answer})", addr(r))),
-        _ => None,
-    }));
-    facts.set("upstream.misconfigured", list(&|r| match &r.outcome {
-        Outcome::Misconfigured { detail } => Some(format!("{}: {detail} ({})", r.target.directive, r.target.address_at())),
-        _ => None,
-    }));
-    facts.set("upstream.elsewhere", list(&|r| match &r.outcome {
-        Outcome::PointsElsewhere { runtime, listens } => Some(format!("{} ({}), but {runtime} listens at {}", addr(r), r.target.address_at(), listens.join(", "))),
-        _ => None,
-    }));
-    let healthy = u.results.iter().filter(|r| matches!(r.outcome, Outcome::Healthy { .. } | Outcome::Slow { .. })).count();
-    facts.set("upstream.healthy", healthy as i64);
+    facts
+        .set("upstream.refused", list(&|r| matches!(r.outcome, Outcome::Refused).then(|| addr(r))));
+    facts.set(
+        "upstream.socket_missing",
+        list(&|r| matches!(r.outcome, Outcome::SocketMissing { .. }).then(|| path(r))),
+    );
+    facts.set(
+        "upstream.socket_permission",
+        list(&|r| matches!(r.outcome, Outcome::Permission { .. }).then(|| path(r))),
+    );
+    facts.set(
+        "upstream.slow",
+        list(&|r| {
+            matches!(r.outcome, Outcome::Slow { .. })
+                .then(|| format!("{} ({} ms)", addr(r), r.ms.unwrap_or(0)))
+        }),
+    );
+    facts.set(
+        "upstream.no_answer",
+        list(&|r| matches!(r.outcome, Outcome::NoAnswer).then(|| addr(r))),
+    );
+    facts.set(
+        "upstream.closed",
+        list(&|r| matches!(r.outcome, Outcome::Closed { .. }).then(|| addr(r))),
+    );
+    facts.set(
+        "upstream.erroring",
+        list(&|r| match &r.outcome {
+            Outcome::Erroring { answer } => Some(format!("{} ({answer})", addr(r))),
+            _ => None,
+        }),
+    );
+    facts.set(
+        "upstream.misconfigured",
+        list(&|r| match &r.outcome {
+            Outcome::Misconfigured { detail } => {
+                Some(format!("{}: {detail} ({})", r.target.directive, r.target.address_at()))
+            }
+            _ => None,
+        }),
+    );
+    facts.set(
+        "upstream.elsewhere",
+        list(&|r| match &r.outcome {
+            Outcome::PointsElsewhere { runtime, listens } => Some(format!(
+                "{} ({}), but {runtime} listens at {}",
+                addr(r),
+                r.target.address_at(),
+                listens.join(", ")
+            )),
+            _ => None,
+        }),
+    );
+    summary_facts(u, &mut facts);
+    facts
+}
+
+/// The counts, the runtimes implied, the first problem and the configs.
+fn summary_facts(u: &Upstreams, facts: &mut Facts) {
+    let live = || u.results.iter().filter(|r| !r.target.standby);
+    let healthy = u
+        .results
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Healthy { .. } | Outcome::Slow { .. }))
+        .count();
+    facts.set("upstream.healthy", i64::try_from(healthy).unwrap_or(i64::MAX));
     let mut down: Vec<String> = Vec::new();
-    for r in live().filter(|r| matches!(r.outcome, Outcome::Refused | Outcome::SocketMissing { .. })) {
-        if let Some(runtime) = expected_runtime(&r.target).filter(|rt| !down.iter().any(|d| d == rt)) {
+    for r in
+        live().filter(|r| matches!(r.outcome, Outcome::Refused | Outcome::SocketMissing { .. }))
+    {
+        if let Some(runtime) =
+            expected_runtime(&r.target).filter(|rt| !down.iter().any(|d| d == rt))
+        {
             down.push(runtime.to_owned());
         }
     }
     facts.set("upstream.runtimes_down", down);
     if let Some(first) = live().find(|r| r.outcome.is_fault()) {
-        facts.set("upstream.problem", format!("{}: {}", first.target.directive, first.outcome.label()));
+        facts.set(
+            "upstream.problem",
+            format!("{}: {}", first.target.directive, first.outcome.label()),
+        );
         facts.set("upstream.problem_at", first.target.address_at().to_string());
     }
-    let maintenance: Vec<String> = u.configs.iter().flat_map(|c| c.sites.iter()).flat_map(|s| s.maintenance.iter()).filter(|m| m.active).map(|m| format!("{} ({})", m.rule, m.at)).take(20).collect();
+    let maintenance: Vec<String> = u
+        .configs
+        .iter()
+        .flat_map(|c| c.sites.iter())
+        .flat_map(|s| s.maintenance.iter())
+        .filter(|m| m.active)
+        .map(|m| format!("{} ({})", m.rule, m.at))
+        .take(20)
+        .collect();
     facts.set("upstream.maintenance", maintenance);
-    facts.set("upstream.configs", u.configs.iter().map(|c| c.main.to_string_lossy().into_owned()).collect::<Vec<_>>());
-    facts.set("upstream.unseen", u.unseen.iter().map(|x| x.what.clone()).take(20).collect::<Vec<_>>());
-    facts
+    facts.set(
+        "upstream.configs",
+        u.configs.iter().map(|c| c.main.to_string_lossy().into_owned()).collect::<Vec<_>>(),
+    );
+    facts.set(
+        "upstream.unseen",
+        u.unseen.iter().map(|x| x.what.clone()).take(20).collect::<Vec<_>>(),
+    );
 }
 
 /// One line per target, then the configs, the notes and what could not be seen.
@@ -487,10 +695,18 @@ pub fn details(u: &Upstreams) -> Vec<String> {
     let mut lines: Vec<String> = u.results.iter().map(result_line).collect();
     for config in &u.configs {
         let sites = crate::cli::count(config.sites.len(), "site", "sites");
-        lines.push(format!("{} config {}: {} files read, {sites}", config.server.id(), config.main.display(), config.files.len()));
+        lines.push(format!(
+            "{} config {}: {} files read, {sites}",
+            config.server.id(),
+            config.main.display(),
+            config.files.len()
+        ));
         for m in config.sites.iter().flat_map(|s| s.maintenance.iter()) {
             let state = if m.active { "on" } else { "off" };
-            let flag = m.flag_file.as_ref().map_or_else(String::new, |f| format!(" when {} exists", f.display()));
+            let flag = m
+                .flag_file
+                .as_ref()
+                .map_or_else(String::new, |f| format!(" when {} exists", f.display()));
             lines.push(format!("maintenance rule {state}: {}{flag} ({})", m.rule, m.at));
         }
     }
@@ -501,15 +717,34 @@ pub fn details(u: &Upstreams) -> Vec<String> {
 
 fn result_line(r: &TargetResult) -> String {
     let standby = if r.target.standby { " (standby)" } else { "" };
-    let mut line = format!("{}{standby}: {} ({}, site {})", r.outcome.label(), r.target.directive, r.target.address_at(), r.site);
+    let mut line = format!(
+        "{}{standby}: {} ({}, site {})",
+        r.outcome.label(),
+        r.target.directive,
+        r.target.address_at(),
+        r.site
+    );
     let what = match &r.outcome {
-        Outcome::Healthy { answer } | Outcome::Slow { answer } | Outcome::Erroring { answer } => format!("{answer} in {} ms", r.ms.unwrap_or(0)),
+        Outcome::Healthy { answer } | Outcome::Slow { answer } | Outcome::Erroring { answer } => {
+            format!("{answer} in {} ms", r.ms.unwrap_or(0))
+        }
         Outcome::Refused => format!("nothing listens at {}", r.target.address),
-        Outcome::SocketMissing { dir_missing: true } => format!("{} does not exist, nor does its directory", r.target.address),
-        Outcome::SocketMissing { dir_missing: false } => format!("{} does not exist", r.target.address),
-        Outcome::Permission { detail } | Outcome::Closed { detail } | Outcome::Misconfigured { detail } => detail.clone(),
-        Outcome::NoAnswer => format!("accepted the connection but did not answer within {} s", probe::ANSWER_LIMIT.as_secs()),
-        Outcome::PointsElsewhere { runtime, listens } => format!("{runtime} runs but listens at {}", listens.join(", ")),
+        Outcome::SocketMissing { dir_missing: true } => {
+            format!("{} does not exist, nor does its directory", r.target.address)
+        }
+        Outcome::SocketMissing { dir_missing: false } => {
+            format!("{} does not exist", r.target.address)
+        }
+        Outcome::Permission { detail }
+        | Outcome::Closed { detail }
+        | Outcome::Misconfigured { detail } => detail.clone(),
+        Outcome::NoAnswer => format!(
+            "accepted the connection but did not answer within {} s",
+            probe::ANSWER_LIMIT.as_secs()
+        ),
+        Outcome::PointsElsewhere { runtime, listens } => {
+            format!("{runtime} runs but listens at {}", listens.join(", "))
+        }
         Outcome::NotChecked { reason } => reason.clone(),
         Outcome::Unseen { reason, instead } => format!("could not see {reason}: run `{instead}`"),
     };
@@ -539,9 +774,35 @@ mod tests {
 
     #[test]
     fn runtimes_are_inferred_from_protocol_and_socket_name() {
-        let t = |protocol, address| Target { protocol, address, group: None, directive: String::new(), at: Location::new(Path::new("/x"), 1), member_at: None, standby: false };
-        assert_eq!(expected_runtime(&t(Protocol::FastCgi, Address::Tcp { host: "127.0.0.1".into(), port: 9000 })), Some("php-fpm"));
-        assert_eq!(expected_runtime(&t(Protocol::Http, Address::Unix { path: "/run/gunicorn.sock".into() })), Some("gunicorn"));
-        assert_eq!(expected_runtime(&t(Protocol::Http, Address::Tcp { host: "127.0.0.1".into(), port: 3000 })), None);
+        let t = |protocol, address| Target {
+            protocol,
+            address,
+            group: None,
+            directive: String::new(),
+            at: Location::new(Path::new("/x"), 1),
+            member_at: None,
+            standby: false,
+        };
+        assert_eq!(
+            expected_runtime(&t(
+                Protocol::FastCgi,
+                Address::Tcp { host: "127.0.0.1".into(), port: 9000 }
+            )),
+            Some("php-fpm")
+        );
+        assert_eq!(
+            expected_runtime(&t(
+                Protocol::Http,
+                Address::Unix { path: "/run/gunicorn.sock".into() }
+            )),
+            Some("gunicorn")
+        );
+        assert_eq!(
+            expected_runtime(&t(
+                Protocol::Http,
+                Address::Tcp { host: "127.0.0.1".into(), port: 3000 }
+            )),
+            None
+        );
     }
 }

@@ -20,7 +20,10 @@ const MAX_ANSWER_BYTES: usize = 4096;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Probe {
     /// It answered in the protocol expected: what it said, and how long it took.
-    Answered { answer: String, ms: u64 },
+    Answered {
+        answer: String,
+        ms: u64,
+    },
     /// Nothing listens (TCP RST, or a unix socket with no listener).
     Refused,
     /// The unix socket is not there.
@@ -28,16 +31,26 @@ pub enum Probe {
     /// We (not the web server) may not connect: running unprivileged.
     NoPermission,
     /// The host name does not resolve.
-    Unresolved { detail: String },
+    Unresolved {
+        detail: String,
+    },
     /// The connection did not open in time (a firewall dropping, a host down).
     ConnectTimeout,
     /// Connected, but no answer in time.
-    NoAnswer { after_ms: u64 },
+    NoAnswer {
+        after_ms: u64,
+    },
     /// Connected, but the answer is not the protocol the proxy speaks.
-    WrongProtocol { detail: String },
+    WrongProtocol {
+        detail: String,
+    },
     /// Connected, and it closed or reset without answering.
-    Closed { detail: String },
-    Failed { detail: String },
+    Closed {
+        detail: String,
+    },
+    Failed {
+        detail: String,
+    },
 }
 
 /// Probes `address` in `protocol`; `host` is the Host header for HTTP.
@@ -52,7 +65,9 @@ pub async fn probe(protocol: Protocol, address: &Address, host: &str) -> Probe {
             Ok(stream) => exchange(stream, protocol, host, started).await,
             Err(probe) => probe,
         },
-        Address::Dynamic { text } => Probe::Failed { detail: format!("{text} depends on a variable") },
+        Address::Dynamic { text } => {
+            Probe::Failed { detail: format!("{text} depends on a variable") }
+        }
     }
 }
 
@@ -60,8 +75,14 @@ async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, Probe> {
     let resolved = tokio::time::timeout(CONNECT_LIMIT, tokio::net::lookup_host((host, port))).await;
     let addrs: Vec<_> = match resolved {
         Ok(Ok(addrs)) => addrs.collect(),
-        Ok(Err(e)) => return Err(Probe::Unresolved { detail: format!("{host} does not resolve: {e}") }),
-        Err(_) => return Err(Probe::Unresolved { detail: format!("resolving {host} took more than {} s", CONNECT_LIMIT.as_secs()) }),
+        Ok(Err(e)) => {
+            return Err(Probe::Unresolved { detail: format!("{host} does not resolve: {e}") });
+        }
+        Err(_) => {
+            return Err(Probe::Unresolved {
+                detail: format!("resolving {host} took more than {} s", CONNECT_LIMIT.as_secs()),
+            });
+        }
     };
     let Some(addr) = addrs.first() else {
         return Err(Probe::Unresolved { detail: format!("{host} has no address") });
@@ -90,11 +111,21 @@ fn connect_error(e: &io::Error) -> Probe {
     }
 }
 
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, protocol: Protocol, host: &str, started: Instant) -> Probe {
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    protocol: Protocol,
+    host: &str,
+    started: Instant,
+) -> Probe {
     let request = match protocol {
         Protocol::Http => http_request(host),
         Protocol::FastCgi => get_values_request(),
-        _ => return Probe::Answered { answer: "accepted the connection".to_owned(), ms: millis(started) },
+        _ => {
+            return Probe::Answered {
+                answer: "accepted the connection".to_owned(),
+                ms: millis(started),
+            };
+        }
     };
     let reply = tokio::time::timeout(ANSWER_LIMIT, async {
         stream.write_all(&request).await?;
@@ -104,9 +135,13 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, protocol: Pr
     let ms = millis(started);
     match reply {
         Err(_) => Probe::NoAnswer { after_ms: ms },
-        Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionReset => Probe::Closed { detail: "reset the connection without answering".to_owned() },
+        Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionReset => {
+            Probe::Closed { detail: "reset the connection without answering".to_owned() }
+        }
         Ok(Err(e)) => Probe::Failed { detail: e.to_string() },
-        Ok(Ok(bytes)) if bytes.is_empty() => Probe::Closed { detail: "closed the connection without answering".to_owned() },
+        Ok(Ok(bytes)) if bytes.is_empty() => {
+            Probe::Closed { detail: "closed the connection without answering".to_owned() }
+        }
         Ok(Ok(bytes)) => match protocol {
             Protocol::FastCgi => fastcgi_answer(&bytes, ms),
             _ => http_answer(&bytes, ms),
@@ -115,14 +150,19 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, protocol: Pr
 }
 
 /// Reads until the answer's first line (HTTP) or first record (FastCGI) is in, or EOF.
-async fn read_some<S: AsyncRead + Unpin>(stream: &mut S, protocol: Protocol) -> io::Result<Vec<u8>> {
+async fn read_some<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    protocol: Protocol,
+) -> io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 1024];
     loop {
         let n = stream.read(&mut chunk).await?;
         buf.extend_from_slice(&chunk[..n]);
         let enough = match protocol {
-            Protocol::FastCgi => record_complete(&buf) || buf.starts_with(b"HTTP/") && buf.contains(&b'\n'),
+            Protocol::FastCgi => {
+                record_complete(&buf) || buf.starts_with(b"HTTP/") && buf.contains(&b'\n')
+            }
             _ => buf.contains(&b'\n'),
         };
         if n == 0 || enough || buf.len() >= MAX_ANSWER_BYTES {
@@ -150,11 +190,17 @@ fn http_answer(bytes: &[u8], ms: u64) -> Probe {
     if bytes.first() == Some(&1) {
         return Probe::WrongProtocol { detail: "answers in FastCGI, not HTTP".to_owned() };
     }
-    Probe::WrongProtocol { detail: format!("answered something that is not HTTP: {}", truncate(line, 60)) }
+    Probe::WrongProtocol {
+        detail: format!("answered something that is not HTTP: {}", truncate(line, 60)),
+    }
 }
 
 fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max { text.to_owned() } else { format!("{}…", text.chars().take(max).collect::<String>()) }
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(max).collect::<String>())
+    }
 }
 
 const FCGI_GET_VALUES: u8 = 9;
@@ -179,7 +225,8 @@ pub fn get_values_request() -> Vec<u8> {
 
 /// A whole FastCGI record: 8 header bytes, then content and padding.
 fn record_complete(buf: &[u8]) -> bool {
-    buf.len() >= 8 && buf.len() >= 8 + usize::from(u16::from_be_bytes([buf[4], buf[5]])) + usize::from(buf[6])
+    buf.len() >= 8
+        && buf.len() >= 8 + usize::from(u16::from_be_bytes([buf[4], buf[5]])) + usize::from(buf[6])
 }
 
 fn fastcgi_answer(bytes: &[u8], ms: u64) -> Probe {
@@ -187,14 +234,20 @@ fn fastcgi_answer(bytes: &[u8], ms: u64) -> Probe {
         return Probe::WrongProtocol { detail: "answers in HTTP, not FastCGI".to_owned() };
     }
     if bytes.len() < 8 || bytes[0] != 1 {
-        return Probe::WrongProtocol { detail: "answered something that is not FastCGI".to_owned() };
+        return Probe::WrongProtocol {
+            detail: "answered something that is not FastCGI".to_owned(),
+        };
     }
     if bytes[1] != FCGI_GET_VALUES_RESULT {
         return Probe::Answered { answer: format!("FastCGI record type {}", bytes[1]), ms };
     }
     let len = usize::from(u16::from_be_bytes([bytes[4], bytes[5]]));
     let values = name_values(bytes.get(8..8 + len).unwrap_or_default());
-    let answer = if values.is_empty() { "FastCGI answered".to_owned() } else { format!("FastCGI answered {}", values.join(", ")) };
+    let answer = if values.is_empty() {
+        "FastCGI answered".to_owned()
+    } else {
+        format!("FastCGI answered {}", values.join(", "))
+    };
     Probe::Answered { answer, ms }
 }
 
@@ -233,9 +286,17 @@ mod tests {
         let mut reply = vec![1, 10, 0, 0, 0, 18, 0, 0];
         reply.extend_from_slice(&[14, 2]);
         reply.extend_from_slice(b"FCGI_MAX_CONNS50");
-        assert_eq!(fastcgi_answer(&reply, 3), Probe::Answered { answer: "FastCGI answered FCGI_MAX_CONNS=50".into(), ms: 3 });
-        assert!(matches!(fastcgi_answer(b"HTTP/1.1 400 Bad Request\r\n", 1), Probe::WrongProtocol { .. }));
-        assert!(matches!(http_answer(&[1, 6, 0, 1], 1), Probe::WrongProtocol { detail } if detail.contains("FastCGI")));
+        assert_eq!(
+            fastcgi_answer(&reply, 3),
+            Probe::Answered { answer: "FastCGI answered FCGI_MAX_CONNS=50".into(), ms: 3 }
+        );
+        assert!(matches!(
+            fastcgi_answer(b"HTTP/1.1 400 Bad Request\r\n", 1),
+            Probe::WrongProtocol { .. }
+        ));
+        assert!(
+            matches!(http_answer(&[1, 6, 0, 1], 1), Probe::WrongProtocol { detail } if detail.contains("FastCGI"))
+        );
     }
 
     #[tokio::test]
@@ -249,7 +310,9 @@ mod tests {
             s.write_all(b"HTTP/1.1 503 Service Unavailable\r\n\r\n").await.unwrap();
         });
         let address = Address::Tcp { host: "127.0.0.1".into(), port };
-        assert!(matches!(probe(Protocol::Http, &address, "x").await, Probe::Answered { answer, .. } if answer == "HTTP/1.1 503 Service Unavailable"));
+        assert!(
+            matches!(probe(Protocol::Http, &address, "x").await, Probe::Answered { answer, .. } if answer == "HTTP/1.1 503 Service Unavailable")
+        );
         server.await.unwrap();
         assert_eq!(probe(Protocol::Http, &address, "x").await, Probe::Refused);
         let missing = Address::Unix { path: "/nonexistent/triage.sock".into() };
