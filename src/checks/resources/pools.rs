@@ -99,6 +99,7 @@ fn nginx(
     for worker in workers {
         match sockets::socket_inodes(system, worker.pid) {
             Ok(inodes) => used = used.max(inodes.len() as u64),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(_) => hidden.push(worker.pid.to_string()),
         }
     }
@@ -153,7 +154,8 @@ pub fn fd_limits(system: &System, stack: &Stack, unseen: &mut Vec<Unseen>) -> Ve
                 std::fs::read_dir(system.proc_path(&format!("{}/fd", p.pid))),
                 system.read_proc(&format!("{}/limits", p.pid)),
             ) else {
-                hidden = true;
+                // Gone since the stack was read, or another user's: only the latter hides anything.
+                hidden |= system.proc_path(&p.pid.to_string()).exists();
                 continue;
             };
             let open = entries.count() as u64;

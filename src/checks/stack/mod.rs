@@ -242,6 +242,8 @@ fn attach_sockets(
                         }
                     }
                 }
+                // A process that ended meanwhile hides nothing.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(_) => hidden.push(pid),
             }
         }
