@@ -218,7 +218,7 @@ const UPSTREAMS: CheckSpec = CheckSpec {
         fact(
             "upstream.runtimes_down",
             List,
-            "runtimes a refused or missing target implies that are not running: php-fpm, …",
+            "runtimes that refused or missing targets imply (FastCGI: php-fpm, …): none listens there",
         ),
         fact("upstream.problem", Text, "the first bad target's directive and what is wrong"),
         fact("upstream.problem_at", Text, "the config file and line of the first bad target"),

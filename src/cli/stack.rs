@@ -44,32 +44,7 @@ pub fn render(stack: &Stack) -> String {
         out.push_str("No web server, app runtime or database process found.\n");
     }
     for s in &stack.services {
-        out.push_str(&format!(
-            "{:<11} pid {} ({}), user {}\n",
-            s.id,
-            s.master,
-            super::count(s.process_count, "process", "processes"),
-            s.users.join(", ")
-        ));
-        if let Some(config) = &s.config {
-            let from = match config.source {
-                stack::ConfigSource::CommandLine => "from the command line",
-                stack::ConfigSource::Default => "distribution default",
-            };
-            out.push_str(&format!("{:<11} config {} ({from})\n", "", config.path));
-        }
-        if !s.listening.is_empty() {
-            let addrs: Vec<&str> = s.listening.iter().map(|l| l.address.as_str()).collect();
-            out.push_str(&format!("{:<11} listens {}\n", "", addrs.join(", ")));
-        }
-        if let Some(unit) = &s.unit {
-            let state = if unit.active.is_empty() {
-                String::new()
-            } else {
-                format!(" ({}/{})", unit.active, unit.sub)
-            };
-            out.push_str(&format!("{:<11} unit {}{state}\n", "", unit.name));
-        }
+        out.push_str(&service_block(s));
     }
     for id in &stack.not_running {
         out.push_str(&format!("{id:<11} installed, not running\n"));
@@ -92,4 +67,34 @@ pub fn render(stack: &Stack) -> String {
         out.push_str(&format!("{}\n", unseen.line()));
     }
     sanitize::terminal_text(&out, true).into_owned()
+}
+
+fn service_block(s: &stack::Service) -> String {
+    let mut out = format!(
+        "{:<11} pid {} ({}), user {}\n",
+        s.id,
+        s.master,
+        super::count(s.process_count, "process", "processes"),
+        s.users.join(", ")
+    );
+    if let Some(config) = &s.config {
+        let from = match config.source {
+            stack::ConfigSource::CommandLine => "from the command line",
+            stack::ConfigSource::Default => "distribution default",
+        };
+        out.push_str(&format!("{:<11} config {} ({from})\n", "", config.path));
+    }
+    if !s.listening.is_empty() {
+        let addrs: Vec<&str> = s.listening.iter().map(|l| l.address.as_str()).collect();
+        out.push_str(&format!("{:<11} listens {}\n", "", addrs.join(", ")));
+    }
+    if let Some(unit) = &s.unit {
+        let state = if unit.active.is_empty() {
+            String::new()
+        } else {
+            format!(" ({}/{})", unit.active, unit.sub)
+        };
+        out.push_str(&format!("{:<11} unit {}{state}\n", "", unit.name));
+    }
+    out
 }

@@ -52,75 +52,119 @@ struct Section {
 }
 
 fn parse(config: &mut ProxyConfig, file: &Path, text: &str) {
-    let mut section = Section::default();
-    let mut defaults_timeouts: Vec<Setting> = Vec::new();
-    let mut frontends: Vec<Section> = Vec::new();
+    let mut parser = Parser {
+        config,
+        section: Section::default(),
+        defaults: Section::default(),
+        defaults_timeouts: Vec::new(),
+        frontends: Vec::new(),
+    };
     for (n, raw) in text.lines().enumerate() {
-        let at = Location::new(file, n as u32 + 1);
         let words = source::words(source::strip_comment(raw));
-        let Some(first) = words.first().map(String::as_str) else { continue };
-        let arg = |i: usize| words.get(i).map_or("", String::as_str);
-        if SECTIONS.contains(&first) {
-            if section.kind == "frontend" {
-                frontends.push(std::mem::take(&mut section));
-            }
-            section =
-                Section { kind: first.to_owned(), name: arg(1).to_owned(), ..Section::default() };
-            if matches!(first, "backend" | "listen") {
-                let timeouts = defaults_timeouts.clone();
-                config.sites.push(Site {
-                    name: arg(1).to_owned(),
-                    at: Some(at),
-                    timeouts,
-                    ..Site::default()
-                });
-            }
-            continue;
+        if !words.is_empty() {
+            parser.line(&words, Location::new(file, n as u32 + 1));
         }
-        let in_site = matches!(section.kind.as_str(), "backend" | "listen");
+    }
+    parser.finish();
+}
+
+/// The state of one pass over a file: the section being read and what `defaults` set.
+struct Parser<'a> {
+    config: &'a mut ProxyConfig,
+    section: Section,
+    defaults: Section,
+    defaults_timeouts: Vec<Setting>,
+    frontends: Vec<Section>,
+}
+
+impl Parser<'_> {
+    fn line(&mut self, words: &[String], at: Location) {
+        let arg = |i: usize| words.get(i).map_or("", String::as_str);
+        let first = arg(0);
+        if SECTIONS.contains(&first) {
+            self.open(first, arg(1), at);
+            return;
+        }
+        let in_site = self.in_site();
         match first {
-            "mode" => section.mode_tcp = arg(1) == "tcp",
-            "bind" if section.kind == "listen" => push_listen(config, arg(1)),
-            "bind" => section.binds.push(arg(1).to_owned()),
-            "default_backend" | "use_backend" => section.uses.push(arg(1).to_owned()),
-            "timeout" => {
-                let setting =
-                    Setting { name: format!("timeout {}", arg(1)), value: arg(2).to_owned(), at };
-                match (in_site, section.kind.as_str()) {
-                    (true, _) => last_site(config).timeouts.push(setting),
-                    (false, "defaults") => defaults_timeouts.push(setting),
-                    _ => {}
-                }
-            }
-            "maxconn" | "fullconn" => {
-                let setting = Setting {
-                    name: format!("{} {first}", section_label(&section)),
-                    value: arg(1).to_owned(),
-                    at,
-                };
-                if in_site {
-                    last_site(config).limits.push(setting);
-                } else {
-                    config.settings.push(setting);
-                }
-            }
-            "log" if arg(1) != "global" => log(config, &words, at),
-            "user" if section.kind == "global" => config.user = Some(arg(1).to_owned()),
+            "mode" => self.section.mode_tcp = arg(1) == "tcp",
+            "bind" if self.section.kind == "listen" => push_listen(self.config, arg(1)),
+            "bind" => self.section.binds.push(arg(1).to_owned()),
+            "default_backend" | "use_backend" => self.section.uses.push(arg(1).to_owned()),
+            "timeout" => self.timeout(arg(1), arg(2), at),
+            "maxconn" | "fullconn" => self.limit(first, arg(1), at),
+            "log" if arg(1) != "global" => log(self.config, words, at),
+            "user" if self.section.kind == "global" => self.config.user = Some(arg(1).to_owned()),
             "server" if in_site => {
-                let protocol = if section.mode_tcp { Protocol::Tcp } else { Protocol::Http };
-                if let Some(target) = server(&words, protocol, &section.name, at) {
-                    last_site(config).targets.push(target);
+                let protocol = if self.section.mode_tcp { Protocol::Tcp } else { Protocol::Http };
+                if let Some(target) = server(words, protocol, &self.section.name, at) {
+                    last_site(self.config).targets.push(target);
                 }
             }
             _ => {}
         }
     }
-    if section.kind == "frontend" {
-        frontends.push(section);
+
+    fn in_site(&self) -> bool {
+        matches!(self.section.kind.as_str(), "backend" | "listen")
     }
-    for frontend in frontends {
-        for site in config.sites.iter_mut().filter(|s| frontend.uses.contains(&s.name)) {
-            site.listen.extend(frontend.binds.iter().cloned());
+
+    /// Starts a section; a `backend` or `listen` is a site that inherits the defaults.
+    fn open(&mut self, kind: &str, name: &str, at: Location) {
+        let done = std::mem::take(&mut self.section);
+        match done.kind.as_str() {
+            "frontend" => self.frontends.push(done),
+            "defaults" => self.defaults = done,
+            _ => {}
+        }
+        self.section = Section {
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            mode_tcp: self.defaults.mode_tcp,
+            ..Section::default()
+        };
+        if self.in_site() {
+            let timeouts = self.defaults_timeouts.clone();
+            self.config.sites.push(Site {
+                name: name.to_owned(),
+                at: Some(at),
+                timeouts,
+                ..Site::default()
+            });
+        }
+    }
+
+    fn timeout(&mut self, which: &str, value: &str, at: Location) {
+        let setting = Setting { name: format!("timeout {which}"), value: value.to_owned(), at };
+        if self.in_site() {
+            last_site(self.config).timeouts.push(setting);
+        } else if self.section.kind == "defaults" {
+            self.defaults_timeouts.push(setting);
+        }
+    }
+
+    fn limit(&mut self, name: &str, value: &str, at: Location) {
+        let setting = Setting {
+            name: format!("{} {name}", section_label(&self.section)),
+            value: value.to_owned(),
+            at,
+        };
+        if self.in_site() {
+            last_site(self.config).limits.push(setting);
+        } else {
+            self.config.settings.push(setting);
+        }
+    }
+
+    /// Gives each site the binds of the frontends that use it.
+    fn finish(mut self) {
+        if self.section.kind == "frontend" {
+            self.frontends.push(std::mem::take(&mut self.section));
+        }
+        for frontend in &self.frontends {
+            for site in self.config.sites.iter_mut().filter(|s| frontend.uses.contains(&s.name)) {
+                site.listen.extend(frontend.binds.iter().cloned());
+            }
         }
     }
 }

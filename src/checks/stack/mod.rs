@@ -201,16 +201,21 @@ fn instances(table: &[ServiceSpec], processes: &[Process], users: &Users) -> Vec
         });
     }
     for service in &mut services {
-        let mut names: Vec<String> = Vec::new();
-        for p in &service.processes {
-            let name = users.user_name(p.uid);
-            if !names.contains(&name) {
-                names.push(name);
-            }
-        }
-        service.users = names;
+        service.users = user_names(&service.processes, users);
     }
     services
+}
+
+/// The distinct users of the processes, in order.
+fn user_names(processes: &[Process], users: &Users) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for p in processes {
+        let name = users.user_name(p.uid);
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
 }
 
 /// Gives each service the listening sockets its processes hold; returns those nobody could be
