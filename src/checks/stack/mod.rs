@@ -335,6 +335,8 @@ fn attach_units(system: &System, table: &[ServiceSpec], services: &mut [Service]
                 load: String::new(),
                 active: String::new(),
                 sub: String::new(),
+                result: None,
+                restarts: None,
             })
         });
     }
@@ -368,8 +370,7 @@ pub async fn run(_request: CheckRequest, _progress: Progress) -> CheckReport {
 /// The report for a discovered stack.
 pub fn report(stack: &Stack) -> CheckReport {
     let facts = facts(stack);
-    let down: Vec<String> =
-        stack.units_down().iter().map(|u| format!("{} {}", u.name, u.active)).collect();
+    let down: Vec<String> = stack.units_down().into_iter().map(unit_state).collect();
     let running: Vec<&str> = dedup(stack.services.iter().map(|s| s.id.as_str()));
     let (status, mut summary) = if running.is_empty() {
         (CheckStatus::Warning, "no web server, app runtime or database process found".to_owned())
@@ -387,6 +388,16 @@ pub fn report(stack: &Stack) -> CheckReport {
         .with_details(details(stack))
         .with_facts(facts)
         .with_evidence(Evidence::Stack(Box::new(stack.clone())))
+}
+
+/// `php8.2-fpm.service failed (oom-kill, 3 restarts)`.
+fn unit_state(u: &Unit) -> String {
+    let mut why: Vec<String> = u.result.iter().filter(|r| *r != "success").cloned().collect();
+    why.extend(
+        u.restarts.filter(|n| *n > 0).map(|n| crate::cli::count(n as usize, "restart", "restarts")),
+    );
+    let why = if why.is_empty() { String::new() } else { format!(" ({})", why.join(", ")) };
+    format!("{} {}{why}", u.name, u.active)
 }
 
 fn dedup<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {

@@ -33,6 +33,12 @@ pub struct Unit {
     pub active: String,
     /// running, dead, failed, auto-restart
     pub sub: String,
+    /// How it last ended, from `systemctl show`: success, exit-code, signal, oom-kill, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    /// How often systemd restarted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restarts: Option<u32>,
 }
 
 impl Unit {
@@ -62,11 +68,48 @@ pub fn units(system: &System, wanted: impl Fn(&str) -> bool) -> Systemd {
     }
     let args = ["list-units", "--all", "--type=service", "--plain", "--no-legend", "--no-pager"];
     match system::run_bounded("systemctl", &args, SYSTEMCTL_LIMIT, SYSTEMCTL_MAX_BYTES) {
-        Ok(text) => Systemd::Running {
-            units: parse_list_units(&text).into_iter().filter(|u| wanted(&u.name)).collect(),
-        },
+        Ok(text) => {
+            let mut units: Vec<Unit> =
+                parse_list_units(&text).into_iter().filter(|u| wanted(&u.name)).collect();
+            add_results(&mut units);
+            Systemd::Running { units }
+        }
         Err(reason) => Systemd::Skipped { reason },
     }
+}
+
+/// `Result` and `NRestarts` from one bounded `systemctl show` for all the units.
+fn add_results(units: &mut [Unit]) {
+    if units.is_empty() {
+        return;
+    }
+    let mut args = vec!["show", "--property=Id,Result,NRestarts", "--"];
+    args.extend(units.iter().map(|u| u.name.as_str()));
+    let Ok(text) = system::run_bounded("systemctl", &args, SYSTEMCTL_LIMIT, SYSTEMCTL_MAX_BYTES)
+    else {
+        return;
+    };
+    for (id, result, restarts) in parse_show(&text) {
+        if let Some(unit) = units.iter_mut().find(|u| u.name == id) {
+            unit.result = result;
+            unit.restarts = restarts;
+        }
+    }
+}
+
+/// `systemctl show` output: `key=value` blocks separated by blank lines.
+pub fn parse_show(text: &str) -> Vec<(String, Option<String>, Option<u32>)> {
+    text.split("\n\n")
+        .filter_map(|block| {
+            let value = |key: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+                    .map(|v| sanitize::line(v).into_owned())
+            };
+            Some((value("Id")?, value("Result"), value("NRestarts").and_then(|n| n.parse().ok())))
+        })
+        .collect()
 }
 
 /// `UNIT LOAD ACTIVE SUB DESCRIPTION…` lines; a leading `●` marks failed units.
@@ -80,6 +123,8 @@ pub fn parse_list_units(text: &str) -> Vec<Unit> {
                 load: clean(words.next()?),
                 active: clean(words.next()?),
                 sub: clean(words.next()?),
+                result: None,
+                restarts: None,
             })
         })
         .collect()
@@ -109,6 +154,10 @@ mod tests {
         assert!(!units[0].is_down());
         assert!(units[1].is_down() && units[1].name == "php8.2-fpm.service");
         assert!(!units[2].is_down(), "a unit that is not installed is not down");
+        let shown = parse_show(
+            "Id=nginx.service\nResult=success\nNRestarts=0\n\nId=php8.2-fpm.service\nResult=oom-kill\nNRestarts=3\n",
+        );
+        assert_eq!(shown[1], ("php8.2-fpm.service".into(), Some("oom-kill".into()), Some(3)));
     }
 
     #[test]
