@@ -491,3 +491,50 @@ pub fn absolute_config(service: &Service, prefix: &Path) -> Option<std::path::Pa
     let path = Path::new(&config.path);
     Some(if path.is_absolute() { path.to_owned() } else { prefix.join(path) })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(name: &str, active: &str, result: Option<&str>) -> Unit {
+        Unit {
+            name: name.into(),
+            load: "loaded".into(),
+            active: active.into(),
+            sub: "dead".into(),
+            result: result.map(str::to_owned),
+            restarts: Some(3),
+        }
+    }
+
+    #[test]
+    fn a_failed_unit_fails_the_check_and_says_how_it_ended() {
+        let stack = Stack {
+            services: Vec::new(),
+            not_running: vec!["php-fpm".into()],
+            systemd: Systemd::Running {
+                units: vec![
+                    unit("nginx.service", "active", Some("success")),
+                    unit("php8.2-fpm.service", "failed", Some("oom-kill")),
+                ],
+            },
+            unattributed: Vec::new(),
+            unseen: vec![Unseen::new("the sockets of x", SUDO_STACK)],
+        };
+        let report = report(&stack);
+        assert_eq!(report.status, CheckStatus::Failed);
+        assert_eq!(
+            report.summary,
+            "no web server, app runtime or database process found; down: php8.2-fpm.service failed (oom-kill, 3 restarts); installed but not running: php-fpm"
+        );
+        assert_eq!(
+            report.facts.get("stack.units_down"),
+            Some(&vec!["php8.2-fpm.service".to_owned()].into())
+        );
+        assert!(
+            report
+                .details
+                .contains(&"could not see the sockets of x: run `sudo triage stack`".to_owned())
+        );
+    }
+}
