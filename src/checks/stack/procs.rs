@@ -78,11 +78,17 @@ pub fn list(system: &System) -> std::io::Result<(Vec<Process>, usize)> {
         };
         match read(system, pid) {
             Some(p) => processes.push(p),
-            None => unreadable += 1,
+            // Hidden by hidepid, not merely ended since the directory was listed.
+            None if is_hidden(system, pid) => unreadable += 1,
+            None => {}
         }
     }
     processes.sort_by_key(|p| p.pid);
     Ok((processes, unreadable))
+}
+
+fn is_hidden(system: &System, pid: u32) -> bool {
+    matches!(system.read_proc(&format!("{pid}/status")), Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied)
 }
 
 /// One process, or `None` when it is gone or hidden.
