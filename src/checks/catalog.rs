@@ -192,6 +192,17 @@ const STACK: CheckSpec = CheckSpec {
         fact("stack.runtimes", List, "running app runtimes: php-fpm, node, gunicorn, …"),
         fact("stack.databases", List, "running databases: mysql, postgresql, redis"),
         fact("stack.units_down", List, "systemd units of the stack that are inactive or failed"),
+        fact(
+            "stack.not_running",
+            List,
+            "services whose daemon is installed but that have no process: php-fpm, mysql, …",
+        ),
+        fact("stack.listening", List, "listening sockets of the stack as `service address`"),
+        fact(
+            "stack.unseen",
+            List,
+            "what could not be seen without privileges (`sudo triage stack` shows it)",
+        ),
     ],
     timeout: Duration::from_secs(15),
 };
@@ -200,7 +211,10 @@ const UPSTREAMS: CheckSpec = CheckSpec {
     id: "upstreams",
     title: "Check the proxy's upstreams",
     scope: Scope::Local,
-    params: &[],
+    params: &[
+        param("config", false, "a proxy config file to read instead of the running servers'"),
+        param("url", false, "check only the sites that serve this URL's host and port"),
+    ],
     produces: &[
         fact("upstream.targets", List, "upstream targets from the proxy configs"),
         fact("upstream.refused", List, "targets where nothing listens"),
@@ -208,6 +222,37 @@ const UPSTREAMS: CheckSpec = CheckSpec {
         fact("upstream.socket_permission", List, "sockets the web server user cannot open"),
         fact("upstream.slow", List, "targets slower than the proxy's timeout allows"),
         fact("upstream.healthy", Int, "targets that answered"),
+        fact("upstream.no_answer", List, "targets that accepted the connection but did not answer"),
+        fact(
+            "upstream.closed",
+            List,
+            "targets that closed or reset the connection without answering",
+        ),
+        fact("upstream.erroring", List, "targets that answered with a server error (HTTP 5xx)"),
+        fact(
+            "upstream.misconfigured",
+            List,
+            "targets the config points at wrongly: wrong protocol, unresolvable host, not a socket",
+        ),
+        fact(
+            "upstream.elsewhere",
+            List,
+            "targets whose runtime runs but listens at another address",
+        ),
+        fact(
+            "upstream.runtimes_down",
+            List,
+            "runtimes that refused or missing targets imply (FastCGI: php-fpm, …): none listens there",
+        ),
+        fact("upstream.problem", Text, "the first bad target's directive and what is wrong"),
+        fact("upstream.problem_at", Text, "the config file and line of the first bad target"),
+        fact(
+            "upstream.maintenance",
+            List,
+            "maintenance rules (return 503, flag files) that are on",
+        ),
+        fact("upstream.configs", List, "the proxy config files read"),
+        fact("upstream.unseen", List, "what could not be seen without privileges"),
     ],
     timeout: Duration::from_secs(30),
 };
@@ -231,7 +276,10 @@ const RESOURCES: CheckSpec = CheckSpec {
     id: "resources",
     title: "Check host resources and limits",
     scope: Scope::Local,
-    params: &[param("paths", false, "comma-separated paths whose mounts to check")],
+    params: &[
+        param("paths", false, "comma-separated paths whose mounts to check"),
+        param("since", false, "window for OOM kills, e.g. 30m (default 30m)"),
+    ],
     produces: &[
         fact("host.load_pct", Int, "1-minute load as a percentage of the cores"),
         fact("host.memory_used_pct", Int, "memory in use, without reclaimable cache"),
@@ -241,6 +289,15 @@ const RESOURCES: CheckSpec = CheckSpec {
         fact("host.fd_used_pct", Int, "open files against the system limit"),
         fact("host.workers_exhausted", List, "worker pools at their limit: php-fpm, nginx, apache"),
         fact("host.lve_limits_hit", List, "CloudLinux LVE limits reached"),
+        fact("host.cores", Int, "CPU cores"),
+        fact("host.oom_kills_since_boot", Int, "OOM kills since boot (/proc/vmstat)"),
+        fact(
+            "host.fd_limits_hit",
+            List,
+            "stack processes at 90% or more of their open-files limit",
+        ),
+        fact("host.tasks_used_pct", Int, "tasks (threads) against the kernel's limit"),
+        fact("host.unseen", List, "what could not be seen without privileges"),
     ],
     timeout: Duration::from_secs(15),
 };

@@ -8,7 +8,11 @@ pub mod engine;
 pub mod fingerprint;
 pub mod http;
 pub mod origin;
+pub mod proxy;
+pub mod resources;
+pub mod stack;
 pub mod tls;
+pub mod upstreams;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -156,6 +160,12 @@ pub enum Evidence {
     Tls(Box<tls::Certificate>),
     /// `origin`: the edge and the origin side by side.
     Origin(Box<origin::Comparison>),
+    /// The local web stack (`stack`).
+    Stack(Box<stack::Stack>),
+    /// The proxy configs' upstream targets and what each answered (`upstreams`).
+    Upstreams(Box<upstreams::Upstreams>),
+    /// Host resources and limits (`resources`).
+    Resources(Box<resources::Resources>),
 }
 
 /// What a running check tells the UI loop.
@@ -218,19 +228,20 @@ impl Progress {
 /// check bounds its own reads and connections as well.
 pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
     match request.check.as_str() {
-        "http_probe" => return http::run(request, progress).await,
-        "dns" => return dns::run(request, progress).await,
-        "tls" => return tls::run(request, progress).await,
-        "origin" => return origin::run(request, progress).await,
-        _ => {}
-    }
-    let id = request.check.as_str();
-    match catalog::spec(id) {
-        Some(spec) => CheckReport::could_not_run(
-            spec.id,
-            format!("the `{}` check is not available in this build", spec.id),
-            None,
-        ),
-        None => CheckReport::could_not_run(id, format!("unknown check `{id}`"), None),
+        "http_probe" => http::run(request, progress).await,
+        "dns" => dns::run(request, progress).await,
+        "tls" => tls::run(request, progress).await,
+        "origin" => origin::run(request, progress).await,
+        "stack" => stack::run(request, progress).await,
+        "upstreams" => upstreams::run(request, progress).await,
+        "resources" => resources::run(request, progress).await,
+        id => match catalog::spec(id) {
+            Some(spec) => CheckReport::could_not_run(
+                spec.id,
+                format!("the `{}` check is not available in this build", spec.id),
+                None,
+            ),
+            None => CheckReport::could_not_run(id, format!("unknown check `{id}`"), None),
+        },
     }
 }

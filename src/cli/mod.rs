@@ -10,6 +10,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 pub mod check;
 pub mod graph;
 pub mod runbooks;
+pub mod stack;
 pub mod validate;
 
 const EXAMPLES: &str = "\
@@ -21,6 +22,7 @@ Examples:
   triage validate --strict my-runbook.yaml  check a runbook; warnings fail too
   triage graph --format dot | dot -Tsvg > tree.svg
   triage runbooks                           list built-in and your own runbooks
+  sudo triage stack                         the web stack running on this machine
   triage completions bash > ~/.local/share/bash-completion/completions/triage
 
 Exit codes: 0 ok, 1 problems found, 2 could not run (unreadable file, bad arguments).";
@@ -53,6 +55,8 @@ pub enum Command {
     Graph(graph::GraphArgs),
     /// List the built-in runbooks and your own.
     Runbooks(runbooks::RunbooksArgs),
+    /// Show the web stack running on this machine: servers, runtimes, databases.
+    Stack(stack::StackArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
 }
@@ -71,6 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Validate(args)) => validate::run(&args),
         Some(Command::Graph(args)) => graph::run(&args),
         Some(Command::Runbooks(args)) => runbooks::run(&args),
+        Some(Command::Stack(args)) => stack::run(&args),
         Some(Command::Completions(args)) => completions(&args),
         None => {
             stderr("the walk-through UI is not in this build yet");

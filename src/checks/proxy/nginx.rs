@@ -1,0 +1,540 @@
+//! nginx configs: a tokenizer for nginx's syntax (words, quotes, `${var}`, `;`, blocks,
+//! comments), `include` expanded where it stands (globs sorted, relative to the main file's
+//! directory, as nginx does), and a walk over `http`/`server`/`location` that collects targets,
+//! upstream groups, timeouts, limits, maintenance rules and logs with their file and line.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::source::{self, Sources};
+use super::{
+    Address, Location, LogKind, LogPath, Maintenance, Protocol, ProxyConfig, ServerKind, Setting,
+    Site, Target,
+};
+use crate::checks::stack::System;
+
+/// Debian's `--prefix`: where relative log paths point when nginx runs without `-p`.
+pub const COMPILED_PREFIX: &str = "/usr/share/nginx";
+/// Debian's compiled-in logs, used when the config names none.
+pub const DEFAULT_ERROR_LOG: &str = "/var/log/nginx/error.log";
+pub const DEFAULT_ACCESS_LOG: &str = "/var/log/nginx/access.log";
+
+/// One directive with its arguments, its place and, for a block, its children.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Directive {
+    pub name: String,
+    pub args: Vec<String>,
+    pub at: Location,
+    pub block: Option<Vec<Directive>>,
+}
+
+impl Directive {
+    fn children(&self) -> &[Directive] {
+        self.block.as_deref().unwrap_or_default()
+    }
+
+    fn arg(&self, i: usize) -> &str {
+        self.args.get(i).map_or("", String::as_str)
+    }
+
+    /// The directive as written, on one line.
+    pub fn text(&self) -> String {
+        std::iter::once(self.name.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Reads `main` and everything it includes.
+pub fn read(system: &System, main: &Path, prefix: Option<&Path>) -> ProxyConfig {
+    let mut sources = Sources::new(system);
+    let conf_dir = main.parent().unwrap_or(Path::new("/")).to_owned();
+    let tree = parse_file(&mut sources, main, &conf_dir);
+    let mut config = ProxyConfig::new(ServerKind::Nginx, main);
+    let prefix = prefix.map_or_else(|| PathBuf::from(COMPILED_PREFIX), Path::to_owned);
+    let mut walk = Walk { config: &mut config, groups: HashMap::new(), prefix, system };
+    walk.main(&tree);
+    config.files = sources.files;
+    config.unreadable = sources.unreadable;
+    config.problems.extend(sources.problems);
+    config
+}
+
+/// The directives of one file, includes spliced in.
+pub fn parse_file(sources: &mut Sources<'_>, path: &Path, conf_dir: &Path) -> Vec<Directive> {
+    let Some(text) = sources.enter(path) else { return Vec::new() };
+    let tokens = tokenize(&text);
+    let mut pos = 0;
+    let tree = parse_block(sources, &tokens, &mut pos, path, conf_dir);
+    sources.leave();
+    tree
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    Word,
+    Semicolon,
+    Open,
+    Close,
+}
+
+#[derive(Debug, Clone)]
+struct Token {
+    kind: Kind,
+    text: String,
+    line: u32,
+}
+
+fn tokenize(text: &str) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let mut chars = text.chars().peekable();
+    let mut line = 1;
+    while let Some(&c) = chars.peek() {
+        let start = line;
+        let punct = |kind| Token { kind, text: String::new(), line: start };
+        match c {
+            '\n' => {
+                line += 1;
+                chars.next();
+            }
+            c if c.is_whitespace() => {
+                chars.next();
+            }
+            '#' => {
+                while chars.peek().is_some_and(|c| *c != '\n') {
+                    chars.next();
+                }
+            }
+            ';' | '{' | '}' => {
+                chars.next();
+                tokens.push(punct(match c {
+                    ';' => Kind::Semicolon,
+                    '{' => Kind::Open,
+                    _ => Kind::Close,
+                }));
+            }
+            '"' | '\'' => {
+                chars.next();
+                let mut word = String::new();
+                while let Some(ch) = chars.next() {
+                    match ch {
+                        '\\' => word.extend(chars.next()),
+                        ch if ch == c => break,
+                        '\n' => {
+                            line += 1;
+                            word.push(ch);
+                        }
+                        ch => word.push(ch),
+                    }
+                }
+                tokens.push(Token { kind: Kind::Word, text: word, line: start });
+            }
+            _ => tokens.push(Token { kind: Kind::Word, text: bare_word(&mut chars), line: start }),
+        }
+    }
+    tokens
+}
+
+/// A word up to whitespace or `;{}`; `${var}` stays in the word.
+fn bare_word(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
+    let mut word = String::new();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() || matches!(c, ';' | '{' | '}') {
+            break;
+        }
+        chars.next();
+        word.push(c);
+        if c == '\\' {
+            word.extend(chars.next());
+        } else if c == '$' && chars.peek() == Some(&'{') {
+            for v in chars.by_ref() {
+                word.push(v);
+                if v == '}' {
+                    break;
+                }
+            }
+        }
+    }
+    word
+}
+
+fn parse_block(
+    sources: &mut Sources<'_>,
+    tokens: &[Token],
+    pos: &mut usize,
+    file: &Path,
+    conf_dir: &Path,
+) -> Vec<Directive> {
+    let mut out = Vec::new();
+    let mut words: Vec<&Token> = Vec::new();
+    while let Some(token) = tokens.get(*pos) {
+        *pos += 1;
+        match token.kind {
+            Kind::Word => words.push(token),
+            Kind::Semicolon => {
+                if let Some(d) = directive(&words, file, None) {
+                    if d.name == "include" {
+                        for path in sources.expand(d.arg(0), conf_dir) {
+                            out.extend(parse_file(sources, &path, conf_dir));
+                        }
+                    } else {
+                        out.push(d);
+                    }
+                }
+                words.clear();
+            }
+            Kind::Open => {
+                let line = words.first().map_or(token.line, |w| w.line);
+                let block = parse_block(sources, tokens, pos, file, conf_dir);
+                match directive(&words, file, Some(block)) {
+                    Some(d) => out.push(d),
+                    None => sources
+                        .problems
+                        .push(format!("{}:{line}: a block without a name", file.display())),
+                }
+                words.clear();
+            }
+            Kind::Close => break,
+        }
+    }
+    out
+}
+
+fn directive(words: &[&Token], file: &Path, block: Option<Vec<Directive>>) -> Option<Directive> {
+    let (first, rest) = words.split_first()?;
+    Some(Directive {
+        name: first.text.clone(),
+        args: rest.iter().map(|t| t.text.clone()).collect(),
+        at: Location::new(file, first.line),
+        block,
+    })
+}
+
+/// A member of an `upstream` group.
+#[derive(Debug, Clone)]
+struct Member {
+    address: Address,
+    at: Location,
+    standby: bool,
+}
+
+struct Walk<'a> {
+    config: &'a mut ProxyConfig,
+    groups: HashMap<String, Vec<Member>>,
+    prefix: PathBuf,
+    system: &'a System,
+}
+
+/// Settings inherited from `http` into every server.
+#[derive(Default, Clone)]
+struct Inherited {
+    timeouts: Vec<Setting>,
+    limits: Vec<Setting>,
+    root: Option<String>,
+}
+
+impl Walk<'_> {
+    fn main(&mut self, tree: &[Directive]) {
+        for d in tree {
+            match d.name.as_str() {
+                "user" => self.config.user = Some(d.arg(0).to_owned()),
+                "worker_processes" | "worker_rlimit_nofile" => self.setting(d),
+                "error_log" => self.log(d, LogKind::NginxError, None),
+                "events" => d
+                    .children()
+                    .iter()
+                    .filter(|c| c.name == "worker_connections")
+                    .for_each(|c| self.setting(c)),
+                "http" => self.http(d.children()),
+                _ => {}
+            }
+        }
+        self.defaults();
+    }
+
+    fn setting(&mut self, d: &Directive) {
+        self.config.settings.push(setting(d));
+    }
+
+    fn http(&mut self, http: &[Directive]) {
+        for d in http.iter().filter(|d| d.name == "upstream") {
+            let members =
+                d.children().iter().filter(|m| m.name == "server").filter_map(member).collect();
+            self.groups.insert(d.arg(0).to_owned(), members);
+        }
+        let mut inherited = Inherited::default();
+        for d in http {
+            match d.name.as_str() {
+                "error_log" => self.log(d, LogKind::NginxError, None),
+                "access_log" => self.log(d, LogKind::NginxAccess, None),
+                "root" => inherited.root = Some(d.arg(0).to_owned()),
+                _ => collect_setting(d, &mut inherited.timeouts, &mut inherited.limits),
+            }
+        }
+        for server in http.iter().filter(|d| d.name == "server") {
+            self.server(server, &inherited);
+        }
+    }
+
+    fn server(&mut self, server: &Directive, inherited: &Inherited) {
+        let mut site = Site {
+            at: Some(server.at.clone()),
+            timeouts: inherited.timeouts.clone(),
+            limits: inherited.limits.clone(),
+            root: inherited.root.clone(),
+            ..Site::default()
+        };
+        for d in server.children() {
+            match d.name.as_str() {
+                "server_name" => site.names.extend(d.args.iter().cloned()),
+                "listen" => site.listen.push(d.arg(0).to_owned()),
+                "root" => site.root = Some(d.arg(0).to_owned()),
+                _ => {}
+            }
+        }
+        site.name = site.names.first().cloned().unwrap_or_else(|| "_".to_owned());
+        self.body(server.children(), &mut site, None);
+        self.config.sites.push(site);
+    }
+
+    /// The directives of a server, location or `if` block; `flag` is the file an enclosing
+    /// `if (-f …)` tests.
+    fn body(&mut self, body: &[Directive], site: &mut Site, flag: Option<&str>) {
+        for d in body {
+            match d.name.as_str() {
+                "location" | "limit_except" => self.body(d.children(), site, flag),
+                "if" => {
+                    let tested = flag_file(&d.args);
+                    self.body(d.children(), site, tested.as_deref().or(flag));
+                }
+                "error_log" => self.log(d, LogKind::NginxError, Some(&site.name)),
+                "access_log" => self.log(d, LogKind::NginxAccess, Some(&site.name)),
+                "return" if d.arg(0) == "503" => {
+                    site.maintenance.push(self.maintenance(d, site, flag));
+                }
+                name if name.ends_with("_pass") => site.targets.extend(self.targets(d)),
+                _ => collect_setting(d, &mut site.timeouts, &mut site.limits),
+            }
+        }
+    }
+
+    fn maintenance(&self, d: &Directive, site: &Site, flag: Option<&str>) -> Maintenance {
+        let flag_file = flag.map(|f| {
+            let root = site.root.as_deref().unwrap_or("html");
+            let f = f.replace("$document_root", root).replace("$realpath_root", root);
+            source::absolute(&f, &self.prefix)
+        });
+        let active = flag_file.as_ref().is_none_or(|f| self.system.path(f).exists());
+        Maintenance { rule: d.text(), at: d.at.clone(), flag_file, active }
+    }
+
+    /// The targets a `*_pass` directive points at, group members expanded.
+    fn targets(&self, d: &Directive) -> Vec<Target> {
+        let Some((protocol, rest)) = pass_target(&d.name, d.arg(0)) else { return Vec::new() };
+        let target = |address, member_at, standby, group: Option<&str>| Target {
+            protocol,
+            address,
+            group: group.map(str::to_owned),
+            directive: d.text(),
+            at: d.at.clone(),
+            member_at,
+            standby,
+        };
+        if rest.contains('$') {
+            return vec![target(Address::Dynamic { text: rest }, None, false, None)];
+        }
+        let name = rest.split('/').next().unwrap_or_default();
+        if let Some(members) = self.groups.get(name) {
+            return members
+                .iter()
+                .map(|m| target(m.address.clone(), Some(m.at.clone()), m.standby, Some(name)))
+                .collect();
+        }
+        match parse_address(&rest, default_port(protocol)) {
+            Some(address) => vec![target(address, None, false, None)],
+            None => Vec::new(),
+        }
+    }
+
+    fn log(&mut self, d: &Directive, kind: LogKind, site: Option<&str>) {
+        let Some(path) = log_file(d.arg(0), &self.prefix) else { return };
+        self.config.logs.push(LogPath {
+            kind,
+            path,
+            at: Some(d.at.clone()),
+            site: site.map(str::to_owned),
+        });
+    }
+
+    /// nginx's compiled-in logs when the config names none, or names only `access_log off`.
+    fn defaults(&mut self) {
+        for (kind, path) in
+            [(LogKind::NginxError, DEFAULT_ERROR_LOG), (LogKind::NginxAccess, DEFAULT_ACCESS_LOG)]
+        {
+            if !self.config.logs.iter().any(|l| l.kind == kind) {
+                self.config.logs.push(LogPath {
+                    kind,
+                    path: PathBuf::from(path),
+                    at: None,
+                    site: None,
+                });
+            }
+        }
+    }
+}
+
+fn setting(d: &Directive) -> Setting {
+    Setting { name: d.name.clone(), value: d.args.join(" "), at: d.at.clone() }
+}
+
+/// Timeouts and rate or connection limits worth showing next to a site's upstreams.
+fn collect_setting(d: &Directive, timeouts: &mut Vec<Setting>, limits: &mut Vec<Setting>) {
+    if d.name.ends_with("_timeout") {
+        timeouts.push(setting(d));
+    } else if d.name.starts_with("limit_") || d.name == "client_max_body_size" {
+        limits.push(setting(d));
+    }
+}
+
+/// A log path, absolute; `None` for `off`, `stderr`, `syslog:` and memory buffers.
+fn log_file(arg: &str, prefix: &Path) -> Option<PathBuf> {
+    if arg.is_empty()
+        || arg == "off"
+        || arg == "stderr"
+        || arg.starts_with("syslog:")
+        || arg.starts_with("memory:")
+        || arg == "/dev/null"
+    {
+        return None;
+    }
+    Some(source::absolute(arg, prefix))
+}
+
+/// The flag file an `if (-f path)` or `if (-e path)` tests.
+fn flag_file(args: &[String]) -> Option<String> {
+    let joined = args.join(" ");
+    let inner = joined.trim().trim_start_matches('(').trim_end_matches(')');
+    let mut words = inner.split_whitespace();
+    while let Some(w) = words.next() {
+        if w == "-f" || w == "-e" {
+            return words.next().map(|p| p.trim_matches('"').to_owned());
+        }
+    }
+    None
+}
+
+/// The protocol of a `*_pass` directive and its address text without the scheme.
+fn pass_target(name: &str, arg: &str) -> Option<(Protocol, String)> {
+    let strip = |s: &str, schemes: &[&str]| {
+        schemes.iter().find_map(|p| s.strip_prefix(p)).unwrap_or(s).to_owned()
+    };
+    Some(match name {
+        "proxy_pass" => {
+            if let Some(rest) = arg.strip_prefix("https://") {
+                (Protocol::Https, rest.to_owned())
+            } else {
+                (Protocol::Http, arg.strip_prefix("http://")?.to_owned())
+            }
+        }
+        "fastcgi_pass" => (Protocol::FastCgi, arg.to_owned()),
+        "uwsgi_pass" => (Protocol::Uwsgi, strip(arg, &["uwsgi://", "suwsgi://"])),
+        "scgi_pass" => (Protocol::Scgi, arg.to_owned()),
+        "grpc_pass" => (Protocol::Grpc, strip(arg, &["grpc://", "grpcs://"])),
+        "memcached_pass" => (Protocol::Memcached, arg.to_owned()),
+        _ => return None,
+    })
+}
+
+fn default_port(protocol: Protocol) -> Option<u16> {
+    match protocol {
+        Protocol::Http => Some(80),
+        Protocol::Https => Some(443),
+        _ => None,
+    }
+}
+
+/// `unix:/path[:/uri]`, `host:port[/uri]` or `host[/uri]` (with the default port).
+fn parse_address(text: &str, default: Option<u16>) -> Option<Address> {
+    if let Some(rest) = text.strip_prefix("unix:") {
+        let path = rest.split_once(':').map_or(rest, |(p, _)| p);
+        return Some(Address::Unix { path: PathBuf::from(path) });
+    }
+    let hostport = text.split('/').next()?;
+    let (host, port) = super::split_host_port(hostport, default)?;
+    Some(Address::Tcp { host, port })
+}
+
+/// `server 127.0.0.1:9000 weight=5 backup;` in an upstream group.
+fn member(d: &Directive) -> Option<Member> {
+    let address = parse_address(d.arg(0), Some(80))?;
+    let standby = d.args.iter().skip(1).any(|a| a == "down" || a == "backup");
+    Some(Member { address, at: d.at.clone(), standby })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> ProxyConfig {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("nginx.conf");
+        std::fs::write(&main, text).unwrap();
+        read(&System::real(), &main, Some(Path::new("/srv/nginx")))
+    }
+
+    #[test]
+    fn targets_groups_and_lines() {
+        let config = parse(
+            "user www-data;\nevents { worker_connections 512; }\nhttp {\n  upstream php {\n    server unix:/run/php/fpm.sock;\n    server 127.0.0.1:9001 backup;\n  }\n  server {\n    listen 80;\n    server_name shop.example.com www.example.com;\n    location / { proxy_pass http://127.0.0.1:8080/app; proxy_read_timeout 5s; }\n    location ~ \\.php$ {\n      fastcgi_pass php;\n    }\n  }\n}\n",
+        );
+        assert_eq!(config.user.as_deref(), Some("www-data"));
+        assert_eq!(config.setting("worker_connections").unwrap().value, "512");
+        let site = &config.sites[0];
+        assert_eq!(site.name, "shop.example.com");
+        let t: Vec<(String, u32, Option<u32>, bool)> = site
+            .targets
+            .iter()
+            .map(|t| {
+                (t.address.to_string(), t.at.line, t.member_at.as_ref().map(|m| m.line), t.standby)
+            })
+            .collect();
+        assert_eq!(
+            t,
+            vec![
+                ("127.0.0.1:8080".into(), 11, None, false),
+                ("unix:/run/php/fpm.sock".into(), 13, Some(5), false),
+                ("127.0.0.1:9001".into(), 13, Some(6), true)
+            ]
+        );
+        assert_eq!(site.targets[1].protocol, Protocol::FastCgi);
+        assert_eq!(site.timeouts[0].name, "proxy_read_timeout");
+        assert_eq!(
+            config.logs.iter().map(|l| l.path.to_str().unwrap()).collect::<Vec<_>>(),
+            vec![DEFAULT_ERROR_LOG, DEFAULT_ACCESS_LOG]
+        );
+    }
+
+    #[test]
+    fn quotes_variables_comments_and_unix_urls() {
+        let config = parse(
+            "http {\n  # a comment { with braces\n  error_log \"logs/err;or.log\" warn;\n  server {\n    set $b \"x\";\n    location /a { proxy_pass http://unix:/run/app.sock:/api; }\n    location /b { proxy_pass http://${b}:81; }\n    location /c { proxy_pass http://backend.internal; }\n  }\n}\n",
+        );
+        assert_eq!(config.logs[0].path, PathBuf::from("/srv/nginx/logs/err;or.log"));
+        let t = &config.sites[0].targets;
+        assert_eq!(t[0].address, Address::Unix { path: "/run/app.sock".into() });
+        assert!(matches!(t[1].address, Address::Dynamic { .. }));
+        assert_eq!(t[2].address.to_string(), "backend.internal:80");
+    }
+
+    #[test]
+    fn maintenance_rules_and_flag_files() {
+        let config = parse(
+            "http { server { root /nonexistent/www;\n if (-f $document_root/maintenance.on) { return 503; }\n location /down { return 503 \"gone\"; } } }\n",
+        );
+        let m = &config.sites[0].maintenance;
+        assert_eq!(m[0].flag_file.as_deref(), Some(Path::new("/nonexistent/www/maintenance.on")));
+        assert!(!m[0].active);
+        assert!(m[1].active && m[1].rule == "return 503 gone" && m[1].at.line == 3);
+    }
+}

@@ -1,0 +1,173 @@
+//! PHP-FPM's config (`php-fpm.conf` and its `include=`d pool files): each pool's listen
+//! address, socket owner and mode, user, process manager and `pm.max_children`, and the error
+//! and slow logs — with file and line. Read even when PHP-FPM is down, so a proxy pointing at
+//! the wrong socket can be told where the pool would listen.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::source::{self, Sources, Unreadable};
+use super::{Location, LogKind, LogPath, Setting};
+use crate::checks::stack::{ConfigSource, Stack, System, table};
+
+/// Debian's compiled-in prefix: relative includes and logs are taken from here.
+pub const COMPILED_PREFIX: &str = "/usr";
+
+/// One `[pool]` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Pool {
+    pub name: String,
+    pub at: Option<Location>,
+    /// `listen = …`: a path or `[host:]port`.
+    pub listen: Option<Setting>,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub listen_owner: Option<String>,
+    pub listen_group: Option<String>,
+    pub listen_mode: Option<String>,
+    /// static, dynamic or ondemand
+    pub pm: Option<String>,
+    pub max_children: Option<Setting>,
+}
+
+impl Pool {
+    pub fn max_children(&self) -> Option<u32> {
+        self.max_children.as_ref().and_then(|s| s.value.parse().ok())
+    }
+}
+
+/// One PHP-FPM master's config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FpmConfig {
+    pub main: PathBuf,
+    pub pools: Vec<Pool>,
+    pub logs: Vec<LogPath>,
+    pub files: Vec<PathBuf>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// Reads `main` and the pool files it includes.
+pub fn read(system: &System, main: &Path) -> FpmConfig {
+    let mut sources = Sources::new(system);
+    let mut config = FpmConfig {
+        main: main.to_owned(),
+        pools: Vec::new(),
+        logs: Vec::new(),
+        files: Vec::new(),
+        unreadable: Vec::new(),
+    };
+    let mut section = String::from("global");
+    read_file(&mut sources, main, &mut config, &mut section);
+    config.files = sources.files;
+    config.unreadable = sources.unreadable;
+    config
+}
+
+fn read_file(sources: &mut Sources<'_>, path: &Path, config: &mut FpmConfig, section: &mut String) {
+    let Some(text) = sources.enter(path) else { return };
+    for (n, raw) in text.lines().enumerate() {
+        let at = Location::new(path, n as u32 + 1);
+        let line = raw.split(';').next().unwrap_or_default().trim();
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            name.clone_into(section);
+            if name != "global" {
+                config.pools.push(Pool { name: name.to_owned(), at: Some(at), ..Pool::default() });
+            }
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else { continue };
+        let value = value.trim().trim_matches('"').replace("$pool", section);
+        let key = key.trim();
+        if key == "include" {
+            for file in sources.expand(&value, Path::new(COMPILED_PREFIX)) {
+                read_file(sources, &file, config, section);
+            }
+            continue;
+        }
+        apply(config, section, key, &value, &at);
+    }
+    sources.leave();
+}
+
+fn apply(config: &mut FpmConfig, section: &str, key: &str, value: &str, at: &Location) {
+    let log = |kind| LogPath {
+        kind,
+        path: source::absolute(value, Path::new("/usr/var")),
+        at: Some(at.clone()),
+        site: (section != "global").then(|| section.to_owned()),
+    };
+    match key {
+        "error_log" if section == "global" && value != "syslog" => {
+            config.logs.push(log(LogKind::PhpFpmError));
+        }
+        "slowlog" => config.logs.push(log(LogKind::PhpFpmSlow)),
+        _ => {}
+    }
+    let Some(pool) = config.pools.iter_mut().rev().find(|p| p.name == section) else { return };
+    let setting =
+        || Some(Setting { name: key.to_owned(), value: value.to_owned(), at: at.clone() });
+    match key {
+        "listen" => pool.listen = setting(),
+        "user" => pool.user = Some(value.to_owned()),
+        "group" => pool.group = Some(value.to_owned()),
+        "listen.owner" => pool.listen_owner = Some(value.to_owned()),
+        "listen.group" => pool.listen_group = Some(value.to_owned()),
+        "listen.mode" => pool.listen_mode = Some(value.to_owned()),
+        "pm" => pool.pm = Some(value.to_owned()),
+        "pm.max_children" => pool.max_children = setting(),
+        _ => {}
+    }
+}
+
+/// The configs of the running PHP-FPM masters, else of the installed ones (when PHP-FPM is
+/// down, its pools still say where it would listen).
+pub fn read_stack(system: &System, stack: &Stack) -> Vec<FpmConfig> {
+    let mut mains: Vec<PathBuf> = stack
+        .services
+        .iter()
+        .filter(|s| s.id == "php-fpm")
+        .filter_map(|s| s.config.as_ref())
+        .filter(|c| c.source == ConfigSource::CommandLine || Path::new(&c.path).is_absolute())
+        .map(|c| PathBuf::from(&c.path))
+        .collect();
+    if mains.is_empty() {
+        let defaults = table::builtin()
+            .ok()
+            .and_then(|t| t.into_iter().find(|s| s.id == "php-fpm"))
+            .map(|s| s.default_configs)
+            .unwrap_or_default();
+        mains.extend(defaults.iter().flat_map(|g| system.glob(g)));
+    }
+    mains.dedup();
+    mains.iter().map(|m| read(system, m)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pools_from_included_files_with_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("php-fpm.conf");
+        std::fs::create_dir(dir.path().join("pool.d")).unwrap();
+        std::fs::write(
+            &main,
+            format!(
+                "[global]\nerror_log = /var/log/php8.2-fpm.log\ninclude={}/pool.d/*.conf\n",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("pool.d/www.conf"), "; comment\n[www]\nuser = www-data\nlisten = /run/php/$pool.sock\nlisten.mode = 0660\npm = dynamic\npm.max_children = 5 ; five\n").unwrap();
+        let config = read(&System::real(), &main);
+        let pool = &config.pools[0];
+        assert_eq!(pool.name, "www");
+        assert_eq!(pool.listen.as_ref().unwrap().value, "/run/php/www.sock");
+        assert_eq!(pool.max_children(), Some(5));
+        assert_eq!(pool.max_children.as_ref().unwrap().at.line, 7);
+        assert_eq!(config.logs[0].path, PathBuf::from("/var/log/php8.2-fpm.log"));
+        assert_eq!(config.files.len(), 2);
+    }
+}

@@ -1,0 +1,311 @@
+//! Where the local checks look: the `/proc` tree and the file-system root (the real ones, or a
+//! fixture tree in tests), bounded reads, bounded commands, and the user database. It only
+//! reads; nothing here writes to the system or waits without a limit.
+//!
+//! `TRIAGE_ROOT=DIR` makes the checks read `DIR/etc/...`, `DIR/run/...` and `DIR/proc` instead of
+//! the real ones; `TRIAGE_PROC_ROOT=DIR` moves `/proc` alone. Both are for tests and for looking
+//! at a copy of a server's files; commands (`systemctl`) run only against the real root.
+
+use std::io::{self, Read};
+use std::path::{Component, Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The largest file a local check reads whole (configs, /proc files).
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The roots the local checks read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct System {
+    /// Where `/proc` is.
+    pub proc: PathBuf,
+    /// Where `/` is.
+    pub root: PathBuf,
+}
+
+impl System {
+    pub const ROOT_VAR: &'static str = "TRIAGE_ROOT";
+    pub const PROC_ROOT_VAR: &'static str = "TRIAGE_PROC_ROOT";
+
+    /// This machine.
+    pub fn real() -> System {
+        System { proc: PathBuf::from("/proc"), root: PathBuf::from("/") }
+    }
+
+    /// A fixture tree: `root/proc`, `root/etc`, …
+    pub fn fixture(root: &Path) -> System {
+        System { proc: root.join("proc"), root: root.to_owned() }
+    }
+
+    /// The real machine, or the roots named by `TRIAGE_ROOT` and `TRIAGE_PROC_ROOT`.
+    pub fn from_env() -> System {
+        let mut system = match std::env::var_os(Self::ROOT_VAR) {
+            Some(root) if !root.is_empty() => System::fixture(Path::new(&root)),
+            _ => System::real(),
+        };
+        if let Some(proc) = std::env::var_os(Self::PROC_ROOT_VAR).filter(|p| !p.is_empty()) {
+            system.proc = PathBuf::from(proc);
+        }
+        system
+    }
+
+    /// Whether this is the machine itself, so commands such as `systemctl` describe it.
+    pub fn is_real_root(&self) -> bool {
+        self.root == Path::new("/")
+    }
+
+    /// An absolute path of the machine, under this root. `..` cannot climb out of the root.
+    pub fn path(&self, path: &Path) -> PathBuf {
+        if self.is_real_root() {
+            return path.to_owned();
+        }
+        let mut out = self.root.clone();
+        for part in path.components() {
+            match part {
+                Component::Normal(p) => out.push(p),
+                Component::ParentDir if out != self.root => {
+                    out.pop();
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// A path under `/proc`, such as `net/tcp` or `1234/status`.
+    pub fn proc_path(&self, relative: &str) -> PathBuf {
+        self.proc.join(relative)
+    }
+
+    /// Reads a file of the machine (under the root), at most [`MAX_FILE_BYTES`], lossily as text.
+    pub fn read(&self, path: &Path) -> io::Result<String> {
+        read_text(&self.path(path))
+    }
+
+    /// Reads a `/proc` file, at most [`MAX_FILE_BYTES`].
+    pub fn read_proc(&self, relative: &str) -> io::Result<String> {
+        read_text(&self.proc_path(relative))
+    }
+
+    /// Expands a glob of machine paths; the results are machine paths (not under the root).
+    pub fn glob(&self, pattern: &str) -> Vec<PathBuf> {
+        self.glob_checked(pattern).0
+    }
+
+    /// [`System::glob`], with the directories it could not read (machine path, reason).
+    pub fn glob_checked(&self, pattern: &str) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
+        let rooted = self.path(Path::new(pattern));
+        let Ok(paths) = glob::glob(&rooted.to_string_lossy()) else {
+            return (Vec::new(), Vec::new());
+        };
+        let mut found = Vec::new();
+        let mut errors = Vec::new();
+        for entry in paths {
+            match entry {
+                Ok(p) => found.extend(self.unroot(&p)),
+                Err(e) => {
+                    let reason = io_reason(e.error());
+                    errors.extend(self.unroot(e.path()).map(|p| (p, reason)));
+                }
+            }
+        }
+        found.sort();
+        (found, errors)
+    }
+
+    /// The machine path of a path under the root.
+    fn unroot(&self, path: &Path) -> Option<PathBuf> {
+        if self.is_real_root() {
+            return Some(path.to_owned());
+        }
+        path.strip_prefix(&self.root).ok().map(|p| Path::new("/").join(p))
+    }
+}
+
+/// Reads at most [`MAX_FILE_BYTES`] of a file as text (invalid UTF-8 replaced).
+pub fn read_text(path: &Path) -> io::Result<String> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(MAX_FILE_BYTES).read_to_end(&mut bytes)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A short reason for a failed read: "permission denied", "not found".
+pub fn io_reason(error: &io::Error) -> String {
+    match error.kind() {
+        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        io::ErrorKind::NotFound => "not found".to_owned(),
+        _ => error.to_string(),
+    }
+}
+
+/// Runs a read-only command with a time limit and an output limit; its stdout, or why not.
+pub fn run_bounded(
+    program: &str,
+    args: &[&str],
+    limit: Duration,
+    max_bytes: u64,
+) -> Result<String, String> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("could not run {program}: {}", io_reason(&e)))?;
+    let stdout = child.stdout.take();
+    // The reader drains the pipe so a chatty command cannot block on a full pipe.
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        if let Some(pipe) = stdout {
+            let _ = pipe.take(max_bytes).read_to_end(&mut out);
+        }
+        out
+    });
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < limit => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) | Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{program} did not finish within {} s", limit.as_secs()));
+            }
+        }
+    };
+    let out = reader.join().unwrap_or_default();
+    if !status.success() && out.is_empty() {
+        return Err(format!("{program} failed ({status})"));
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// The effective user id of this process, for "run with sudo" advice.
+pub fn current_uid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+/// `/etc/passwd` and `/etc/group`, for names and group memberships.
+#[derive(Debug, Clone, Default)]
+pub struct Users {
+    users: Vec<User>,
+    groups: Vec<Group>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Group {
+    name: String,
+    gid: u32,
+    members: Vec<String>,
+}
+
+impl Users {
+    /// Reads the databases; an unreadable one is simply empty (names then show as numbers).
+    pub fn load(system: &System) -> Users {
+        let passwd = system.read(Path::new("/etc/passwd")).unwrap_or_default();
+        let group = system.read(Path::new("/etc/group")).unwrap_or_default();
+        Users::parse(&passwd, &group)
+    }
+
+    pub fn parse(passwd: &str, group: &str) -> Users {
+        let users = passwd
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                Some(User {
+                    name: f.first()?.to_string(),
+                    uid: f.get(2)?.parse().ok()?,
+                    gid: f.get(3)?.parse().ok()?,
+                })
+            })
+            .collect();
+        let groups = group
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                let members = f.get(3).map_or_else(Vec::new, |m| {
+                    m.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+                });
+                Some(Group { name: f.first()?.to_string(), gid: f.get(2)?.parse().ok()?, members })
+            })
+            .collect();
+        Users { users, groups }
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.name == name)
+    }
+
+    pub fn by_uid(&self, uid: u32) -> Option<&User> {
+        self.users.iter().find(|u| u.uid == uid)
+    }
+
+    /// The user's name, or the number when the database does not know it.
+    pub fn user_name(&self, uid: u32) -> String {
+        self.by_uid(uid).map_or_else(|| uid.to_string(), |u| u.name.clone())
+    }
+
+    pub fn group_name(&self, gid: u32) -> String {
+        self.groups
+            .iter()
+            .find(|g| g.gid == gid)
+            .map_or_else(|| gid.to_string(), |g| g.name.clone())
+    }
+
+    pub fn group_id(&self, name: &str) -> Option<u32> {
+        self.groups.iter().find(|g| g.name == name).map(|g| g.gid)
+    }
+
+    /// The primary group and every group that lists the user as a member.
+    pub fn groups_of(&self, user: &User) -> Vec<u32> {
+        let mut gids = vec![user.gid];
+        gids.extend(self.groups.iter().filter(|g| g.members.contains(&user.name)).map(|g| g.gid));
+        gids.sort_unstable();
+        gids.dedup();
+        gids
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixture_paths_stay_under_the_root() {
+        let s = System::fixture(Path::new("/tmp/fx"));
+        assert_eq!(
+            s.path(Path::new("/etc/nginx/nginx.conf")),
+            Path::new("/tmp/fx/etc/nginx/nginx.conf")
+        );
+        assert_eq!(s.path(Path::new("/../../etc/passwd")), Path::new("/tmp/fx/etc/passwd"));
+        assert_eq!(System::real().path(Path::new("/etc/x")), Path::new("/etc/x"));
+    }
+
+    #[test]
+    fn users_and_groups_parse() {
+        let users = Users::parse(
+            "root:x:0:0:root:/root:/bin/bash\nwww-data:x:33:33::/var/www:/usr/sbin/nologin\nbroken\n",
+            "root:x:0:\nwww-data:x:33:\nphp:x:1001:www-data,bob\n",
+        );
+        let www = users.by_name("www-data").unwrap();
+        assert_eq!(users.groups_of(www), vec![33, 1001]);
+        assert_eq!(users.user_name(33), "www-data");
+        assert_eq!(users.user_name(4242), "4242");
+        assert_eq!(users.group_id("php"), Some(1001));
+    }
+
+    #[test]
+    fn bounded_commands_stop_at_their_limit() {
+        let err = run_bounded("sleep", &["5"], Duration::from_millis(100), 1024).unwrap_err();
+        assert!(err.contains("did not finish"), "{err}");
+        assert_eq!(run_bounded("echo", &["hi"], Duration::from_secs(5), 1024).unwrap(), "hi\n");
+        assert!(run_bounded("/nonexistent/tool", &[], Duration::from_secs(1), 1).is_err());
+    }
+}

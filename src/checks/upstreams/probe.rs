@@ -1,0 +1,321 @@
+//! Asking an upstream whether it answers, the way its proxy would: an HTTP/1.0 `GET /` for HTTP
+//! upstreams, a FastCGI `FCGI_GET_VALUES` record for FastCGI (PHP-FPM answers it without running
+//! any PHP), a bare connect for the rest. Every step is bounded in time and in bytes read.
+
+use std::io;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpStream, UnixStream};
+
+use crate::checks::proxy::{Address, Protocol};
+use crate::sanitize;
+
+pub const CONNECT_LIMIT: Duration = Duration::from_secs(2);
+pub const ANSWER_LIMIT: Duration = Duration::from_secs(5);
+const MAX_ANSWER_BYTES: usize = 4096;
+
+/// How a probe ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// It answered in the protocol expected: what it said, and how long it took.
+    Answered {
+        answer: String,
+        ms: u64,
+    },
+    /// Nothing listens (TCP RST, or a unix socket with no listener).
+    Refused,
+    /// The unix socket is not there.
+    Missing,
+    /// We (not the web server) may not connect: running unprivileged.
+    NoPermission,
+    /// The host name does not resolve.
+    Unresolved {
+        detail: String,
+    },
+    /// The connection did not open in time (a firewall dropping, a host down).
+    ConnectTimeout,
+    /// Connected, but no answer in time.
+    NoAnswer {
+        after_ms: u64,
+    },
+    /// Connected, but the answer is not the protocol the proxy speaks.
+    WrongProtocol {
+        detail: String,
+    },
+    /// Connected, and it closed or reset without answering.
+    Closed {
+        detail: String,
+    },
+    Failed {
+        detail: String,
+    },
+}
+
+/// Probes `address` in `protocol`; `host` is the Host header for HTTP.
+pub async fn probe(protocol: Protocol, address: &Address, host: &str) -> Probe {
+    let started = Instant::now();
+    match address {
+        Address::Tcp { host: name, port } => match connect_tcp(name, *port).await {
+            Ok(stream) => exchange(stream, protocol, host, started).await,
+            Err(probe) => probe,
+        },
+        Address::Unix { path } => match connect_unix(path).await {
+            Ok(stream) => exchange(stream, protocol, host, started).await,
+            Err(probe) => probe,
+        },
+        Address::Dynamic { text } => {
+            Probe::Failed { detail: format!("{text} depends on a variable") }
+        }
+    }
+}
+
+async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, Probe> {
+    let resolved = tokio::time::timeout(CONNECT_LIMIT, tokio::net::lookup_host((host, port))).await;
+    let addrs: Vec<_> = match resolved {
+        Ok(Ok(addrs)) => addrs.collect(),
+        Ok(Err(e)) => {
+            return Err(Probe::Unresolved { detail: format!("{host} does not resolve: {e}") });
+        }
+        Err(_) => {
+            return Err(Probe::Unresolved {
+                detail: format!("resolving {host} took more than {} s", CONNECT_LIMIT.as_secs()),
+            });
+        }
+    };
+    let Some(addr) = addrs.first() else {
+        return Err(Probe::Unresolved { detail: format!("{host} has no address") });
+    };
+    match tokio::time::timeout(CONNECT_LIMIT, TcpStream::connect(addr)).await {
+        Ok(Ok(stream)) => Ok(stream),
+        Ok(Err(e)) => Err(connect_error(&e)),
+        Err(_) => Err(Probe::ConnectTimeout),
+    }
+}
+
+async fn connect_unix(path: &Path) -> Result<UnixStream, Probe> {
+    match tokio::time::timeout(CONNECT_LIMIT, UnixStream::connect(path)).await {
+        Ok(Ok(stream)) => Ok(stream),
+        Ok(Err(e)) => Err(connect_error(&e)),
+        Err(_) => Err(Probe::ConnectTimeout),
+    }
+}
+
+fn connect_error(e: &io::Error) -> Probe {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => Probe::Refused,
+        io::ErrorKind::NotFound => Probe::Missing,
+        io::ErrorKind::PermissionDenied => Probe::NoPermission,
+        _ => Probe::Failed { detail: e.to_string() },
+    }
+}
+
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    protocol: Protocol,
+    host: &str,
+    started: Instant,
+) -> Probe {
+    let request = match protocol {
+        Protocol::Http => http_request(host),
+        Protocol::FastCgi => get_values_request(),
+        _ => {
+            return Probe::Answered {
+                answer: "accepted the connection".to_owned(),
+                ms: millis(started),
+            };
+        }
+    };
+    let reply = tokio::time::timeout(ANSWER_LIMIT, async {
+        stream.write_all(&request).await?;
+        read_some(&mut stream, protocol).await
+    })
+    .await;
+    let ms = millis(started);
+    match reply {
+        Err(_) => Probe::NoAnswer { after_ms: ms },
+        Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionReset => {
+            Probe::Closed { detail: "reset the connection without answering".to_owned() }
+        }
+        Ok(Err(e)) => Probe::Failed { detail: e.to_string() },
+        Ok(Ok(bytes)) if bytes.is_empty() => {
+            Probe::Closed { detail: "closed the connection without answering".to_owned() }
+        }
+        Ok(Ok(bytes)) => match protocol {
+            Protocol::FastCgi => fastcgi_answer(&bytes, ms),
+            _ => http_answer(&bytes, ms),
+        },
+    }
+}
+
+/// Reads until the answer's first line (HTTP) or first record (FastCGI) is in, or EOF.
+async fn read_some<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    protocol: Protocol,
+) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = stream.read(&mut chunk).await?;
+        buf.extend_from_slice(&chunk[..n]);
+        let enough = match protocol {
+            Protocol::FastCgi => {
+                record_complete(&buf) || buf.starts_with(b"HTTP/") && buf.contains(&b'\n')
+            }
+            _ => buf.contains(&b'\n'),
+        };
+        if n == 0 || enough || buf.len() >= MAX_ANSWER_BYTES {
+            return Ok(buf);
+        }
+    }
+}
+
+fn millis(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+fn http_request(host: &str) -> Vec<u8> {
+    format!("GET / HTTP/1.0\r\nHost: {host}\r\nUser-Agent: triage (read-only upstream check)\r\nAccept: */*\r\nConnection: close\r\n\r\n").into_bytes()
+}
+
+fn http_answer(bytes: &[u8], ms: u64) -> Probe {
+    let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+    let first = first.strip_suffix(b"\r").unwrap_or(first);
+    let line = sanitize::bytes(first, false);
+    let line = line.trim_end();
+    if line.starts_with("HTTP/") {
+        return Probe::Answered { answer: line.to_owned(), ms };
+    }
+    if bytes.first() == Some(&1) {
+        return Probe::WrongProtocol { detail: "answers in FastCGI, not HTTP".to_owned() };
+    }
+    Probe::WrongProtocol {
+        detail: format!("answered something that is not HTTP: {}", truncate(line, 60)),
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(max).collect::<String>())
+    }
+}
+
+const FCGI_GET_VALUES: u8 = 9;
+const FCGI_GET_VALUES_RESULT: u8 = 10;
+const MANAGEMENT_NAMES: [&str; 3] = ["FCGI_MAX_CONNS", "FCGI_MAX_REQS", "FCGI_MPXS_CONNS"];
+
+/// An `FCGI_GET_VALUES` management record (request id 0) asking for the three standard values.
+pub fn get_values_request() -> Vec<u8> {
+    let mut body = Vec::new();
+    for name in MANAGEMENT_NAMES {
+        body.push(name.len() as u8);
+        body.push(0);
+        body.extend_from_slice(name.as_bytes());
+    }
+    let len = body.len() as u16;
+    let mut record = vec![1, FCGI_GET_VALUES, 0, 0];
+    record.extend_from_slice(&len.to_be_bytes());
+    record.extend_from_slice(&[0, 0]);
+    record.extend(body);
+    record
+}
+
+/// A whole FastCGI record: 8 header bytes, then content and padding.
+fn record_complete(buf: &[u8]) -> bool {
+    buf.len() >= 8
+        && buf.len() >= 8 + usize::from(u16::from_be_bytes([buf[4], buf[5]])) + usize::from(buf[6])
+}
+
+fn fastcgi_answer(bytes: &[u8], ms: u64) -> Probe {
+    if bytes.starts_with(b"HTTP/") {
+        return Probe::WrongProtocol { detail: "answers in HTTP, not FastCGI".to_owned() };
+    }
+    if bytes.len() < 8 || bytes[0] != 1 {
+        return Probe::WrongProtocol {
+            detail: "answered something that is not FastCGI".to_owned(),
+        };
+    }
+    if bytes[1] != FCGI_GET_VALUES_RESULT {
+        return Probe::Answered { answer: format!("FastCGI record type {}", bytes[1]), ms };
+    }
+    let len = usize::from(u16::from_be_bytes([bytes[4], bytes[5]]));
+    let values = name_values(bytes.get(8..8 + len).unwrap_or_default());
+    let answer = if values.is_empty() {
+        "FastCGI answered".to_owned()
+    } else {
+        format!("FastCGI answered {}", values.join(", "))
+    };
+    Probe::Answered { answer, ms }
+}
+
+/// FastCGI name-value pairs (lengths of 1 byte, or 4 with the high bit set).
+fn name_values(mut body: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let length = |b: &mut &[u8]| -> Option<usize> {
+        let first = *b.first()?;
+        if first & 0x80 == 0 {
+            *b = &b[1..];
+            return Some(usize::from(first));
+        }
+        let four = b.get(..4)?;
+        let n = u32::from_be_bytes([four[0] & 0x7f, four[1], four[2], four[3]]) as usize;
+        *b = &b[4..];
+        Some(n)
+    };
+    while let (Some(n), Some(v)) = (length(&mut body), length(&mut body)) {
+        let (Some(name), Some(value)) = (body.get(..n), body.get(n..n + v)) else { break };
+        out.push(format!("{}={}", sanitize::bytes(name, false), sanitize::bytes(value, false)));
+        body = &body[n + v..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_values_records_are_well_formed() {
+        let r = get_values_request();
+        assert_eq!(&r[..4], &[1, 9, 0, 0]);
+        assert_eq!(usize::from(u16::from_be_bytes([r[4], r[5]])), r.len() - 8);
+        assert!(record_complete(&r));
+        let mut reply = vec![1, 10, 0, 0, 0, 18, 0, 0];
+        reply.extend_from_slice(&[14, 2]);
+        reply.extend_from_slice(b"FCGI_MAX_CONNS50");
+        assert_eq!(
+            fastcgi_answer(&reply, 3),
+            Probe::Answered { answer: "FastCGI answered FCGI_MAX_CONNS=50".into(), ms: 3 }
+        );
+        assert!(matches!(
+            fastcgi_answer(b"HTTP/1.1 400 Bad Request\r\n", 1),
+            Probe::WrongProtocol { .. }
+        ));
+        assert!(
+            matches!(http_answer(&[1, 6, 0, 1], 1), Probe::WrongProtocol { detail } if detail.contains("FastCGI"))
+        );
+    }
+
+    #[tokio::test]
+    async fn tcp_probes_tell_refused_from_answered() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 512];
+            let _ = s.read(&mut buf).await;
+            s.write_all(b"HTTP/1.1 503 Service Unavailable\r\n\r\n").await.unwrap();
+        });
+        let address = Address::Tcp { host: "127.0.0.1".into(), port };
+        assert!(
+            matches!(probe(Protocol::Http, &address, "x").await, Probe::Answered { answer, .. } if answer == "HTTP/1.1 503 Service Unavailable")
+        );
+        server.await.unwrap();
+        assert_eq!(probe(Protocol::Http, &address, "x").await, Probe::Refused);
+        let missing = Address::Unix { path: "/nonexistent/triage.sock".into() };
+        assert_eq!(probe(Protocol::FastCgi, &missing, "x").await, Probe::Missing);
+    }
+}

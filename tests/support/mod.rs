@@ -1,0 +1,268 @@
+//! Real servers for tests: Debian's nginx and PHP-FPM on loopback, each in its own temporary
+//! prefix with its own config, pid file, logs and free port, stopped by pid when dropped. When a
+//! package is missing the test says so loudly and skips; under `CI=true` a skip is a failure.
+//!
+//! ```ignore
+//! mod support;
+//! let Some(nginx) = support::Nginx::start("location / { proxy_pass http://127.0.0.1:9; }") else { return };
+//! // nginx.port, nginx.url(), nginx.config, nginx.error_log, nginx.line_of("proxy_pass")
+//! ```
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const NGINX: &str = "/usr/sbin/nginx";
+
+/// The binary, or `None` after a loud skip message; under `CI=true` a missing binary fails.
+pub fn require(binary: &Path, package: &str, test: &str) -> Option<PathBuf> {
+    if binary.exists() {
+        return Some(binary.to_owned());
+    }
+    let message = format!(
+        "SKIPPED {test}: {} is not installed (apt-get install -y {package})",
+        binary.display()
+    );
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{message}; under CI=true a skip is a failure"
+    );
+    eprintln!("\n!!!!! {message} !!!!!\n");
+    None
+}
+
+/// Whether the tests run as root (then servers drop to `nobody` as they would in production).
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// A loopback port nothing listens on (just now).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A temporary directory every user may enter, so workers running as `nobody` reach sockets in it.
+pub fn open_dir() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new().prefix("triage-test-").tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+/// A running nginx.
+#[derive(Debug)]
+pub struct Nginx {
+    pub port: u16,
+    pub prefix: PathBuf,
+    pub config: PathBuf,
+    pub error_log: PathBuf,
+    pub access_log: PathBuf,
+    pub pid: u32,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    /// nginx with one `server` on 127.0.0.1 whose body is `server_body` (`{prefix}` in it is
+    /// replaced by the prefix). `None` when nginx is not installed (outside CI).
+    pub fn start(server_body: &str) -> Option<Nginx> {
+        Nginx::start_with("", server_body)
+    }
+
+    /// As [`Nginx::start`], with extra `http`-level directives (upstream groups, …).
+    pub fn start_with(http_extra: &str, server_body: &str) -> Option<Nginx> {
+        let binary = require(Path::new(NGINX), "nginx-light", "real nginx test")?;
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            match Nginx::try_start(&binary, http_extra, server_body) {
+                Ok(nginx) => return Some(nginx),
+                Err(e) => last_error = e,
+            }
+        }
+        panic!("nginx did not start: {last_error}");
+    }
+
+    fn try_start(binary: &Path, http_extra: &str, server_body: &str) -> Result<Nginx, String> {
+        let dir = open_dir();
+        let prefix = dir.path().to_owned();
+        let port = free_port();
+        std::fs::create_dir(prefix.join("tmp")).unwrap();
+        let config = prefix.join("nginx.conf");
+        let text = nginx_config(&prefix, port, http_extra, server_body);
+        std::fs::write(&config, text).unwrap();
+        let error_log = prefix.join("error.log");
+        let mut child = Command::new(binary)
+            .arg("-p")
+            .arg(&prefix)
+            .arg("-c")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(prefix.join("stderr.log")).unwrap())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let pid = child.id();
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                let stderr = std::fs::read_to_string(prefix.join("stderr.log")).unwrap_or_default();
+                return Err(format!("exited with {status}: {stderr}"));
+            }
+            if started.elapsed() > Duration::from_secs(10) {
+                stop(&mut child);
+                return Err("did not listen within 10 s".to_owned());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let access_log = prefix.join("access.log");
+        Ok(Nginx { port, prefix, config, error_log, access_log, pid, child, _dir: dir })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    /// The line of the config that contains `needle` (1-based), for asserting config lines.
+    pub fn line_of(&self, needle: &str) -> u32 {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        let index = text
+            .lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("`{needle}` is not in the config"));
+        u32::try_from(index + 1).unwrap()
+    }
+
+    /// `config:line` of the line that contains `needle`.
+    pub fn location_of(&self, needle: &str) -> String {
+        format!("{}:{}", self.config.display(), self.line_of(needle))
+    }
+
+    pub fn error_log_text(&self) -> String {
+        std::fs::read_to_string(&self.error_log).unwrap_or_default()
+    }
+
+    /// `GET path` over HTTP/1.0; the status code and the body.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        http_get(self.port, path)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+fn nginx_config(prefix: &Path, port: u16, http_extra: &str, server_body: &str) -> String {
+    let p = prefix.display();
+    let user = if is_root() { "user nobody nogroup;\n" } else { "" };
+    let body = server_body.replace("{prefix}", &p.to_string());
+    let extra = http_extra.replace("{prefix}", &p.to_string());
+    format!(
+        "daemon off;\nmaster_process on;\nworker_processes 1;\n{user}pid {p}/nginx.pid;\nerror_log {p}/error.log info;\nevents {{\n    worker_connections 64;\n}}\nhttp {{\n    access_log {p}/access.log;\n    client_body_temp_path {p}/tmp/body;\n    proxy_temp_path {p}/tmp/proxy;\n    fastcgi_temp_path {p}/tmp/fastcgi;\n    uwsgi_temp_path {p}/tmp/uwsgi;\n    scgi_temp_path {p}/tmp/scgi;\n{extra}\n    server {{\n        listen 127.0.0.1:{port};\n        server_name localhost;\n{body}\n    }}\n}}\n"
+    )
+}
+
+/// Stops a server by its pid: SIGTERM, then SIGKILL after 5 s.
+fn stop(child: &mut Child) {
+    if let Some(pid) = i32::try_from(child.id()).ok().and_then(rustix::process::Pid::from_raw) {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+    }
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// `GET path` to 127.0.0.1:port; the status and body.
+pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+/// A running PHP-FPM master with one static pool on a unix socket.
+#[derive(Debug)]
+pub struct PhpFpm {
+    pub socket: PathBuf,
+    pub config: PathBuf,
+    pub error_log: PathBuf,
+    pub pid: u32,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl PhpFpm {
+    /// The installed php-fpm binary (`/usr/sbin/php-fpm8.2` on Debian 12).
+    pub fn binary() -> Option<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/sbin")
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("php-fpm"))
+            })
+            .collect();
+        found.sort();
+        found.pop()
+    }
+
+    /// `None` when PHP-FPM is not installed (outside CI).
+    pub fn start() -> Option<PhpFpm> {
+        let binary = PhpFpm::binary().unwrap_or_else(|| PathBuf::from("/usr/sbin/php-fpm8.2"));
+        let binary = require(&binary, "php-fpm", "real PHP-FPM test")?;
+        let dir = open_dir();
+        let d = dir.path().display().to_string();
+        let socket = dir.path().join("php-fpm.sock");
+        let config = dir.path().join("php-fpm.conf");
+        let user = if is_root() { "user = nobody\ngroup = nogroup\n" } else { "" };
+        let text = format!(
+            "[global]\npid = {d}/php-fpm.pid\nerror_log = {d}/php-fpm.log\ndaemonize = no\n[www]\n{user}listen = {d}/php-fpm.sock\nlisten.mode = 0666\npm = static\npm.max_children = 2\n"
+        );
+        std::fs::write(&config, text).unwrap();
+        let mut child = Command::new(&binary)
+            .args(["-F", "-n", "-y"])
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                let stderr =
+                    std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default();
+                panic!("php-fpm exited with {status}: {stderr}");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "php-fpm did not listen within 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let pid = child.id();
+        let error_log = dir.path().join("php-fpm.log");
+        Some(PhpFpm { socket, config, error_log, pid, child, _dir: dir })
+    }
+}
+
+impl Drop for PhpFpm {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
