@@ -10,4 +10,5 @@ pub mod layer;
 pub mod redact;
 pub mod runbook;
 pub mod sanitize;
+pub mod session;
 pub mod yaml;
