@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checks::{CheckReport, CheckRequest, RunId};
 use crate::evidence::Facts;
-use crate::runbook::model::{OutcomeKind, Runbook};
+use crate::runbook::model::{OutcomeKind, Runbook, SupportItem};
 
 pub use store::{Listed, Store, StoreError};
 pub use time::Stamp;
@@ -74,8 +74,14 @@ pub struct Entry {
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum Event {
     /// The runbook's inputs as confirmed on the form (a blank optional input is `""`).
-    InputsSet { values: BTreeMap<String, String> },
-    StepEntered { step: String, title: String, via: Via },
+    InputsSet {
+        values: BTreeMap<String, String>,
+    },
+    StepEntered {
+        step: String,
+        title: String,
+        via: Via,
+    },
     Answered {
         step: String,
         /// The choice id; `None` for a text question.
@@ -85,8 +91,14 @@ pub enum Event {
         /// What the evidence suggested when the user answered.
         suggested: Option<Suggested>,
         agreement: Agreement,
+        /// Support-note items this (text) answer fills, where no check filled them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        fills: Vec<SupportItem>,
     },
-    Noted { step: Option<String>, text: String },
+    Noted {
+        step: Option<String>,
+        text: String,
+    },
     FixTried {
         step: String,
         fix: String,
@@ -95,10 +107,27 @@ pub enum Event {
         verify: String,
         rollback: String,
     },
-    Copied { step: Option<String>, what: Copied, text: String },
-    CheckFinished { step: String, run: RunId, request: CheckRequest, report: CheckReport },
-    OutcomeReached { outcome: String, title: String, ending: Ending, summary: String },
-    Exported { format: String, to: String },
+    Copied {
+        step: Option<String>,
+        what: Copied,
+        text: String,
+    },
+    CheckFinished {
+        step: String,
+        run: RunId,
+        request: CheckRequest,
+        report: CheckReport,
+    },
+    OutcomeReached {
+        outcome: String,
+        title: String,
+        ending: Ending,
+        summary: String,
+    },
+    Exported {
+        format: String,
+        to: String,
+    },
     /// The session was reopened (`triage resume`, or "resume" at start).
     Resumed,
 }
@@ -179,7 +208,9 @@ pub enum Copied {
 pub enum Ending {
     Resolved,
     /// Handed on; `to` says to whom, as people say it ("the hosting provider").
-    Escalated { to: String },
+    Escalated {
+        to: String,
+    },
 }
 
 impl Ending {
@@ -209,7 +240,13 @@ pub struct Visit {
 }
 
 impl Session {
-    pub fn new(id: String, runbook: &Runbook, url: String, time_zone: String, started: Stamp) -> Self {
+    pub fn new(
+        id: String,
+        runbook: &Runbook,
+        url: String,
+        time_zone: String,
+        started: Stamp,
+    ) -> Self {
         Session {
             format: FORMAT,
             id,
@@ -289,10 +326,18 @@ impl Session {
         path
     }
 
-    /// Every fact from every check that finished, later results replacing earlier ones.
+    /// The facts of every check that finished, taking only the latest run of each request (a
+    /// re-run replaces its earlier result whole), later results replacing earlier ones.
     pub fn facts(&self) -> Facts {
+        let mut latest: Vec<(&CheckRequest, &CheckReport)> = Vec::new();
+        for entry in &self.entries {
+            if let Event::CheckFinished { request, report, .. } = &entry.event {
+                latest.retain(|(r, _)| *r != request);
+                latest.push((request, report));
+            }
+        }
         let mut facts = Facts::new();
-        for report in self.reports() {
+        for (_, report) in latest {
             facts.merge(&report.facts);
         }
         facts
@@ -308,11 +353,8 @@ impl Session {
 
     /// The check results recorded since the current step was last entered, by run.
     pub fn results_since_entered(&self) -> Vec<(RunId, &CheckRequest, &CheckReport)> {
-        let from = self
-            .entries
-            .iter()
-            .rposition(|e| position_of(&e.event).is_some())
-            .map_or(0, |i| i + 1);
+        let from =
+            self.entries.iter().rposition(|e| position_of(&e.event).is_some()).map_or(0, |i| i + 1);
         self.entries[from..]
             .iter()
             .filter_map(|e| match &e.event {
@@ -399,6 +441,7 @@ mod tests {
                 answer: answer.into(),
                 suggested: None,
                 agreement: Agreement::NoSuggestion,
+                fills: Vec::new(),
             },
         );
     }
@@ -413,10 +456,7 @@ mod tests {
         answer(&mut s, "a", "second");
         enter(&mut s, "c", Via::Answer);
         let path: Vec<_> = s.path().into_iter().map(|v| (v.title, v.answer)).collect();
-        assert_eq!(
-            path,
-            vec![("A".to_owned(), Some("second".to_owned())), ("C".to_owned(), None)]
-        );
+        assert_eq!(path, vec![("A".to_owned(), Some("second".to_owned())), ("C".to_owned(), None)]);
         let answers = s.entries.iter().filter(|e| matches!(e.event, Event::Answered { .. }));
         assert_eq!(answers.count(), 2, "both answers stay recorded");
         assert_eq!(s.position(), Position::Step("c".into()));
@@ -426,7 +466,10 @@ mod tests {
     fn the_file_format_round_trips() {
         let mut s = session();
         enter(&mut s, "a", Via::Start);
-        s.record(Stamp::from_secs(3, 2), Event::Noted { step: Some("a".into()), text: "hi".into() });
+        s.record(
+            Stamp::from_secs(3, 2),
+            Event::Noted { step: Some("a".into()), text: "hi".into() },
+        );
         let json = serde_json::to_string(&s).unwrap();
         assert!(json.contains(r#""type":"step_entered""#), "{json}");
         assert!(json.contains(r#""at":"1970-01-01T02:00:03.000+02:00""#), "{json}");

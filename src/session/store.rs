@@ -130,9 +130,7 @@ impl Store {
         }
         listed.sort_by_key(|l| match l {
             Listed::Session(s) => (std::cmp::Reverse(Some(s.last_activity())), s.id.clone()),
-            Listed::Damaged { path, .. } => {
-                (std::cmp::Reverse(None), path.display().to_string())
-            }
+            Listed::Damaged { path, .. } => (std::cmp::Reverse(None), path.display().to_string()),
         });
         Ok(listed)
     }
