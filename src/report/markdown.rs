@@ -231,7 +231,7 @@ fn notes(out: &mut String, session: &Session) {
     for entry in &session.entries {
         match &entry.event {
             Event::StepEntered { title, .. } | Event::OutcomeReached { title, .. } => {
-                step.clone_from(title)
+                step.clone_from(title);
             }
             Event::Noted { text, .. } => {
                 any = true;

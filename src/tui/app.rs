@@ -324,6 +324,20 @@ impl App {
     }
 }
 
+/// `at` moved by `by`, kept within `0..count`.
+pub(crate) fn clamp_step(at: usize, by: isize, count: usize) -> usize {
+    if count == 0 { 0 } else { at.saturating_add_signed(by).min(count - 1) }
+}
+
+/// `at` moved one place forward or back around `0..count`.
+pub(crate) fn wrap_step(at: usize, forward: bool, count: usize) -> usize {
+    match count {
+        0 => 0,
+        _ if forward => (at + 1) % count,
+        _ => (at + count - 1) % count,
+    }
+}
+
 fn missing(session: &Session, what: &str, id: &str) -> String {
     format!(
         "session {} stands at {what} `{id}`, which runbook `{}` ({}) no longer has",

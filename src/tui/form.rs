@@ -7,6 +7,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::runbook::model::{Input, InputKind, Runbook};
 use crate::sanitize;
+use crate::tui::app::{clamp_step, wrap_step};
 
 /// Longest value a field takes; a URL or a path fits with room to spare.
 const MAX_VALUE: usize = 2048;
@@ -64,8 +65,8 @@ impl Form {
             KeyCode::Enter if self.cursor + 1 >= self.fields.len() => return self.submit(),
             KeyCode::Enter | KeyCode::Tab | KeyCode::Down => self.move_by(1),
             KeyCode::BackTab | KeyCode::Up => self.move_by(-1),
-            KeyCode::Left => self.cycle(-1),
-            KeyCode::Right => self.cycle(1),
+            KeyCode::Left => self.cycle(false),
+            KeyCode::Right => self.cycle(true),
             KeyCode::Char('u') if ctrl => self.edit(String::clear),
             KeyCode::Backspace => self.edit(|v| {
                 v.pop();
@@ -82,8 +83,7 @@ impl Form {
     }
 
     fn move_by(&mut self, by: isize) {
-        let last = self.fields.len().saturating_sub(1) as isize;
-        self.cursor = (self.cursor as isize + by).clamp(0, last) as usize;
+        self.cursor = clamp_step(self.cursor, by, self.fields.len());
     }
 
     fn field(&mut self) -> Option<&mut Field> {
@@ -107,15 +107,15 @@ impl Form {
         field.error = None;
     }
 
-    fn cycle(&mut self, by: isize) {
+    fn cycle(&mut self, forward: bool) {
         let Some(field) = self.field() else { return };
         let InputKind::Choice(options) = &field.input.kind else { return };
         let mut choices: Vec<&str> = options.iter().map(String::as_str).collect();
         if !field.input.required {
             choices.insert(0, "");
         }
-        let at = choices.iter().position(|o| *o == field.value).unwrap_or(0) as isize;
-        let next = (at + by).rem_euclid(choices.len().max(1) as isize) as usize;
+        let at = choices.iter().position(|o| *o == field.value).unwrap_or(0);
+        let next = wrap_step(at, forward, choices.len());
         field.value = choices.get(next).copied().unwrap_or_default().to_owned();
         field.error = None;
     }

@@ -7,13 +7,13 @@ use ratatui_textarea::TextArea;
 use crate::runbook::model::Runbook;
 use crate::sanitize;
 use crate::session::FixOutcome;
-use crate::tui::app::{App, Effect};
+use crate::tui::app::{App, Effect, clamp_step};
 
 #[derive(Debug)]
 pub enum Overlay {
     Help { scroll: u16 },
     Outline(Outline),
-    Editor(Editor),
+    Editor(Box<Editor>),
     Copied { title: String, text: String, scroll: u16 },
     FixOutcome { fix: usize },
     ConfirmQuit,
@@ -105,7 +105,7 @@ impl App {
             Overlay::Outline(outline) => self.outline_key(key, outline, fx),
             Overlay::Editor(editor) => self.editor_key(key, editor, fx),
             Overlay::FixOutcome { fix } => self.fix_outcome_key(key, *fix, fx),
-            Overlay::ConfirmQuit => self.quit_key(key, fx),
+            Overlay::ConfirmQuit => quit_key(key, fx),
         };
         if keep {
             self.overlay = Some(overlay);
@@ -114,32 +114,29 @@ impl App {
 
     fn outline_key(&mut self, key: KeyEvent, outline: &mut Outline, fx: &mut Vec<Effect>) -> bool {
         let count = outline.matches(&self.runbook).len();
+        let typing = outline.searching && !key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
             KeyCode::Esc => return false,
+            KeyCode::Char('q') if !typing => return false,
             KeyCode::Enter => {
                 if let Some(id) = outline.matches(&self.runbook).get(outline.cursor) {
                     self.jump(&id.clone(), fx);
                 }
                 return false;
             }
-            KeyCode::Up => outline.cursor = outline.cursor.saturating_sub(1),
-            KeyCode::Down => outline.cursor = (outline.cursor + 1).min(count.saturating_sub(1)),
-            KeyCode::Backspace if outline.searching => {
+            KeyCode::Up => outline.cursor = clamp_step(outline.cursor, -1, count),
+            KeyCode::Down => outline.cursor = clamp_step(outline.cursor, 1, count),
+            KeyCode::Char('k') if !typing => outline.cursor = clamp_step(outline.cursor, -1, count),
+            KeyCode::Char('j') if !typing => outline.cursor = clamp_step(outline.cursor, 1, count),
+            KeyCode::Char('/') if !typing => outline.searching = true,
+            KeyCode::Backspace if typing => {
                 outline.query.pop();
                 outline.cursor = 0;
             }
-            KeyCode::Char(c)
-                if outline.searching && !key.modifiers.contains(KeyModifiers::CONTROL) =>
-            {
+            KeyCode::Char(c) if typing => {
                 outline.query.push(c);
                 outline.cursor = 0;
             }
-            KeyCode::Char('k') => outline.cursor = outline.cursor.saturating_sub(1),
-            KeyCode::Char('j') => {
-                outline.cursor = (outline.cursor + 1).min(count.saturating_sub(1))
-            }
-            KeyCode::Char('/') => outline.searching = true,
-            KeyCode::Char('q') => return false,
             _ => {}
         }
         true
@@ -177,16 +174,17 @@ impl App {
         self.record_fix(fix, outcome, fx);
         false
     }
+}
 
-    fn quit_key(&mut self, key: KeyEvent, fx: &mut Vec<Effect>) -> bool {
-        match key.code {
-            KeyCode::Char('y' | 'q') | KeyCode::Enter => fx.push(Effect::Quit),
-            KeyCode::Char('e') => fx.extend([Effect::Export, Effect::Quit]),
-            KeyCode::Char('n') | KeyCode::Esc => {}
-            _ => return true,
-        }
-        false
+/// The quit question: y quits, e exports first, n stays.
+fn quit_key(key: KeyEvent, fx: &mut Vec<Effect>) -> bool {
+    match key.code {
+        KeyCode::Char('y' | 'q') | KeyCode::Enter => fx.push(Effect::Quit),
+        KeyCode::Char('e') => fx.extend([Effect::Export, Effect::Quit]),
+        KeyCode::Char('n') | KeyCode::Esc => {}
+        _ => return true,
     }
+    false
 }
 
 /// Keys of a read-only box: scroll, close.

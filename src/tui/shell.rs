@@ -31,6 +31,7 @@ pub enum Ended {
 }
 
 /// Why the loop should stop.
+#[derive(Debug, Clone, Copy)]
 enum Stop {
     Quit,
     Signal(&'static str),

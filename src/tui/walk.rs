@@ -12,7 +12,9 @@ use crate::runbook::condition;
 use crate::runbook::model::{Outcome, Question, Step, SupportItem, Target};
 use crate::runbook::template::{render_command, render_text};
 use crate::session::{Agreement, Copied, Ending, Event, Position, Suggested, Via};
-use crate::tui::app::{App, CheckRun, Effect, Mode, Pane, RunState, StepView};
+use crate::tui::app::{
+    App, CheckRun, Effect, Mode, Pane, RunState, StepView, clamp_step, wrap_step,
+};
 use crate::tui::keys::{self, Action};
 use crate::tui::overlay::{Editor, Outline, Overlay, Purpose};
 
@@ -168,18 +170,17 @@ impl App {
                 state: RunState::Finished(report.clone()),
             })
             .collect();
-        let mut runs = Vec::new();
+        let mut missing = Vec::new();
+        self.runs.clear();
         for request in self.requests() {
             match recorded.iter().rev().find(|r| r.request == request) {
-                Some(done) => runs.push(done.clone()),
-                None => {
-                    self.runs = std::mem::take(&mut runs);
-                    self.start_run(request, fx);
-                    runs = std::mem::take(&mut self.runs);
-                }
+                Some(done) => self.runs.push(done.clone()),
+                None => missing.push(request),
             }
         }
-        self.runs = runs;
+        for request in missing {
+            self.start_run(request, fx);
+        }
     }
 
     fn rerun(&mut self, fx: &mut Vec<Effect>) {
@@ -238,11 +239,13 @@ impl App {
             Action::PageDown => self.scroll(10),
             Action::Top => self.move_cursor(-1000),
             Action::Bottom => self.move_cursor(1000),
-            Action::NextPane => self.switch_pane(1),
-            Action::PrevPane => self.switch_pane(-1),
+            Action::NextPane => self.switch_pane(true),
+            Action::PrevPane => self.switch_pane(false),
             Action::Activate => self.activate(fx),
             Action::Back => self.go_back(fx),
-            Action::Note => self.overlay = Some(Overlay::Editor(Editor::new(Purpose::Note))),
+            Action::Note => {
+                self.overlay = Some(Overlay::Editor(Box::new(Editor::new(Purpose::Note))))
+            }
             Action::Copy => self.copy_command(fx),
             Action::CopySummary => self.copy_summary(fx),
             Action::MarkTried => self.mark_tried(),
@@ -263,10 +266,10 @@ impl App {
         }
     }
 
-    fn switch_pane(&mut self, by: isize) {
+    fn switch_pane(&mut self, forward: bool) {
         let panes = self.panes();
         let at = panes.iter().position(|p| *p == self.focus).unwrap_or(0);
-        let next = (at as isize + by).rem_euclid(panes.len() as isize) as usize;
+        let next = wrap_step(at, forward, panes.len());
         self.focus = panes[next];
         if self.focus == Pane::Trail {
             self.trail_cursor = self.session.path().len().saturating_sub(1);
@@ -277,7 +280,7 @@ impl App {
         match self.focus {
             Pane::Question => {
                 let count = self.current_step().map_or(0, |s| s.question.choices().len());
-                self.view.choice = step_within(self.view.choice, by, count);
+                self.view.choice = clamp_step(self.view.choice, by, count);
                 self.view.choice_touched = true;
             }
             Pane::Details => {
@@ -285,33 +288,31 @@ impl App {
                 if count == 0 {
                     self.scroll(by.signum() * by.abs().min(20));
                 } else {
-                    self.view.item = step_within(self.view.item, by, count);
+                    self.view.item = clamp_step(self.view.item, by, count);
                     self.view.scroll = 0;
                 }
             }
             Pane::Trail => {
                 let count = self.session.path().len();
-                self.trail_cursor = step_within(self.trail_cursor, by, count);
+                self.trail_cursor = clamp_step(self.trail_cursor, by, count);
             }
         }
     }
 
     fn scroll(&mut self, by: isize) {
-        let scroll = i64::from(self.view.scroll) + by as i64;
-        self.view.scroll = scroll.clamp(0, 2000) as u16;
+        let lines = usize::from(self.view.scroll).saturating_add_signed(by).min(2000);
+        self.view.scroll = u16::try_from(lines).unwrap_or(u16::MAX);
     }
 
     fn activate(&mut self, fx: &mut Vec<Effect>) {
         match self.focus {
             Pane::Question => self.answer_selected(fx),
             Pane::Details => match self.selected_item() {
-                Some(Item::Fix(i)) => {
-                    if !self.view.expanded.remove(&i) {
-                        self.view.expanded.insert(i);
-                    }
+                Some(Item::Fix(i)) if !self.view.expanded.remove(&i) => {
+                    self.view.expanded.insert(i);
                 }
+                Some(Item::Fix(_)) | None => {}
                 Some(Item::Command(_) | Item::FixCommand(..)) => self.copy_command(fx),
-                None => {}
             },
             Pane::Trail => self.jump_to_visit(fx),
         }
@@ -320,7 +321,7 @@ impl App {
     fn answer_selected(&mut self, fx: &mut Vec<Effect>) {
         let Some(step) = self.current_step() else { return };
         if let Question::Text { .. } = step.question {
-            self.overlay = Some(Overlay::Editor(Editor::new(Purpose::Answer)));
+            self.overlay = Some(Overlay::Editor(Box::new(Editor::new(Purpose::Answer))));
             return;
         }
         let Some(choice) = step.question.choices().get(self.view.choice) else { return };
@@ -485,11 +486,4 @@ impl App {
         self.record(Event::Noted { step, text }, fx);
         self.say("note saved");
     }
-}
-
-fn step_within(at: usize, by: isize, count: usize) -> usize {
-    if count == 0 {
-        return 0;
-    }
-    (at as isize + by).clamp(0, count as isize - 1) as usize
 }

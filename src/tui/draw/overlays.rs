@@ -103,7 +103,7 @@ fn render_editor(frame: &mut Frame, area: Rect, app: &App, editor: &Editor, them
         Purpose::Answer => (" Your answer ", " Enter save · Esc cancel "),
     };
     let where_ =
-        app.current_step().map(|s| app.text(&s.title)).unwrap_or_else(|| "the outcome".to_owned());
+        app.current_step().map_or_else(|| "the outcome".to_owned(), |s| app.text(&s.title));
     let outer = block(format!("{title}· {} ", truncate(&where_, 40)), true, theme)
         .title_bottom(Line::styled(hint, theme.dim()).right_aligned());
     let inner = outer.inner(rect);
