@@ -10,6 +10,8 @@ pub mod keys;
 mod overlay;
 pub mod shell;
 pub mod terminal;
+#[cfg(test)]
+mod tests;
 mod walk;
 
 pub use app::{App, Effect, Msg};
