@@ -244,10 +244,10 @@ fn fix_card(doc: &mut Doc, app: &App, step: &Step, i: usize, fix: &FixCard, them
     let start = doc.begin_item();
     doc.text(Span::raw(format!("{mark} ")), "    ", &head, style);
     doc.para("    ", &app.text(&fix.summary), theme.dim());
-    doc.end_item(start);
     if open {
         fix_body(doc, app, i, fix, theme);
     }
+    doc.end_item(start);
 }
 
 fn fix_body(doc: &mut Doc, app: &App, i: usize, fix: &FixCard, theme: Theme) {
@@ -306,6 +306,9 @@ pub fn render_outcome(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             )
             .right_aligned(),
         );
+    } else if doc.lines.len() > height + usize::from(offset) {
+        frame_block = frame_block
+            .title_bottom(Line::styled(" more below: ↓ PgDn ", theme.dim()).right_aligned());
     }
     frame.render_widget(Paragraph::new(doc.lines).scroll((offset, 0)).block(frame_block), area);
 }
@@ -345,18 +348,20 @@ fn outcome_doc(app: &App, width: usize, theme: Theme) -> Doc {
 fn support_items(doc: &mut Doc, app: &App, theme: Theme) {
     doc.heading("What to send support", theme.heading());
     let items = support::collect(app.session(), &app.evidence.facts, &app.evidence.diagnosis);
+    let bullet = theme.glyphs().bullet;
     for item in items {
-        let value = match item.lines.as_slice() {
-            [] => support::NOT_COLLECTED.to_owned(),
-            [one] => one.clone(),
-            [first, rest @ ..] => format!("{first} (+{} more)", rest.len()),
-        };
-        let style = if item.collected() { Style::new() } else { theme.dim() };
-        doc.text(
-            Span::raw(format!("{} {}: ", theme.glyphs().bullet, item.label)),
-            "    ",
-            &value,
-            style,
-        );
+        if item.lines.is_empty() {
+            let text = format!("{}: {}", item.label, support::NOT_COLLECTED);
+            doc.text(Span::raw(format!("{bullet} ")), "  ", &text, theme.dim());
+            continue;
+        }
+        doc.text(Span::raw(format!("{bullet} ")), "  ", &format!("{}:", item.label), Style::new());
+        for line in item.lines.iter().take(3) {
+            doc.para("    ", line, theme.command());
+        }
+        if item.lines.len() > 3 {
+            let more = format!("(+{} more in the export)", item.lines.len() - 3);
+            doc.para("    ", &more, theme.dim());
+        }
     }
 }

@@ -99,12 +99,18 @@ impl Doc {
         self.text(Span::raw(indent.to_owned()), indent, text, style);
     }
 
+    /// Starts a selectable item; items may nest (a fix card holds its commands), so the slot
+    /// is taken in item order now and closed by [`Doc::end_item`].
     pub fn begin_item(&mut self) -> usize {
-        self.lines.len()
+        self.items.push((self.lines.len(), self.lines.len()));
+        self.items.len() - 1
     }
 
-    pub fn end_item(&mut self, start: usize) {
-        self.items.push((start, self.lines.len()));
+    pub fn end_item(&mut self, slot: usize) {
+        let end = self.lines.len();
+        if let Some(item) = self.items.get_mut(slot) {
+            item.1 = end;
+        }
     }
 
     /// The first line to show so that item `selected` is in view, then `scroll` further down.

@@ -37,24 +37,22 @@ fn boxed(frame: &mut Frame, rect: Rect, title: &str, doc: Doc, scroll: u16, them
 }
 
 fn help(frame: &mut Frame, area: Rect, scroll: u16, theme: Theme) {
-    let rect = centered(area, 76, 24);
+    let rect = centered(area, 76, 26);
     let mut doc = Doc::new(usize::from(rect.width.saturating_sub(4)));
     for (keys, what) in HELP {
-        doc.text(
-            Span::styled(format!("{keys:<18}"), theme.key()),
-            &" ".repeat(18),
-            what,
-            Style::new(),
-        );
+        let key = Span::styled(format!("{keys:<18}"), theme.key());
+        doc.text(key, &" ".repeat(18), what, Style::new());
     }
     doc.blank();
     doc.para(
         "",
-        "In the note editor: Ctrl-S saves, Esc cancels. Everything is saved as you go.",
+        "Note editor: Ctrl-S saves, Esc cancels. Everything is saved as you go.",
         theme.dim(),
     );
-    doc.para("", "Any key closes this help.", theme.dim());
-    boxed(frame, rect, "Keys", doc, scroll, theme);
+    frame.render_widget(Clear, rect);
+    let hint = Line::styled(" j k scroll · any other key closes ", theme.dim()).right_aligned();
+    let frame_block = block(" Keys ".to_owned(), true, theme).title_bottom(hint);
+    frame.render_widget(Paragraph::new(doc.lines).scroll((scroll, 0)).block(frame_block), rect);
 }
 
 fn render_outline(frame: &mut Frame, area: Rect, app: &App, outline: &Outline, theme: Theme) {
@@ -112,8 +110,8 @@ fn render_editor(frame: &mut Frame, area: Rect, app: &App, editor: &Editor, them
 }
 
 fn copied(frame: &mut Frame, area: Rect, title: &str, text: &str, scroll: u16, theme: Theme) {
-    let rect = centered(area, 78, 20);
-    let mut doc = Doc::new(usize::from(rect.width.saturating_sub(4)));
+    let width = area.width.saturating_sub(2).min(78);
+    let mut doc = Doc::new(usize::from(width.saturating_sub(4)));
     doc.para("", "Sent to your clipboard through the terminal (OSC 52). If it did not arrive, select the text below with the mouse:", theme.dim());
     doc.blank();
     for line in text.lines() {
@@ -121,6 +119,8 @@ fn copied(frame: &mut Frame, area: Rect, title: &str, text: &str, scroll: u16, t
     }
     doc.blank();
     doc.para("", "↑↓ scroll · any other key closes", theme.dim());
+    let height = u16::try_from(doc.lines.len() + 2).unwrap_or(u16::MAX);
+    let rect = centered(area, width, height.min(area.height.saturating_sub(2)));
     boxed(frame, rect, title, doc, scroll, theme);
 }
 
