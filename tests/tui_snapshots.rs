@@ -1,6 +1,9 @@
 //! Every screen of the walk-through, rendered into a `TestBackend` at 80x24 (the design size) and
 //! 120x40, from the tests' own fixture runbook and scripted check results.
 
+// Test helpers outside #[test] functions may fail loudly too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};

@@ -15,7 +15,7 @@ pub fn render(session: &Session, rules: &Rules) -> String {
     let evidence = Evidence::of(session, rules);
     let items = support::collect(session, &evidence.facts, &evidence.diagnosis);
     let mut out = String::new();
-    title(&mut out, session, &items);
+    title(&mut out, session, &evidence);
     summary(&mut out, session, &evidence);
     support_section(&mut out, &items);
     timeline(&mut out, session);
@@ -35,18 +35,23 @@ fn inline(text: &str) -> String {
     markdown_inline(&clean(text))
 }
 
-fn title(out: &mut String, session: &Session, items: &[Item]) {
-    let status = items
-        .iter()
-        .find(|i| i.item == crate::runbook::model::SupportItem::Status)
-        .and_then(|i| i.lines.first().cloned())
-        .unwrap_or_else(|| "error (status not collected)".to_owned());
+fn title(out: &mut String, session: &Session, evidence: &Evidence) {
+    let status = match evidence.facts.get("http.status") {
+        Some(status) => format!("HTTP {}", clean(&status.to_string())),
+        None => "Server error (status not collected)".to_owned(),
+    };
     out.push_str(&format!("# {} on {}\n\n", inline(&status), inline(&session.url)));
 }
 
 fn summary(out: &mut String, session: &Session, evidence: &Evidence) {
     let verdict = &evidence.diagnosis.verdict;
-    let layer = verdict.layer.map_or_else(|| "not determined".to_owned(), |l| l.label().to_owned());
+    let layer = verdict.layer.map_or_else(
+        || match last_step(session) {
+            Some(step) => format!("not determined by the evidence (the last step was {step})"),
+            None => "not determined by the evidence".to_owned(),
+        },
+        |l| l.label().to_owned(),
+    );
     let cause = if verdict.cause == "unknown" {
         "not determined by the evidence".to_owned()
     } else {
@@ -68,6 +73,13 @@ fn summary(out: &mut String, session: &Session, evidence: &Evidence) {
     ));
 }
 
+fn last_step(session: &Session) -> Option<&str> {
+    session.entries.iter().rev().find_map(|e| match &e.event {
+        Event::StepEntered { title, .. } => Some(title.as_str()),
+        _ => None,
+    })
+}
+
 /// Where the walk ended, and the fix that worked.
 fn ending(session: &Session) -> String {
     let worked: Vec<String> = session
@@ -87,6 +99,9 @@ fn ending(session: &Session) -> String {
         _ => None,
     });
     match (session.is_closed(), last) {
+        (true, Some((title, Ending::Resolved))) if title.eq_ignore_ascii_case("resolved") => {
+            format!("resolved.{fix}")
+        }
         (true, Some((title, Ending::Resolved))) => format!("resolved ({}).{fix}", inline(title)),
         (true, Some((title, Ending::Escalated { to }))) => {
             format!("escalated to {} ({}).{fix}", inline(to), inline(title))
@@ -116,7 +131,9 @@ fn support_section(out: &mut String, items: &[Item]) {
             }
         }
     }
-    out.push('\n');
+    if !out.ends_with("\n\n") {
+        out.push('\n');
+    }
 }
 
 fn is_block(item: &Item) -> bool {
@@ -126,7 +143,7 @@ fn is_block(item: &Item) -> bool {
 
 fn timeline(out: &mut String, session: &Session) {
     out.push_str("## Timeline\n\n| Time | Step | What happened |\n| --- | --- | --- |\n");
-    let mut step = String::new();
+    let mut step = "—".to_owned();
     for entry in &session.entries {
         if let Event::StepEntered { title, .. } | Event::OutcomeReached { title, .. } = &entry.event
         {

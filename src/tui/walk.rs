@@ -243,19 +243,21 @@ impl App {
             Action::PrevPane => self.switch_pane(false),
             Action::Activate => self.activate(fx),
             Action::Back => self.go_back(fx),
-            Action::Note => {
-                self.overlay = Some(Overlay::Editor(Box::new(Editor::new(Purpose::Note))))
-            }
+            Action::Note => self.open(Overlay::Editor(Box::new(Editor::new(Purpose::Note)))),
             Action::Copy => self.copy_command(fx),
             Action::CopySummary => self.copy_summary(fx),
             Action::MarkTried => self.mark_tried(),
-            Action::Outline => self.overlay = Some(Overlay::Outline(Outline::new(false))),
-            Action::Search => self.overlay = Some(Overlay::Outline(Outline::new(true))),
+            Action::Outline => self.open(Overlay::Outline(Outline::new(false))),
+            Action::Search => self.open(Overlay::Outline(Outline::new(true))),
             Action::Export => fx.push(Effect::Export),
             Action::Rerun => self.rerun(fx),
-            Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
-            Action::Quit => self.overlay = Some(Overlay::ConfirmQuit),
+            Action::Help => self.open(Overlay::Help { scroll: 0 }),
+            Action::Quit => self.open(Overlay::ConfirmQuit),
         }
+    }
+
+    fn open(&mut self, overlay: Overlay) {
+        self.overlay = Some(overlay);
     }
 
     fn panes(&self) -> &'static [Pane] {
