@@ -27,7 +27,7 @@ struct Tui {
     child: Box<dyn Child + Send + Sync>,
     writer: Box<dyn Write + Send>,
     parser: Arc<Mutex<vt100::Parser>>,
-    _master: Box<dyn MasterPty + Send>,
+    master: Box<dyn MasterPty + Send>,
 }
 
 impl Tui {
@@ -62,7 +62,17 @@ impl Tui {
             }
         });
         let writer = pty.master.take_writer().unwrap();
-        Tui { child, writer, parser, _master: pty.master }
+        Tui { child, writer, parser, master: pty.master }
+    }
+
+    /// Resizes the terminal (the program gets SIGWINCH) and the emulator with it.
+    fn resize(&mut self, rows: u16, cols: u16) {
+        self.parser
+            .lock()
+            .unwrap()
+            .screen_mut()
+            .set_size(rows.try_into().unwrap(), cols.try_into().unwrap());
+        self.master.resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).unwrap();
     }
 
     fn press(&mut self, keys: &str) {
@@ -90,6 +100,15 @@ impl Tui {
                 start.elapsed() < DEADLINE,
                 "waited {DEADLINE:?} for {text:?}; the screen:\n{screen}"
             );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until the screen no longer shows `text` (an overlay closed).
+    fn wait_gone(&self, text: &str) {
+        let start = Instant::now();
+        while self.screen().contains(text) {
+            assert!(start.elapsed() < DEADLINE, "{text:?} stayed; the screen:\n{}", self.screen());
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -178,7 +197,9 @@ fn walk_a_path_write_a_note_export_and_quit() {
     let screen = tui.wait_for("What to send support");
     assert!(screen.contains("Resolved"), "{screen}");
     tui.press("e");
-    tui.wait_for("exported to");
+    tui.wait_for("The incident note (markdown) is written to");
+    tui.press("\x1b");
+    tui.wait_gone("is written to");
     tui.press("q");
     tui.wait_for("Quit triage?");
     tui.press("y");
@@ -253,6 +274,36 @@ fn sighup_saves_the_session_and_gives_the_terminal_back() {
     assert_eq!(entries_of(&session, "noted")[0]["text"], "the link is about to drop");
     let list = String::from_utf8(triage(data.path(), &["sessions"]).stdout).unwrap();
     assert!(list.contains("open"), "{list}");
+}
+
+#[test]
+fn sigterm_saves_the_session_and_gives_the_terminal_back() {
+    let data = data_dir();
+    let mut tui = Tui::start(data.path(), &["--runbook", FIXTURE, URL]);
+    to_second_step_with_a_note(&mut tui, "stopped by the service manager");
+    tui.signal("TERM");
+    assert_eq!(tui.wait_exit().exit_code(), 143);
+    tui.wait_for("triage resume");
+    assert!(!tui.parser.lock().unwrap().screen().alternate_screen());
+    let (_, session) = session_file(data.path());
+    assert_eq!(entries_of(&session, "noted")[0]["text"], "stopped by the service manager");
+}
+
+#[test]
+fn resizing_at_any_moment_redraws_and_too_small_says_so() {
+    let data = data_dir();
+    let mut tui = Tui::start(data.path(), &["--runbook", FIXTURE, URL]);
+    tui.wait_for("First, what is affected?");
+    tui.resize(20, 60);
+    tui.wait_for("needs at least 80x24; this terminal is 60x20");
+    tui.press(&ENTER.repeat(3));
+    tui.resize(30, 100);
+    let screen = tui.wait_for("Confirm the public error <fast> · visitor / client");
+    assert!(screen.lines().next().unwrap().trim_end().ends_with("step 1 of 4"), "{screen}");
+    tui.press("q");
+    tui.wait_for("Quit triage?");
+    tui.press("y");
+    assert!(tui.wait_exit().success());
 }
 
 #[test]

@@ -64,7 +64,7 @@ fn summary(out: &mut String, session: &Session, evidence: &Evidence) {
         ending(session)
     ));
     out.push_str(&format!(
-        "Runbook {} (version {}), session {}; times are in {} (UTC{}).\n\n",
+        "Runbook “{}” (version {}), session {}; times are in {} (UTC{}).\n\n",
         inline(&session.runbook.title),
         inline(&session.runbook.version),
         markdown_code_span(&session.id),
@@ -175,6 +175,11 @@ fn describe(event: &Event) -> String {
         }
         Event::Copied { what: Copied::SupportSummary, .. } => {
             "Copied the support summary".to_owned()
+        }
+        Event::CheckFinished { report, .. }
+            if report.summary.starts_with(report.status.label()) =>
+        {
+            format!("Check {}: {}", inline(&report.check), inline(&report.summary))
         }
         Event::CheckFinished { report, .. } => format!(
             "Check {}: {} — {}",

@@ -317,6 +317,15 @@ impl App {
         match result {
             Ok(path) => {
                 self.say(format!("exported to {path}"));
+                let intro = "The incident note (markdown) is written to:";
+                let text = format!(
+                    "{path}\n\nLater, or as JSON:\ntriage export {} --format json -o incident.json",
+                    self.session.id
+                );
+                if self.overlay.is_none() {
+                    self.overlay =
+                        Some(crate::tui::overlay::Overlay::text("Exported", intro, &text));
+                }
                 self.record(Event::Exported { format: "markdown".to_owned(), to: path }, fx);
             }
             Err(e) => self.say(format!("could not export: {e}")),

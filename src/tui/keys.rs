@@ -99,7 +99,7 @@ pub fn footer(
         Pane::Question => &[
             ("↑↓", "choose"),
             ("⏎", "confirm"),
-            ("Tab", "step"),
+            ("Tab", "panes"),
             ("b", "back"),
             ("n", "note"),
             ("?", "help"),

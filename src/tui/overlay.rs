@@ -11,11 +11,21 @@ use crate::tui::app::{App, Effect, clamp_step};
 
 #[derive(Debug)]
 pub enum Overlay {
-    Help { scroll: u16 },
+    Help {
+        scroll: u16,
+    },
     Outline(Outline),
     Editor(Box<Editor>),
-    Copied { title: String, text: String, scroll: u16 },
-    FixOutcome { fix: usize },
+    /// Text to read or copy by hand: what was just copied, or where the export went.
+    Text {
+        title: String,
+        intro: String,
+        text: String,
+        scroll: u16,
+    },
+    FixOutcome {
+        fix: usize,
+    },
     ConfirmQuit,
 }
 
@@ -75,7 +85,17 @@ impl Editor {
 
 impl Overlay {
     pub fn copied(title: &str, text: &str) -> Overlay {
-        Overlay::Copied { title: title.to_owned(), text: text.to_owned(), scroll: 0 }
+        let intro = "Sent to your clipboard through the terminal (OSC 52). If it did not arrive, select the text below with the mouse:";
+        Overlay::text(title, intro, text)
+    }
+
+    pub fn text(title: &str, intro: &str, text: &str) -> Overlay {
+        Overlay::Text {
+            title: title.to_owned(),
+            intro: intro.to_owned(),
+            text: text.to_owned(),
+            scroll: 0,
+        }
     }
 
     /// Bracketed paste goes into the editor or the search, escape sequences removed.
@@ -101,7 +121,7 @@ impl App {
     pub(crate) fn overlay_key(&mut self, key: KeyEvent, fx: &mut Vec<Effect>) {
         let Some(mut overlay) = self.overlay.take() else { return };
         let keep = match &mut overlay {
-            Overlay::Help { scroll } | Overlay::Copied { scroll, .. } => scroll_key(key, scroll),
+            Overlay::Help { scroll } | Overlay::Text { scroll, .. } => scroll_key(key, scroll),
             Overlay::Outline(outline) => self.outline_key(key, outline, fx),
             Overlay::Editor(editor) => self.editor_key(key, editor, fx),
             Overlay::FixOutcome { fix } => self.fix_outcome_key(key, *fix, fx),

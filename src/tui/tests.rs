@@ -230,7 +230,7 @@ fn copying_a_command_sends_it_and_shows_it() {
     let fx = press(&mut app, KeyCode::Char('c'));
     let expected = "curl -sS -o /dev/null -D - https://shop.test/checkout";
     assert!(fx.contains(&Effect::Copy(expected.to_owned())), "{fx:?}");
-    assert!(matches!(&app.overlay, Some(Overlay::Copied { text, .. }) if text == expected));
+    assert!(matches!(&app.overlay, Some(Overlay::Text { text, .. }) if text == expected));
     assert!(matches!(events(&app).last(), Some(Event::Copied { text, .. }) if text == expected));
     press(&mut app, KeyCode::Esc);
     let fx = press(&mut app, KeyCode::Char('s'));

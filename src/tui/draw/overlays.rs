@@ -20,7 +20,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, overlay: &Overlay, theme
         Overlay::Help { scroll } => help(frame, area, *scroll, theme),
         Overlay::Outline(outline) => render_outline(frame, area, app, outline, theme),
         Overlay::Editor(editor) => render_editor(frame, area, app, editor, theme),
-        Overlay::Copied { title, text, scroll } => copied(frame, area, title, text, *scroll, theme),
+        Overlay::Text { title, intro, text, scroll } => {
+            text_box(frame, area, [title, intro, text], *scroll, theme);
+        }
         Overlay::FixOutcome { fix } => fix_outcome(frame, area, app, *fix, theme),
         Overlay::ConfirmQuit => confirm_quit(frame, area, app, theme),
     }
@@ -109,10 +111,16 @@ fn render_editor(frame: &mut Frame, area: Rect, app: &App, editor: &Editor, them
     frame.render_widget(&editor.area, inner);
 }
 
-fn copied(frame: &mut Frame, area: Rect, title: &str, text: &str, scroll: u16, theme: Theme) {
+fn text_box(
+    frame: &mut Frame,
+    area: Rect,
+    [title, intro, text]: [&String; 3],
+    scroll: u16,
+    theme: Theme,
+) {
     let width = area.width.saturating_sub(2).min(78);
     let mut doc = Doc::new(usize::from(width.saturating_sub(4)));
-    doc.para("", "Sent to your clipboard through the terminal (OSC 52). If it did not arrive, select the text below with the mouse:", theme.dim());
+    doc.para("", intro, theme.dim());
     doc.blank();
     for line in text.lines() {
         doc.para("", line, theme.command());
@@ -125,7 +133,7 @@ fn copied(frame: &mut Frame, area: Rect, title: &str, text: &str, scroll: u16, t
 }
 
 fn fix_outcome(frame: &mut Frame, area: Rect, app: &App, fix: usize, theme: Theme) {
-    let rect = centered(area, 64, 8);
+    let rect = centered(area, 64, 5);
     let mut doc = Doc::new(usize::from(rect.width.saturating_sub(4)));
     let title = app
         .current_step()
@@ -142,7 +150,7 @@ fn fix_outcome(frame: &mut Frame, area: Rect, app: &App, fix: usize, theme: Them
 }
 
 fn confirm_quit(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
-    let rect = centered(area, 64, 9);
+    let rect = centered(area, 64, 6);
     let mut doc = Doc::new(usize::from(rect.width.saturating_sub(4)));
     doc.para("", "Quit triage? Everything so far is saved.", theme.heading());
     doc.para("", &format!("Continue later with: triage resume {}", app.session().id), Style::new());

@@ -17,7 +17,7 @@ use crate::tui::form::{Field, Form};
 
 pub fn too_small(frame: &mut Frame, area: Rect, _theme: Theme) {
     let text = format!(
-        "triage needs at least {MIN_WIDTH}x{MIN_HEIGHT}; this terminal is {}x{}. Enlarge the window or make the font smaller. Your session is saved; q quits.",
+        "triage needs at least {MIN_WIDTH}x{MIN_HEIGHT}; this terminal is {}x{}. Enlarge the window or make the font smaller. Your session is saved.",
         area.width, area.height
     );
     let height = 6.min(area.height);
