@@ -307,6 +307,27 @@ fn resizing_at_any_moment_redraws_and_too_small_says_so() {
 }
 
 #[test]
+fn an_open_session_for_the_url_is_offered_for_resuming() {
+    let data = data_dir();
+    let mut tui = Tui::start(data.path(), &["--runbook", FIXTURE, URL]);
+    to_second_step_with_a_note(&mut tui, "first run");
+    tui.press("q");
+    tui.wait_for("Quit triage?");
+    tui.press("y");
+    assert!(tui.wait_exit().success());
+    let mut tui = Tui::start(data.path(), &["--runbook", FIXTURE, URL]);
+    tui.wait_for("An open session exists for https://shop.example.com/checkout");
+    tui.press("r");
+    tui.wait_for("Read the nginx error log");
+    tui.press("q");
+    tui.wait_for("Quit triage?");
+    tui.press("y");
+    assert!(tui.wait_exit().success());
+    let (_, session) = session_file(data.path());
+    assert_eq!(entries_of(&session, "resumed").len(), 1, "resumed, not a second session");
+}
+
+#[test]
 fn a_broken_runbook_is_reported_before_the_screen_switches() {
     let data = data_dir();
     let broken = data.path().join("broken.yaml");

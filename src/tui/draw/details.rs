@@ -63,6 +63,7 @@ fn step_doc(app: &App, step: &Step, width: usize, theme: Theme) -> Doc {
             );
         }
     }
+    records(&mut doc, app, step, theme);
     fixes(&mut doc, app, step, theme);
     user_notes(&mut doc, app, Some(&step.id), theme);
     doc
@@ -269,6 +270,26 @@ fn fix_body(doc: &mut Doc, app: &App, i: usize, fix: &FixCard, theme: Theme) {
             &app.text(text),
             Style::new(),
         );
+    }
+}
+
+/// What this step adds to "what to send support", filled or still to find out.
+fn records(doc: &mut Doc, app: &App, step: &Step, theme: Theme) {
+    if step.record.is_empty() {
+        return;
+    }
+    doc.heading("For the support note", theme.heading());
+    let items = support::collect(app.session(), &app.evidence.facts, &app.evidence.diagnosis);
+    for record in &step.record {
+        let Some(item) = items.iter().find(|i| i.item == record.item) else { continue };
+        let (text, style) = match (item.lines.first(), &record.ask) {
+            (Some(value), _) => (format!("{}: {value}", item.label), Style::new()),
+            (None, Some(ask)) => {
+                (format!("{}: not collected yet — {}", item.label, app.text(ask)), theme.dim())
+            }
+            (None, None) => (format!("{}: not collected yet", item.label), theme.dim()),
+        };
+        doc.text(Span::raw(format!("{} ", theme.glyphs().bullet)), "  ", &text, style);
     }
 }
 
