@@ -23,8 +23,8 @@ pub const DEFAULT_RUNBOOK: &str = "http-5xx";
 pub fn run(url: Option<String>, runbook: Option<&str>, ascii: bool) -> anyhow::Result<ExitCode> {
     let runbook = load_runbook(runbook.unwrap_or(DEFAULT_RUNBOOK))?;
     let rules = Rules::builtin().context("the built-in diagnosis rules")?;
-    let store = Store::open()?;
     require_terminal()?;
+    let store = Store::open()?;
     let now = Stamp::now();
     let url = url.unwrap_or_default();
     let fresh = Session::new(new_id(&store, now), &runbook, url.clone(), time_zone(), now);
