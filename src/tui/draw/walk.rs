@@ -2,6 +2,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
@@ -9,8 +10,8 @@ use super::details;
 use super::doc::{Doc, truncate};
 use super::theme::Theme;
 use crate::runbook::model::Question;
-use crate::session::Position;
 use crate::session::time::elapsed;
+use crate::session::{Position, Visit};
 use crate::tui::app::{App, Pane, RunState};
 use crate::tui::keys;
 
@@ -63,48 +64,49 @@ fn render_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 
 fn render_trail(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let focused = app.focus == Pane::Trail;
-    let glyphs = theme.glyphs();
     let width = usize::from(area.width.saturating_sub(4));
     let path = app.session().path();
     let mut doc = Doc::new(width + 2);
     for (n, visit) in path.iter().enumerate() {
-        let current = n + 1 == path.len();
         let start = doc.begin_item();
-        let mark = match (focused && n == app.trail_cursor, current) {
-            (true, _) => glyphs.cursor,
-            (false, true) => glyphs.arrow,
-            (false, false) => glyphs.done,
-        };
-        let style = if focused && n == app.trail_cursor {
-            theme.selected(true)
-        } else if current {
-            theme.title()
-        } else {
-            ratatui::style::Style::new()
-        };
-        let title = if matches!(visit.position, Position::Outcome(_)) {
-            format!("End: {}", visit.title)
-        } else {
-            visit.title.clone()
-        };
-        doc.line(Line::from(vec![
-            Span::raw(format!("{mark} ")),
-            Span::styled(truncate(&title, width), style),
-        ]));
-        if let Some(answer) = &visit.answer {
-            doc.line(Line::styled(format!("  {}", truncate(answer, width)), theme.dim()));
-        }
+        trail_visit(&mut doc, app, visit, n, n + 1 == path.len(), width, theme);
         doc.end_item(start);
     }
     let inner_height = usize::from(area.height.saturating_sub(2));
     let selected = if focused { app.trail_cursor } else { path.len().saturating_sub(1) };
     let offset = doc.offset(Some(selected), 0, inner_height);
-    let paragraph = Paragraph::new(doc.lines).scroll((offset, 0)).block(block(
-        " Trail ".to_owned(),
-        focused,
-        theme,
-    ));
-    frame.render_widget(paragraph, area);
+    let frame_block = block(" Trail ".to_owned(), focused, theme);
+    frame.render_widget(Paragraph::new(doc.lines).scroll((offset, 0)).block(frame_block), area);
+}
+
+/// One place on the path: its title, marked done, current or selected, and the answer given.
+fn trail_visit(
+    doc: &mut Doc,
+    app: &App,
+    visit: &Visit,
+    n: usize,
+    current: bool,
+    width: usize,
+    theme: Theme,
+) {
+    let glyphs = theme.glyphs();
+    let selected = app.focus == Pane::Trail && n == app.trail_cursor;
+    let (mark, style) = match (selected, current) {
+        (true, _) => (glyphs.cursor, theme.selected(true)),
+        (false, true) => (glyphs.arrow, theme.title()),
+        (false, false) => (glyphs.done, Style::new()),
+    };
+    let title = match visit.position {
+        Position::Outcome(_) => format!("End: {}", visit.title),
+        _ => visit.title.clone(),
+    };
+    doc.line(Line::from(vec![
+        Span::raw(format!("{mark} ")),
+        Span::styled(truncate(&title, width), style),
+    ]));
+    if let Some(answer) = &visit.answer {
+        doc.line(Line::styled(format!("  {}", truncate(answer, width)), theme.dim()));
+    }
 }
 
 /// Room for the prompt, every choice and the suggestion line, within half the main pane.
@@ -161,7 +163,7 @@ fn choice_lines(doc: &mut Doc, app: &App, i: usize, label: &str, theme: Theme) {
     } else if suggested {
         theme.suggested()
     } else {
-        ratatui::style::Style::new()
+        Style::new()
     };
     let start = doc.begin_item();
     doc.text(Span::raw(format!("{mark} {radio} ")), "      ", &text, style);
