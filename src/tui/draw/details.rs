@@ -219,7 +219,7 @@ fn fixes(doc: &mut Doc, app: &App, step: &Step, theme: Theme) {
     if step.fixes.is_empty() {
         return;
     }
-    doc.heading("Fixes — ⏎ opens a card, t marks it tried", theme.heading());
+    doc.heading("Fixes — Enter opens a card, t marks it tried", theme.heading());
     for (i, fix) in step.fixes.iter().enumerate() {
         fix_card(doc, app, step, i, fix, theme);
     }

@@ -34,6 +34,9 @@ pub fn render(app: &App, frame: &mut Frame, theme: Theme) {
     if let Some(overlay) = &app.overlay {
         overlays::render(frame, area, app, overlay, theme);
     }
+    if theme.ascii {
+        theme::asciify(frame.buffer_mut());
+    }
 }
 
 /// A rectangle of at most `width` x `height` in the middle of `area`.

@@ -85,9 +85,9 @@ fn render_outline(frame: &mut Frame, area: Rect, app: &App, outline: &Outline, t
     }
     doc.blank();
     let hint = if outline.searching {
-        "type to filter · ↑↓ select · ⏎ go · Esc close"
+        "type to filter · ↑↓ select · Enter goes there · Esc closes"
     } else {
-        "↑↓ j k select · / search · ⏎ go · Esc close"
+        "↑↓ j k select · / search · Enter goes there · Esc closes"
     };
     doc.para("", hint, theme.dim());
     let height = usize::from(rect.height.saturating_sub(2));

@@ -51,7 +51,7 @@ pub fn offer(frame: &mut Frame, area: Rect, app: &App, existing: &Session, theme
 pub(super) fn keys_line(keys: &[(&str, &str)], theme: Theme) -> Line<'static> {
     let mut spans = Vec::new();
     for (key, label) in keys {
-        spans.push(Span::styled(format!(" {key}"), theme.key()));
+        spans.push(Span::styled(format!(" {}", theme.key_name(key)), theme.key()));
         spans.push(Span::raw(format!(" {label}  ")));
     }
     Line::from(spans)

@@ -23,6 +23,37 @@ const ASCII_BORDER: border::Set<'static> = border::Set {
     horizontal_bottom: "-",
 };
 
+/// Punctuation and arrows the screen's own texts use, with their ASCII stand-ins. Text from
+/// the runbook or the site in other scripts is left as it is.
+const ASCII_FOR: &[(&str, &str)] = &[
+    ("—", "-"),
+    ("–", "-"),
+    ("·", "-"),
+    ("…", "~"),
+    ("“", "\""),
+    ("”", "\""),
+    ("’", "'"),
+    ("↑", "^"),
+    ("↓", "v"),
+    ("←", "<"),
+    ("→", ">"),
+    ("⏎", "<"),
+    ("★", "*"),
+    ("•", "*"),
+    ("▸", ">"),
+    ("▾", "v"),
+    ("◂", "<"),
+];
+
+/// Replaces the screen's Unicode punctuation with ASCII, cell by cell, for `--ascii`.
+pub fn asciify(buffer: &mut ratatui::buffer::Buffer) {
+    for cell in &mut buffer.content {
+        if let Some((_, ascii)) = ASCII_FOR.iter().find(|(u, _)| *u == cell.symbol()) {
+            cell.set_symbol(ascii);
+        }
+    }
+}
+
 /// The symbols the screen uses, in Unicode or ASCII.
 #[derive(Debug, Clone, Copy)]
 pub struct Glyphs {
@@ -92,6 +123,14 @@ impl Theme {
 
     pub fn glyphs(self) -> &'static Glyphs {
         if self.ascii { &ASCII } else { &UNICODE }
+    }
+
+    /// A key's name as the footer shows it; `--ascii` spells out the arrows and Enter.
+    pub fn key_name(self, key: &str) -> String {
+        if !self.ascii {
+            return key.to_owned();
+        }
+        key.replace('⏎', "Enter").replace("↑↓", "up/dn").replace("←→", "lt/rt")
     }
 
     pub fn border(self) -> border::Set<'static> {

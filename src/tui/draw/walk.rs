@@ -123,7 +123,7 @@ fn render_question(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let height = usize::from(area.height.saturating_sub(2));
     let selected = Some(app.view.choice);
     let offset = doc.offset(selected, 0, height);
-    let title = if focused { " Question — ⏎ confirms " } else { " Question " };
+    let title = if focused { " Question — Enter confirms " } else { " Question " };
     let paragraph = Paragraph::new(doc.lines).scroll((offset, 0)).block(block(
         title.to_owned(),
         focused,
@@ -137,7 +137,7 @@ fn question_doc(app: &App, width: usize, theme: Theme) -> Doc {
     let Some(step) = app.current_step() else { return doc };
     doc.para("", &app.text(step.question.prompt()), theme.heading());
     if let Question::Text { .. } = step.question {
-        doc.para("", "⏎ to type the answer (Enter saves it, Esc cancels).", theme.dim());
+        doc.para("", "Press Enter to type the answer (Enter saves it, Esc cancels).", theme.dim());
         return doc;
     }
     for (i, choice) in step.question.choices().iter().enumerate() {
@@ -194,7 +194,7 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let at_outcome = app.current_step().is_none();
     let mut spans = Vec::new();
     for (key, label) in keys::footer(app.focus, at_outcome) {
-        spans.push(Span::styled(format!(" {key}"), theme.key()));
+        spans.push(Span::styled(format!(" {}", theme.key_name(key)), theme.key()));
         spans.push(Span::raw(format!(" {label} ")));
     }
     let line = Line::from(spans);
