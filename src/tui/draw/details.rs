@@ -329,7 +329,7 @@ pub fn render_outcome(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         );
     } else if doc.lines.len() > height + usize::from(offset) {
         frame_block = frame_block
-            .title_bottom(Line::styled(" more below: ↓ PgDn ", theme.dim()).right_aligned());
+            .title_bottom(Line::styled(" more below: PgDn ", theme.dim()).right_aligned());
     }
     frame.render_widget(Paragraph::new(doc.lines).scroll((offset, 0)).block(frame_block), area);
 }
