@@ -38,7 +38,11 @@ pub fn run(url: Option<String>, runbook: Option<&str>, ascii: bool) -> anyhow::R
 
 /// A runbook by file or id, with its warnings printed (they do not stop the walk).
 pub fn load_runbook(file_or_id: &str) -> anyhow::Result<Runbook> {
-    let loaded = library::resolve(file_or_id).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // An absolute path, so that `triage resume` finds the file again from any directory.
+    let path = std::path::Path::new(file_or_id);
+    let absolute = path.is_file().then(|| std::fs::canonicalize(path).ok()).flatten();
+    let file_or_id = absolute.as_ref().map_or(file_or_id.to_owned(), |p| p.display().to_string());
+    let loaded = library::resolve(&file_or_id).map_err(|e| anyhow::anyhow!("{e}"))?;
     for warning in &loaded.warnings {
         stderr(&warning.to_string());
     }
