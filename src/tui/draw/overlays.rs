@@ -123,7 +123,8 @@ fn text_box(
     doc.para("", intro, theme.dim());
     doc.blank();
     for line in text.lines() {
-        doc.para("", line, theme.command());
+        let body = line.trim_start();
+        doc.para(&line[..line.len() - body.len()], body, theme.command());
     }
     doc.blank();
     doc.para("", "↑↓ scroll · any other key closes", theme.dim());
