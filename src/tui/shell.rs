@@ -1,14 +1,17 @@
 //! The thin async shell around the pure core: it owns the terminal, the clock, the check engine
-//! and the disk. The loop waits on terminal events, check events, a tick (fast only while a
-//! check runs) and the signals; drains what is queued, applies it, carries out the effects, and
+//! and the disk. The loop waits on terminal events (read by a thread of their own: crossterm's
+//! `EventStream` sometimes stopped delivering keys under load in the pty tests), check events, a
+//! tick (fast only while a check runs) and the signals; drains what is queued, applies it, carries out the effects, and
 //! draws once, only when something changed. The session is saved after every recorded event, so
 //! a signal or kill -9 loses nothing that was recorded.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use ratatui::crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ratatui::crossterm::event::{self as term, Event as TermEvent, KeyEventKind};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
@@ -60,13 +63,48 @@ pub async fn run(
         theme,
         mux: Multiplexer::detect(),
     };
-    let mut terminal_events = EventStream::new();
-    let mut term = signal(SignalKind::terminate())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut int = signal(SignalKind::interrupt())?;
     if let Some(stop) = shell.apply(app, first) {
         return Ok(shell.finish(app, stop));
     }
+    let (terminal_tx, mut terminal_events) = mpsc::unbounded_channel();
+    let reading = Arc::new(AtomicBool::new(true));
+    read_terminal(terminal_tx, Arc::clone(&reading));
+    let ended = event_loop(app, &mut shell, &mut terminal_events, &mut checks).await;
+    reading.store(false, Ordering::SeqCst);
+    let stop = ended?;
+    Ok(shell.finish(app, stop))
+}
+
+type TerminalEvents = mpsc::UnboundedReceiver<std::io::Result<TermEvent>>;
+
+/// Reads terminal events on a thread of its own and hands them to the loop: a blocking reader
+/// never loses or delays a key. It looks every 100 ms whether the UI has ended.
+fn read_terminal(tx: mpsc::UnboundedSender<std::io::Result<TermEvent>>, reading: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        while reading.load(Ordering::SeqCst) {
+            let event = match term::poll(Duration::from_millis(100)) {
+                Ok(false) => continue,
+                Ok(true) => term::read(),
+                Err(e) => Err(e),
+            };
+            let failed = event.is_err();
+            if tx.send(event).is_err() || failed {
+                break;
+            }
+        }
+    });
+}
+
+/// Waits, applies what came, draws when something changed; returns why to stop.
+async fn event_loop(
+    app: &mut App,
+    shell: &mut Shell,
+    terminal_events: &mut TerminalEvents,
+    checks: &mut mpsc::UnboundedReceiver<CheckEvent>,
+) -> anyhow::Result<Stop> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut int = signal(SignalKind::interrupt())?;
     shell.draw(app)?;
     loop {
         let tick =
@@ -74,29 +112,42 @@ pub async fn run(
         let mut msgs = Vec::new();
         let mut resized = false;
         tokio::select! {
-            event = terminal_events.next() => match event {
+            event = terminal_events.recv() => match event {
                 Some(Ok(event)) => push_terminal(&mut msgs, &mut resized, event),
                 // The terminal is gone (the SSH link dropped before SIGHUP arrived).
-                Some(Err(_)) | None => return Ok(shell.finish(app, Stop::Signal("terminal closed"))),
+                Some(Err(_)) | None => return Ok(Stop::Signal("terminal closed")),
             },
             Some(event) = checks.recv() => msgs.push(Msg::Check(event)),
             () = tokio::time::sleep(tick) => msgs.push(Msg::Tick),
-            _ = term.recv() => return Ok(shell.finish(app, Stop::Signal("SIGTERM"))),
-            _ = hup.recv() => return Ok(shell.finish(app, Stop::Signal("SIGHUP"))),
-            _ = int.recv() => return Ok(shell.finish(app, Stop::Signal("SIGINT"))),
+            _ = term.recv() => return Ok(Stop::Signal("SIGTERM")),
+            _ = hup.recv() => return Ok(Stop::Signal("SIGHUP")),
+            _ = int.recv() => return Ok(Stop::Signal("SIGINT")),
         }
-        while let Ok(event) = checks.try_recv() {
-            msgs.push(Msg::Check(event));
-        }
+        drain(terminal_events, checks, &mut msgs, &mut resized);
         for msg in msgs {
             let fx = app.update(Stamp::now(), msg);
             if let Some(stop) = shell.apply(app, fx) {
-                return Ok(shell.finish(app, stop));
+                return Ok(stop);
             }
         }
         if app.take_dirty() || resized {
             shell.draw(app)?;
         }
+    }
+}
+
+/// Everything already queued, so a burst (a paste, many check events) draws once.
+fn drain(
+    terminal_events: &mut TerminalEvents,
+    checks: &mut mpsc::UnboundedReceiver<CheckEvent>,
+    msgs: &mut Vec<Msg>,
+    resized: &mut bool,
+) {
+    while let Ok(Ok(event)) = terminal_events.try_recv() {
+        push_terminal(msgs, resized, event);
+    }
+    while let Ok(event) = checks.try_recv() {
+        msgs.push(Msg::Check(event));
     }
 }
 
