@@ -8,16 +8,23 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 pub mod check;
+pub mod export;
 pub mod graph;
+pub mod resume;
 pub mod runbooks;
+pub mod sessions;
 pub mod stack;
 pub mod validate;
+pub mod walk;
 
 const EXAMPLES: &str = "\
 Examples:
   triage https://shop.example.com/          walk through a 5xx on this URL
   triage check https://shop.example.com/    check from outside and print the verdict
   triage --runbook ./my-runbook.yaml URL    use your own runbook
+  triage sessions                           list saved sessions
+  triage resume                             continue the latest session
+  triage export -o incident.md              the incident note of the latest session
   triage validate                           check the built-in runbooks
   triage validate --strict my-runbook.yaml  check a runbook; warnings fail too
   triage graph --format dot | dot -Tsvg > tree.svg
@@ -59,6 +66,12 @@ pub enum Command {
     Stack(stack::StackArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
+    /// List saved sessions: id, state, started, URL, last step.
+    Sessions(sessions::SessionsArgs),
+    /// Reopen a saved session where it was (the latest when no id is given).
+    Resume(resume::ResumeArgs),
+    /// Write a session's incident note as markdown or JSON.
+    Export(export::ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -77,10 +90,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Runbooks(args)) => runbooks::run(&args),
         Some(Command::Stack(args)) => stack::run(&args),
         Some(Command::Completions(args)) => completions(&args),
-        None => {
-            stderr("the walk-through UI is not in this build yet");
-            Ok(ExitCode::from(2))
-        }
+        Some(Command::Sessions(args)) => sessions::run(&args),
+        Some(Command::Resume(args)) => resume::run(&args),
+        Some(Command::Export(args)) => export::run(&args),
+        None => walk::run(cli.url, cli.runbook.as_deref(), cli.ascii),
     }
 }
 

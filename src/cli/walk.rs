@@ -1,0 +1,111 @@
+//! `triage [URL]`: the walk-through. Everything that can fail on the way in (the runbook, the
+//! diagnosis rules, the data directory, a terminal to draw on) fails here, with a plain error,
+//! before the terminal switches to the full-screen UI.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use super::stderr;
+use crate::diagnosis::Rules;
+use crate::runbook::library;
+use crate::runbook::model::Runbook;
+use crate::session::{Session, Stamp, Store};
+use crate::tui::draw::Theme;
+use crate::tui::shell::{self, Ended};
+use crate::tui::{App, Effect};
+
+/// The runbook walked when `--runbook` is not given.
+pub const DEFAULT_RUNBOOK: &str = "http-5xx";
+
+pub fn run(url: Option<String>, runbook: Option<&str>, ascii: bool) -> anyhow::Result<ExitCode> {
+    let runbook = load_runbook(runbook.unwrap_or(DEFAULT_RUNBOOK))?;
+    let rules = Rules::builtin().context("the built-in diagnosis rules")?;
+    require_terminal()?;
+    let store = Store::open()?;
+    let now = Stamp::now();
+    let url = url.unwrap_or_default();
+    let fresh = Session::new(new_id(&store, now), &runbook, url.clone(), time_zone(), now);
+    let existing = if url.is_empty() { None } else { store.open_for(&url, &runbook.id)? };
+    let app = match existing {
+        Some(existing) => App::with_offer(runbook, rules, fresh, existing, now),
+        None => App::new(runbook, rules, fresh, now),
+    };
+    run_ui(app, &store, ascii, Vec::new())
+}
+
+/// A runbook by file or id, with its warnings printed (they do not stop the walk).
+pub fn load_runbook(file_or_id: &str) -> anyhow::Result<Runbook> {
+    // An absolute path, so that `triage resume` finds the file again from any directory.
+    let path = std::path::Path::new(file_or_id);
+    let absolute = path.is_file().then(|| std::fs::canonicalize(path).ok()).flatten();
+    let file_or_id = absolute.as_ref().map_or(file_or_id.to_owned(), |p| p.display().to_string());
+    let loaded = library::resolve(&file_or_id).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for warning in &loaded.warnings {
+        stderr(&warning.to_string());
+    }
+    Ok(loaded.runbook)
+}
+
+fn require_terminal() -> anyhow::Result<()> {
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "the walk-through needs a terminal (stdin and stdout are not one); for scripts use `triage sessions` and `triage export`"
+    )
+}
+
+/// `20261201-084241-3fa9`: sortable, and unique in this store.
+fn new_id(store: &Store, now: Stamp) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let base = now.at.to_zoned(jiff::tz::TimeZone::UTC).strftime("%Y%m%d-%H%M%S").to_string();
+    let mut salt = nanos ^ std::process::id().rotate_left(16);
+    loop {
+        let id = format!("{base}-{:04x}", salt & 0xffff);
+        if !store.exists(&id) {
+            return id;
+        }
+        salt = salt.wrapping_mul(2_654_435_761).wrapping_add(1);
+    }
+}
+
+/// The system time zone's IANA name, or its offset when it has none.
+fn time_zone() -> String {
+    let tz = jiff::tz::TimeZone::system();
+    tz.iana_name().map_or_else(|| format!("UTC{}", Stamp::now().offset_label()), str::to_owned)
+}
+
+/// Runs the UI to its end and says where the session is.
+pub fn run_ui(
+    mut app: App,
+    store: &Store,
+    ascii: bool,
+    first: Vec<Effect>,
+) -> anyhow::Result<ExitCode> {
+    let theme = Theme::from_env(ascii);
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let ended = runtime.block_on(shell::run(&mut app, store.clone(), theme, first));
+    // Checks still reading a slow disk must not hold the exit.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    let ended = ended?;
+    let session = app.session();
+    if !session.entries.is_empty() {
+        stderr(&format!(
+            "Session {id} saved in {}\n  continue: triage resume {id}\n  export:   triage export {id} -o incident.md",
+            store.path(&session.id).display(),
+            id = session.id
+        ));
+    }
+    Ok(match ended {
+        Ended::Quit => ExitCode::SUCCESS,
+        Ended::Signal("SIGHUP") => ExitCode::from(129),
+        Ended::Signal("SIGINT") => ExitCode::from(130),
+        Ended::Signal(_) => ExitCode::from(143),
+    })
+}

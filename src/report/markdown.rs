@@ -1,0 +1,320 @@
+//! The markdown incident note, in the order support reads it: a title with the URL and status,
+//! a summary paragraph (layer, cause, how sure, the fix that worked or where it was escalated),
+//! "What to send support" with every item filled or marked not collected, the timeline, fixes
+//! tried, notes, commands copied, and the check results. Everything from outside is sanitised,
+//! redacted and escaped here; the output renders cleanly on GitHub.
+
+use crate::diagnosis::Rules;
+use crate::report::Evidence;
+use crate::report::support::{self, Item, NOT_COLLECTED, clean, clean_lines};
+use crate::sanitize::{markdown_code_block, markdown_code_span, markdown_inline};
+use crate::session::{Agreement, Copied, Ending, Event, FixOutcome, Session, Via};
+
+/// The whole note.
+pub fn render(session: &Session, rules: &Rules) -> String {
+    let evidence = Evidence::of(session, rules);
+    let items = support::collect(session, &evidence.facts, &evidence.diagnosis);
+    let mut out = String::new();
+    title(&mut out, session, &evidence);
+    summary(&mut out, session, &evidence);
+    support_section(&mut out, &items);
+    timeline(&mut out, session);
+    fixes(&mut out, session);
+    notes(&mut out, session);
+    commands(&mut out, session);
+    checks(&mut out, session);
+    out.push_str(&format!(
+        "\n---\n_Written by triage {} from session {}._\n",
+        env!("CARGO_PKG_VERSION"),
+        markdown_code_span(&session.id)
+    ));
+    out
+}
+
+fn inline(text: &str) -> String {
+    markdown_inline(&clean(text))
+}
+
+fn title(out: &mut String, session: &Session, evidence: &Evidence) {
+    let status = match evidence.facts.get("http.status") {
+        Some(status) => format!("HTTP {}", clean(&status.to_string())),
+        None => "Server error (status not collected)".to_owned(),
+    };
+    out.push_str(&format!("# {} on {}\n\n", inline(&status), inline(&session.url)));
+}
+
+fn summary(out: &mut String, session: &Session, evidence: &Evidence) {
+    let verdict = &evidence.diagnosis.verdict;
+    let layer = verdict.layer.map_or_else(
+        || match last_step(session) {
+            Some(step) => format!("not determined by the evidence (the last step was {step})"),
+            None => "not determined by the evidence".to_owned(),
+        },
+        |l| l.label().to_owned(),
+    );
+    let cause = if verdict.cause == "unknown" {
+        "not determined by the evidence".to_owned()
+    } else {
+        format!("{} ({})", inline(&verdict.summary), markdown_code_span(&verdict.cause))
+    };
+    out.push_str(&format!(
+        "**Layer:** {}. **Cause:** {cause}. **How sure:** {} confidence. **Outcome:** {}\n\n",
+        inline(&layer),
+        verdict.confidence.label(),
+        ending(session)
+    ));
+    out.push_str(&format!(
+        "Runbook “{}” (version {}), session {}; times are in {} (UTC{}).\n\n",
+        inline(&session.runbook.title),
+        inline(&session.runbook.version),
+        markdown_code_span(&session.id),
+        inline(&session.time_zone),
+        session.started.offset_label()
+    ));
+}
+
+fn last_step(session: &Session) -> Option<&str> {
+    session.entries.iter().rev().find_map(|e| match &e.event {
+        Event::StepEntered { title, .. } => Some(title.as_str()),
+        _ => None,
+    })
+}
+
+/// Where the walk ended, and the fix that worked.
+fn ending(session: &Session) -> String {
+    let worked: Vec<String> = session
+        .entries
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::FixTried { title, outcome: FixOutcome::Worked, .. } => Some(inline(title)),
+            _ => None,
+        })
+        .collect();
+    let fix = match worked.last() {
+        Some(title) => format!(" The fix that worked: {title}."),
+        None => String::new(),
+    };
+    let last = session.entries.iter().rev().find_map(|e| match &e.event {
+        Event::OutcomeReached { title, ending, .. } => Some((title, ending)),
+        _ => None,
+    });
+    match (session.is_closed(), last) {
+        (true, Some((title, Ending::Resolved))) if title.eq_ignore_ascii_case("resolved") => {
+            format!("resolved.{fix}")
+        }
+        (true, Some((title, Ending::Resolved))) => format!("resolved ({}).{fix}", inline(title)),
+        (true, Some((title, Ending::Escalated { to }))) => {
+            format!("escalated to {} ({}).{fix}", inline(to), inline(title))
+        }
+        _ => format!(
+            "still open, at {}.{fix}",
+            session.last_title().map_or_else(|| "the inputs".to_owned(), inline)
+        ),
+    }
+}
+
+fn support_section(out: &mut String, items: &[Item]) {
+    out.push_str("## What to send support\n\n");
+    for item in items {
+        match item.lines.as_slice() {
+            [] => out.push_str(&format!("- **{}:** _{NOT_COLLECTED}_\n", item.label)),
+            [one] if !is_block(item) => {
+                out.push_str(&format!("- **{}:** {}\n", item.label, markdown_code_span(one)));
+            }
+            lines => {
+                out.push_str(&format!("- **{}:**\n\n", item.label));
+                let block = markdown_code_block(&lines.join("\n"), "text");
+                for line in block.lines() {
+                    out.push_str(&format!("  {line}\n"));
+                }
+                out.push('\n');
+            }
+        }
+    }
+    if !out.ends_with("\n\n") {
+        out.push('\n');
+    }
+}
+
+fn is_block(item: &Item) -> bool {
+    use crate::runbook::model::SupportItem::{FirstLogLine, ResponseHeaders};
+    matches!(item.item, ResponseHeaders | FirstLogLine)
+}
+
+fn timeline(out: &mut String, session: &Session) {
+    out.push_str("## Timeline\n\n| Time | Step | What happened |\n| --- | --- | --- |\n");
+    let mut step = "—".to_owned();
+    for entry in &session.entries {
+        if let Event::StepEntered { title, .. } | Event::OutcomeReached { title, .. } = &entry.event
+        {
+            step.clone_from(title);
+        }
+        let what = describe(&entry.event);
+        out.push_str(&format!("| {} | {} | {what} |\n", entry.at.long(), inline(&step)));
+    }
+    out.push('\n');
+}
+
+fn describe(event: &Event) -> String {
+    match event {
+        Event::InputsSet { values } => {
+            let pairs: Vec<String> =
+                values.iter().map(|(k, v)| format!("{}={}", inline(k), inline(v))).collect();
+            format!("Inputs set: {}", pairs.join(", "))
+        }
+        Event::StepEntered { via, .. } => format!("Entered the step ({})", via_label(*via)),
+        Event::Answered { answer, suggested, agreement, .. } => {
+            answered(answer, suggested.as_ref(), *agreement)
+        }
+        Event::Noted { .. } => "Note written (see Notes)".to_owned(),
+        Event::FixTried { title, outcome, .. } => {
+            format!("Tried fix “{}”: {}", inline(title), outcome.label())
+        }
+        Event::Copied { what: Copied::Command, text, .. } => {
+            format!("Copied command: {}", inline(text))
+        }
+        Event::Copied { what: Copied::SupportSummary, .. } => {
+            "Copied the support summary".to_owned()
+        }
+        Event::CheckFinished { report, .. }
+            if report.summary.starts_with(report.status.label()) =>
+        {
+            format!("Check {}: {}", inline(&report.check), inline(&report.summary))
+        }
+        Event::CheckFinished { report, .. } => format!(
+            "Check {}: {} — {}",
+            inline(&report.check),
+            report.status.label(),
+            inline(&report.summary)
+        ),
+        Event::OutcomeReached { ending, .. } => match ending {
+            Ending::Resolved => "Reached the end: resolved".to_owned(),
+            Ending::Escalated { to } => format!("Reached the end: escalate to {}", inline(to)),
+        },
+        Event::Exported { format, .. } => format!("Exported ({})", inline(format)),
+        Event::Resumed => "Session resumed".to_owned(),
+    }
+}
+
+fn via_label(via: Via) -> &'static str {
+    match via {
+        Via::Start => "first step",
+        Via::Answer => "from the answer",
+        Via::Back => "went back",
+        Via::Jump => "jumped here",
+    }
+}
+
+fn answered(
+    answer: &str,
+    suggested: Option<&crate::session::Suggested>,
+    agreement: Agreement,
+) -> String {
+    let base = format!("Answered: **{}**", inline(answer));
+    match (agreement, suggested) {
+        (Agreement::Confirmed, Some(s)) => {
+            format!("{base} — confirmed the suggestion ({})", inline(&s.reason))
+        }
+        (Agreement::Overrode, Some(s)) => format!(
+            "{base} — overrode the suggestion “{}” ({})",
+            inline(&s.label),
+            inline(&s.reason)
+        ),
+        _ => format!("{base} — no suggestion from the evidence"),
+    }
+}
+
+fn fixes(out: &mut String, session: &Session) {
+    out.push_str("## Fixes tried\n\n");
+    let mut any = false;
+    for entry in &session.entries {
+        if let Event::FixTried { title, outcome, verify, rollback, .. } = &entry.event {
+            any = true;
+            out.push_str(&format!(
+                "- **{}** — {} ({})\n  - Verify: {}\n  - Roll back: {}\n",
+                inline(title),
+                outcome.label(),
+                entry.at.long(),
+                inline(verify),
+                inline(rollback)
+            ));
+        }
+    }
+    if !any {
+        out.push_str("_None recorded._\n");
+    }
+    out.push('\n');
+}
+
+fn notes(out: &mut String, session: &Session) {
+    out.push_str("## Notes\n\n");
+    let mut step = String::new();
+    let mut any = false;
+    for entry in &session.entries {
+        match &entry.event {
+            Event::StepEntered { title, .. } | Event::OutcomeReached { title, .. } => {
+                step.clone_from(title);
+            }
+            Event::Noted { text, .. } => {
+                any = true;
+                out.push_str(&format!("**{}** at {}:\n\n", entry.at.long(), inline(&step)));
+                for line in clean_lines(text).lines() {
+                    out.push_str(&format!("> {}\n", markdown_inline(line)));
+                }
+                out.push('\n');
+            }
+            _ => {}
+        }
+    }
+    if !any {
+        out.push_str("_None written._\n\n");
+    }
+}
+
+fn commands(out: &mut String, session: &Session) {
+    out.push_str("## Commands copied\n\n");
+    let copied: Vec<(&crate::session::Entry, &String)> = session
+        .entries
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Copied { what: Copied::Command, text, .. } => Some((e, text)),
+            _ => None,
+        })
+        .collect();
+    if copied.is_empty() {
+        out.push_str("_None copied._\n\n");
+    }
+    for (entry, text) in copied {
+        out.push_str(&format!(
+            "{}:\n\n{}\n",
+            entry.at.long(),
+            markdown_code_block(&clean(text), "sh")
+        ));
+    }
+}
+
+fn checks(out: &mut String, session: &Session) {
+    out.push_str("## Check results\n\n");
+    let mut any = false;
+    for entry in &session.entries {
+        if let Event::CheckFinished { report, .. } = &entry.event {
+            any = true;
+            out.push_str(&format!(
+                "- {} **{}** {}: {}\n",
+                entry.at.long(),
+                inline(&report.check),
+                report.status.label(),
+                inline(&report.summary)
+            ));
+            if !report.details.is_empty() {
+                let details: Vec<String> = report.details.iter().map(|d| clean(d)).collect();
+                for line in markdown_code_block(&details.join("\n"), "text").lines() {
+                    out.push_str(&format!("  {line}\n"));
+                }
+            }
+        }
+    }
+    if !any {
+        out.push_str("_No automatic check ran._\n");
+    }
+}

@@ -1,0 +1,388 @@
+//! The current step in detail (why, what to do, commands, checks, causes, checklists, notes,
+//! fixes, the user's notes) and the outcome at the end of the walk.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::doc::Doc;
+use super::theme::Theme;
+use super::walk::block;
+use crate::checks::{CheckReport, CheckStatus};
+use crate::report::support;
+use crate::runbook::model::{Command, Effect, FixCard, Step};
+use crate::session::Ending;
+use crate::tui::app::{App, CheckRun, Pane, RunState};
+use crate::tui::walk::Item;
+
+pub fn render_step(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    let Some(step) = app.current_step() else { return };
+    let focused = app.focus == Pane::Details;
+    let doc = step_doc(app, step, usize::from(area.width.saturating_sub(4)), theme);
+    let height = usize::from(area.height.saturating_sub(2));
+    // The selection is followed only while the pane has the focus; otherwise the step reads from the top.
+    let selected = if doc.items.is_empty() || !focused { None } else { Some(app.view.item) };
+    let offset = doc.offset(selected, app.view.scroll, height);
+    let title = format!(" {} · {} ", app.text(&step.title), step.layer.label());
+    let mut frame_block =
+        block(super::doc::truncate(&title, usize::from(area.width) - 4), focused, theme);
+    if let Some(status) = &app.status {
+        frame_block = frame_block.title_bottom(
+            Line::styled(
+                format!(" {} ", super::doc::truncate(status, usize::from(area.width) - 6)),
+                theme.warn(),
+            )
+            .right_aligned(),
+        );
+    } else if doc.lines.len() > height + usize::from(offset) {
+        frame_block = frame_block
+            .title_bottom(Line::styled(" more below: PgDn ", theme.dim()).right_aligned());
+    }
+    frame.render_widget(Paragraph::new(doc.lines).scroll((offset, 0)).block(frame_block), area);
+}
+
+fn step_doc(app: &App, step: &Step, width: usize, theme: Theme) -> Doc {
+    let mut doc = Doc::new(width);
+    doc.para("", &app.text(&step.why), Style::new());
+    checks(&mut doc, app, theme);
+    diagnosis(&mut doc, app, theme);
+    instructions(&mut doc, app, step, theme);
+    commands(&mut doc, app, step, theme);
+    causes(&mut doc, app, step, theme);
+    checklists(&mut doc, app, step, theme);
+    if !step.notes.is_empty() {
+        doc.heading("Careful", theme.heading());
+        for note in &step.notes {
+            doc.text(
+                Span::styled(format!("{} ", theme.glyphs().warning), theme.warn()),
+                "  ",
+                &app.text(note),
+                Style::new(),
+            );
+        }
+    }
+    records(&mut doc, app, step, theme);
+    fixes(&mut doc, app, step, theme);
+    user_notes(&mut doc, app, Some(&step.id), theme);
+    doc
+}
+
+fn instructions(doc: &mut Doc, app: &App, step: &Step, theme: Theme) {
+    if step.instructions.is_empty() {
+        return;
+    }
+    doc.heading("What to do", theme.heading());
+    for (n, text) in step.instructions.iter().enumerate() {
+        doc.text(Span::raw(format!("{}. ", n + 1)), "   ", &app.text(text), Style::new());
+    }
+}
+
+/// The marker and style of a selectable line.
+fn item_style(app: &App, item: Item, theme: Theme) -> (&'static str, Style) {
+    let selected = app.selected_item() == Some(item);
+    let focused = app.focus == Pane::Details;
+    if selected { (theme.glyphs().cursor, theme.selected(focused)) } else { (" ", Style::new()) }
+}
+
+fn commands(doc: &mut Doc, app: &App, step: &Step, theme: Theme) {
+    if step.commands.is_empty() {
+        return;
+    }
+    doc.heading("Commands — run by hand; c copies", theme.heading());
+    for (i, command) in step.commands.iter().enumerate() {
+        command_lines(doc, app, command, Item::Command(i), "", theme);
+    }
+}
+
+fn command_lines(
+    doc: &mut Doc,
+    app: &App,
+    command: &Command,
+    item: Item,
+    indent: &str,
+    theme: Theme,
+) {
+    let (mark, style) = item_style(app, item, theme);
+    let start = doc.begin_item();
+    let lead = format!("{indent}{mark} $ ");
+    let rest = " ".repeat(lead.chars().count());
+    doc.text(Span::raw(lead), &rest, &app.command(&command.run), style.patch(theme.command()));
+    let effect = match &command.effect {
+        Effect::ReadOnly => "read-only".to_owned(),
+        Effect::ChangesSystem { risk, rollback } => {
+            format!("CHANGES THE SYSTEM ({} risk) · undo: {}", risk.label(), app.command(rollback))
+        }
+    };
+    doc.para(&rest, &format!("{} · {effect}", app.text(&command.purpose)), theme.dim());
+    doc.end_item(start);
+}
+
+fn checks(doc: &mut Doc, app: &App, theme: Theme) {
+    if app.runs.is_empty() {
+        return;
+    }
+    doc.heading("Automatic checks — r runs them again", theme.heading());
+    for run in &app.runs {
+        check_line(doc, app, run, theme);
+    }
+}
+
+fn check_line(doc: &mut Doc, app: &App, run: &CheckRun, theme: Theme) {
+    let glyphs = theme.glyphs();
+    let title = crate::checks::catalog::spec(&run.request.check)
+        .map_or(run.request.check.as_str(), |s| s.title);
+    let (mark, style, text) = match &run.state {
+        RunState::Queued => (glyphs.queued, theme.dim(), "waiting to start".to_owned()),
+        RunState::Running { progress } => {
+            let frame = glyphs.spinner[app.spinner % glyphs.spinner.len()];
+            (frame, theme.warn(), progress.clone().unwrap_or_else(|| "running…".to_owned()))
+        }
+        RunState::Finished(report) => finished(report, theme),
+    };
+    doc.text(
+        Span::styled(format!("{mark} "), style),
+        "  ",
+        &format!("{title}: {text}"),
+        Style::new(),
+    );
+    if let RunState::Finished(report) = &run.state {
+        for line in report.details.iter().take(6) {
+            doc.para("    ", line, theme.dim());
+        }
+        if let CheckStatus::CouldNotRun { instead: Some(instead), .. } = &report.status {
+            doc.para("    ", &format!("instead, run: {instead}"), theme.command());
+        }
+    }
+}
+
+fn finished(report: &CheckReport, theme: Theme) -> (&'static str, Style, String) {
+    let glyphs = theme.glyphs();
+    let (mark, style) = match report.status {
+        CheckStatus::Passed => (glyphs.done, theme.ok()),
+        CheckStatus::Warning => (glyphs.warning, theme.warn()),
+        CheckStatus::Failed => (glyphs.failed, theme.bad()),
+        CheckStatus::CouldNotRun { .. } | CheckStatus::TimedOut { .. } => {
+            (glyphs.skipped, theme.dim())
+        }
+    };
+    (mark, style, report.summary.clone())
+}
+
+fn diagnosis(doc: &mut Doc, app: &App, theme: Theme) {
+    let verdict = &app.evidence.diagnosis.verdict;
+    if verdict.cause == "unknown" {
+        return;
+    }
+    doc.heading("What the evidence says", theme.heading());
+    let layer = verdict.layer.map_or("no layer", |l| l.label());
+    doc.para(
+        "",
+        &format!("{} ({layer}; {} confidence)", verdict.summary, verdict.confidence.label()),
+        Style::new(),
+    );
+    for reason in verdict.reasons.iter().take(4) {
+        doc.para("  ", &format!("{} {reason}", theme.glyphs().bullet), theme.dim());
+    }
+}
+
+fn causes(doc: &mut Doc, app: &App, step: &Step, theme: Theme) {
+    if step.causes.is_empty() {
+        return;
+    }
+    doc.heading("Known causes here", theme.heading());
+    for cause in &step.causes {
+        let statuses: Vec<String> = cause.statuses.iter().map(u16::to_string).collect();
+        let head = format!("{} ({})", app.text(&cause.title), statuses.join(", "));
+        doc.text(Span::raw(format!("{} ", theme.glyphs().bullet)), "  ", &head, Style::new());
+        doc.para("  ", &format!("signs: {}", app.text(&cause.signs)), theme.dim());
+        doc.para("  ", &format!("next: {}", app.text(&cause.next)), theme.dim());
+    }
+}
+
+fn checklists(doc: &mut Doc, app: &App, step: &Step, theme: Theme) {
+    for list in &step.checklists {
+        doc.heading(&format!("Checklist: {}", app.text(&list.title)), theme.heading());
+        for item in &list.items {
+            doc.text(
+                Span::raw(format!("{} ", theme.glyphs().box_empty)),
+                "    ",
+                &app.text(item),
+                Style::new(),
+            );
+        }
+    }
+}
+
+fn fixes(doc: &mut Doc, app: &App, step: &Step, theme: Theme) {
+    if step.fixes.is_empty() {
+        return;
+    }
+    doc.heading("Fixes — Enter opens a card, t marks it tried", theme.heading());
+    for (i, fix) in step.fixes.iter().enumerate() {
+        fix_card(doc, app, step, i, fix, theme);
+    }
+}
+
+fn fix_card(doc: &mut Doc, app: &App, step: &Step, i: usize, fix: &FixCard, theme: Theme) {
+    let glyphs = theme.glyphs();
+    let open = app.view.expanded.contains(&i);
+    let (mark, style) = item_style(app, Item::Fix(i), theme);
+    let tried = app
+        .session()
+        .fix_outcome(&step.id, &fix.id)
+        .map(|o| format!("  [tried: {}]", o.label()))
+        .unwrap_or_default();
+    let head = format!(
+        "{} {} · {} · {} risk · {}{tried}",
+        if open { glyphs.open } else { glyphs.closed },
+        app.text(&fix.title),
+        fix.time,
+        fix.risk.label(),
+        fix.who.label()
+    );
+    let start = doc.begin_item();
+    doc.text(Span::raw(format!("{mark} ")), "    ", &head, style);
+    doc.para("    ", &app.text(&fix.summary), theme.dim());
+    if open {
+        fix_body(doc, app, i, fix, theme);
+    }
+    doc.end_item(start);
+}
+
+fn fix_body(doc: &mut Doc, app: &App, i: usize, fix: &FixCard, theme: Theme) {
+    for (n, text) in fix.steps.iter().enumerate() {
+        doc.text(Span::raw(format!("    {}. ", n + 1)), "       ", &app.text(text), Style::new());
+    }
+    for (j, command) in fix.commands.iter().enumerate() {
+        command_lines(doc, app, command, Item::FixCommand(i, j), "   ", theme);
+    }
+    for (label, text) in [
+        ("Expect", &fix.expected),
+        ("If it fails", &fix.if_failed),
+        ("Verify", &fix.verify),
+        ("Roll back", &fix.rollback),
+    ] {
+        doc.text(
+            Span::styled(format!("    {label}: "), theme.heading()),
+            "      ",
+            &app.text(text),
+            Style::new(),
+        );
+    }
+}
+
+/// What this step adds to "what to send support", filled or still to find out.
+fn records(doc: &mut Doc, app: &App, step: &Step, theme: Theme) {
+    if step.record.is_empty() {
+        return;
+    }
+    doc.heading("For the support note", theme.heading());
+    let items = support::collect(app.session(), &app.evidence.facts, &app.evidence.diagnosis);
+    for record in &step.record {
+        let Some(item) = items.iter().find(|i| i.item == record.item) else { continue };
+        let (text, style) = match (item.lines.first(), &record.ask) {
+            (Some(value), _) => (format!("{}: {value}", item.label), Style::new()),
+            (None, Some(ask)) => {
+                (format!("{}: not collected yet — {}", item.label, app.text(ask)), theme.dim())
+            }
+            (None, None) => (format!("{}: not collected yet", item.label), theme.dim()),
+        };
+        doc.text(Span::raw(format!("{} ", theme.glyphs().bullet)), "  ", &text, style);
+    }
+}
+
+fn user_notes(doc: &mut Doc, app: &App, step: Option<&str>, theme: Theme) {
+    let notes: Vec<_> = app.session().notes_at(step).collect();
+    if notes.is_empty() {
+        return;
+    }
+    doc.heading("Your notes", theme.heading());
+    for (at, text) in notes {
+        doc.text(
+            Span::styled(format!("{} ", at.clock()), theme.dim()),
+            "      ",
+            text,
+            Style::new(),
+        );
+    }
+}
+
+pub fn render_outcome(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    let Some(outcome) = app.current_outcome() else { return };
+    let doc = outcome_doc(app, usize::from(area.width.saturating_sub(4)), theme);
+    let height = usize::from(area.height.saturating_sub(2));
+    let offset = doc.offset(None, app.view.scroll, height);
+    let mut frame_block = block(
+        format!(" The end: {} ", app.text(&outcome.title)),
+        app.focus == Pane::Details,
+        theme,
+    );
+    if let Some(status) = &app.status {
+        frame_block = frame_block.title_bottom(
+            Line::styled(
+                format!(" {} ", super::doc::truncate(status, usize::from(area.width) - 6)),
+                theme.warn(),
+            )
+            .right_aligned(),
+        );
+    } else if doc.lines.len() > height + usize::from(offset) {
+        frame_block = frame_block
+            .title_bottom(Line::styled(" more below: PgDn ", theme.dim()).right_aligned());
+    }
+    frame.render_widget(Paragraph::new(doc.lines).scroll((offset, 0)).block(frame_block), area);
+}
+
+fn outcome_doc(app: &App, width: usize, theme: Theme) -> Doc {
+    let mut doc = Doc::new(width);
+    let Some(outcome) = app.current_outcome() else { return doc };
+    let ending = Ending::of(outcome.kind);
+    let head = match &ending {
+        Ending::Resolved => format!("{} Resolved.", theme.glyphs().done),
+        Ending::Escalated { to } => format!("{} Escalate to {to}.", theme.glyphs().arrow),
+    };
+    doc.para("", &head, theme.title());
+    doc.para("", &app.text(&outcome.summary), Style::new());
+    if !outcome.send.is_empty() {
+        doc.heading("Include", theme.heading());
+        for item in &outcome.send {
+            doc.text(
+                Span::raw(format!("{} ", theme.glyphs().bullet)),
+                "  ",
+                &app.text(item),
+                Style::new(),
+            );
+        }
+    }
+    support_items(&mut doc, app, theme);
+    doc.blank();
+    doc.para(
+        "",
+        "e writes the incident note (markdown); s copies the support summary; b goes back.",
+        theme.dim(),
+    );
+    user_notes(&mut doc, app, None, theme);
+    doc
+}
+
+fn support_items(doc: &mut Doc, app: &App, theme: Theme) {
+    doc.heading("What to send support", theme.heading());
+    let items = support::collect(app.session(), &app.evidence.facts, &app.evidence.diagnosis);
+    let bullet = theme.glyphs().bullet;
+    for item in items {
+        if item.lines.is_empty() {
+            let text = format!("{}: {}", item.label, support::NOT_COLLECTED);
+            doc.text(Span::raw(format!("{bullet} ")), "  ", &text, theme.dim());
+            continue;
+        }
+        doc.text(Span::raw(format!("{bullet} ")), "  ", &format!("{}:", item.label), Style::new());
+        for line in item.lines.iter().take(3) {
+            doc.para("    ", line, theme.command());
+        }
+        if item.lines.len() > 3 {
+            let more = format!("(+{} more in the export)", item.lines.len() - 3);
+            doc.para("    ", &more, theme.dim());
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The terminal UI over a runbook: the application state and its `update` (pure, synchronous,
+//! testable without a terminal), the key map, the drawing (a pure function of the state), and the
+//! thin async shell that owns the terminal, the clock, the check engine and the disk.
+
+pub mod app;
+pub mod clipboard;
+pub mod draw;
+pub mod form;
+pub mod keys;
+mod overlay;
+pub mod shell;
+pub mod terminal;
+#[cfg(test)]
+mod tests;
+mod walk;
+
+pub use app::{App, Effect, Msg};

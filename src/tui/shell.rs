@@ -1,0 +1,233 @@
+//! The thin async shell around the pure core: it owns the terminal, the clock, the check engine
+//! and the disk. The loop waits on terminal events (read by a thread of their own: crossterm's
+//! `EventStream` sometimes stopped delivering keys under load in the pty tests), check events, a
+//! tick (fast only while a check runs) and the signals; drains what is queued, applies it, carries out the effects, and
+//! draws once, only when something changed. The session is saved after every recorded event, so
+//! a signal or kill -9 loses nothing that was recorded.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ratatui::crossterm::event::{self as term, Event as TermEvent, KeyEventKind};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::checks::CheckEvent;
+use crate::checks::engine::{Engine, Limits};
+use crate::report::markdown;
+use crate::session::{Stamp, Store};
+use crate::tui::app::{App, Effect, Msg};
+use crate::tui::clipboard::{self, Multiplexer};
+use crate::tui::draw::{self, Theme};
+use crate::tui::terminal::Guard;
+
+/// How the UI ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// The user quit.
+    Quit,
+    /// A signal ended it (`SIGTERM`, `SIGHUP`, `SIGINT`), or the terminal went away.
+    Signal(&'static str),
+}
+
+/// Why the loop should stop.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    Quit,
+    Signal(&'static str),
+}
+
+struct Shell {
+    guard: Guard,
+    store: Store,
+    engine: Engine,
+    theme: Theme,
+    mux: Multiplexer,
+}
+
+/// Runs the UI until the user quits or a signal arrives; the terminal is restored on return.
+pub async fn run(
+    app: &mut App,
+    store: Store,
+    theme: Theme,
+    first: Vec<Effect>,
+) -> anyhow::Result<Ended> {
+    let (tx, mut checks) = mpsc::unbounded_channel::<CheckEvent>();
+    let mut shell = Shell {
+        guard: Guard::enter()?,
+        store,
+        engine: Engine::new(Limits::default(), tx),
+        theme,
+        mux: Multiplexer::detect(),
+    };
+    if let Some(stop) = shell.apply(app, first) {
+        return Ok(shell.finish(app, stop));
+    }
+    let (terminal_tx, mut terminal_events) = mpsc::unbounded_channel();
+    let reading = Arc::new(AtomicBool::new(true));
+    read_terminal(terminal_tx, Arc::clone(&reading));
+    let ended = event_loop(app, &mut shell, &mut terminal_events, &mut checks).await;
+    reading.store(false, Ordering::SeqCst);
+    let stop = ended?;
+    Ok(shell.finish(app, stop))
+}
+
+type TerminalEvents = mpsc::UnboundedReceiver<std::io::Result<TermEvent>>;
+
+/// Reads terminal events on a thread of its own and hands them to the loop: a blocking reader
+/// never loses or delays a key. It looks every 100 ms whether the UI has ended.
+fn read_terminal(tx: mpsc::UnboundedSender<std::io::Result<TermEvent>>, reading: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        while reading.load(Ordering::SeqCst) {
+            let event = match term::poll(Duration::from_millis(100)) {
+                Ok(false) => continue,
+                Ok(true) => term::read(),
+                Err(e) => Err(e),
+            };
+            let failed = event.is_err();
+            if tx.send(event).is_err() || failed {
+                break;
+            }
+        }
+    });
+}
+
+/// Waits, applies what came, draws when something changed; returns why to stop.
+async fn event_loop(
+    app: &mut App,
+    shell: &mut Shell,
+    terminal_events: &mut TerminalEvents,
+    checks: &mut mpsc::UnboundedReceiver<CheckEvent>,
+) -> anyhow::Result<Stop> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    shell.draw(app)?;
+    loop {
+        let tick =
+            if app.is_animating() { Duration::from_millis(100) } else { Duration::from_secs(1) };
+        let mut msgs = Vec::new();
+        let mut resized = false;
+        tokio::select! {
+            event = terminal_events.recv() => match event {
+                Some(Ok(event)) => push_terminal(&mut msgs, &mut resized, event),
+                // The terminal is gone (the SSH link dropped before SIGHUP arrived).
+                Some(Err(_)) | None => return Ok(Stop::Signal("terminal closed")),
+            },
+            Some(event) = checks.recv() => msgs.push(Msg::Check(event)),
+            () = tokio::time::sleep(tick) => msgs.push(Msg::Tick),
+            _ = term.recv() => return Ok(Stop::Signal("SIGTERM")),
+            _ = hup.recv() => return Ok(Stop::Signal("SIGHUP")),
+            _ = int.recv() => return Ok(Stop::Signal("SIGINT")),
+        }
+        drain(terminal_events, checks, &mut msgs, &mut resized);
+        for msg in msgs {
+            let fx = app.update(Stamp::now(), msg);
+            if let Some(stop) = shell.apply(app, fx) {
+                return Ok(stop);
+            }
+        }
+        if app.take_dirty() || resized {
+            shell.draw(app)?;
+        }
+    }
+}
+
+/// Everything already queued, so a burst (a paste, many check events) draws once.
+fn drain(
+    terminal_events: &mut TerminalEvents,
+    checks: &mut mpsc::UnboundedReceiver<CheckEvent>,
+    msgs: &mut Vec<Msg>,
+    resized: &mut bool,
+) {
+    while let Ok(Ok(event)) = terminal_events.try_recv() {
+        push_terminal(msgs, resized, event);
+    }
+    while let Ok(event) = checks.try_recv() {
+        msgs.push(Msg::Check(event));
+    }
+}
+
+fn push_terminal(msgs: &mut Vec<Msg>, resized: &mut bool, event: TermEvent) {
+    match event {
+        TermEvent::Key(key) if key.kind == KeyEventKind::Press => msgs.push(Msg::Key(key)),
+        TermEvent::Paste(text) => msgs.push(Msg::Paste(text)),
+        TermEvent::Resize(..) => *resized = true,
+        _ => {}
+    }
+}
+
+impl Shell {
+    fn draw(&mut self, app: &App) -> std::io::Result<()> {
+        let theme = self.theme;
+        self.guard.terminal.draw(|frame| draw::render(app, frame, theme))?;
+        Ok(())
+    }
+
+    /// Carries out effects, feeding results back as messages; says when to stop.
+    fn apply(&mut self, app: &mut App, effects: Vec<Effect>) -> Option<Stop> {
+        let mut queue = std::collections::VecDeque::from(effects);
+        let mut stop = None;
+        let mut saved = false;
+        while let Some(effect) = queue.pop_front() {
+            let reply = match effect {
+                Effect::Save if saved => None,
+                Effect::Save => {
+                    saved = true;
+                    self.store.save(app.session()).err().map(|e| Msg::Saved(Err(e.to_string())))
+                }
+                Effect::StartCheck { run, request } => {
+                    self.engine.start(run, request);
+                    None
+                }
+                Effect::CancelCheck(run) => {
+                    self.engine.cancel(run);
+                    None
+                }
+                Effect::Copy(text) => self.copy(&text),
+                Effect::Export => Some(Msg::Exported(self.export(app))),
+                Effect::Quit => {
+                    stop = Some(Stop::Quit);
+                    None
+                }
+            };
+            if let Some(msg) = reply {
+                saved = false;
+                queue.extend(app.update(Stamp::now(), msg));
+            }
+        }
+        stop
+    }
+
+    fn copy(&mut self, text: &str) -> Option<Msg> {
+        let sequence = clipboard::osc52(text, self.mux)?;
+        self.guard
+            .write_raw(&sequence)
+            .err()
+            .map(|e| Msg::Problem(format!("could not write to the clipboard: {e}")))
+    }
+
+    fn export(&self, app: &App) -> Result<String, String> {
+        let path: PathBuf = self.store.dir().join(format!("{}.md", app.session().id));
+        let text = markdown::render(app.session(), app.rules());
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(path.display().to_string())
+    }
+
+    /// The last save (a no-op when nothing changed since), then the terminal back.
+    fn finish(mut self, app: &App, stop: Stop) -> Ended {
+        self.engine.cancel_all();
+        // A session with nothing recorded (quit on the inputs form) leaves no file behind.
+        if !app.session().entries.is_empty() {
+            let _ = self.store.save(app.session());
+        }
+        drop(self.guard);
+        match stop {
+            Stop::Quit => Ended::Quit,
+            Stop::Signal(name) => Ended::Signal(name),
+        }
+    }
+}
