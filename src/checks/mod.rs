@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod engine;
+pub mod logs;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -143,6 +144,8 @@ pub enum Evidence {
     /// The check keeps nothing beyond its facts (or could not run).
     #[default]
     None,
+    /// The `logs` check: classified lines of the incident window.
+    Logs(Box<logs::LogsEvidence>),
 }
 
 /// What a running check tells the UI loop.
@@ -203,9 +206,15 @@ impl Progress {
 
 /// Runs one check to its report. The engine adds the time limit, cancellation and timing; each
 /// check bounds its own reads and connections as well.
-#[allow(clippy::unused_async, reason = "the arms of the checks that await join as they are built")]
-pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
-    let id = request.check.as_str();
+pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
+    match request.check.as_str() {
+        logs::ID => logs::run(request, progress).await,
+        id => not_available(id),
+    }
+}
+
+/// A check the catalog knows that this build does not implement, or an unknown id.
+fn not_available(id: &str) -> CheckReport {
     match catalog::spec(id) {
         Some(spec) => CheckReport::could_not_run(
             spec.id,

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 pub mod graph;
+pub mod logs;
 pub mod runbooks;
 pub mod validate;
 
@@ -19,6 +20,7 @@ Examples:
   triage validate --strict my-runbook.yaml  check a runbook; warnings fail too
   triage graph --format dot | dot -Tsvg > tree.svg
   triage runbooks                           list built-in and your own runbooks
+  triage logs --since 2h                    known error lines of the last two hours
   triage completions bash > ~/.local/share/bash-completion/completions/triage
 
 Exit codes: 0 ok, 1 problems found, 2 could not run (unreadable file, bad arguments).";
@@ -49,6 +51,8 @@ pub enum Command {
     Graph(graph::GraphArgs),
     /// List the built-in runbooks and your own.
     Runbooks(runbooks::RunbooksArgs),
+    /// Scan the logs of the incident window for known error signatures.
+    Logs(logs::LogsArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
 }
@@ -66,6 +70,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Validate(args)) => validate::run(&args),
         Some(Command::Graph(args)) => graph::run(&args),
         Some(Command::Runbooks(args)) => runbooks::run(&args),
+        Some(Command::Logs(args)) => logs::run(&args),
         Some(Command::Completions(args)) => completions(&args),
         None => {
             stderr("the walk-through UI is not in this build yet");

@@ -1,0 +1,273 @@
+//! The log-signature table (`assets/log-signatures.yaml`): which lines name which layer and
+//! cause. Loaded in two stages like the diagnosis rules — raw serde types, then validated
+//! [`Signatures`] with compiled regexes and the literal prefilter — through the strict YAML
+//! loader, so a mistake names its line and column. It only loads and checks; scanning is
+//! `scan`.
+
+use std::collections::HashMap;
+
+use aho_corasick::AhoCorasick;
+use regex::bytes::{Regex, RegexSet};
+use regex_syntax::hir::{Hir, HirKind};
+use serde::Deserialize;
+
+use crate::layer::Layer;
+use crate::runbook::load::{Level, LoadFailure, Problem};
+use crate::runbook::raw::{At, Pos, Text};
+use crate::yaml::{self, SourceError};
+
+/// The shortest literal the prefilter accepts: shorter ones would hit on most lines.
+pub const MIN_LITERAL: usize = 4;
+
+/// The largest compiled regex accepted per signature (the regex crate's own size limit).
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// One validated signature.
+#[derive(Debug, Clone)]
+pub struct Signature {
+    pub id: String,
+    pub title: String,
+    pub layer: Layer,
+    /// `None` for lines worth reporting that explain nothing by themselves.
+    pub cause: Option<String>,
+    pub step: String,
+    pub pattern: String,
+    /// Matches lines a more specific signature above it claims.
+    pub general: bool,
+    pub example: String,
+    pub source: String,
+}
+
+/// The validated table, compiled for scanning.
+#[derive(Debug, Clone)]
+pub struct Signatures {
+    /// In precedence order: a line counts for the first signature that matches it.
+    pub list: Vec<Signature>,
+    /// All patterns, in the order of `list`.
+    pub set: RegexSet,
+    /// The literals every match contains, for all signatures; a line without one of them
+    /// matches no signature.
+    pub prefilter: AhoCorasick,
+}
+
+const BUILTIN: &str = include_str!("../../../assets/log-signatures.yaml");
+const BUILTIN_ORIGIN: &str = "builtin:assets/log-signatures.yaml";
+
+impl Signatures {
+    /// The table shipped in the binary.
+    pub fn builtin() -> Result<Signatures, LoadFailure> {
+        Signatures::load_str(BUILTIN_ORIGIN, BUILTIN)
+    }
+
+    /// Loads and validates a table; errors name `origin:line:col`.
+    pub fn load_str(origin: &str, text: &str) -> Result<Signatures, LoadFailure> {
+        let raw: RawTable = yaml::from_str(origin, text).map_err(|error| invalid(vec![error]))?;
+        let mut errors = Vec::new();
+        let mut literals = Vec::new();
+        let mut ids = HashMap::new();
+        for sig in &raw.signatures {
+            check_one(sig, &mut ids, &mut literals, &mut |pos, message| {
+                errors.push(SourceError::at(origin, text, pos.line, pos.column, message));
+            });
+        }
+        if !errors.is_empty() {
+            errors.sort_by_key(|e| (e.line, e.column));
+            return Err(invalid(errors));
+        }
+        let list: Vec<Signature> = raw.signatures.into_iter().map(build).collect();
+        let whole = |message: String| invalid(vec![SourceError::whole_file(origin, message)]);
+        let set = regex::bytes::RegexSetBuilder::new(list.iter().map(|s| s.pattern.as_str()))
+            .size_limit(REGEX_SIZE_LIMIT * list.len().max(1))
+            .build()
+            .map_err(|e| whole(format!("the patterns do not compile together: {e}")))?;
+        let prefilter = AhoCorasick::new(&literals)
+            .map_err(|e| whole(format!("the prefilter literals do not compile: {e}")))?;
+        Ok(Signatures { list, set, prefilter })
+    }
+
+    /// The first signature (in table order) that matches `line`, by index into `list`.
+    pub fn classify(&self, line: &[u8]) -> Option<usize> {
+        self.set.matches(line).iter().next()
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Signature> {
+        self.list.iter().find(|s| s.id == id)
+    }
+}
+
+fn invalid(errors: Vec<SourceError>) -> LoadFailure {
+    LoadFailure::Invalid(
+        errors.into_iter().map(|error| Problem { level: Level::Error, error }).collect(),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTable {
+    signatures: Vec<RawSignature>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSignature {
+    id: Text,
+    title: Text,
+    layer: At<Layer>,
+    cause: Option<Text>,
+    step: Text,
+    pattern: Text,
+    #[serde(default)]
+    general: bool,
+    example: Text,
+    source: Text,
+}
+
+/// Every rule for one signature; pushes the required literals of a valid pattern.
+fn check_one(
+    sig: &RawSignature,
+    ids: &mut HashMap<String, u32>,
+    literals: &mut Vec<Vec<u8>>,
+    error: &mut impl FnMut(Pos, String),
+) {
+    let id = &sig.id.value;
+    if !is_snake_case(id) {
+        error(sig.id.pos, format!("id `{id}` must be snake_case (a-z, 0-9, _)"));
+    }
+    if let Some(line) = ids.insert(id.clone(), sig.id.pos.line) {
+        error(sig.id.pos, format!("duplicate signature `{id}`: already at line {line}"));
+    }
+    if let Some(cause) = sig.cause.as_ref().filter(|c| !is_snake_case(&c.value)) {
+        error(cause.pos, format!("cause `{}` must be a snake_case cause id", cause.value));
+    }
+    for (field, text) in [("title", &sig.title), ("source", &sig.source), ("step", &sig.step)] {
+        if text.value.trim().is_empty() {
+            error(text.pos, format!("`{field}` must not be empty"));
+        }
+    }
+    let regex = match Regex::new(&sig.pattern.value) {
+        Ok(regex) => regex,
+        Err(e) => {
+            let first = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
+            error(sig.pattern.pos, format!("the pattern does not compile: {first}"));
+            return;
+        }
+    };
+    match required_literals(&sig.pattern.value) {
+        Some(lits) if lits.iter().all(|l| l.len() >= MIN_LITERAL) => literals.extend(lits),
+        _ => error(
+            sig.pattern.pos,
+            format!(
+                "the pattern needs a literal of at least {MIN_LITERAL} bytes that every match \
+                 contains (the scanner's prefilter); e.g. write `upstream timed out` as text, \
+                 not inside a group that may be skipped"
+            ),
+        ),
+    }
+    if !regex.is_match(sig.example.value.as_bytes()) {
+        error(sig.example.pos, format!("the example does not match the pattern of `{id}`"));
+    }
+}
+
+fn is_snake_case(s: &str) -> bool {
+    !s.is_empty()
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Literals such that every match of `pattern` contains at least one of them, or `None` when
+/// the pattern has no such set. Of several candidate sets, the one whose shortest literal is
+/// longest wins (fewer false hits).
+pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    let hir = regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern).ok()?;
+    required(&hir)
+}
+
+fn required(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    match hir.kind() {
+        HirKind::Literal(lit) => Some(vec![lit.0.to_vec()]),
+        HirKind::Capture(cap) => required(&cap.sub),
+        HirKind::Repetition(rep) if rep.min >= 1 => required(&rep.sub),
+        HirKind::Concat(parts) => parts.iter().filter_map(required).max_by_key(|set| shortest(set)),
+        HirKind::Alternation(branches) => {
+            let sets: Option<Vec<_>> = branches.iter().map(required).collect();
+            Some(sets?.into_iter().flatten().collect())
+        }
+        _ => None,
+    }
+}
+
+fn shortest(set: &[Vec<u8>]) -> usize {
+    set.iter().map(Vec::len).min().unwrap_or(0)
+}
+
+fn build(raw: RawSignature) -> Signature {
+    Signature {
+        id: raw.id.value,
+        title: raw.title.value,
+        layer: raw.layer.value,
+        cause: raw.cause.map(|c| c.value),
+        step: raw.step.value,
+        pattern: raw.pattern.value,
+        general: raw.general,
+        example: raw.example.value,
+        source: raw.source.value,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(sig: &str) -> String {
+        format!("signatures:\n  - {sig}\n")
+    }
+
+    fn load_error(sig: &str) -> String {
+        Signatures::load_str("t.yaml", &table(sig)).unwrap_err().to_string()
+    }
+
+    const OK: &str = "{ id: a_b, title: T, layer: host, cause: disk_full, step: resources, pattern: 'No space left', example: 'x No space left', source: S }";
+
+    #[test]
+    fn the_builtin_table_loads() {
+        let sigs = Signatures::builtin().unwrap_or_else(|e| panic!("{e}"));
+        assert!(sigs.list.len() >= 60, "{} signatures", sigs.list.len());
+        assert!(Signatures::load_str("t.yaml", &table(OK)).is_ok());
+    }
+
+    #[test]
+    fn required_literals_follow_the_regex_structure() {
+        let lits = |p: &str| {
+            required_literals(p)
+                .map(|v| v.into_iter().map(|l| String::from_utf8(l).unwrap()).collect::<Vec<_>>())
+        };
+        assert_eq!(lits(r"connect\(\) (?:to \S+ )?failed \(111"), Some(vec!["failed (111".into()]));
+        assert_eq!(lits("(?:abcd|efgh): x"), Some(vec!["abcd".into(), "efgh".into()]));
+        assert_eq!(lits(r"(?:abcd)?\d+"), None);
+        assert_eq!(lits(r"a\d+bc"), Some(vec!["bc".into()]));
+    }
+
+    #[test]
+    fn mistakes_name_their_line_and_column() {
+        let err = load_error(&OK.replace("'No space left'", "'No (space'"));
+        assert!(err.contains("t.yaml:2:"), "{err}");
+        assert!(err.contains("the pattern does not compile"), "{err}");
+        let err = load_error(&OK.replace("'No space left'", r"'\d+ (?:ab)?'"));
+        assert!(err.contains("needs a literal of at least 4 bytes"), "{err}");
+        let err = load_error(&OK.replace("'x No space left'", "'nothing'"));
+        assert!(err.contains("the example does not match the pattern of `a_b`"), "{err}");
+        let err = load_error(&OK.replace("id: a_b", "id: A-b"));
+        assert!(err.contains("must be snake_case"), "{err}");
+        let err = load_error(&OK.replace("layer: host", "layer: hots"));
+        assert!(err.starts_with("error: t.yaml:2:"), "{err}");
+        let err = load_error(&OK.replace("source: S", "source: S, sorce: x"));
+        assert!(err.contains("sorce"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_ids_are_refused() {
+        let text = format!("signatures:\n  - {OK}\n  - {OK}\n");
+        let err = Signatures::load_str("t.yaml", &text).unwrap_err().to_string();
+        assert!(err.contains("t.yaml:3:") && err.contains("already at line 2"), "{err}");
+    }
+}
