@@ -64,24 +64,40 @@ pub fn window_start(file: &File, len: u64, cutoff: i64, clock: &Clock) -> io::Re
 }
 
 /// The first line starting at or after `offset` that carries a timestamp: its offset and time.
+/// Reads a block at a time, up to [`PROBE_LIMIT`].
 fn first_stamped(
     file: &File,
     offset: u64,
     clock: &Clock,
     read: &mut u64,
 ) -> io::Result<Option<(u64, i64)>> {
-    let mut buf = vec![0_u8; PROBE_LIMIT];
-    let n = read_at_most(file, &mut buf, offset)?;
-    *read += n as u64;
-    let buf = &buf[..n];
+    let mut buf = Vec::with_capacity(BLOCK);
     // Mid-file, the bytes up to the first newline belong to a line that started earlier.
-    let mut pos = if offset == 0 { 0 } else { memchr::memchr(b'\n', buf).map_or(n, |i| i + 1) };
-    while pos < n {
-        let end = memchr::memchr(b'\n', &buf[pos..]).map_or(n, |i| pos + i);
-        if let Some(t) = line_time(&buf[pos..end], clock) {
-            return Ok(Some((offset + pos as u64, t)));
+    let mut pos: Option<usize> = (offset == 0).then_some(0);
+    while buf.len() < PROBE_LIMIT {
+        let start = buf.len();
+        buf.resize(start + BLOCK, 0);
+        let n = read_at_most(file, &mut buf[start..], offset + start as u64)?;
+        *read += n as u64;
+        buf.truncate(start + n);
+        let at_end = n < BLOCK;
+        if pos.is_none() {
+            pos = memchr::memchr(b'\n', &buf).map(|i| i + 1);
         }
-        pos = end + 1;
+        if let Some(p) = pos.as_mut() {
+            while let Some(end) = memchr::memchr(b'\n', &buf[*p..]).map(|i| *p + i) {
+                if let Some(t) = line_time(&buf[*p..end], clock) {
+                    return Ok(Some((offset + *p as u64, t)));
+                }
+                *p = end + 1;
+            }
+            if at_end && *p < buf.len() {
+                return Ok(line_time(&buf[*p..], clock).map(|t| (offset + *p as u64, t)));
+            }
+        }
+        if at_end {
+            break;
+        }
     }
     Ok(None)
 }
