@@ -246,8 +246,15 @@ const DATABASE: CheckSpec = CheckSpec {
     ],
     produces: &[
         fact("db.target", Text, "host:port or socket that was tried"),
-        fact("db.reachable", Bool, "the connection was accepted"),
-        fact("db.failure", Text, "why not: refused, timeout, socket_missing, …"),
+        fact("db.reachable", Bool, "the server accepted the connection and greeted"),
+        fact(
+            "db.failure",
+            Text,
+            "why not: refused, timeout, socket_missing, socket_permission, too_many_connections, dns, not_a_database, …",
+        ),
+        fact("db.kind", Text, "mysql or postgresql"),
+        fact("db.version", Text, "the server version from the MySQL/MariaDB greeting"),
+        fact("db.source", Text, "where the target came from: wp-config.php, .env, address"),
     ],
     timeout: Duration::from_secs(15),
 };
@@ -264,6 +271,11 @@ const RECENT_CHANGES: CheckSpec = CheckSpec {
         fact("changes.count", Int, "changes found in the window"),
         fact("changes.newest_minutes", Int, "minutes since the newest change"),
         fact("changes.kinds", List, "kinds found: package, config, restart, deploy"),
+        fact(
+            "changes.recent",
+            List,
+            "the newest changes as `time kind what`, newest first, at most 10",
+        ),
     ],
     timeout: Duration::from_secs(30),
 };
