@@ -8,9 +8,16 @@
 //! 2. the full-file scan (`--since all`) against ripgrep on the same file with the same
 //!    patterns (`rg -c -f patterns.txt`), best of three warm runs each; the two must count the
 //!    same lines.
+//!
 //! The figures go to docs/benchmarks.md, "Log scan", by hand.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::cast_possible_wrap,
+    clippy::format_collect
+)]
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

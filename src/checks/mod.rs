@@ -3,6 +3,7 @@
 //! [`CheckReport`].
 
 pub mod catalog;
+pub mod database;
 pub mod engine;
 pub mod logs;
 
@@ -146,6 +147,8 @@ pub enum Evidence {
     None,
     /// The `logs` check: classified lines of the incident window.
     Logs(Box<logs::LogsEvidence>),
+    /// The `database` check: the target and what the server said.
+    Database(Box<database::DatabaseEvidence>),
 }
 
 /// What a running check tells the UI loop.
@@ -209,6 +212,7 @@ impl Progress {
 pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
     match request.check.as_str() {
         logs::ID => logs::run(request, progress).await,
+        database::ID => database::run(request, progress).await,
         id => not_available(id),
     }
 }
