@@ -3,6 +3,7 @@
 //! [`CheckReport`].
 
 pub mod catalog;
+pub mod changes;
 pub mod database;
 pub mod engine;
 pub mod logs;
@@ -149,6 +150,8 @@ pub enum Evidence {
     Logs(Box<logs::LogsEvidence>),
     /// The `database` check: the target and what the server said.
     Database(Box<database::DatabaseEvidence>),
+    /// The `recent_changes` check: changes newest first.
+    Changes(Box<changes::ChangesEvidence>),
 }
 
 /// What a running check tells the UI loop.
@@ -213,6 +216,7 @@ pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
     match request.check.as_str() {
         logs::ID => logs::run(request, progress).await,
         database::ID => database::run(request, progress).await,
+        changes::ID => changes::run(request, progress).await,
         id => not_available(id),
     }
 }
