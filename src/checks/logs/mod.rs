@@ -153,22 +153,17 @@ pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
     run_with(params, Clock::system(), progress).await
 }
 
-/// Runs the check with explicit parameters and clock (the CLI and tests).
-pub async fn run_with(params: Params, clock: Clock, progress: Progress) -> CheckReport {
-    let signatures = match SIGNATURES.as_ref() {
-        Ok(s) => s,
-        Err(e) => {
-            return CheckReport::could_not_run(
-                ID,
-                format!("the signature table is broken: {e}"),
-                None,
-            );
-        }
-    };
-    let cutoff = params
+/// The window's start for these parameters, Unix seconds; `None` reads whole files.
+pub fn cutoff(params: &Params, clock: &Clock) -> Option<i64> {
+    params
         .since_minutes
-        .map(|m| clock.now - i64::try_from(m).unwrap_or(i64::MAX / 60).saturating_mul(60));
-    let journal = match (params.files.is_empty(), cutoff) {
+        .map(|m| clock.now - i64::try_from(m).unwrap_or(i64::MAX / 60).saturating_mul(60))
+}
+
+/// Runs the check with explicit parameters and clock (the CLI and tests). The journal is read
+/// when no files are named.
+pub async fn run_with(params: Params, clock: Clock, progress: Progress) -> CheckReport {
+    let journal = match (params.files.is_empty(), cutoff(&params, &clock)) {
         (true, Some(cutoff)) => Some(match journal::locate() {
             Ok(program) => journal::read(&program, cutoff).await,
             Err(reason) => Journal::Unavailable { reason },
@@ -178,6 +173,24 @@ pub async fn run_with(params: Params, clock: Clock, progress: Progress) -> Check
         }),
         (false, _) => None,
     };
+    run_with_journal(params, clock, progress, journal).await
+}
+
+/// Runs the check on the files and on a journal already read (`None`: no journal).
+pub async fn run_with_journal(
+    params: Params,
+    clock: Clock,
+    progress: Progress,
+    journal: Option<Journal>,
+) -> CheckReport {
+    let signatures = match SIGNATURES.as_ref() {
+        Ok(s) => s,
+        Err(e) => {
+            let reason = format!("the signature table is broken: {e}");
+            return CheckReport::could_not_run(ID, reason, None);
+        }
+    };
+    let cutoff = cutoff(&params, &clock);
     let task = tokio::task::spawn_blocking(move || {
         let mut reader = Reader::new(signatures, &clock, cutoff, &params, progress);
         reader.read_all(&params, journal);
