@@ -252,3 +252,38 @@ fn an_unreadable_log_says_so_and_names_the_sudo_command() {
     assert_eq!(instead.as_deref(), Some(format!("sudo triage logs {shown} --since 30m").as_str()));
     assert_eq!(report.facts.get("logs.unreadable"), Some(&FactValue::List(vec![shown])));
 }
+
+#[test]
+fn triage_logs_prints_the_evidence_and_exits_1_when_a_signature_matched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("error.log");
+    fs::write(&path, format!("{}{}", notice(NOW - 5), refused(NOW - 4))).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
+        .args(["logs", "--since", "all"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("failed: upstream_refused: nginx: the upstream refused the connection (nothing listens there) — 1 line in the whole files."), "{stdout}");
+    assert!(
+        lines[1].starts_with(
+            "  nginx_upstream_refused ×1 2026-12-01 07:30:18 UTC–2026-12-01 07:30:18 UTC"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        lines[2].starts_with(
+            "    first: 2026/12/01 07:30:18 [error] 1234#1234: *1796110218 connect() failed (111"
+        ),
+        "{stdout}"
+    );
+    let quiet = std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
+        .args(["logs", "--since", "nonsense"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(quiet.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&quiet.stderr).contains("expected e.g. 30m, 2h, 1d or all"));
+}

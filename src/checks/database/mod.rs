@@ -152,5 +152,18 @@ fn details(e: &DatabaseEvidence) -> Vec<String> {
         out.push(format!("server said: {error}"));
     }
     out.push(format!("answered in {} ms", e.elapsed_ms));
+    if e.failure.as_deref() == Some("socket_permission") && !is_root() {
+        out.push(
+            "this user may not open the socket; run `sudo triage` to try as root (the web \
+             server's user may still be allowed)"
+                .to_owned(),
+        );
+    }
     out
+}
+
+/// Whether this process runs as root: `/proc/self` belongs to the process's effective user.
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }

@@ -594,11 +594,11 @@ fn verdict(evidence: &LogsEvidence, sudo: &str) -> (CheckStatus, String) {
     match &top.cause {
         Some(cause) => (
             CheckStatus::Failed,
-            format!("{cause}: {} ({lines} in {window}){others}{unread}.", top.title),
+            format!("{cause}: {} — {lines} in {window}{others}{unread}.", top.title),
         ),
         None => (
             CheckStatus::Warning,
-            format!("{} ({lines} in {window}){others}; none names a cause{unread}.", top.title),
+            format!("{} — {lines} in {window}{others}; none names a cause{unread}.", top.title),
         ),
     }
 }
@@ -633,12 +633,9 @@ fn details(evidence: &LogsEvidence, clock: &Clock) -> Vec<String> {
     }
     for file in &evidence.files {
         let note = file.note.as_ref().map(|n| format!(" — {n}")).unwrap_or_default();
-        out.push(format!(
-            "read {}: {} of {}{note}",
-            file.path,
-            bytes(file.bytes_read),
-            bytes(file.size)
-        ));
+        let unpacked = if file.compressed { " decompressed, from" } else { " of" };
+        let (read, size) = (bytes(file.bytes_read), bytes(file.size));
+        out.push(format!("read {}: {read}{unpacked} {size}{note}", file.path));
     }
     for u in &evidence.unreadable {
         out.push(format!("could not read {} ({}): run `{}`", u.path, u.reason, u.instead));

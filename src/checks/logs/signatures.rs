@@ -75,6 +75,7 @@ impl Signatures {
             return Err(invalid(errors));
         }
         let list: Vec<Signature> = raw.signatures.into_iter().map(build).collect();
+        let literals = minimal(literals);
         let whole = |message: String| invalid(vec![SourceError::whole_file(origin, message)]);
         let set = regex::bytes::RegexSetBuilder::new(list.iter().map(|s| s.pattern.as_str()))
             .size_limit(REGEX_SIZE_LIMIT * list.len().max(1))
@@ -168,6 +169,20 @@ fn check_one(
     }
 }
 
+/// The literals without duplicates and without any that contains another one: a line holding
+/// the longer one holds the shorter one too, so the prefilter needs only the shorter.
+fn minimal(mut literals: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    literals.sort_by_key(Vec::len);
+    literals.dedup();
+    let mut kept: Vec<Vec<u8>> = Vec::new();
+    for lit in literals {
+        if !kept.iter().any(|k| memchr::memmem::find(&lit, k).is_some()) {
+            kept.push(lit);
+        }
+    }
+    kept
+}
+
 fn is_snake_case(s: &str) -> bool {
     !s.is_empty()
         && s.starts_with(|c: char| c.is_ascii_lowercase())
@@ -232,6 +247,8 @@ mod tests {
     fn the_builtin_table_loads() {
         let sigs = Signatures::builtin().unwrap_or_else(|e| panic!("{e}"));
         assert!(sigs.list.len() >= 60, "{} signatures", sigs.list.len());
+        let n = sigs.prefilter.patterns_len();
+        assert!(n < sigs.list.len(), "{n} prefilter literals: shared ones are kept once");
         assert!(Signatures::load_str("t.yaml", &table(OK)).is_ok());
     }
 
