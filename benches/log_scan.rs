@@ -55,11 +55,11 @@ const ERRORS: &[&str] = &[
 fn generate(path: &Path, bytes: u64) -> u64 {
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path).unwrap());
     let (mut written, mut n) = (0_u64, 0_u64);
-    let lines_estimate = bytes / 200;
     let mut stamp = String::new();
     let mut stamped = i64::MIN;
     while written < bytes {
-        let t = END - SPAN + (n as i64 * SPAN / lines_estimate as i64).min(SPAN - 1);
+        // Time advances with the bytes written, so the log ends at END whatever the line mix.
+        let t = END - SPAN + (i128::from(written) * i128::from(SPAN) / i128::from(bytes)) as i64;
         if t != stamped {
             stamp =
                 jiff::Timestamp::from_second(t).unwrap().strftime("%Y/%m/%d %H:%M:%S").to_string();

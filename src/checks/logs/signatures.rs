@@ -48,6 +48,10 @@ pub struct Signatures {
     /// The literals every match contains, for all signatures; a line without one of them
     /// matches no signature.
     pub prefilter: AhoCorasick,
+    /// Each pattern alone, in the order of `list`.
+    regexes: Vec<Regex>,
+    /// For each prefilter literal, the signatures a line holding it may match.
+    by_literal: Vec<Vec<usize>>,
 }
 
 const BUILTIN: &str = include_str!("../../../assets/log-signatures.yaml");
@@ -63,19 +67,28 @@ impl Signatures {
     pub fn load_str(origin: &str, text: &str) -> Result<Signatures, LoadFailure> {
         let raw: RawTable = yaml::from_str(origin, text).map_err(|error| invalid(vec![error]))?;
         let mut errors = Vec::new();
-        let mut literals = Vec::new();
+        let mut per_signature = Vec::new();
         let mut ids = HashMap::new();
         for sig in &raw.signatures {
-            check_one(sig, &mut ids, &mut literals, &mut |pos, message| {
+            let literals = check_one(sig, &mut ids, &mut |pos, message| {
                 errors.push(SourceError::at(origin, text, pos.line, pos.column, message));
             });
+            per_signature.push(literals);
         }
         if !errors.is_empty() {
             errors.sort_by_key(|e| (e.line, e.column));
             return Err(invalid(errors));
         }
         let list: Vec<Signature> = raw.signatures.into_iter().map(build).collect();
-        let literals = minimal(literals);
+        let literals = minimal(per_signature.iter().flatten().cloned().collect());
+        let by_literal = literals
+            .iter()
+            .map(|kept| {
+                let holds = |lit: &Vec<u8>| memchr::memmem::find(lit, kept).is_some();
+                (0..list.len()).filter(|&i| per_signature[i].iter().any(holds)).collect()
+            })
+            .collect();
+        let regexes = list.iter().filter_map(|s| Regex::new(&s.pattern).ok()).collect();
         let whole = |message: String| invalid(vec![SourceError::whole_file(origin, message)]);
         let set = regex::bytes::RegexSetBuilder::new(list.iter().map(|s| s.pattern.as_str()))
             .size_limit(REGEX_SIZE_LIMIT * list.len().max(1))
@@ -83,12 +96,21 @@ impl Signatures {
             .map_err(|e| whole(format!("the patterns do not compile together: {e}")))?;
         let prefilter = AhoCorasick::new(&literals)
             .map_err(|e| whole(format!("the prefilter literals do not compile: {e}")))?;
-        Ok(Signatures { list, set, prefilter })
+        Ok(Signatures { list, set, prefilter, regexes, by_literal })
     }
 
-    /// The first signature (in table order) that matches `line`, by index into `list`.
+    /// The first signature (in table order) that matches `line`, by index into `list`. Only
+    /// the signatures whose literals the line holds are tried, each with its own regex.
     pub fn classify(&self, line: &[u8]) -> Option<usize> {
-        self.set.matches(line).iter().next()
+        let mut best: Option<usize> = None;
+        for hit in self.prefilter.find_overlapping_iter(line) {
+            for &i in &self.by_literal[hit.pattern().as_usize()] {
+                if best.is_none_or(|b| i < b) && self.regexes[i].is_match(line) {
+                    best = Some(i);
+                }
+            }
+        }
+        best
     }
 
     pub fn get(&self, id: &str) -> Option<&Signature> {
@@ -123,13 +145,12 @@ struct RawSignature {
     source: Text,
 }
 
-/// Every rule for one signature; pushes the required literals of a valid pattern.
+/// Every rule for one signature; returns the required literals of a valid pattern.
 fn check_one(
     sig: &RawSignature,
     ids: &mut HashMap<String, u32>,
-    literals: &mut Vec<Vec<u8>>,
     error: &mut impl FnMut(Pos, String),
-) {
+) -> Vec<Vec<u8>> {
     let id = &sig.id.value;
     if !is_snake_case(id) {
         error(sig.id.pos, format!("id `{id}` must be snake_case (a-z, 0-9, _)"));
@@ -150,22 +171,25 @@ fn check_one(
         Err(e) => {
             let first = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
             error(sig.pattern.pos, format!("the pattern does not compile: {first}"));
-            return;
+            return Vec::new();
         }
     };
-    match required_literals(&sig.pattern.value) {
-        Some(lits) if lits.iter().all(|l| l.len() >= MIN_LITERAL) => literals.extend(lits),
-        _ => error(
-            sig.pattern.pos,
-            format!(
-                "the pattern needs a literal of at least {MIN_LITERAL} bytes that every match \
-                 contains (the scanner's prefilter); e.g. write `upstream timed out` as text, \
-                 not inside a group that may be skipped"
-            ),
-        ),
-    }
     if !regex.is_match(sig.example.value.as_bytes()) {
         error(sig.example.pos, format!("the example does not match the pattern of `{id}`"));
+    }
+    match required_literals(&sig.pattern.value) {
+        Some(lits) if lits.iter().all(|l| l.len() >= MIN_LITERAL) => lits,
+        _ => {
+            error(
+                sig.pattern.pos,
+                format!(
+                    "the pattern needs a literal of at least {MIN_LITERAL} bytes that every match \
+                 contains (the scanner's prefilter); e.g. write `upstream timed out` as text, \
+                 not inside a group that may be skipped"
+                ),
+            );
+            Vec::new()
+        }
     }
 }
 
@@ -250,6 +274,25 @@ mod tests {
         let n = sigs.prefilter.patterns_len();
         assert!(n < sigs.list.len(), "{n} prefilter literals: shared ones are kept once");
         assert!(Signatures::load_str("t.yaml", &table(OK)).is_ok());
+    }
+
+    #[test]
+    fn classify_agrees_with_the_first_match_of_the_whole_set() {
+        let sigs = Signatures::builtin().unwrap();
+        let lines = sigs.list.iter().map(|s| s.example.as_bytes().to_vec());
+        let noise = [
+            b"upstream timed out (110: x) while connecting".to_vec(),
+            b"haproxy[1]: x".to_vec(),
+            Vec::new(),
+        ];
+        for line in lines.chain(noise) {
+            assert_eq!(
+                sigs.classify(&line),
+                sigs.set.matches(&line).iter().next(),
+                "{}",
+                String::from_utf8_lossy(&line)
+            );
+        }
     }
 
     #[test]
