@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, MatchKind};
 use regex::bytes::{Regex, RegexSet};
 use regex_syntax::hir::{Hir, HirKind};
 use serde::Deserialize;
@@ -46,8 +46,11 @@ pub struct Signatures {
     /// All patterns, in the order of `list`.
     pub set: RegexSet,
     /// The literals every match contains, for all signatures; a line without one of them
-    /// matches no signature.
+    /// matches no signature. Leftmost-first, so Aho-Corasick can use its SIMD (Teddy) search
+    /// over whole blocks.
     pub prefilter: AhoCorasick,
+    /// The same literals with standard semantics, for finding all of them in one line.
+    in_line: AhoCorasick,
     /// Each pattern alone, in the order of `list`.
     regexes: Vec<Regex>,
     /// For each prefilter literal, the signatures a line holding it may match.
@@ -67,19 +70,19 @@ impl Signatures {
     pub fn load_str(origin: &str, text: &str) -> Result<Signatures, LoadFailure> {
         let raw: RawTable = yaml::from_str(origin, text).map_err(|error| invalid(vec![error]))?;
         let mut errors = Vec::new();
-        let mut per_signature = Vec::new();
+        let mut options = Vec::new();
         let mut ids = HashMap::new();
         for sig in &raw.signatures {
-            let literals = check_one(sig, &mut ids, &mut |pos, message| {
+            options.push(check_one(sig, &mut ids, &mut |pos, message| {
                 errors.push(SourceError::at(origin, text, pos.line, pos.column, message));
-            });
-            per_signature.push(literals);
+            }));
         }
         if !errors.is_empty() {
             errors.sort_by_key(|e| (e.line, e.column));
             return Err(invalid(errors));
         }
         let list: Vec<Signature> = raw.signatures.into_iter().map(build).collect();
+        let per_signature = choose(&options);
         let literals = minimal(per_signature.iter().flatten().cloned().collect());
         let by_literal = literals
             .iter()
@@ -94,16 +97,19 @@ impl Signatures {
             .size_limit(REGEX_SIZE_LIMIT * list.len().max(1))
             .build()
             .map_err(|e| whole(format!("the patterns do not compile together: {e}")))?;
-        let prefilter = AhoCorasick::new(&literals)
+        let build = |kind| AhoCorasick::builder().match_kind(kind).build(&literals);
+        let prefilter = build(MatchKind::LeftmostFirst)
             .map_err(|e| whole(format!("the prefilter literals do not compile: {e}")))?;
-        Ok(Signatures { list, set, prefilter, regexes, by_literal })
+        let in_line = build(MatchKind::Standard)
+            .map_err(|e| whole(format!("the prefilter literals do not compile: {e}")))?;
+        Ok(Signatures { list, set, prefilter, in_line, regexes, by_literal })
     }
 
     /// The first signature (in table order) that matches `line`, by index into `list`. Only
     /// the signatures whose literals the line holds are tried, each with its own regex.
     pub fn classify(&self, line: &[u8]) -> Option<usize> {
         let mut best: Option<usize> = None;
-        for hit in self.prefilter.find_overlapping_iter(line) {
+        for hit in self.in_line.find_overlapping_iter(line) {
             for &i in &self.by_literal[hit.pattern().as_usize()] {
                 if best.is_none_or(|b| i < b) && self.regexes[i].is_match(line) {
                     best = Some(i);
@@ -145,12 +151,12 @@ struct RawSignature {
     source: Text,
 }
 
-/// Every rule for one signature; returns the required literals of a valid pattern.
+/// Every rule for one signature; returns the literal options of a valid pattern.
 fn check_one(
     sig: &RawSignature,
     ids: &mut HashMap<String, u32>,
     error: &mut impl FnMut(Pos, String),
-) -> Vec<Vec<u8>> {
+) -> Vec<Vec<Vec<u8>>> {
     let id = &sig.id.value;
     if !is_snake_case(id) {
         error(sig.id.pos, format!("id `{id}` must be snake_case (a-z, 0-9, _)"));
@@ -177,9 +183,9 @@ fn check_one(
     if !regex.is_match(sig.example.value.as_bytes()) {
         error(sig.example.pos, format!("the example does not match the pattern of `{id}`"));
     }
-    match required_literals(&sig.pattern.value) {
-        Some(lits) if lits.iter().all(|l| l.len() >= MIN_LITERAL) => lits,
-        _ => {
+    let options = literal_options(&sig.pattern.value);
+    if options.is_empty() {
+        {
             error(
                 sig.pattern.pos,
                 format!(
@@ -188,14 +194,49 @@ fn check_one(
                  not inside a group that may be skipped"
                 ),
             );
-            Vec::new()
         }
     }
+    options
 }
 
-/// The literals without duplicates and without any that contains another one: a line holding
-/// the longer one holds the shorter one too, so the prefilter needs only the shorter.
-fn minimal(mut literals: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+/// Aho-Corasick's SIMD (Teddy) search takes at most 64 literals; a few are left spare.
+const MAX_PREFILTER: usize = 60;
+
+/// The literals without duplicates and without any that contains another one (a line holding
+/// the longer one holds the shorter one too, so the prefilter needs only the shorter). While
+/// there are more than [`MAX_PREFILTER`], the two literals with the longest common part are
+/// replaced by that part, which every line holding either of them holds.
+fn minimal(literals: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    let mut kept = without_containing(literals);
+    while kept.len() > MAX_PREFILTER {
+        let mut merge: Option<(usize, usize, Vec<u8>)> = None;
+        for i in 0..kept.len() {
+            for j in i + 1..kept.len() {
+                let common = longest_common(&kept[i], &kept[j]);
+                if common.len() >= MIN_LITERAL
+                    && merge.as_ref().is_none_or(|m| common.len() > m.2.len())
+                {
+                    merge = Some((i, j, common.to_vec()));
+                }
+            }
+        }
+        let Some((_, j, common)) = merge else { break };
+        let i = merge_index(&kept, &common, j);
+        kept[i] = common;
+        kept.remove(j);
+        kept = without_containing(kept);
+    }
+    kept
+}
+
+/// The first literal that holds `common`, other than `j`.
+fn merge_index(kept: &[Vec<u8>], common: &[u8], j: usize) -> usize {
+    (0..kept.len())
+        .find(|&i| i != j && memchr::memmem::find(&kept[i], common).is_some())
+        .unwrap_or(0)
+}
+
+fn without_containing(mut literals: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     literals.sort_by_key(Vec::len);
     literals.dedup();
     let mut kept: Vec<Vec<u8>> = Vec::new();
@@ -205,6 +246,25 @@ fn minimal(mut literals: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
         }
     }
     kept
+}
+
+/// The longest byte string both `a` and `b` contain.
+fn longest_common<'a>(a: &'a [u8], b: &[u8]) -> &'a [u8] {
+    let mut best = (0, 0);
+    let mut prev = vec![0_usize; b.len() + 1];
+    for (i, &x) in a.iter().enumerate() {
+        let mut row = vec![0_usize; b.len() + 1];
+        for (j, &y) in b.iter().enumerate() {
+            if x == y {
+                row[j + 1] = prev[j] + 1;
+                if row[j + 1] > best.1 {
+                    best = (i + 1 - row[j + 1], row[j + 1]);
+                }
+            }
+        }
+        prev = row;
+    }
+    &a[best.0..best.0 + best.1]
 }
 
 fn is_snake_case(s: &str) -> bool {
@@ -217,22 +277,63 @@ fn is_snake_case(s: &str) -> bool {
 /// the pattern has no such set. Of several candidate sets, the one whose shortest literal is
 /// longest wins (fewer false hits).
 pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
-    let hir = regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern).ok()?;
-    required(&hir)
+    best(literal_options(pattern))
 }
 
-fn required(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+/// Every usable literal set of `pattern` (each literal at least [`MIN_LITERAL`] bytes), best
+/// first.
+pub fn literal_options(pattern: &str) -> Vec<Vec<Vec<u8>>> {
+    let Ok(hir) = regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern) else {
+        return Vec::new();
+    };
+    let mut all: Vec<Vec<Vec<u8>>> = options(&hir)
+        .into_iter()
+        .filter(|set| !set.is_empty() && set.iter().all(|l| l.len() >= MIN_LITERAL))
+        .collect();
+    all.sort_by_key(|set| std::cmp::Reverse(shortest(set)));
+    all
+}
+
+/// Every set of literals such that each match holds one literal of the set.
+fn options(hir: &Hir) -> Vec<Vec<Vec<u8>>> {
     match hir.kind() {
-        HirKind::Literal(lit) => Some(vec![lit.0.to_vec()]),
-        HirKind::Capture(cap) => required(&cap.sub),
-        HirKind::Repetition(rep) if rep.min >= 1 => required(&rep.sub),
-        HirKind::Concat(parts) => parts.iter().filter_map(required).max_by_key(|set| shortest(set)),
+        HirKind::Literal(lit) => vec![vec![lit.0.to_vec()]],
+        HirKind::Capture(cap) => options(&cap.sub),
+        HirKind::Repetition(rep) if rep.min >= 1 => options(&rep.sub),
+        HirKind::Concat(parts) => parts.iter().flat_map(options).collect(),
         HirKind::Alternation(branches) => {
-            let sets: Option<Vec<_>> = branches.iter().map(required).collect();
-            Some(sets?.into_iter().flatten().collect())
+            let sets: Option<Vec<Vec<Vec<u8>>>> =
+                branches.iter().map(|b| best(options(b))).collect();
+            sets.map(|sets| vec![sets.into_iter().flatten().collect()]).unwrap_or_default()
         }
-        _ => None,
+        _ => Vec::new(),
     }
+}
+
+/// The option whose shortest literal is longest: the fewest false hits.
+fn best(options: Vec<Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>> {
+    options.into_iter().max_by_key(|set| shortest(set))
+}
+
+/// Each signature's literal set for the prefilter. Aho-Corasick's SIMD search takes at most
+/// 64 literals, so a signature uses a set already chosen for another one when one of its
+/// options is covered by it (every literal of the option contains a chosen literal); else its
+/// best option. Signatures with the fewest options choose first.
+fn choose(options: &[Vec<Vec<Vec<u8>>>]) -> Vec<Vec<Vec<u8>>> {
+    let mut order: Vec<usize> = (0..options.len()).collect();
+    order.sort_by_key(|&i| options[i].len());
+    let mut chosen: Vec<Vec<u8>> = Vec::new();
+    let mut sets = vec![Vec::new(); options.len()];
+    for i in order {
+        let holds = |lit: &Vec<u8>| chosen.iter().any(|c| memchr::memmem::find(lit, c).is_some());
+        let covered = options[i].iter().find(|set| set.iter().all(holds)).cloned();
+        sets[i] = covered.unwrap_or_else(|| {
+            let set = options[i].first().cloned().unwrap_or_default();
+            chosen.extend(set.iter().cloned());
+            set
+        });
+    }
+    sets
 }
 
 fn shortest(set: &[Vec<u8>]) -> usize {
@@ -271,8 +372,9 @@ mod tests {
     fn the_builtin_table_loads() {
         let sigs = Signatures::builtin().unwrap_or_else(|e| panic!("{e}"));
         assert!(sigs.list.len() >= 60, "{} signatures", sigs.list.len());
+        // Aho-Corasick's SIMD (Teddy) search refuses more than 64 literals.
         let n = sigs.prefilter.patterns_len();
-        assert!(n < sigs.list.len(), "{n} prefilter literals: shared ones are kept once");
+        assert!(n <= 64, "{n} prefilter literals");
         assert!(Signatures::load_str("t.yaml", &table(OK)).is_ok());
     }
 
@@ -304,7 +406,23 @@ mod tests {
         assert_eq!(lits(r"connect\(\) (?:to \S+ )?failed \(111"), Some(vec!["failed (111".into()]));
         assert_eq!(lits("(?:abcd|efgh): x"), Some(vec!["abcd".into(), "efgh".into()]));
         assert_eq!(lits(r"(?:abcd)?\d+"), None);
-        assert_eq!(lits(r"a\d+bc"), Some(vec!["bc".into()]));
+        assert_eq!(lits(r"abcd\d+efghij"), Some(vec!["efghij".into()]));
+        assert_eq!(lits(r"a\d+bc"), None, "shorter than MIN_LITERAL");
+    }
+
+    #[test]
+    fn too_many_literals_are_merged_by_their_common_part() {
+        assert_eq!(
+            longest_common(b"AH01630: client denied", b"AH01797: client denied"),
+            b": client denied"
+        );
+        let many: Vec<Vec<u8>> =
+            (0..80).map(|i| format!("literal number {i:03} here").into_bytes()).collect();
+        let kept = minimal(many.clone());
+        assert!(kept.len() <= MAX_PREFILTER, "{}", kept.len());
+        for lit in &many {
+            assert!(kept.iter().any(|k| memchr::memmem::find(lit, k).is_some()), "{lit:?} lost");
+        }
     }
 
     #[test]
