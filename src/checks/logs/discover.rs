@@ -98,6 +98,13 @@ pub fn discover(config_named: &[PathBuf], root: &Path) -> Found {
     found
 }
 
+/// The logs rsyslog writes from the journal on systemd machines.
+pub fn is_journal_copy(path: &Path) -> bool {
+    ["/var/log/syslog", "/var/log/messages", "/var/log/kern.log"]
+        .iter()
+        .any(|p| path == Path::new(p))
+}
+
 fn under(root: &Path, absolute: &str) -> PathBuf {
     root.join(absolute.trim_start_matches('/'))
 }
@@ -122,6 +129,13 @@ fn is_rotated_name(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn syslog_files_are_journal_copies() {
+        assert!(is_journal_copy(Path::new("/var/log/syslog")));
+        assert!(is_journal_copy(Path::new("/var/log/kern.log")));
+        assert!(!is_journal_copy(Path::new("/var/log/nginx/error.log")));
+    }
 
     #[test]
     fn finds_config_named_and_usual_logs_once_each() {

@@ -254,7 +254,8 @@ impl<'a> Reader<'a> {
             for (dir, kind) in found.unlisted {
                 self.unreadable(&dir, &io::Error::from(kind), true);
             }
-            found.logs
+            let journal_read = matches!(journal, Some(Journal::Read { .. }));
+            self.without_journal_copies(found.logs, journal_read, &params.config_logs)
         } else {
             params.files.clone()
         };
@@ -264,6 +265,28 @@ impl<'a> Reader<'a> {
         if let Some(journal) = journal {
             self.read_journal(journal);
         }
+    }
+
+    /// Where the whole journal is read, syslog, messages and kern.log are copies of it (rsyslog
+    /// forwards the journal): reading both would count every OOM kill twice.
+    fn without_journal_copies(
+        &mut self,
+        logs: Vec<PathBuf>,
+        journal_read: bool,
+        named: &[PathBuf],
+    ) -> Vec<PathBuf> {
+        if !journal_read {
+            return logs;
+        }
+        let (copies, logs): (Vec<PathBuf>, Vec<PathBuf>) =
+            logs.into_iter().partition(|p| discover::is_journal_copy(p) && !named.contains(p));
+        for copy in copies {
+            let shown = sanitize::line(&copy.display().to_string()).into_owned();
+            self.evidence
+                .skipped
+                .push(format!("{shown}: the systemd journal holds the same messages"));
+        }
+        logs
     }
 
     /// A log and, when the window reaches back into them, its rotated siblings, read oldest
