@@ -222,7 +222,7 @@ impl<'a> Reader<'a> {
         params: &Params,
         progress: Progress,
     ) -> Self {
-        let since = params.since_minutes.map_or_else(|| "all".to_owned(), |m| format!("{m}m"));
+        let since = params.since_minutes.map_or_else(|| "all".to_owned(), since_arg);
         let files: Vec<String> = params
             .files
             .iter()
@@ -583,6 +583,15 @@ fn window_words(evidence: &LogsEvidence) -> String {
         .map_or_else(|| "the whole files".to_owned(), |m| format!("the last {}", minutes_words(m)))
 }
 
+/// A window as `--since` takes it: `1d`, `2h`, `45m`.
+fn since_arg(m: u64) -> String {
+    match m {
+        m if m % 1440 == 0 => format!("{}d", m / 1440),
+        m if m % 60 == 0 => format!("{}h", m / 60),
+        m => format!("{m}m"),
+    }
+}
+
 fn minutes_words(m: u64) -> String {
     match m {
         m if m % 1440 == 0 => format!("{} d", m / 1440),
@@ -701,6 +710,9 @@ mod tests {
         assert_eq!(parse_since("90s"), Ok(Some(2)));
         assert_eq!(parse_since("45"), Ok(Some(45)));
         assert_eq!(parse_since("ALL"), Ok(None));
+        for m in [30, 120, 1440, 90] {
+            assert_eq!(parse_since(&since_arg(m)), Ok(Some(m)), "{m}");
+        }
         for bad in ["", "0m", "m", "3 weeks", "-5m", "\u{1b}[2J"] {
             let err = parse_since(bad).unwrap_err();
             assert!(err.contains("expected e.g. 30m") && !err.contains('\u{1b}'), "{err}");
