@@ -1,7 +1,7 @@
 //! The `database` check against loopback servers: fakes that greet like MySQL/MariaDB, refuse
-//! with 1040, accept and stay silent, or are not there; and a real PostgreSQL started by the
-//! test on its own port and data directory (stopped by pid; skipped loudly where it is not
-//! installed, a failure under CI=true). A password in the app's config must never appear in
+//! with 1040 (as MySQL does before its greeting), accept and stay silent, or are not there; and
+//! a real MariaDB and a real PostgreSQL started by the tests on their own ports and data
+//! directories (stopped by pid; skipped loudly where not installed, a failure under CI=true). A password in the app's config must never appear in
 //! the report.
 
 // Test helpers outside #[test] functions may fail loudly too.
@@ -90,7 +90,7 @@ async fn a_wordpress_database_that_greets_is_reachable_and_its_password_never_ap
             .await;
     assert_eq!(report.status, CheckStatus::Passed, "{}", report.summary);
     assert_eq!(fact(&report, "db.reachable"), Some(&FactValue::Bool(true)));
-    assert_eq!(fact(&report, "db.version"), Some(&"5.5.5-10.11.6-MariaDB-0+deb12u1".into()));
+    assert_eq!(fact(&report, "db.version"), Some(&"10.11.6-MariaDB-0+deb12u1".into()));
     assert_eq!(fact(&report, "db.source"), Some(&"wp-config.php".into()));
     assert_eq!(fact(&report, "db.target"), Some(&format!("127.0.0.1:{port}").into()));
     assert_no_secret(&report);
@@ -192,19 +192,118 @@ async fn the_check_emits_only_declared_facts() {
     }
 }
 
-/// A PostgreSQL cluster in a temp dir, on its own port, stopped by pid when dropped.
-struct Postgres {
+/// A server started by a test, stopped by pid (SIGTERM) when dropped.
+struct Server {
     child: Child,
     port: u16,
-    socket_dir: PathBuf,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
-impl Drop for Postgres {
+impl Drop for Server {
     fn drop(&mut self) {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let _ = self.child.wait();
     }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not start on port {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").unwrap().uid() == 0
+}
+
+/// MariaDB (Debian's mariadb-server) with its own data directory, port and socket.
+fn start_mariadb() -> Option<Server> {
+    let (Ok(install), Ok(server)) = (which("mariadb-install-db"), which("mariadbd")) else {
+        return None;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let user: &[&str] = if is_root() { &["--user=root"] } else { &[] };
+    let status = Command::new(install)
+        .arg("--no-defaults")
+        .arg(format!("--datadir={}", data.display()))
+        .args(user)
+        .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "mariadb-install-db failed");
+    let port = free_port();
+    let child = Command::new(server)
+        .arg("--no-defaults")
+        .arg(format!("--datadir={}", data.display()))
+        .args(user)
+        .arg(format!("--port={port}"))
+        .arg("--bind-address=127.0.0.1")
+        .arg(format!("--socket={}", dir.path().join("mysqld.sock").display()))
+        .arg(format!("--pid-file={}", dir.path().join("mysqld.pid").display()))
+        .arg("--skip-log-bin")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server { child, port, dir };
+    wait_for_port(port, "MariaDB");
+    Some(server)
+}
+
+fn which(name: &str) -> Result<PathBuf, ()> {
+    ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"]
+        .iter()
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+        .ok_or(())
+}
+
+fn skip_or_fail(test: &str, package: &str) {
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{package} is not installed, and CI=true: install Debian's {package} (see .ci/run)"
+    );
+    eprintln!("SKIPPED {test}: {package} is not installed (apt-get install {package})");
+}
+
+#[tokio::test]
+async fn a_real_mariadb_greets_with_its_version_over_tcp_and_its_socket() {
+    let Some(db) = tokio::task::spawn_blocking(start_mariadb).await.unwrap() else {
+        return skip_or_fail(
+            "a_real_mariadb_greets_with_its_version_over_tcp_and_its_socket",
+            "mariadb-server",
+        );
+    };
+    let dir = site(&[("wp-config.php", wp_config(&format!("127.0.0.1:{}", db.port)))]);
+    let report =
+        run(CheckRequest::new("database").with("site_root", dir.path().display().to_string()))
+            .await;
+    assert_eq!(report.status, CheckStatus::Passed, "{}", report.summary);
+    let Some(FactValue::Text(version)) = fact(&report, "db.version") else { panic!("{report:?}") };
+    assert!(version.contains("MariaDB") && !version.starts_with("5.5.5-"), "{version}");
+    assert_no_secret(&report);
+    let socket = db.dir.path().join("mysqld.sock");
+    let dir = site(&[("wp-config.php", wp_config(&format!("localhost:{}", socket.display())))]);
+    let report =
+        run(CheckRequest::new("database").with("site_root", dir.path().display().to_string()))
+            .await;
+    assert_eq!(report.status, CheckStatus::Passed, "{}", report.summary);
+    assert_eq!(fact(&report, "db.target"), Some(&format!("unix:{}", socket.display()).into()));
+    let port = db.port;
+    drop(db);
+    let report =
+        run(CheckRequest::new("database").with("address", format!("127.0.0.1:{port}"))).await;
+    assert_eq!(fact(&report, "db.failure"), Some(&"refused".into()), "stopped: {}", report.summary);
 }
 
 fn postgres_bin() -> Option<PathBuf> {
@@ -233,10 +332,10 @@ fn as_user(command: &mut Command, user: Option<(u32, u32)>) -> &mut Command {
     command
 }
 
-fn start_postgres(bin: &Path) -> Postgres {
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
-    let user = if root {
+/// A PostgreSQL cluster in a temp dir, on its own port and socket directory.
+fn start_postgres(bin: &Path) -> Server {
+    use std::os::unix::fs::PermissionsExt;
+    let user = if is_root() {
         Some(postgres_user().expect("the postgres user (Debian's postgresql package creates it)"))
     } else {
         None
@@ -260,7 +359,7 @@ fn start_postgres(bin: &Path) -> Postgres {
     .status()
     .unwrap();
     assert!(status.success(), "initdb failed");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let child = as_user(
         Command::new(bin.join("postgres"))
             .arg("-D")
@@ -273,12 +372,8 @@ fn start_postgres(bin: &Path) -> Postgres {
     .stderr(std::process::Stdio::null())
     .spawn()
     .unwrap();
-    let pg = Postgres { child, port, socket_dir: dir.path().to_path_buf(), _dir: dir };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "PostgreSQL did not start on port {port}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let pg = Server { child, port, dir };
+    wait_for_port(port, "PostgreSQL");
     pg
 }
 
@@ -306,7 +401,7 @@ async fn a_real_postgresql_answers_over_tcp_and_its_unix_socket() {
     assert_eq!(report.status, CheckStatus::Passed, "{}", report.summary);
     assert_eq!(fact(&report, "db.kind"), Some(&"postgresql".into()));
     assert_no_secret(&report);
-    let socket = pg.socket_dir.join(format!(".s.PGSQL.{}", pg.port));
+    let socket = pg.dir.path().join(format!(".s.PGSQL.{}", pg.port));
     let report =
         run(CheckRequest::new("database").with("address", format!("unix:{}", socket.display())))
             .await;

@@ -137,11 +137,15 @@ async fn read_packet<S: AsyncRead + Unpin>(
 }
 
 /// Protocol 10 greeting (`0x0a`, then the NUL-terminated version) or an error packet (`0xff`,
-/// the error code, then the message).
+/// the error code, then the message). MySQL refuses with 1040 before the greeting when it is at
+/// `max_connections`; MariaDB (10.11) greets and refuses only after a login, which this probe
+/// never attempts — there, "Too many connections" shows in the app's logs instead.
 fn mysql_greeting(payload: &[u8]) -> Outcome {
     match payload.first() {
         Some(0x0a) => {
             let version = payload[1..].split(|&b| b == 0).next().unwrap_or_default();
+            // MariaDB prefixes its version with `5.5.5-` for clients that predate 10.x.
+            let version = version.strip_prefix(b"5.5.5-").unwrap_or(version);
             Outcome {
                 kind: Kind::Mysql,
                 failure: None,
@@ -196,7 +200,7 @@ mod tests {
     #[test]
     fn greetings_and_error_packets_read() {
         let mut hello = vec![0x0a];
-        hello.extend_from_slice(b"10.11.6-MariaDB-0+deb12u1\0\x05\0\0\0");
+        hello.extend_from_slice(b"5.5.5-10.11.6-MariaDB-0+deb12u1\0\x05\0\0\0");
         let out = mysql_greeting(&hello);
         assert_eq!(
             (out.failure, out.version.as_deref()),
