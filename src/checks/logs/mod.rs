@@ -322,18 +322,8 @@ impl<'a> Reader<'a> {
     fn plan(&mut self, path: &Path) -> io::Result<Option<(Part, bool)>> {
         let file = File::open(path)?;
         let meta = file.metadata()?;
-        let size = meta.len();
-        let mut part = Part {
-            path: path.to_path_buf(),
-            file,
-            size,
-            offset: 0,
-            probed: 0,
-            timed: true,
-            gzip: window::is_gzip(path),
-            note: None,
-        };
-        if size == 0 {
+        let part = Part::new(path, file, meta.len());
+        if part.size == 0 {
             self.evidence.files.push(part.record(0, Some("empty".to_owned())));
             return Ok(None);
         }
@@ -345,29 +335,28 @@ impl<'a> Reader<'a> {
         }
         if part.gzip {
             let (first, probed) = window::gzip_first_time(path, self.clock)?;
-            part.probed = probed;
-            return Ok(Some((part, first.is_none_or(|t| t >= cutoff))));
+            let reaches_older = first.is_none_or(|t| t >= cutoff);
+            return Ok(Some((Part { probed, ..part }, reaches_older)));
         }
-        let (start, probed) = window::window_start(&part.file, size, cutoff, self.clock)?;
+        self.plan_plain(part, cutoff)
+    }
+
+    /// A plain file: where its window starts, by binary search on its timestamps.
+    fn plan_plain(&mut self, mut part: Part, cutoff: i64) -> io::Result<Option<(Part, bool)>> {
+        let (start, probed) = window::window_start(&part.file, part.size, cutoff, self.clock)?;
         part.probed = probed;
         match start {
-            Start::At { offset, before } => {
-                part.offset = offset;
-                Ok(Some((part, before)))
-            }
+            Start::At { offset, before } => Ok(Some((Part { offset, ..part }, before))),
             Start::Nothing => {
-                self.evidence
-                    .files
-                    .push(part.record(probed, Some("no line in the window".to_owned())));
+                let note = Some("no line in the window".to_owned());
+                self.evidence.files.push(part.record(probed, note));
                 Ok(None)
             }
             Start::Untimed => {
-                part.offset = size.saturating_sub(window::TAIL_BYTES);
+                part.offset = part.size.saturating_sub(window::TAIL_BYTES);
                 part.timed = false;
-                part.note = Some(format!(
-                    "no timestamps triage knows; read the last {} MiB",
-                    window::TAIL_BYTES >> 20
-                ));
+                let tail = window::TAIL_BYTES >> 20;
+                part.note = Some(format!("no timestamps triage knows; read the last {tail} MiB"));
                 Ok(Some((part, false)))
             }
         }
@@ -484,6 +473,12 @@ struct Part {
 }
 
 impl Part {
+    fn new(path: &Path, file: File, size: u64) -> Self {
+        let gzip = window::is_gzip(path);
+        let path = path.to_path_buf();
+        Part { path, file, size, offset: 0, probed: 0, timed: true, gzip, note: None }
+    }
+
     fn record(&self, bytes_read: u64, note: Option<String>) -> LogFile {
         LogFile {
             path: sanitize::line(&self.path.display().to_string()).into_owned(),

@@ -172,6 +172,12 @@ fn check_one(
             error(text.pos, format!("`{field}` must not be empty"));
         }
     }
+    check_pattern(sig, error)
+}
+
+/// The pattern compiles, matches the example and holds a literal for the prefilter; returns
+/// its literal options.
+fn check_pattern(sig: &RawSignature, error: &mut impl FnMut(Pos, String)) -> Vec<Vec<Vec<u8>>> {
     let regex = match Regex::new(&sig.pattern.value) {
         Ok(regex) => regex,
         Err(e) => {
@@ -181,20 +187,19 @@ fn check_one(
         }
     };
     if !regex.is_match(sig.example.value.as_bytes()) {
+        let id = &sig.id.value;
         error(sig.example.pos, format!("the example does not match the pattern of `{id}`"));
     }
     let options = literal_options(&sig.pattern.value);
     if options.is_empty() {
-        {
-            error(
-                sig.pattern.pos,
-                format!(
-                    "the pattern needs a literal of at least {MIN_LITERAL} bytes that every match \
+        error(
+            sig.pattern.pos,
+            format!(
+                "the pattern needs a literal of at least {MIN_LITERAL} bytes that every match \
                  contains (the scanner's prefilter); e.g. write `upstream timed out` as text, \
                  not inside a group that may be skipped"
-                ),
-            );
-        }
+            ),
+        );
     }
     options
 }
