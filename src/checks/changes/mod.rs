@@ -76,7 +76,8 @@ pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
     let clock = Clock::system();
     let since = clock.now - i64::try_from(hours * 3600).unwrap_or(i64::MAX / 2);
     let journal = match journal::locate() {
-        Ok(program) => Some(journal::read(&program, since).await),
+        // systemd's own messages (PID 1) are the ones that say a service started or stopped.
+        Ok(program) => Some(journal::read_matching(&program, since, &["_PID=1"]).await),
         Err(_) => None,
     };
     let task = tokio::task::spawn_blocking(move || collect(&scope, &clock, journal));

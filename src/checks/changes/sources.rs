@@ -362,6 +362,20 @@ mod tests {
     }
 
     #[test]
+    fn systemd_starts_and_stops_of_services_are_restarts() {
+        let journal = b"2026-12-01T07:00:00+00:00 web1 systemd[1]: Stopped php8.2-fpm.service - The PHP 8.2 FastCGI Process Manager.\n\
+2026-12-01T07:00:01+00:00 web1 systemd[1]: Started php8.2-fpm.service - The PHP 8.2 FastCGI Process Manager.\n\
+2026-12-01T07:10:00+00:00 web1 systemd[1]: Started apt-daily.service - Daily apt download activities.\n\
+2026-12-01T07:11:00+00:00 web1 systemd[1]: Started session-4.scope - Session 4 of User root.\n\
+2026-11-30T07:00:00+00:00 web1 systemd[1]: Started nginx.service - nginx.\n";
+        let clock = Clock::new(1_796_110_222, jiff::tz::TimeZone::UTC);
+        let mut found = Found::default();
+        journal_restarts(journal, 1_796_110_222 - 3600, &clock, &mut found);
+        let got: Vec<&str> = found.changes.iter().map(|c| c.what.as_str()).collect();
+        assert_eq!(got, vec!["stopped php8.2-fpm.service", "started php8.2-fpm.service"]);
+    }
+
+    #[test]
     fn proc_stat_lines_with_odd_names_parse() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("stat");

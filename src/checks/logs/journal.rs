@@ -50,11 +50,17 @@ pub fn sudo_command(since: i64) -> String {
 
 /// Reads the journal from `since` (Unix seconds) with `program`.
 pub async fn read(program: &Path, since: i64) -> Journal {
+    read_matching(program, since, &[]).await
+}
+
+/// Like [`read`], only the entries with these journal fields (`_PID=1`: systemd's own).
+pub async fn read_matching(program: &Path, since: i64, matches: &[&str]) -> Journal {
     let mut command = Command::new(program);
     command
         .args(["--no-pager", "--quiet", "--output=short-iso", "--utc"])
         .arg(format!("--since=@{since}"))
         .arg(format!("--lines={MAX_LINES}"))
+        .args(matches)
         .env("SYSTEMD_COLORS", "0")
         .env("SYSTEMD_PAGER", "")
         .stdin(Stdio::null())
