@@ -80,8 +80,12 @@ fn generate(path: &Path, bytes: u64) -> u64 {
 }
 
 fn scan(path: &Path, since: Option<u64>) -> (Duration, LogsEvidence) {
-    let params =
-        Params { since_minutes: since, files: vec![path.to_path_buf()], config_logs: Vec::new() };
+    let params = Params {
+        since_minutes: since,
+        files: vec![path.to_path_buf()],
+        config_logs: Vec::new(),
+        time_limit: None,
+    };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let clock = Clock::new(END + 60, jiff::tz::TimeZone::UTC);
     let start = Instant::now();

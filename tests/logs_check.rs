@@ -60,7 +60,7 @@ fn write_with_mtime(path: &Path, bytes: &[u8], mtime: i64) {
 }
 
 async fn check(files: Vec<PathBuf>, since: Option<u64>) -> (CheckReport, LogsEvidence) {
-    let params = Params { since_minutes: since, files, config_logs: Vec::new() };
+    let params = Params { since_minutes: since, files, config_logs: Vec::new(), time_limit: None };
     let report =
         logs::run_with(params, Clock::new(NOW, jiff::tz::TimeZone::UTC), Progress::none()).await;
     let Evidence::Logs(evidence) = &report.evidence else { panic!("no evidence: {report:?}") };
@@ -286,4 +286,30 @@ fn triage_logs_prints_the_evidence_and_exits_1_when_a_signature_matched() {
         .unwrap();
     assert_eq!(quiet.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&quiet.stderr).contains("expected e.g. 30m, 2h, 1d or all"));
+}
+
+#[tokio::test]
+async fn a_scan_stopped_by_the_time_limit_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("error.log");
+    nginx_log(&path, NOW - 600, NOW);
+    let params = Params {
+        since_minutes: Some(30),
+        files: vec![path],
+        config_logs: Vec::new(),
+        time_limit: Some(Duration::ZERO),
+    };
+    let report =
+        logs::run_with(params, Clock::new(NOW, jiff::tz::TimeZone::UTC), Progress::none()).await;
+    assert_eq!(report.status, CheckStatus::Warning, "{}", report.summary);
+    assert!(
+        report.summary.ends_with("; the time limit stopped the scan before the end."),
+        "{}",
+        report.summary
+    );
+    assert!(
+        report.details.iter().any(|d| d.contains("not read: the check's time limit was reached")),
+        "{:?}",
+        report.details
+    );
 }

@@ -41,7 +41,12 @@ async fn check_with(journal: Journal) -> (triage::checks::CheckReport, LogsEvide
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("error.log");
     fs::write(&empty, "").unwrap();
-    let params = Params { since_minutes: Some(30), files: vec![empty], config_logs: Vec::new() };
+    let params = Params {
+        since_minutes: Some(30),
+        files: vec![empty],
+        config_logs: Vec::new(),
+        time_limit: None,
+    };
     let clock = Clock::new(NOW, jiff::tz::TimeZone::UTC);
     let report = logs::run_with_journal(params, clock, Progress::none(), Some(journal)).await;
     let Evidence::Logs(e) = &report.evidence else { panic!("{report:?}") };

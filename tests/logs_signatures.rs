@@ -136,7 +136,12 @@ async fn all_examples_in_one_log_are_each_counted_once_by_the_check() {
             || e.starts_with("psycopg2")
     });
     std::fs::write(&path, examples.join("\n") + "\n").unwrap();
-    let params = Params { since_minutes: Some(30), files: vec![path], config_logs: Vec::new() };
+    let params = Params {
+        since_minutes: Some(30),
+        files: vec![path],
+        config_logs: Vec::new(),
+        time_limit: None,
+    };
     let report =
         logs::run_with(params, Clock::new(T + 600, jiff::tz::TimeZone::UTC), Progress::none())
             .await;

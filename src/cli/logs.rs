@@ -40,7 +40,12 @@ pub struct LogsArgs {
 
 pub fn run(args: &LogsArgs) -> anyhow::Result<ExitCode> {
     let since_minutes = logs::parse_since(&args.since).map_err(anyhow::Error::msg)?;
-    let params = Params { since_minutes, files: args.files.clone(), config_logs: Vec::new() };
+    let params = Params {
+        since_minutes,
+        files: args.files.clone(),
+        config_logs: Vec::new(),
+        time_limit: None,
+    };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let report = runtime.block_on(logs::run_with(params, Clock::system(), Progress::none()));
     if args.json {

@@ -15,6 +15,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
+use std::time::{Duration, Instant};
 
 use flate2::read::MultiGzDecoder;
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,10 @@ pub const ID: &str = "logs";
 pub const DEFAULT_SINCE: &str = "30m";
 /// Fact lists stay this short.
 const MAX_LIST: usize = 20;
+/// Stop this long before the engine's time limit, so the partial report still arrives.
+const TIME_MARGIN: Duration = Duration::from_secs(5);
+/// Progress is reported at most once per this many bytes.
+const PROGRESS_BYTES: u64 = 64 << 20;
 
 /// The built-in signature table, loaded once. A broken table is a build defect the tests catch;
 /// at run time it becomes a `could_not_run` report.
@@ -101,6 +106,9 @@ pub struct Params {
     pub files: Vec<PathBuf>,
     /// Logs the proxy configs name (read first).
     pub config_logs: Vec<PathBuf>,
+    /// Stop reading after this long (the engine's limit, less a margin, so the report still
+    /// comes back); `None` reads everything asked for (`triage logs`).
+    pub time_limit: Option<Duration>,
 }
 
 impl Params {
@@ -117,7 +125,13 @@ impl Params {
                 .map(PathBuf::from)
                 .collect()
         };
-        Ok(Params { since_minutes, files: list("files"), config_logs: list("config_logs") })
+        let time_limit = super::catalog::spec(ID).map(|s| s.timeout.saturating_sub(TIME_MARGIN));
+        Ok(Params {
+            since_minutes,
+            files: list("files"),
+            config_logs: list("config_logs"),
+            time_limit,
+        })
     }
 }
 
@@ -210,6 +224,8 @@ struct Reader<'a> {
     evidence: LogsEvidence,
     journal_fact: Option<&'static str>,
     progress: Progress,
+    /// When to stop reading, if ever.
+    deadline: Option<Instant>,
     /// What to run instead when something could not be read.
     sudo: String,
 }
@@ -244,6 +260,7 @@ impl<'a> Reader<'a> {
             evidence,
             journal_fact: None,
             progress,
+            deadline: params.time_limit.map(|limit| Instant::now() + limit),
             sudo,
         }
     }
@@ -362,13 +379,29 @@ impl<'a> Reader<'a> {
         }
     }
 
+    fn out_of_time(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
     fn read_part(&mut self, mut part: Part) {
+        if self.out_of_time() {
+            let note = Some(format!("not read: {TIME_LIMIT_NOTE}"));
+            self.evidence.files.push(part.record(part.probed, note));
+            return;
+        }
         let name = part.path.display().to_string();
         let mut scan = Scan::new(self.signatures, self.clock, &name);
         scan.cutoff = self.cutoff;
         scan.timed = part.timed;
-        let progress = self.progress.clone();
-        let mut tick = |n: u64| progress.report(format!("{name}: {} MiB read", n >> 20));
+        let (progress, deadline) = (self.progress.clone(), self.deadline);
+        let mut reported = 0;
+        let mut tick = |n: u64| {
+            if n >= reported + PROGRESS_BYTES {
+                reported = n;
+                progress.report(format!("{name}: {} MiB read", n >> 20));
+            }
+            deadline.is_none_or(|d| Instant::now() < d)
+        };
         let result = if part.gzip {
             let limit = window::MAX_GZIP_BYTES;
             let reader = MultiGzDecoder::new(&part.file).take(limit);
@@ -382,6 +415,9 @@ impl<'a> Reader<'a> {
                 scan.read((&part.file).take(part.size - part.offset), &mut self.tally, &mut tick)
             })
         };
+        if scan.stopped {
+            part.note = Some(format!("stopped: {TIME_LIMIT_NOTE}"));
+        }
         match result {
             Ok(read) => {
                 let note = part.note.take();
@@ -420,7 +456,7 @@ impl<'a> Reader<'a> {
         scan.cutoff = self.cutoff;
         scan.timed = true;
         let size = output.len() as u64;
-        let _ = scan.read(output.as_slice(), &mut self.tally, &mut |_| {});
+        let _ = scan.read(output.as_slice(), &mut self.tally, &mut |_| true);
         self.evidence.files.push(LogFile {
             path: "systemd journal".to_owned(),
             compressed: false,
@@ -458,6 +494,10 @@ impl<'a> Reader<'a> {
             .with_evidence(Evidence::Logs(Box::new(self.evidence)))
     }
 }
+
+/// Why a read stopped early.
+const TIME_LIMIT_NOTE: &str =
+    "the check's time limit was reached (`triage logs` from a shell has none)";
 
 /// One file to read: opened once, so the plan and the read see the same file.
 #[derive(Debug)]
@@ -601,13 +641,18 @@ fn verdict(evidence: &LogsEvidence, sudo: &str) -> (CheckStatus, String) {
     if read == 0 {
         return nothing_read(evidence, sudo);
     }
-    let unread = match evidence.unreadable.len() {
+    let mut unread = match evidence.unreadable.len() {
         0 => String::new(),
         n => format!(
             "; {} could not be read (try `{sudo}`)",
             crate::cli::count(n, "source", "sources")
         ),
     };
+    let cut =
+        evidence.files.iter().any(|f| f.note.as_deref().is_some_and(|n| n.contains("time limit")));
+    if cut {
+        unread.push_str("; the time limit stopped the scan before the end");
+    }
     let Some(top) = evidence.signatures.first() else {
         let status = if unread.is_empty() { CheckStatus::Passed } else { CheckStatus::Warning };
         let logs = crate::cli::count(read, "log", "logs");

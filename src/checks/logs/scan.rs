@@ -115,21 +115,32 @@ pub struct Scan<'a> {
     pub timed: bool,
     /// The name the report gives the log.
     pub file: &'a str,
+    /// Set when `keep_going` stopped the read before the end.
+    pub stopped: bool,
     in_window: bool,
 }
 
 impl<'a> Scan<'a> {
     pub fn new(signatures: &'a Signatures, clock: &'a Clock, file: &'a str) -> Self {
-        Scan { signatures, clock, cutoff: None, timed: false, file, in_window: false }
+        Scan {
+            signatures,
+            clock,
+            cutoff: None,
+            timed: false,
+            file,
+            stopped: false,
+            in_window: false,
+        }
     }
 
     /// Reads `reader` to its end and records every matching line in `tally`. Returns the bytes
-    /// read. `progress` hears the running byte count now and then.
+    /// read. `keep_going` hears the running byte count after every block; when it says no, the
+    /// read stops there and `stopped` is set.
     pub fn read<R: Read>(
         &mut self,
         mut reader: R,
         tally: &mut Tally,
-        progress: &mut dyn FnMut(u64),
+        keep_going: &mut dyn FnMut(u64) -> bool,
     ) -> io::Result<u64> {
         let mut buf = vec![0_u8; CHUNK + MAX_LINE];
         let mut filled = 0;
@@ -146,8 +157,9 @@ impl<'a> Scan<'a> {
             }
             total += n as u64;
             filled += n;
-            if total % (64 * CHUNK as u64) < n as u64 {
-                progress(total);
+            if !keep_going(total) {
+                self.stopped = true;
+                return Ok(total);
             }
             let mut start = 0;
             if let Some(last) = memrchr(b'\n', &buf[..filled]) {
@@ -221,7 +233,7 @@ mod tests {
         let sigs = sigs();
         let clock = Clock::new(0, jiff::tz::TimeZone::UTC);
         let mut tally = Tally::new(&sigs);
-        Scan::new(&sigs, &clock, "t.log").read(text, &mut tally, &mut |_| {}).unwrap();
+        Scan::new(&sigs, &clock, "t.log").read(text, &mut tally, &mut |_| true).unwrap();
         tally
     }
 
@@ -284,7 +296,7 @@ mod tests {
         let mut scan = Scan::new(&sigs, &clock, "t.log");
         scan.cutoff = Some(1_796_110_222 - 60);
         scan.timed = true;
-        scan.read(text.as_bytes(), &mut tally, &mut |_| {}).unwrap();
+        scan.read(text.as_bytes(), &mut tally, &mut |_| true).unwrap();
         assert_eq!(count(&tally, "nginx_upstream_refused"), 1);
         assert_eq!(count(&tally, "node_connect_refused"), 0, "unstamped line before the window");
     }
