@@ -13,7 +13,7 @@ use flate2::read::MultiGzDecoder;
 use super::Change;
 use crate::checks::logs::time::{Clock, line_time};
 use crate::checks::logs::window::{is_rotated, modified};
-use crate::sanitize;
+use crate::{redact, sanitize};
 
 /// Config directories whose files' modification times are listed.
 pub const CONFIG_DIRS: &[&str] = &[
@@ -144,7 +144,8 @@ fn apt_runs(path: &Path, since: i64, clock: &Clock, found: &mut Found) -> Vec<(i
                 && end >= since
             {
                 let command = if command.is_empty() { "apt".to_owned() } else { command };
-                let what = sanitize::line(&format!("{command} ({n} packages)")).into_owned();
+                let what = format!("{command} ({n} packages)");
+                let what = redact::text(&sanitize::line(&what)).into_owned();
                 runs.push((start, end, what));
             }
         }
@@ -340,11 +341,9 @@ pub fn reflog_entry(line: &str) -> Option<(i64, String)> {
     let rest: Vec<&str> = words.collect();
     let time: i64 = rest.get(rest.len().checked_sub(2)?)?.parse().ok()?;
     let sha = new.get(..7)?;
-    Some((
-        time,
-        sanitize::line(&format!("{} ({sha})", message.chars().take(120).collect::<String>()))
-            .into_owned(),
-    ))
+    let message: String = message.chars().take(120).collect();
+    let message = redact::text(&sanitize::line(&message)).into_owned();
+    Some((time, format!("{message} ({sha})")))
 }
 
 #[cfg(test)]
@@ -359,6 +358,8 @@ mod tests {
             Some((1_796_110_222, "pull: Fast-forward (2222222)".to_owned()))
         );
         assert_eq!(reflog_entry("garbage"), None);
+        let leaky = line.replace("pull: Fast-forward", "deploy with token=abc123secret");
+        assert!(!reflog_entry(&leaky).unwrap().1.contains("abc123secret"));
     }
 
     #[test]
