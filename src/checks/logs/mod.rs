@@ -158,7 +158,9 @@ pub fn parse_since(text: &str) -> Result<Option<u64>, String> {
     Ok(Some(minutes))
 }
 
-/// Runs the check with the config-named logs from the `config_logs` parameter.
+/// Runs the check. The logs the proxy configs name come in through `config_logs` (a runbook
+/// parameter, or `Params::config_logs`): the proxy-config reader's paths belong there, ahead of
+/// the usual places.
 pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
     let params = match Params::from_request(&request) {
         Ok(params) => params,
