@@ -45,6 +45,7 @@ fn each_log_cause_gives_its_verdict() {
         ("runtime_down", Layer::AppRuntime),
         ("app_crash", Layer::AppRuntime),
         ("no_healthy_upstream", Layer::LoadBalancer),
+        ("redirect_loop", Layer::WebServer),
     ] {
         let mut facts = bad_gateway();
         facts.push(("logs.causes", causes(&[cause])));
