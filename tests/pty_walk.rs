@@ -202,6 +202,7 @@ fn to_second_step_with_a_note(tui: &mut Tui, note: &str) {
     tui.wait_for("A CDN error page (\"521\" & co.) ★ suggested");
     tui.press(ENTER);
     tui.wait_for("Read the nginx error log");
+    tui.wait_gone("still running");
     tui.press("n");
     tui.wait_for("Note on this step");
     tui.press(note);

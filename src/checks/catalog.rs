@@ -261,13 +261,28 @@ const LOGS: CheckSpec = CheckSpec {
     id: "logs",
     title: "Scan the logs of the incident window",
     scope: Scope::Local,
-    params: &[param("since", false, "window, e.g. 30m (default 30m)")],
+    params: &[
+        param("since", false, "window, e.g. 30m, 2h, 1d or all (default 30m)"),
+        param("files", false, "comma-separated logs to read instead of the discovered ones"),
+        param("config_logs", false, "comma-separated logs the proxy configs name, read first"),
+    ],
     produces: &[
-        fact("logs.signatures", List, "ids of the signatures that matched"),
-        fact("logs.causes", List, "cause ids of the signatures that matched"),
+        fact("logs.signatures", List, "ids of the signatures that matched, causes first, by count"),
+        fact("logs.causes", List, "cause ids of the signatures that matched, in the same order"),
         fact("logs.matches", Int, "matching lines in the window"),
-        fact("logs.first_line", Text, "the first matching line, sanitised"),
+        fact(
+            "logs.first_line",
+            Text,
+            "the first line of the top signature, sanitised and redacted",
+        ),
         fact("logs.unreadable", List, "logs that exist but could not be read"),
+        fact("logs.files", List, "logs that were read (the journal as `systemd journal`)"),
+        fact("logs.upstreams", List, "upstream addresses named by the matching nginx lines"),
+        fact(
+            "logs.journal",
+            Text,
+            "the systemd journal: read, partial (own messages) or unavailable",
+        ),
     ],
     timeout: Duration::from_secs(60),
 };
@@ -312,8 +327,15 @@ const DATABASE: CheckSpec = CheckSpec {
     ],
     produces: &[
         fact("db.target", Text, "host:port or socket that was tried"),
-        fact("db.reachable", Bool, "the connection was accepted"),
-        fact("db.failure", Text, "why not: refused, timeout, socket_missing, …"),
+        fact("db.reachable", Bool, "the server accepted the connection and greeted"),
+        fact(
+            "db.failure",
+            Text,
+            "why not: refused, timeout, socket_missing, socket_permission, too_many_connections, dns, not_a_database, …",
+        ),
+        fact("db.kind", Text, "mysql or postgresql"),
+        fact("db.version", Text, "the server version from the MySQL/MariaDB greeting"),
+        fact("db.source", Text, "where the target came from: wp-config.php, .env, address"),
     ],
     timeout: Duration::from_secs(15),
 };
@@ -330,6 +352,11 @@ const RECENT_CHANGES: CheckSpec = CheckSpec {
         fact("changes.count", Int, "changes found in the window"),
         fact("changes.newest_minutes", Int, "minutes since the newest change"),
         fact("changes.kinds", List, "kinds found: package, config, restart, deploy"),
+        fact(
+            "changes.recent",
+            List,
+            "the newest changes as `time kind what`, newest first, at most 10",
+        ),
     ],
     timeout: Duration::from_secs(30),
 };

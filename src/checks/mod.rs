@@ -3,10 +3,13 @@
 //! [`CheckReport`].
 
 pub mod catalog;
+pub mod changes;
+pub mod database;
 pub mod dns;
 pub mod engine;
 pub mod fingerprint;
 pub mod http;
+pub mod logs;
 pub mod origin;
 pub mod proxy;
 pub mod resources;
@@ -166,6 +169,12 @@ pub enum Evidence {
     Upstreams(Box<upstreams::Upstreams>),
     /// Host resources and limits (`resources`).
     Resources(Box<resources::Resources>),
+    /// The `logs` check: classified lines of the incident window.
+    Logs(Box<logs::LogsEvidence>),
+    /// The `database` check: the target and what the server said.
+    Database(Box<database::DatabaseEvidence>),
+    /// The `recent_changes` check: changes newest first.
+    Changes(Box<changes::ChangesEvidence>),
 }
 
 /// What a running check tells the UI loop.
@@ -235,13 +244,21 @@ pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
         "stack" => stack::run(request, progress).await,
         "upstreams" => upstreams::run(request, progress).await,
         "resources" => resources::run(request, progress).await,
-        id => match catalog::spec(id) {
-            Some(spec) => CheckReport::could_not_run(
-                spec.id,
-                format!("the `{}` check is not available in this build", spec.id),
-                None,
-            ),
-            None => CheckReport::could_not_run(id, format!("unknown check `{id}`"), None),
-        },
+        logs::ID => logs::run(request, progress).await,
+        database::ID => database::run(request, progress).await,
+        changes::ID => changes::run(request, progress).await,
+        id => not_available(id),
+    }
+}
+
+/// A check the catalog knows that this build does not implement, or an unknown id.
+fn not_available(id: &str) -> CheckReport {
+    match catalog::spec(id) {
+        Some(spec) => CheckReport::could_not_run(
+            spec.id,
+            format!("the `{}` check is not available in this build", spec.id),
+            None,
+        ),
+        None => CheckReport::could_not_run(id, format!("unknown check `{id}`"), None),
     }
 }

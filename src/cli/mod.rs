@@ -10,6 +10,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 pub mod check;
 pub mod export;
 pub mod graph;
+pub mod logs;
 pub mod resume;
 pub mod runbooks;
 pub mod sessions;
@@ -30,6 +31,7 @@ Examples:
   triage graph --format dot | dot -Tsvg > tree.svg
   triage runbooks                           list built-in and your own runbooks
   sudo triage stack                         the web stack running on this machine
+  triage logs --since 2h                    known error lines of the last two hours
   triage completions bash > ~/.local/share/bash-completion/completions/triage
 
 Exit codes: 0 ok, 1 problems found, 2 could not run (unreadable file, bad arguments).";
@@ -64,6 +66,8 @@ pub enum Command {
     Runbooks(runbooks::RunbooksArgs),
     /// Show the web stack running on this machine: servers, runtimes, databases.
     Stack(stack::StackArgs),
+    /// Scan the logs of the incident window for known error signatures.
+    Logs(logs::LogsArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// List saved sessions: id, state, started, URL, last step.
@@ -89,6 +93,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Graph(args)) => graph::run(&args),
         Some(Command::Runbooks(args)) => runbooks::run(&args),
         Some(Command::Stack(args)) => stack::run(&args),
+        Some(Command::Logs(args)) => logs::run(&args),
         Some(Command::Completions(args)) => completions(&args),
         Some(Command::Sessions(args)) => sessions::run(&args),
         Some(Command::Resume(args)) => resume::run(&args),

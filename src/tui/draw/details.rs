@@ -123,7 +123,13 @@ fn checks(doc: &mut Doc, app: &App, theme: Theme) {
     if app.runs.is_empty() {
         return;
     }
-    doc.heading("Automatic checks — r runs them again", theme.heading());
+    let pending = app.runs.iter().filter(|r| !matches!(r.state, RunState::Finished(_))).count();
+    let heading = if pending == 0 {
+        "Automatic checks — r runs them again".to_owned()
+    } else {
+        format!("Automatic checks — {pending} still running")
+    };
+    doc.heading(&heading, theme.heading());
     for run in &app.runs {
         check_line(doc, app, run, theme);
     }

@@ -1,0 +1,227 @@
+//! The `recent_changes` check: what changed on this machine in the last hours — packages,
+//! config files, service restarts, deploys — newest first with times, so the user can pick the
+//! smallest change to roll back. It only reads: logs, modification times, `/proc`, the journal
+//! and `.git`; it never runs git or a package manager.
+
+pub mod sources;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use self::sources::Found;
+use super::logs::journal::{self, Journal};
+use super::logs::time::Clock;
+use super::{CheckReport, CheckRequest, CheckStatus, Evidence, Progress};
+use crate::evidence::Facts;
+use crate::sanitize;
+
+pub const ID: &str = "recent_changes";
+const DEFAULT_HOURS: u64 = 24;
+/// Changes kept in the evidence, and lines in the `changes.recent` fact.
+const MAX_KEPT: usize = 200;
+const MAX_RECENT: usize = 10;
+
+/// One change, at a time, of a kind: package, config, file, restart, deploy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Unix seconds.
+    pub at: i64,
+    pub kind: String,
+    /// What changed, sanitised.
+    pub what: String,
+}
+
+impl Change {
+    pub fn new(at: i64, kind: &str, what: String) -> Self {
+        Change { at, kind: kind.to_owned(), what }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangesEvidence {
+    pub hours: u64,
+    /// Newest first.
+    pub changes: Vec<Change>,
+    /// Changes found beyond those kept.
+    pub more: usize,
+    /// Sources that could not be read, each with the command that would.
+    pub unreadable: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// Where to look; tests point `root` at a fixture tree.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub root: PathBuf,
+    pub site_root: Option<PathBuf>,
+    pub hours: u64,
+}
+
+pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
+    let hours = match request.param("hours").map(str::trim).filter(|s| !s.is_empty()) {
+        None => DEFAULT_HOURS,
+        Some(text) => match text.parse::<u64>() {
+            Ok(h) if (1..=24 * 90).contains(&h) => h,
+            _ => {
+                let reason =
+                    format!("`{}` is not a number of hours (1 to 2160)", sanitize::line(text));
+                return CheckReport::could_not_run(ID, reason, None);
+            }
+        },
+    };
+    let site_root =
+        request.param("site_root").map(str::trim).filter(|s| !s.is_empty()).map(PathBuf::from);
+    let scope = Scope { root: PathBuf::from("/"), site_root, hours };
+    let clock = Clock::system();
+    let since = clock.now - i64::try_from(hours * 3600).unwrap_or(i64::MAX / 2);
+    let journal = match journal::locate() {
+        // systemd's own messages (PID 1) are the ones that say a service started or stopped.
+        Ok(program) => Some(journal::read_matching(&program, since, &["_PID=1"]).await),
+        Err(_) => None,
+    };
+    let task = tokio::task::spawn_blocking(move || collect(&scope, &clock, journal));
+    task.await.unwrap_or_else(|e| {
+        CheckReport::could_not_run(ID, format!("listing changes failed: {e}"), None)
+    })
+}
+
+/// Gathers every source and builds the report. `journal` is the journal's window, when read.
+pub fn collect(scope: &Scope, clock: &Clock, journal: Option<Journal>) -> CheckReport {
+    let since = clock.now - i64::try_from(scope.hours * 3600).unwrap_or(i64::MAX / 2);
+    let mut found = Found::default();
+    sources::packages(&scope.root, since, clock, &mut found);
+    sources::config_files(&scope.root, scope.site_root.as_deref(), since, &mut found);
+    match journal {
+        Some(Journal::Read { output, .. }) => {
+            sources::journal_restarts(&output, since, clock, &mut found);
+        }
+        Some(Journal::Partial { output, instead }) => {
+            sources::journal_restarts(&output, since, clock, &mut found);
+            sources::process_starts(&scope.root.join("proc"), since, &mut found);
+            found.notes.push(format!(
+                "the journal shows only this user's messages; run `{instead}` for every restart"
+            ));
+        }
+        _ => sources::process_starts(&scope.root.join("proc"), since, &mut found),
+    }
+    if let Some(site) = &scope.site_root {
+        sources::deploys(site, since, &mut found);
+    }
+    report(scope, clock, found)
+}
+
+fn report(scope: &Scope, clock: &Clock, mut found: Found) -> CheckReport {
+    found.changes.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.what.cmp(&b.what)));
+    found.changes.dedup();
+    let total = found.changes.len();
+    let unreadable: Vec<String> =
+        found.unread.iter().map(|u| unread_line(&u.path, u.error)).collect();
+    found.changes.truncate(MAX_KEPT);
+    let evidence = ChangesEvidence {
+        hours: scope.hours,
+        more: total - found.changes.len(),
+        changes: found.changes,
+        unreadable,
+        notes: found.notes,
+    };
+    let (status, summary) = verdict(&evidence, clock, total);
+    CheckReport::new(ID, status, summary)
+        .with_facts(facts(&evidence, clock, total))
+        .with_details(details(&evidence, clock))
+        .with_evidence(Evidence::Changes(Box::new(evidence)))
+}
+
+fn unread_line(path: &Path, error: std::io::ErrorKind) -> String {
+    let shown = sanitize::line(&path.display().to_string()).into_owned();
+    if error == std::io::ErrorKind::PermissionDenied {
+        format!("could not read {shown} (permission denied): run `sudo triage` to include it")
+    } else {
+        format!("could not read {shown} ({error})")
+    }
+}
+
+/// `2026-12-01 07:30` in the machine's zone.
+fn when(at: i64, clock: &Clock) -> String {
+    jiff::Timestamp::from_second(at)
+        .map(|t| t.to_zoned(clock.tz.clone()).strftime("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+fn minutes_ago(at: i64, clock: &Clock) -> i64 {
+    ((clock.now - at) / 60).max(0)
+}
+
+fn verdict(e: &ChangesEvidence, clock: &Clock, total: usize) -> (CheckStatus, String) {
+    let Some(newest) = e.changes.first() else {
+        if !e.unreadable.is_empty() {
+            return (
+                CheckStatus::Warning,
+                format!(
+                    "No change found in the last {} h, but {} could not be read.",
+                    e.hours,
+                    crate::cli::count(e.unreadable.len(), "source", "sources")
+                ),
+            );
+        }
+        return (
+            CheckStatus::Passed,
+            format!("No package, config, restart or deploy in the last {} h.", e.hours),
+        );
+    };
+    let changes = crate::cli::count(total, "change", "changes");
+    let ago = minutes_ago(newest.at, clock);
+    (
+        CheckStatus::Warning,
+        format!(
+            "{changes} in the last {} h; the newest {ago} min ago: {} {}.",
+            e.hours, newest.kind, newest.what
+        ),
+    )
+}
+
+fn facts(e: &ChangesEvidence, clock: &Clock, total: usize) -> Facts {
+    let mut facts = Facts::new();
+    facts.set("changes.count", i64::try_from(total).unwrap_or(i64::MAX));
+    if let Some(newest) = e.changes.first() {
+        facts.set("changes.newest_minutes", minutes_ago(newest.at, clock));
+    }
+    let mut kinds: Vec<String> = Vec::new();
+    for change in &e.changes {
+        if !kinds.contains(&change.kind) {
+            kinds.push(change.kind.clone());
+        }
+    }
+    facts.set("changes.kinds", kinds);
+    let recent: Vec<String> = e
+        .changes
+        .iter()
+        .take(MAX_RECENT)
+        .map(|c| {
+            format!(
+                "{} {} {}",
+                when(c.at, clock),
+                c.kind,
+                c.what.chars().take(160).collect::<String>()
+            )
+        })
+        .collect();
+    facts.set("changes.recent", recent);
+    facts
+}
+
+fn details(e: &ChangesEvidence, clock: &Clock) -> Vec<String> {
+    let mut out: Vec<String> = e
+        .changes
+        .iter()
+        .take(50)
+        .map(|c| format!("{} {} {}", when(c.at, clock), c.kind, c.what))
+        .collect();
+    let hidden = e.changes.len().saturating_sub(50) + e.more;
+    if hidden > 0 {
+        out.push(format!("… and {hidden} older changes"));
+    }
+    out.extend(e.unreadable.iter().cloned());
+    out.extend(e.notes.iter().cloned());
+    out
+}

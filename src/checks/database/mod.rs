@@ -1,0 +1,169 @@
+//! The `database` check: is the app's database reachable? The address comes from the app's own
+//! config under `site_root` (`wp-config.php`, `.env`) or from the `address` parameter; the
+//! check connects and lets the server say what it is. It never logs in, and never reads,
+//! prints, stores or exports a password.
+
+pub mod config;
+pub mod probe;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use self::config::{NotFound, Target};
+use self::probe::Outcome;
+use super::{CheckReport, CheckRequest, CheckStatus, Evidence, Progress};
+use crate::evidence::Facts;
+use crate::sanitize;
+
+pub const ID: &str = "database";
+
+/// What the check found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseEvidence {
+    /// `host:port` or `unix:/path`.
+    pub target: String,
+    /// `mysql`, `postgresql` or `unknown`.
+    pub kind: String,
+    /// Where the address came from: `wp-config.php`, `.env`, `.env DATABASE_URL`, `address`.
+    pub source: String,
+    pub reachable: bool,
+    pub failure: Option<String>,
+    pub version: Option<String>,
+    /// The server's own error, e.g. `1040: Too many connections`.
+    pub server_error: Option<String>,
+    pub elapsed_ms: u64,
+}
+
+pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
+    let target = match target(&request).await {
+        Ok(target) => target,
+        Err((reason, instead)) => return CheckReport::could_not_run(ID, reason, instead),
+    };
+    let started = Instant::now();
+    let outcome = probe::probe(&target.address, target.kind).await;
+    report(&target, &outcome, started.elapsed().as_millis() as u64)
+}
+
+type NoTarget = (String, Option<String>);
+
+/// The `address` parameter wins; else the app's config under `site_root`.
+async fn target(request: &CheckRequest) -> Result<Target, NoTarget> {
+    let given = |name| request.param(name).map(str::trim).filter(|s| !s.is_empty());
+    if let Some(address) = given("address") {
+        return config::parse_address(address).map_err(|e| (e, None));
+    }
+    let Some(root) = given("site_root") else {
+        return Err((
+            "no database to check: give the site's root (with wp-config.php or .env) or the database's address".to_owned(),
+            None,
+        ));
+    };
+    let root = PathBuf::from(root);
+    let shown = sanitize::line(&root.display().to_string()).into_owned();
+    let found = tokio::task::spawn_blocking(move || config::from_site_root(&root)).await;
+    match found {
+        Ok(Ok(target)) => Ok(target),
+        Ok(Err(NotFound::NoConfig)) => {
+            Err((format!("found neither wp-config.php nor .env in {shown}"), None))
+        }
+        Ok(Err(NotFound::NoServer(why))) => Err((why, None)),
+        Ok(Err(NotFound::Unreadable(why))) => {
+            // Root can read it; the command shows the findings, never the file.
+            let instead = why.contains("permission denied").then(|| "sudo triage".to_owned());
+            Err((sanitize::line(&why).into_owned(), instead))
+        }
+        Err(e) => Err((format!("reading the site's config failed: {e}"), None)),
+    }
+}
+
+fn report(target: &Target, outcome: &Outcome, elapsed_ms: u64) -> CheckReport {
+    let evidence = DatabaseEvidence {
+        target: sanitize::line(&target.address.to_string()).into_owned(),
+        kind: outcome.kind.id().to_owned(),
+        source: target.source.clone(),
+        reachable: outcome.failure.is_none(),
+        failure: outcome.failure.map(|f| f.id().to_owned()),
+        version: outcome.version.clone(),
+        server_error: outcome.server_error.clone(),
+        elapsed_ms,
+    };
+    let (status, summary) = verdict(&evidence);
+    CheckReport::new(ID, status, summary)
+        .with_facts(facts(&evidence))
+        .with_details(details(&evidence))
+        .with_evidence(Evidence::Database(Box::new(evidence)))
+}
+
+fn verdict(e: &DatabaseEvidence) -> (CheckStatus, String) {
+    let what = match e.kind.as_str() {
+        "mysql" => "MySQL/MariaDB",
+        "postgresql" => "PostgreSQL",
+        _ => "The database",
+    };
+    let Some(failure) = &e.failure else {
+        let version = e.version.as_ref().map(|v| format!(" ({v})")).unwrap_or_default();
+        return (
+            CheckStatus::Passed,
+            format!("{what} at {} accepts connections{version}.", e.target),
+        );
+    };
+    let why = match failure.as_str() {
+        "refused" => "refuses connections: nothing listens there".to_owned(),
+        "timeout" => format!("does not answer within {} s", probe::STEP.as_secs()),
+        "socket_missing" => {
+            "has no socket there: the server is down or listens elsewhere".to_owned()
+        }
+        "socket_permission" => "may not be opened by this user (socket permissions)".to_owned(),
+        "dns" => "cannot be resolved".to_owned(),
+        "too_many_connections" => {
+            "refuses new connections: it is at max_connections (1040)".to_owned()
+        }
+        "not_a_database" => {
+            "accepted the connection but did not answer as a database does".to_owned()
+        }
+        _ => e
+            .server_error
+            .as_ref()
+            .map_or_else(|| "fails".to_owned(), |s| format!("answers with an error: {s}")),
+    };
+    (CheckStatus::Failed, format!("{what} at {} {why}.", e.target))
+}
+
+fn facts(e: &DatabaseEvidence) -> Facts {
+    let mut facts = Facts::new();
+    facts.set("db.target", e.target.as_str());
+    facts.set("db.reachable", e.reachable);
+    facts.set("db.kind", e.kind.as_str());
+    facts.set("db.source", e.source.as_str());
+    if let Some(failure) = &e.failure {
+        facts.set("db.failure", failure.as_str());
+    }
+    if let Some(version) = &e.version {
+        facts.set("db.version", version.as_str());
+    }
+    facts
+}
+
+fn details(e: &DatabaseEvidence) -> Vec<String> {
+    let mut out = vec![format!("target {} ({}, from {})", e.target, e.kind, e.source)];
+    if let Some(error) = &e.server_error {
+        out.push(format!("server said: {error}"));
+    }
+    out.push(format!("answered in {} ms", e.elapsed_ms));
+    if e.failure.as_deref() == Some("socket_permission") && !is_root() {
+        out.push(
+            "this user may not open the socket; run `sudo triage` to try as root (the web \
+             server's user may still be allowed)"
+                .to_owned(),
+        );
+    }
+    out
+}
+
+/// Whether this process runs as root: `/proc/self` belongs to the process's effective user.
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}

@@ -1,0 +1,303 @@
+//! The line scanner: reads a log in large blocks, finds candidate lines with the signatures'
+//! literal prefilter over the whole block (as ripgrep does), and runs the full regexes only on
+//! those lines. It bounds every line it looks at ([`MAX_LINE`]) and every line it keeps
+//! ([`SHOWN_CHARS`], sanitised and redacted), and never holds more than one block in memory.
+
+use std::collections::BTreeSet;
+use std::io::{self, Read};
+
+use memchr::{memchr, memrchr};
+
+use super::signatures::Signatures;
+use super::time::{Clock, line_time};
+use crate::{redact, sanitize};
+
+/// How much is read at a time.
+pub const CHUNK: usize = 1 << 20;
+/// The longest line classified; the rest of a longer line is skipped.
+pub const MAX_LINE: usize = 64 * 1024;
+/// The longest line kept for the report, in characters.
+pub const SHOWN_CHARS: usize = 1000;
+/// At most this many upstream addresses are kept from nginx lines.
+const MAX_UPSTREAMS: usize = 10;
+
+/// What one signature matched so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub count: u64,
+    /// Unix seconds of the earliest and latest matching line, when the lines carry times.
+    pub first: Option<i64>,
+    pub last: Option<i64>,
+    /// The earliest matching line, sanitised, redacted and bounded.
+    pub first_line: String,
+    /// The log it came from.
+    pub file: String,
+}
+
+/// Every signature's hits, over all the logs scanned.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    /// Indexed like `Signatures::list`.
+    pub hits: Vec<Option<Hit>>,
+    /// Upstream addresses named by matching nginx lines (`upstream: "…"`).
+    pub upstreams: BTreeSet<String>,
+}
+
+impl Tally {
+    pub fn new(signatures: &Signatures) -> Self {
+        Tally { hits: vec![None; signatures.list.len()], upstreams: BTreeSet::new() }
+    }
+
+    pub fn matched_lines(&self) -> u64 {
+        self.hits.iter().flatten().map(|h| h.count).sum()
+    }
+
+    fn record(&mut self, index: usize, time: Option<i64>, line: &[u8], file: &str) {
+        self.note_upstream(line);
+        let Some(slot) = self.hits.get_mut(index) else { return };
+        match slot {
+            None => {
+                *slot = Some(Hit {
+                    count: 1,
+                    first: time,
+                    last: time,
+                    first_line: shown(line),
+                    file: file.to_owned(),
+                });
+            }
+            Some(hit) => {
+                hit.count += 1;
+                if let Some(t) = time {
+                    if hit.first.is_none_or(|f| t < f) {
+                        hit.first = Some(t);
+                        hit.first_line = shown(line);
+                        file.clone_into(&mut hit.file);
+                    }
+                    hit.last = Some(hit.last.map_or(t, |l| l.max(t)));
+                }
+            }
+        }
+    }
+
+    fn note_upstream(&mut self, line: &[u8]) {
+        const KEY: &[u8] = b"upstream: \"";
+        if self.upstreams.len() >= MAX_UPSTREAMS {
+            return;
+        }
+        let Some(at) = memchr::memmem::find(line, KEY) else { return };
+        let rest = &line[at + KEY.len()..];
+        let value = &rest[..memchr(b'"', rest).unwrap_or(rest.len()).min(200)];
+        let value = sanitize::bytes(value, false);
+        self.upstreams.insert(redact::url(&value).into_owned());
+    }
+}
+
+/// A line as the report shows it: sanitised, secrets masked, at most [`SHOWN_CHARS`].
+pub fn shown(line: &[u8]) -> String {
+    let clean = sanitize::bytes(line, false);
+    let redacted = redact::text(&clean);
+    let mut out: String = redacted.chars().take(SHOWN_CHARS).collect();
+    if redacted.chars().nth(SHOWN_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// One pass over one log (or one part of it).
+#[derive(Debug)]
+pub struct Scan<'a> {
+    pub signatures: &'a Signatures,
+    pub clock: &'a Clock,
+    /// Lines stamped before this are outside the window; `None` reads everything.
+    pub cutoff: Option<i64>,
+    /// The log's lines carry timestamps, so an unstamped line counts only once the window
+    /// is known to have begun (a stack trace line after an in-window line).
+    pub timed: bool,
+    /// The name the report gives the log.
+    pub file: &'a str,
+    /// Set when `keep_going` stopped the read before the end.
+    pub stopped: bool,
+    in_window: bool,
+}
+
+impl<'a> Scan<'a> {
+    pub fn new(signatures: &'a Signatures, clock: &'a Clock, file: &'a str) -> Self {
+        Scan {
+            signatures,
+            clock,
+            cutoff: None,
+            timed: false,
+            file,
+            stopped: false,
+            in_window: false,
+        }
+    }
+
+    /// Reads `reader` to its end and records every matching line in `tally`. Returns the bytes
+    /// read. `keep_going` hears the running byte count after every block; when it says no, the
+    /// read stops there and `stopped` is set.
+    pub fn read<R: Read>(
+        &mut self,
+        mut reader: R,
+        tally: &mut Tally,
+        keep_going: &mut dyn FnMut(u64) -> bool,
+    ) -> io::Result<u64> {
+        let mut buf = vec![0_u8; CHUNK + MAX_LINE];
+        let mut filled = 0;
+        let mut total = 0_u64;
+        // Inside a line longer than MAX_LINE whose start was already classified.
+        let mut skipping = false;
+        loop {
+            let n = read_some(&mut reader, &mut buf[filled..])?;
+            if n == 0 {
+                if filled > 0 && !skipping {
+                    self.line(&buf[..filled], tally);
+                }
+                return Ok(total);
+            }
+            total += n as u64;
+            filled += n;
+            if !keep_going(total) {
+                self.stopped = true;
+                return Ok(total);
+            }
+            let mut start = 0;
+            if let Some(last) = memrchr(b'\n', &buf[..filled]) {
+                if skipping {
+                    start = memchr(b'\n', &buf[..=last]).map_or(0, |i| i + 1);
+                    skipping = false;
+                }
+                self.region(&buf[start..=last], tally);
+                buf.copy_within(last + 1..filled, 0);
+                filled -= last + 1;
+            } else if skipping {
+                filled = 0;
+            }
+            if filled >= MAX_LINE {
+                self.line(&buf[..MAX_LINE], tally);
+                skipping = true;
+                filled = 0;
+            }
+        }
+    }
+
+    /// Complete lines: only those holding a prefilter literal are classified.
+    fn region(&mut self, region: &[u8], tally: &mut Tally) {
+        let mut pos = 0;
+        while pos < region.len() {
+            let Some(hit) = self.signatures.prefilter.find(&region[pos..]) else { return };
+            let at = pos + hit.start();
+            let start = memrchr(b'\n', &region[pos..at]).map_or(pos, |i| pos + i + 1);
+            let end = memchr(b'\n', &region[at..]).map_or(region.len(), |i| at + i);
+            self.line(&region[start..end], tally);
+            pos = end + 1;
+        }
+    }
+
+    fn line(&mut self, line: &[u8], tally: &mut Tally) {
+        let mut line = &line[..line.len().min(MAX_LINE)];
+        if let [rest @ .., b'\r'] = line {
+            line = rest;
+        }
+        let Some(index) = self.signatures.classify(line) else { return };
+        let time = line_time(line, self.clock);
+        match (time, self.cutoff) {
+            (Some(t), Some(cutoff)) if t < cutoff => return,
+            (Some(_), _) => self.in_window = true,
+            (None, Some(_)) if self.timed && !self.in_window => return,
+            (None, _) => {}
+        }
+        tally.record(index, time, line, self.file);
+    }
+}
+
+/// One read, retried on EINTR.
+fn read_some<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match reader.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sigs() -> Signatures {
+        Signatures::builtin().unwrap()
+    }
+
+    fn scan(text: &[u8]) -> Tally {
+        let sigs = sigs();
+        let clock = Clock::new(0, jiff::tz::TimeZone::UTC);
+        let mut tally = Tally::new(&sigs);
+        Scan::new(&sigs, &clock, "t.log").read(text, &mut tally, &mut |_| true).unwrap();
+        tally
+    }
+
+    fn count(tally: &Tally, id: &str) -> u64 {
+        let sigs = sigs();
+        let i = sigs.list.iter().position(|s| s.id == id).unwrap();
+        tally.hits[i].as_ref().map_or(0, |h| h.count)
+    }
+
+    const REFUSED: &str = "2026/12/01 07:30:22 [error] 1#1: *5 connect() failed (111: Connection refused) while connecting to upstream, client: 1.2.3.4, upstream: \"http://127.0.0.1:9000/\"";
+
+    #[test]
+    fn counts_lines_across_block_boundaries_and_without_a_final_newline() {
+        let mut text = Vec::new();
+        let filler = format!("2026/12/01 07:30:22 [notice] 1#1: {}\n", "x".repeat(300));
+        while text.len() < 3 * CHUNK {
+            text.extend_from_slice(filler.as_bytes());
+            text.extend_from_slice(REFUSED.as_bytes());
+            text.push(b'\n');
+        }
+        let expected = text.len() / (filler.len() + REFUSED.len() + 1);
+        text.extend_from_slice(REFUSED.as_bytes());
+        let tally = scan(&text);
+        assert_eq!(count(&tally, "nginx_upstream_refused"), expected as u64 + 1);
+        assert_eq!(tally.upstreams.iter().collect::<Vec<_>>(), vec!["http://127.0.0.1:9000/"]);
+    }
+
+    #[test]
+    fn a_ten_megabyte_line_is_bounded_and_the_next_line_still_counts() {
+        let mut text = format!("{REFUSED} ").into_bytes();
+        text.extend(std::iter::repeat_n(b'A', 10 << 20));
+        text.push(b'\n');
+        text.extend_from_slice(REFUSED.as_bytes());
+        text.push(b'\n');
+        let tally = scan(&text);
+        assert_eq!(count(&tally, "nginx_upstream_refused"), 2);
+        let hit = tally.hits.iter().flatten().next().unwrap();
+        assert!(hit.first_line.chars().count() <= SHOWN_CHARS + 1);
+        assert!(hit.first_line.ends_with('…'));
+    }
+
+    #[test]
+    fn hostile_bytes_are_sanitised_and_secrets_redacted() {
+        let line = b"2026/12/01 07:30:22 [error] 1#1: *5 \x1b]52;c;ZXZpbA==\x07\x1b[2J\xff connect() failed (111: Connection refused) while connecting to upstream, request: \"GET /?token=s3cr3t HTTP/1.1\"\r\n";
+        let tally = scan(line);
+        let hit = tally.hits.iter().flatten().next().unwrap();
+        assert!(!hit.first_line.contains('\u{1b}') && !hit.first_line.contains('\u{7}'));
+        assert!(hit.first_line.contains('\u{fffd}'), "{}", hit.first_line);
+        assert!(!hit.first_line.contains("s3cr3t"), "{}", hit.first_line);
+        assert!(hit.first_line.ends_with("HTTP/1.1\""), "{}", hit.first_line);
+    }
+
+    #[test]
+    fn lines_before_the_cutoff_do_not_count() {
+        let sigs = sigs();
+        let clock = Clock::new(0, jiff::tz::TimeZone::UTC);
+        let early = REFUSED.replace("07:30:22", "06:00:00");
+        let text = format!("{early}\n#0 stack line connect ECONNREFUSED\n{REFUSED}\n");
+        let mut tally = Tally::new(&sigs);
+        let mut scan = Scan::new(&sigs, &clock, "t.log");
+        scan.cutoff = Some(1_796_110_222 - 60);
+        scan.timed = true;
+        scan.read(text.as_bytes(), &mut tally, &mut |_| true).unwrap();
+        assert_eq!(count(&tally, "nginx_upstream_refused"), 1);
+        assert_eq!(count(&tally, "node_connect_refused"), 0, "unstamped line before the window");
+    }
+}
