@@ -21,7 +21,7 @@ use triage::checks::fingerprint::{Example, table};
 /// Runs `triage check ARGS` and returns its exit code and stdout.
 async fn triage(args: &[&str]) -> (i32, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_triage"))
-        .arg("check")
+        .args(["check", "--no-local"])
         .args(args)
         .env("NO_COLOR", "1")
         .kill_on_drop(true)
@@ -204,7 +204,7 @@ async fn a_trusted_https_site_is_healthy_with_every_phase_measured() {
     let ca_file = dir.path().join("ca.pem");
     std::fs::write(&ca_file, ca).unwrap();
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_triage"))
-        .args(["check", &format!("https://{addr}/"), "--json", "--count", "2"])
+        .args(["check", "--no-local", &format!("https://{addr}/"), "--json", "--count", "2"])
         .env("SSL_CERT_FILE", &ca_file)
         .output()
         .await

@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::checks::engine::{self, Limits};
-use crate::checks::{CheckReport, CheckRequest, CheckStatus, Evidence, http};
+use crate::checks::stack::{self, System};
+use crate::checks::{CheckReport, CheckRequest, CheckStatus, Evidence, http, proxy};
 use crate::diagnosis::{Diagnosis, Rules, diagnose};
 use crate::evidence::{FactValue, Facts};
 use crate::{redact, sanitize};
@@ -42,6 +43,13 @@ pub struct CheckArgs {
     /// Look from outside only: skip the checks of this machine.
     #[arg(long)]
     pub no_local: bool,
+    /// The incident window for the log scan and OOM kills: 30m, 2h, 1d.
+    #[arg(long, value_name = "WINDOW", default_value = "30m")]
+    pub since: String,
+    /// The site's directory (wp-config.php, .env, git checkout); found from the web server's
+    /// config when not given.
+    #[arg(long, value_name = "DIR")]
+    pub site_root: Option<String>,
 }
 
 /// How the run ended, as the exit code says.
@@ -82,7 +90,13 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     };
     let mut requests = outside_requests(&url, args.origin.as_deref(), args.count);
     if !args.no_local {
-        requests.extend(local_requests());
+        match local_requests(&url, &args.since, args.site_root.as_deref()) {
+            Some(local) => requests.extend(local),
+            None if !args.json => super::stderr(
+                "no web server, runtime or database runs on this machine: looking from outside only",
+            ),
+            None => {}
+        }
     }
     if !args.json && std::io::stderr().is_terminal() {
         super::stderr(&format!("checking {} …", http::probe::shown_url(&url)));
@@ -118,11 +132,33 @@ pub fn outside_requests(url: &Url, origin: Option<&str>, count: u8) -> Vec<Check
     requests
 }
 
-/// The checks of this machine, which join the outside ones unless `--no-local` is given. They
-/// are built on other branches (stack, upstreams, logs, resources, database, recent_changes);
-/// the integrator lists their requests here once their dispatch arms exist.
-pub fn local_requests() -> Vec<CheckRequest> {
-    Vec::new()
+/// The checks of this machine, which join the outside ones unless `--no-local` is given — when a
+/// web server, runtime or database runs here (`None` when nothing does). Discovery reads /proc
+/// and the configs once more than the checks themselves will; it takes milliseconds.
+pub fn local_requests(
+    url: &Url,
+    since: &str,
+    site_root: Option<&str>,
+) -> Option<Vec<CheckRequest>> {
+    let system = System::from_env();
+    let stack = stack::discover(&system).ok().filter(|s| !s.services.is_empty())?;
+    let root = site_root.map(str::to_owned).or_else(|| proxy::site_root_for(&system, &stack, url));
+    let with_root = |request: CheckRequest| match &root {
+        Some(root) => request.with("site_root", root.as_str()),
+        None => request,
+    };
+    let mut resources = CheckRequest::new("resources").with("since", since);
+    if let Some(root) = &root {
+        resources = resources.with("paths", root.as_str());
+    }
+    Some(vec![
+        CheckRequest::new("stack"),
+        CheckRequest::new("upstreams").with("url", url.as_str()),
+        CheckRequest::new("logs").with("since", since),
+        resources,
+        with_root(CheckRequest::new("database")),
+        with_root(CheckRequest::new("recent_changes")),
+    ])
 }
 
 fn colour() -> bool {
@@ -368,6 +404,7 @@ fn check_json(r: &CheckReport) -> Value {
         "summary": r.summary,
         "reason": reason,
         "details": r.details,
+        "facts": r.facts,
         "elapsed_ms": r.elapsed_ms,
     })
 }

@@ -43,7 +43,7 @@ pub fn run(args: &LogsArgs) -> anyhow::Result<ExitCode> {
     let params = Params {
         since_minutes,
         files: args.files.clone(),
-        config_logs: Vec::new(),
+        config_logs: if args.files.is_empty() { logs::configured_logs() } else { Vec::new() },
         time_limit: None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

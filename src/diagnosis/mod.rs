@@ -6,7 +6,7 @@ pub mod rules;
 
 use serde::{Deserialize, Serialize};
 
-use crate::evidence::Facts;
+use crate::evidence::{FactValue, Facts};
 use crate::layer::Layer;
 use crate::runbook::model::Severity;
 use crate::sanitize;
@@ -78,7 +78,7 @@ fn apply(rule: &Rule, facts: &Facts) -> Option<Finding> {
         rule.when.iter().map(|c| c.matched(facts)).collect::<Option<Vec<_>>>()?;
     let mut evidence = matched;
     for key in &rule.cite {
-        if let Some(value) = facts.get(key) {
+        if let Some(value) = facts.get(key).filter(|v| !is_empty(v)) {
             let line = format!("{key} = {}", sanitize::line(&value.to_string()));
             if !evidence.contains(&line) {
                 evidence.push(line);
@@ -95,6 +95,15 @@ fn apply(rule: &Rule, facts: &Facts) -> Option<Finding> {
         evidence,
         step: rule.step.clone(),
     })
+}
+
+/// An empty list or text says nothing; citing it would only add noise to the evidence.
+fn is_empty(value: &FactValue) -> bool {
+    match value {
+        FactValue::List(items) => items.is_empty(),
+        FactValue::Text(text) => text.is_empty(),
+        FactValue::Bool(_) | FactValue::Int(_) => false,
+    }
 }
 
 fn verdict(rules: &Rules, findings: &[Finding]) -> Verdict {

@@ -158,15 +158,35 @@ pub fn parse_since(text: &str) -> Result<Option<u64>, String> {
     Ok(Some(minutes))
 }
 
-/// Runs the check. The logs the proxy configs name come in through `config_logs` (a runbook
-/// parameter, or `Params::config_logs`): the proxy-config reader's paths belong there, ahead of
-/// the usual places.
+/// Runs the check. Unless the request names its own files, the logs that the running web
+/// servers' and PHP-FPM's configs name (`checks::proxy::log_paths`) are read first, ahead of
+/// `config_logs` and the usual places.
 pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
-    let params = match Params::from_request(&request) {
+    let mut params = match Params::from_request(&request) {
         Ok(params) => params,
         Err(reason) => return CheckReport::could_not_run(ID, reason, None),
     };
+    if params.files.is_empty() {
+        let configured = tokio::task::spawn_blocking(configured_logs).await.unwrap_or_default();
+        for path in configured.into_iter().rev() {
+            if !params.config_logs.contains(&path) {
+                params.config_logs.insert(0, path);
+            }
+        }
+    }
     run_with(params, Clock::system(), progress).await
+}
+
+/// The log files the running servers' configs name (blocking: reads /proc and the configs). Paths with a variable (`$host.log`) only
+/// the server can expand are left out.
+pub fn configured_logs() -> Vec<PathBuf> {
+    let system = crate::checks::stack::System::from_env();
+    crate::checks::proxy::log_paths(&system)
+        .paths
+        .into_iter()
+        .map(|log| log.path)
+        .filter(|path| !path.to_string_lossy().contains('$'))
+        .collect()
 }
 
 /// The window's start for these parameters, Unix seconds; `None` reads whole files.
@@ -709,7 +729,17 @@ fn details(evidence: &LogsEvidence, clock: &Clock) -> Vec<String> {
         let note = file.note.as_ref().map(|n| format!(" — {n}")).unwrap_or_default();
         let unpacked = if file.compressed { " decompressed, from" } else { " of" };
         let (read, size) = (bytes(file.bytes_read), bytes(file.size));
-        out.push(format!("read {}: {read}{unpacked} {size}{note}", file.path));
+        if file.size == 0 && file.path == "systemd journal" {
+            out.push(format!("systemd journal: no entries in the window{note}"));
+        } else if file.size == 0 {
+            out.push(format!("read {}: empty", file.path));
+        } else if file.bytes_read >= file.size && !file.compressed {
+            // Small files are read whole; the few bytes the window search probed twice are
+            // not worth a confusing "3 KiB of 2 KiB".
+            out.push(format!("read {}: all {size}{note}", file.path));
+        } else {
+            out.push(format!("read {}: {read}{unpacked} {size}{note}", file.path));
+        }
     }
     for u in &evidence.unreadable {
         out.push(format!("could not read {} ({}): run `{}`", u.path, u.reason, u.instead));

@@ -226,6 +226,39 @@ pub struct Site {
     pub maintenance: Vec<Maintenance>,
 }
 
+impl Site {
+    /// Whether this site answers requests for the URL's host and port: a `listen` on its port
+    /// (none means 80), and a matching server name (any name for an IP address or localhost).
+    pub fn serves(&self, url: &url::Url) -> bool {
+        let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_ascii_lowercase();
+        let port = url.port_or_known_default().unwrap_or(80);
+        let port_ok = self.listen.is_empty() && port == 80
+            || self.listen.iter().any(|l| listen_port(l) == Some(port));
+        let by_ip = host.parse::<std::net::IpAddr>().is_ok() || host == "localhost";
+        port_ok
+            && (by_ip
+                || self.names.is_empty()
+                || self.names.iter().any(|n| n == "_" || name_matches(n, &host)))
+    }
+}
+
+/// `80`, `127.0.0.1:8080`, `[::]:443`, `*:80`, `unix:…` (none).
+pub fn listen_port(listen: &str) -> Option<u16> {
+    listen.rsplit(':').next().and_then(|p| p.parse().ok())
+}
+
+/// nginx and Apache server names: exact, `*.example.com`, `.example.com`.
+pub fn name_matches(pattern: &str, host: &str) -> bool {
+    let pattern = pattern.to_ascii_lowercase();
+    if let Some(suffix) = pattern.strip_prefix("*.") {
+        return host.ends_with(&format!(".{suffix}"));
+    }
+    if let Some(suffix) = pattern.strip_prefix('.') {
+        return host == suffix || host.ends_with(&pattern);
+    }
+    pattern == host
+}
+
 /// Everything read from one server's config.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProxyConfig {
@@ -322,6 +355,16 @@ pub fn log_paths(system: &System) -> LogPaths {
             )],
         },
     }
+}
+
+/// The document root of the first site in the running servers' configs that serves `url`: where
+/// the app's config (`wp-config.php`, `.env`) and its git checkout are likely to be.
+pub fn site_root_for(system: &System, stack: &Stack, url: &url::Url) -> Option<String> {
+    read_stack(system, stack)
+        .into_iter()
+        .flat_map(|config| config.sites)
+        .filter(|site| site.serves(url))
+        .find_map(|site| site.root.filter(|root| !root.contains('$')))
 }
 
 /// [`log_paths`] for a stack already discovered.

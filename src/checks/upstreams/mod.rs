@@ -244,17 +244,7 @@ fn filter_sites(
         notes.push(format!("`{}` is not a URL; every site was checked", sanitize::line(url)));
         return;
     };
-    let host = parsed.host_str().unwrap_or_default().trim_matches(['[', ']']).to_ascii_lowercase();
-    let port = parsed.port_or_known_default().unwrap_or(80);
-    let serves = |site: &proxy::Site| {
-        let port_ok = site.listen.is_empty() && port == 80
-            || site.listen.iter().any(|l| listen_port(l) == Some(port));
-        let by_ip = host.parse::<std::net::IpAddr>().is_ok() || host == "localhost";
-        port_ok
-            && (by_ip
-                || site.names.is_empty()
-                || site.names.iter().any(|n| n == "_" || name_matches(n, &host)))
-    };
+    let serves = |site: &proxy::Site| site.serves(&parsed);
     if !configs.iter().any(|(c, _)| c.sites.iter().any(serves)) {
         notes.push(format!("no site serves {}; every site was checked", sanitize::line(url)));
         return;
@@ -262,23 +252,6 @@ fn filter_sites(
     for (config, _) in configs.iter_mut() {
         config.sites.retain(serves);
     }
-}
-
-/// `80`, `127.0.0.1:8080`, `[::]:443`, `*:80`, `unix:…` (none).
-fn listen_port(listen: &str) -> Option<u16> {
-    listen.rsplit(':').next().and_then(|p| p.parse().ok())
-}
-
-/// nginx and Apache server names: exact, `*.example.com`, `.example.com`.
-fn name_matches(pattern: &str, host: &str) -> bool {
-    let pattern = pattern.to_ascii_lowercase();
-    if let Some(suffix) = pattern.strip_prefix("*.") {
-        return host.ends_with(&format!(".{suffix}"));
-    }
-    if let Some(suffix) = pattern.strip_prefix('.') {
-        return host == suffix || host.ends_with(&pattern);
-    }
-    pattern == host
 }
 
 /// A distinct target to probe and everything that points at it.
@@ -765,6 +738,7 @@ mod tests {
 
     #[test]
     fn server_names_match_like_nginx() {
+        use proxy::{listen_port, name_matches};
         assert!(name_matches("*.example.com", "shop.example.com"));
         assert!(name_matches(".example.com", "example.com"));
         assert!(!name_matches("example.com", "shop.example.com"));
