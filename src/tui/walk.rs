@@ -59,8 +59,13 @@ impl App {
         render_text(template, &self.vars())
     }
 
+    /// A command to show and copy. A blank optional input stays a visible `{{name}}` instead
+    /// of becoming `''`: pasted as it is, the command then fails on the obvious gap rather
+    /// than quietly running with an empty argument.
     pub fn command(&self, template: &str) -> String {
-        render_command(template, &self.vars())
+        let mut vars = self.vars();
+        vars.retain(|_, value| !value.is_empty());
+        render_command(template, &vars)
     }
 
     /// The selectable lines of the details pane, in screen order.

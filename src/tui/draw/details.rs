@@ -45,9 +45,12 @@ pub fn render_step(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 
 fn step_doc(app: &App, step: &Step, width: usize, theme: Theme) -> Doc {
     let mut doc = Doc::new(width);
-    doc.para("", &app.text(&step.why), Style::new());
+    // The evidence first: at 80x24 it is what the first screen must show; why the step
+    // matters follows at once (and leads on steps without checks).
     checks(&mut doc, app, theme);
     diagnosis(&mut doc, app, theme);
+    doc.heading_or_first("Why this step", theme.heading());
+    doc.para("", &app.text(&step.why), Style::new());
     instructions(&mut doc, app, step, theme);
     commands(&mut doc, app, step, theme);
     causes(&mut doc, app, step, theme);

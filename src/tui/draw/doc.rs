@@ -75,6 +75,13 @@ impl Doc {
         }
     }
 
+    /// A heading, except at the very top of the document, where the pane's title says enough.
+    pub fn heading_or_first(&mut self, text: &str, style: Style) {
+        if !self.lines.is_empty() {
+            self.heading(text, style);
+        }
+    }
+
     pub fn heading(&mut self, text: &str, style: Style) {
         self.blank();
         self.lines.push(Line::styled(text.to_owned(), style));
