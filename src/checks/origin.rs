@@ -168,31 +168,42 @@ fn verdict(c: &Comparison) -> (CheckStatus, String) {
     }
 }
 
-/// Label, edge, origin: 12 + 31 + 2 + 31 = 76 columns, which leaves the indent of the UI's
-/// evidence pane or of `triage check` room in 80.
-fn row(label: &str, edge: &str, origin: &str) -> String {
+/// Label, edge, origin as aligned rows. The edge column is as wide as its widest cell (at most
+/// 30), so the usual table is about 50 columns and fits the UI's evidence pane at 80x24; the
+/// widest possible row is 12 + 30 + 2 + 30 = 74 columns, which leaves `triage check`'s indent
+/// room in 80.
+fn rows(cells: &[(&str, String, String)]) -> Vec<String> {
     let cell = |s: &str| clip(&crate::sanitize::line(s), 30);
-    format!("{label:<12}{:<31}  {}", cell(edge), cell(origin)).trim_end().to_owned()
+    let cells: Vec<(&str, String, String)> =
+        cells.iter().map(|(label, edge, origin)| (*label, cell(edge), cell(origin))).collect();
+    let width = cells.iter().map(|(_, edge, _)| edge.chars().count()).max().unwrap_or(0);
+    cells
+        .iter()
+        .map(|(label, edge, origin)| {
+            format!("{label:<12}{edge:<width$}  {origin}").trim_end().to_owned()
+        })
+        .collect()
 }
 
 fn table(c: &Comparison) -> Vec<String> {
     let (e, o) = (&c.edge, &c.origin);
     let ms = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v} ms"));
-    let mut rows = vec![
-        row("", "edge (public)", &format!("origin {}", c.address)),
-        row("status", &status(&e.probe), &status(&o.probe)),
-        row("answered by", &answered(e), &answered(o)),
-        row("made by", &made(e), &made(o)),
-        row("connect", &ms(e.probe.timings.connect_ms), &ms(o.probe.timings.connect_ms)),
+    let mut cells = vec![
+        // The summary above the table names the origin's address.
+        ("", "edge".to_owned(), "origin".to_owned()),
+        ("status", status(&e.probe), status(&o.probe)),
+        ("answered by", answered(e), answered(o)),
+        ("made by", made(e), made(o)),
+        ("connect", ms(e.probe.timings.connect_ms), ms(o.probe.timings.connect_ms)),
     ];
     if e.probe.timings.tls_ms.is_some() || o.probe.timings.tls_ms.is_some() {
-        rows.push(row("tls", &ms(e.probe.timings.tls_ms), &ms(o.probe.timings.tls_ms)));
+        cells.push(("tls", ms(e.probe.timings.tls_ms), ms(o.probe.timings.tls_ms)));
     }
-    rows.push(row("ttfb", &ms(e.probe.timings.ttfb_ms), &ms(o.probe.timings.ttfb_ms)));
+    cells.push(("ttfb", ms(e.probe.timings.ttfb_ms), ms(o.probe.timings.ttfb_ms)));
     if e.probe.certificate.is_some() || o.probe.certificate.is_some() {
-        rows.push(row("certificate", &cert(&e.probe), &cert(&o.probe)));
+        cells.push(("certificate", cert(&e.probe), cert(&o.probe)));
     }
-    rows
+    rows(&cells)
 }
 
 fn status(p: &Probe) -> String {
@@ -252,9 +263,24 @@ mod tests {
     }
 
     #[test]
-    fn rows_fit_in_80_columns() {
+    fn rows_fit_in_80_columns_and_align() {
         let long = "x".repeat(200);
-        assert!(row("answered by", &long, &long).chars().count() <= 76);
+        let cells = [
+            ("", "edge (public)".to_owned(), "origin 10.0.0.5".to_owned()),
+            ("answered by", long.clone(), long),
+        ];
+        assert!(rows(&cells).iter().all(|r| r.chars().count() <= 74));
+        let short = [
+            ("", "edge (public)".to_owned(), "origin 10.0.0.5".to_owned()),
+            ("status", "502 · HTTP/1.1".to_owned(), "200 · HTTP/1.1".to_owned()),
+        ];
+        assert_eq!(
+            rows(&short),
+            vec![
+                "            edge (public)   origin 10.0.0.5",
+                "status      502 · HTTP/1.1  200 · HTTP/1.1",
+            ]
+        );
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Block, Paragraph};
 
 use super::doc::Doc;
 use super::theme::Theme;
@@ -28,19 +28,27 @@ pub fn render_step(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let title = format!(" {} · {} ", app.text(&step.title), step.layer.label());
     let mut frame_block =
         block(super::doc::truncate(&title, usize::from(area.width) - 4), focused, theme);
-    if let Some(status) = &app.status {
-        frame_block = frame_block.title_bottom(
-            Line::styled(
-                format!(" {} ", super::doc::truncate(status, usize::from(area.width) - 6)),
-                theme.warn(),
-            )
-            .right_aligned(),
-        );
-    } else if doc.lines.len() > height + usize::from(offset) {
-        frame_block = frame_block
-            .title_bottom(Line::styled(" more below: PgDn ", theme.dim()).right_aligned());
-    }
+    let more_below = doc.lines.len() > height + usize::from(offset);
+    frame_block = bottom_line(frame_block, app, more_below, area.width, theme);
     frame.render_widget(Paragraph::new(doc.lines).scroll((offset, 0)).block(frame_block), area);
+}
+
+/// A pane's bottom line: the latest status message, else a hint when more lies below.
+fn bottom_line<'a>(
+    block: Block<'a>,
+    app: &App,
+    more_below: bool,
+    width: u16,
+    theme: Theme,
+) -> Block<'a> {
+    if let Some(status) = &app.status {
+        let text = format!(" {} ", super::doc::truncate(status, usize::from(width) - 6));
+        block.title_bottom(Line::styled(text, theme.warn()).right_aligned())
+    } else if more_below {
+        block.title_bottom(Line::styled(" more below: PgDn ", theme.dim()).right_aligned())
+    } else {
+        block
+    }
 }
 
 fn step_doc(app: &App, step: &Step, width: usize, theme: Theme) -> Doc {
@@ -157,8 +165,8 @@ fn check_line(doc: &mut Doc, app: &App, run: &CheckRun, theme: Theme) {
         Style::new(),
     );
     if let RunState::Finished(report) = &run.state {
-        for line in report.details.iter().take(6) {
-            doc.para("    ", line, theme.dim());
+        for line in report.details.iter().take(8) {
+            doc.preformatted("    ", line, theme.dim());
         }
         if let CheckStatus::CouldNotRun { instead: Some(instead), .. } = &report.status {
             doc.para("    ", &format!("instead, run: {instead}"), theme.command());
@@ -328,18 +336,8 @@ pub fn render_outcome(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         app.focus == Pane::Details,
         theme,
     );
-    if let Some(status) = &app.status {
-        frame_block = frame_block.title_bottom(
-            Line::styled(
-                format!(" {} ", super::doc::truncate(status, usize::from(area.width) - 6)),
-                theme.warn(),
-            )
-            .right_aligned(),
-        );
-    } else if doc.lines.len() > height + usize::from(offset) {
-        frame_block = frame_block
-            .title_bottom(Line::styled(" more below: PgDn ", theme.dim()).right_aligned());
-    }
+    let more_below = doc.lines.len() > height + usize::from(offset);
+    frame_block = bottom_line(frame_block, app, more_below, area.width, theme);
     frame.render_widget(Paragraph::new(doc.lines).scroll((offset, 0)).block(frame_block), area);
 }
 

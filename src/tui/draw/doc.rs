@@ -106,6 +106,20 @@ impl Doc {
         self.text(Span::raw(indent.to_owned()), indent, text, style);
     }
 
+    /// A line whose spacing means something (a check's aligned table): kept as it is when it
+    /// fits, wrapped like a paragraph when it does not.
+    pub fn preformatted(&mut self, indent: &str, text: &str, style: Style) {
+        let clean = sanitize::line(text);
+        if indent.width() + clean.width() <= self.width {
+            self.lines.push(Line::from(vec![
+                Span::raw(indent.to_owned()),
+                Span::styled(clean.into_owned(), style),
+            ]));
+        } else {
+            self.para(indent, text, style);
+        }
+    }
+
     /// Starts a selectable item; items may nest (a fix card holds its commands), so the slot
     /// is taken in item order now and closed by [`Doc::end_item`].
     pub fn begin_item(&mut self) -> usize {
