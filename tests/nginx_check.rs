@@ -143,3 +143,23 @@ fn a_missing_php_fpm_socket_is_upstream_socket_missing_with_its_path() {
         "{logs:#}"
     );
 }
+
+#[test]
+fn the_text_output_with_the_local_checks_fits_in_80_columns() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(nginx) = Nginx::start(
+        "        location / {\n            fastcgi_pass unix:{prefix}/php8.2-fpm.sock;\n        }",
+    ) else {
+        return;
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .args(["check", "--count", "2", &nginx.url()])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Check the proxy's upstreams"), "the local checks ran:\n{text}");
+    assert!(text.contains("verdict: upstream_socket_missing at app runtime"), "{text}");
+    let wide: Vec<&str> = text.lines().filter(|l| l.chars().count() > 80).collect();
+    assert!(wide.is_empty(), "wider than 80 columns:\n{}", wide.join("\n"));
+}

@@ -226,7 +226,7 @@ pub fn to_text(outcome: &Outcome, colour: bool) -> String {
             || report.status == CheckStatus::Failed;
         if full {
             for line in &report.details {
-                out.push_str(&format!("    {}\n", clean(line)));
+                out.push_str(&format!("    {}\n", detail_line(&clean(line))));
             }
         }
     }
@@ -262,22 +262,36 @@ fn verdict_text(outcome: &Outcome, paint: &Paint, clean: &dyn Fn(&str) -> String
     out
 }
 
-/// Wraps `text` at word boundaries to `width` columns, indenting continuation lines.
+/// An evidence line under its check: kept as it is when it fits (its spacing may align a table),
+/// else wrapped with a hanging indent so the output stays within 80 columns.
+fn detail_line(line: &str) -> String {
+    if line.chars().count() <= 76 {
+        return line.to_owned();
+    }
+    wrap(&line.split_whitespace().collect::<Vec<_>>().join(" "), 76, "      ")
+}
+
+/// Wraps `text` at word boundaries to `width` columns, indenting continuation lines (the
+/// indent counts against the width).
 fn wrap(text: &str, width: usize, indent: &str) -> String {
     let mut out = String::new();
     let mut column = 0;
+    let mut line_start = true;
     for word in text.split(' ') {
         let len = word.chars().count();
-        if column > 0 && column + 1 + len > width {
+        if !line_start && column + 1 + len > width {
             out.push('\n');
             out.push_str(indent);
-            column = 0;
-        } else if column > 0 {
+            column = indent.chars().count();
+            line_start = true;
+        }
+        if !line_start {
             out.push(' ');
             column += 1;
         }
         out.push_str(word);
         column += len;
+        line_start = false;
     }
     out
 }
@@ -440,7 +454,8 @@ mod tests {
 
     #[test]
     fn long_lines_wrap_at_words() {
-        assert_eq!(wrap("aa bb cc dd", 5, "  "), "aa bb\n  cc dd");
+        assert_eq!(wrap("aa bb cc dd", 5, "  "), "aa bb\n  cc\n  dd");
+        assert_eq!(wrap("aa bb cc dd", 7, "  "), "aa bb\n  cc dd");
         assert_eq!(wrap("short", 80, "  "), "short");
     }
 
