@@ -85,6 +85,7 @@ fn scan(path: &Path, since: Option<u64>) -> (Duration, LogsEvidence) {
         files: vec![path.to_path_buf()],
         config_logs: Vec::new(),
         time_limit: None,
+        site: None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let clock = Clock::new(END + 60, jiff::tz::TimeZone::UTC);

@@ -60,7 +60,13 @@ fn write_with_mtime(path: &Path, bytes: &[u8], mtime: i64) {
 }
 
 async fn check(files: Vec<PathBuf>, since: Option<u64>) -> (CheckReport, LogsEvidence) {
-    let params = Params { since_minutes: since, files, config_logs: Vec::new(), time_limit: None };
+    let params = Params {
+        since_minutes: since,
+        files,
+        config_logs: Vec::new(),
+        time_limit: None,
+        site: None,
+    };
     let report =
         logs::run_with(params, Clock::new(NOW, jiff::tz::TimeZone::UTC), Progress::none()).await;
     let Evidence::Logs(evidence) = &report.evidence else { panic!("no evidence: {report:?}") };
@@ -298,6 +304,7 @@ async fn a_scan_stopped_by_the_time_limit_says_so() {
         files: vec![path],
         config_logs: Vec::new(),
         time_limit: Some(Duration::ZERO),
+        site: None,
     };
     let report =
         logs::run_with(params, Clock::new(NOW, jiff::tz::TimeZone::UTC), Progress::none()).await;
@@ -312,4 +319,47 @@ async fn a_scan_stopped_by_the_time_limit_says_so() {
         "{:?}",
         report.details
     );
+}
+
+/// One server, two sites: another site's older and more numerous errors must not be the line the
+/// support note quotes for this one.
+#[tokio::test]
+async fn the_site_under_investigation_is_quoted_before_another_sites_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("blog.error.log");
+    let mut text = String::new();
+    for t in (NOW - 900..NOW - 300).step_by(10) {
+        text.push_str(&refused(t).replace("shop.example.com", "blog.example.com"));
+    }
+    write_with_mtime(&other, text.as_bytes(), NOW - 300);
+    let ours = dir.path().join("shop.error.log");
+    let missing = format!(
+        "{} [crit] 1234#1234: *9 connect() to unix:/run/php/php8.2-fpm.sock failed (2: No such file or directory) while connecting to upstream, client: 203.0.113.7, server: shop.example.com, request: \"GET / HTTP/1.1\", upstream: \"fastcgi://unix:/run/php/php8.2-fpm.sock:\", host: \"shop.example.com\"\n",
+        stamp(NOW - 60)
+    );
+    write_with_mtime(&ours, missing.as_bytes(), NOW - 60);
+    let params = |site: Option<&str>| Params {
+        since_minutes: Some(30),
+        files: vec![other.clone(), ours.clone()],
+        config_logs: Vec::new(),
+        time_limit: None,
+        site: site.map(str::to_owned),
+    };
+    let clock = || Clock::new(NOW, jiff::tz::TimeZone::UTC);
+    let first_line = |report: &CheckReport| {
+        report.facts.get("logs.first_line").and_then(|v| v.as_text()).unwrap().to_owned()
+    };
+
+    let unfocused = logs::run_with(params(None), clock(), Progress::none()).await;
+    assert!(first_line(&unfocused).contains("blog.example.com"), "without a site, by count");
+
+    let focused = logs::run_with(params(Some("shop.example.com")), clock(), Progress::none()).await;
+    let line = first_line(&focused);
+    assert!(
+        line.contains("(2: No such file or directory)") && line.contains("shop.example.com"),
+        "{line}"
+    );
+    let Some(FactValue::List(causes)) = focused.facts.get("logs.causes") else { panic!() };
+    assert_eq!(causes[0], "upstream_socket_missing", "this site's cause comes first: {causes:?}");
+    assert!(causes.contains(&"upstream_refused".to_owned()), "the other site's is still reported");
 }

@@ -46,6 +46,7 @@ async fn check_with(journal: Journal) -> (triage::checks::CheckReport, LogsEvide
         files: vec![empty],
         config_logs: Vec::new(),
         time_limit: None,
+        site: None,
     };
     let clock = Clock::new(NOW, jiff::tz::TimeZone::UTC);
     let report = logs::run_with_journal(params, clock, Progress::none(), Some(journal)).await;

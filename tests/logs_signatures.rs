@@ -141,6 +141,7 @@ async fn all_examples_in_one_log_are_each_counted_once_by_the_check() {
         files: vec![path],
         config_logs: Vec::new(),
         time_limit: None,
+        site: None,
     };
     let report =
         logs::run_with(params, Clock::new(T + 600, jiff::tz::TimeZone::UTC), Progress::none())

@@ -265,6 +265,7 @@ const LOGS: CheckSpec = CheckSpec {
         param("since", false, "window, e.g. 30m, 2h, 1d or all (default 30m)"),
         param("files", false, "comma-separated logs to read instead of the discovered ones"),
         param("config_logs", false, "comma-separated logs the proxy configs name, read first"),
+        param("url", false, "the site under investigation: lines naming its host come first"),
     ],
     produces: &[
         fact("logs.signatures", List, "ids of the signatures that matched, causes first, by count"),
@@ -273,7 +274,7 @@ const LOGS: CheckSpec = CheckSpec {
         fact(
             "logs.first_line",
             Text,
-            "the first line of the top signature, sanitised and redacted",
+            "the first line of the top signature (the site's own when `url` names one), sanitised and redacted",
         ),
         fact("logs.unreadable", List, "logs that exist but could not be read"),
         fact("logs.files", List, "logs that were read (the journal as `systemd journal`)"),

@@ -154,7 +154,7 @@ pub fn local_requests(
     Some(vec![
         CheckRequest::new("stack"),
         CheckRequest::new("upstreams").with("url", url.as_str()),
-        CheckRequest::new("logs").with("since", since),
+        CheckRequest::new("logs").with("since", since).with("url", url.as_str()),
         resources,
         with_root(CheckRequest::new("database")),
         with_root(CheckRequest::new("recent_changes")),

@@ -45,6 +45,7 @@ pub fn run(args: &LogsArgs) -> anyhow::Result<ExitCode> {
         files: args.files.clone(),
         config_logs: if args.files.is_empty() { logs::configured_logs() } else { Vec::new() },
         time_limit: None,
+        site: None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let report = runtime.block_on(logs::run_with(params, Clock::system(), Progress::none()));

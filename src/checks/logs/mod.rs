@@ -84,9 +84,20 @@ pub struct SignatureHit {
     /// RFC 3339, when the lines carry times.
     pub first: Option<String>,
     pub last: Option<String>,
-    /// The first matching line, sanitised and redacted: the line the support note quotes.
+    /// The first matching line, sanitised and redacted.
     pub first_line: String,
     pub file: String,
+    /// The first matching line that names the site under investigation (the `url` param's
+    /// host), when one does: the line the support note quotes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_line: Option<String>,
+}
+
+impl SignatureHit {
+    /// The line the support note quotes: the site's own when there is one.
+    pub fn quoted_line(&self) -> &str {
+        self.site_line.as_deref().unwrap_or(&self.first_line)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +120,9 @@ pub struct Params {
     /// Stop reading after this long (the engine's limit, less a margin, so the report still
     /// comes back); `None` reads everything asked for (`triage logs`).
     pub time_limit: Option<Duration>,
+    /// The host (with a port that is not the scheme's) of the site under investigation, from
+    /// the `url` param: its lines are quoted first.
+    pub site: Option<String>,
 }
 
 impl Params {
@@ -131,8 +145,20 @@ impl Params {
             files: list("files"),
             config_logs: list("config_logs"),
             time_limit,
+            site: request.param("url").and_then(site_of),
         })
     }
+}
+
+/// How log lines name the site a URL addresses: `shop.example.com`, or `127.0.0.1:8080` when the
+/// port is not the scheme's own (nginx's `host: "…"` carries the Host header as sent).
+fn site_of(url: &str) -> Option<String> {
+    let url = url::Url::parse(url.trim()).ok()?;
+    let host = url.host_str()?.to_owned();
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    })
 }
 
 /// `30m`, `2h`, `1d`, `90s` (rounded up to minutes) or `all`.
@@ -278,7 +304,7 @@ impl<'a> Reader<'a> {
             signatures,
             clock,
             cutoff,
-            tally: Tally::new(signatures),
+            tally: Tally { site: params.site.clone(), ..Tally::new(signatures) },
             evidence,
             journal_fact: None,
             progress,
@@ -576,8 +602,11 @@ fn shell_word(text: &str) -> String {
 fn ranked(signatures: &Signatures, tally: &Tally) -> Vec<SignatureHit> {
     let mut hits: Vec<(usize, &scan::Hit)> =
         tally.hits.iter().enumerate().filter_map(|(i, h)| h.as_ref().map(|h| (i, h))).collect();
+    // With a site named, its own signatures come first: another site's errors on the same
+    // server are not this incident's.
     hits.sort_by_key(|(i, h)| {
-        (signatures.list[*i].cause.is_none(), std::cmp::Reverse(h.count), *i)
+        let other_site = tally.site.is_some() && h.site_line.is_none();
+        (signatures.list[*i].cause.is_none(), other_site, std::cmp::Reverse(h.count), *i)
     });
     hits.into_iter()
         .map(|(i, hit)| {
@@ -596,6 +625,7 @@ fn ranked(signatures: &Signatures, tally: &Tally) -> Vec<SignatureHit> {
                 last: stamp(hit.last),
                 first_line: hit.first_line.clone(),
                 file: sanitize::line(&hit.file).into_owned(),
+                site_line: hit.site_line.as_ref().map(|(_, line)| line.clone()),
             }
         })
         .collect()
@@ -618,7 +648,7 @@ fn facts(evidence: &LogsEvidence, journal: Option<&str>) -> Facts {
     let matches: u64 = sigs.iter().map(|s| s.count).sum();
     facts.set("logs.matches", i64::try_from(matches).unwrap_or(i64::MAX));
     if let Some(top) = sigs.first() {
-        facts.set("logs.first_line", top.first_line.chars().take(500).collect::<String>());
+        facts.set("logs.first_line", top.quoted_line().chars().take(500).collect::<String>());
     }
     let read: Vec<String> =
         evidence.files.iter().filter(|f| f.bytes_read > 0).map(|f| f.path.clone()).collect();
@@ -724,6 +754,9 @@ fn details(evidence: &LogsEvidence, clock: &Clock) -> Vec<String> {
         };
         out.push(format!("{} ×{}{when} ({cause}, {}): {}", hit.id, hit.count, hit.file, hit.title));
         out.push(format!("  first: {}", hit.first_line));
+        if let Some(line) = hit.site_line.as_ref().filter(|l| **l != hit.first_line) {
+            out.push(format!("  first for this site: {line}"));
+        }
     }
     for file in &evidence.files {
         let note = file.note.as_ref().map(|n| format!(" — {n}")).unwrap_or_default();

@@ -32,6 +32,9 @@ pub struct Hit {
     pub first_line: String,
     /// The log it came from.
     pub file: String,
+    /// The earliest matching line that names the site under investigation (its host), and
+    /// its time: on a server with many sites, the line the support note should quote.
+    pub site_line: Option<(Option<i64>, String)>,
 }
 
 /// Every signature's hits, over all the logs scanned.
@@ -41,11 +44,13 @@ pub struct Tally {
     pub hits: Vec<Option<Hit>>,
     /// Upstream addresses named by matching nginx lines (`upstream: "…"`).
     pub upstreams: BTreeSet<String>,
+    /// The site's host (`shop.example.com`, `127.0.0.1:8080`) as lines name it, when known.
+    pub site: Option<String>,
 }
 
 impl Tally {
     pub fn new(signatures: &Signatures) -> Self {
-        Tally { hits: vec![None; signatures.list.len()], upstreams: BTreeSet::new() }
+        Tally { hits: vec![None; signatures.list.len()], upstreams: BTreeSet::new(), site: None }
     }
 
     pub fn matched_lines(&self) -> u64 {
@@ -54,7 +59,12 @@ impl Tally {
 
     fn record(&mut self, index: usize, time: Option<i64>, line: &[u8], file: &str) {
         self.note_upstream(line);
+        let for_site = self
+            .site
+            .as_ref()
+            .is_some_and(|site| memchr::memmem::find(line, site.as_bytes()).is_some());
         let Some(slot) = self.hits.get_mut(index) else { return };
+        let site_line = || for_site.then(|| (time, shown(line)));
         match slot {
             None => {
                 *slot = Some(Hit {
@@ -63,10 +73,18 @@ impl Tally {
                     last: time,
                     first_line: shown(line),
                     file: file.to_owned(),
+                    site_line: site_line(),
                 });
             }
             Some(hit) => {
                 hit.count += 1;
+                let earlier = |seen: &Option<i64>| match (time, seen) {
+                    (Some(t), Some(s)) => t < *s,
+                    _ => false,
+                };
+                if for_site && hit.site_line.as_ref().is_none_or(|(seen, _)| earlier(seen)) {
+                    hit.site_line = site_line();
+                }
                 if let Some(t) = time {
                     if hit.first.is_none_or(|f| t < f) {
                         hit.first = Some(t);
