@@ -383,6 +383,37 @@ pub fn spec(id: &str) -> Option<&'static CheckSpec> {
     CATALOG.iter().find(|c| c.id == id)
 }
 
+/// Most items a list fact may hold: facts stay small, the evidence holds the rest.
+pub const MAX_LIST_ITEMS: usize = 20;
+
+/// How a report breaks its check's contract with the catalog: facts it does not declare, facts
+/// of another kind than declared, lists longer than [`MAX_LIST_ITEMS`]. Every check's tests
+/// assert this is empty.
+pub fn contract_breaches(report: &crate::checks::CheckReport) -> Vec<String> {
+    let Some(spec) = spec(&report.check) else {
+        return vec![format!("`{}` is not a check in the catalog", report.check)];
+    };
+    let mut breaches = Vec::new();
+    for (key, value) in report.facts.iter() {
+        match spec.produces.iter().find(|f| f.key == key) {
+            None => breaches.push(format!("`{}` emits the undeclared fact `{key}`", spec.id)),
+            Some(f) if f.kind != value.kind() => breaches.push(format!(
+                "`{}` emits `{key}` as {:?}; the catalog declares {:?}",
+                spec.id,
+                value.kind(),
+                f.kind
+            )),
+            Some(_) => {}
+        }
+        if let crate::evidence::FactValue::List(items) = value
+            && items.len() > MAX_LIST_ITEMS
+        {
+            breaches.push(format!("`{}` emits `{key}` with {} items", spec.id, items.len()));
+        }
+    }
+    breaches
+}
+
 /// The declaration of a fact key, from any check or from the diagnosis.
 pub fn field(key: &str) -> Option<&'static FieldSpec> {
     CATALOG.iter().flat_map(|c| c.produces.iter()).chain(DIAGNOSIS_FIELDS).find(|f| f.key == key)
@@ -392,6 +423,25 @@ pub fn field(key: &str) -> Option<&'static FieldSpec> {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn breaches_of_the_contract_are_named() {
+        use crate::checks::{CheckReport, CheckStatus};
+        let mut facts = crate::evidence::Facts::new();
+        facts.set("http.status", 502_i64);
+        facts.set("http.stauts", 502_i64);
+        facts.set("http.server", 1_i64);
+        facts.set("http.statuses", vec!["502".to_owned(); 21]);
+        let report = CheckReport::new("http_probe", CheckStatus::Failed, "x").with_facts(facts);
+        assert_eq!(
+            contract_breaches(&report),
+            vec![
+                "`http_probe` emits `http.server` as Int; the catalog declares Text",
+                "`http_probe` emits `http.statuses` with 21 items",
+                "`http_probe` emits the undeclared fact `http.stauts`",
+            ]
+        );
+    }
 
     #[test]
     fn ids_and_fields_are_unique() {
