@@ -281,15 +281,7 @@ fn bracketed(rest: &[u8]) -> Option<(Civil, Offset)> {
     if let Some(parsed) = iso_like(rest) {
         return Some(parsed);
     }
-    let day = c.digits(2)?;
-    c.byte(b'-')?;
-    let month = c.month_name()?;
-    c.byte(b'-')?;
-    let year = c.digits(4)?;
-    c.byte(b' ')?;
-    let time = c.clock()?;
-    c.fraction();
-    Some((civil(year, month.into(), day, time)?, c.offset()))
+    day_month_year(rest, b'-', b' ')
 }
 
 /// `[01/Dec/2026:07:30:22 +0000]` anywhere in the first bytes (combined access log, HAProxy).
@@ -307,13 +299,19 @@ fn bracketed_access(line: &[u8]) -> Option<(Civil, Offset)> {
 }
 
 fn access_time(rest: &[u8]) -> Option<(Civil, Offset)> {
+    day_month_year(rest, b'/', b':')
+}
+
+/// `01-Dec-2026 07:30:22` (PHP-FPM) and `01/Dec/2026:07:30:22 +0000` (access logs): day, month
+/// name and year split by `sep`, then `before_time`, the clock, an optional fraction and offset.
+fn day_month_year(rest: &[u8], sep: u8, before_time: u8) -> Option<(Civil, Offset)> {
     let mut c = Cur::new(rest);
     let day = c.digits(2)?;
-    c.byte(b'/')?;
+    c.byte(sep)?;
     let month = c.month_name()?;
-    c.byte(b'/')?;
+    c.byte(sep)?;
     let year = c.digits(4)?;
-    c.byte(b':')?;
+    c.byte(before_time)?;
     let time = c.clock()?;
     c.fraction();
     Some((civil(year, month.into(), day, time)?, c.offset()))
