@@ -25,10 +25,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use triage::checks::logs::signatures::Signatures;
 use triage::checks::logs::time::Clock;
-use triage::checks::logs::{self, LogsEvidence, Params};
-use triage::checks::{Evidence, Progress};
+use triage::checks::logs::{self, Params};
+use triage::contract::evidence::logs::LogsEvidence;
+use triage::contract::{Evidence, Progress};
+use triage::knowledge::signatures::Signatures;
 
 /// The log ends here: 2026-12-01 07:30:22 UTC.
 const END: i64 = 1_796_110_222;

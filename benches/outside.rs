@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use outside_server::{Cert, acceptor, read_head, response, serve};
 use tokio::io::AsyncWriteExt;
-use triage::checks::engine::{self, Limits};
-use triage::checks::{CheckReport, CheckRequest, Evidence};
+use triage::contract::{CheckReport, CheckRequest, Evidence};
+use triage::engine::{self, Limits};
 
 const DELAY: Duration = Duration::from_millis(200);
 const ROUNDS: usize = 7;

@@ -4,13 +4,18 @@
 
 pub mod checks;
 pub mod cli;
+pub mod contract;
 pub mod diagnosis;
-pub mod evidence;
+pub mod engine;
+pub mod facts;
+pub mod knowledge;
 pub mod layer;
 pub mod redact;
 pub mod report;
 pub mod runbook;
 pub mod sanitize;
 pub mod session;
+pub mod system;
+pub mod text;
 pub mod tui;
 pub mod yaml;

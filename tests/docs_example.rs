@@ -9,14 +9,15 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use triage::checks::catalog;
+use triage::checks::registry;
 use triage::cli::validate::summary;
-use triage::evidence::FactKind;
+use triage::contract::{Scope, VERDICT_FACTS};
+use triage::facts::FactKind;
 use triage::layer::Layer;
-use triage::runbook::load::{self, LoadFailure};
 use triage::runbook::{
-    Condition, Effect, InputKind, OutcomeKind, Question, Runbook, SupportItem, Target, Test,
+    Condition, Effect, InputKind, Next, OutcomeKind, Question, Runbook, SupportItem, Test, load,
 };
+use triage::yaml::LoadFailure;
 
 const DOC: &str = include_str!("../docs/runbook-format.md");
 const MARKER: &str = "<!-- complete-example";
@@ -108,9 +109,9 @@ fn the_complete_example_uses_every_part_of_the_format() {
     }
     assert_eq!(operators.len(), 7, "every operator and `any`: {operators:?}");
     assert!(choices.iter().any(|c| c.because.is_some()));
-    assert!(choices.iter().any(|c| matches!(c.target, Target::Outcome(_))));
+    assert!(choices.iter().any(|c| matches!(c.target, Next::Outcome(_))));
     assert!(
-        choices.iter().any(|c| c.target == Target::Step(rb.start.clone())),
+        choices.iter().any(|c| c.target == Next::Step(rb.start.clone())),
         "a loop back that can exit"
     );
 
@@ -164,12 +165,11 @@ fn kind_id(kind: FactKind) -> &'static str {
 
 /// The check table's rows as the catalog says they should read.
 fn check_rows() -> Vec<String> {
-    catalog::catalog()
-        .iter()
+    registry::specs()
         .map(|c| {
             let scope = match c.scope {
-                catalog::Scope::Outside => "outside",
-                catalog::Scope::Local => "local",
+                Scope::Outside => "outside",
+                Scope::Local => "local",
             };
             let params: Vec<String> = c
                 .params
@@ -187,10 +187,9 @@ fn check_rows() -> Vec<String> {
 
 /// The fact table's rows as the catalog says they should read.
 fn fact_rows() -> Vec<String> {
-    catalog::catalog()
-        .iter()
+    registry::specs()
         .flat_map(|c| c.produces.iter().map(move |f| (f, format!("`{}`", c.id))))
-        .chain(catalog::DIAGNOSIS_FIELDS.iter().map(|f| (f, "the diagnosis".to_owned())))
+        .chain(VERDICT_FACTS.iter().map(|f| (f, "the diagnosis".to_owned())))
         .map(|(f, by)| {
             format!("| `{}` | {} | {by} | {} |", f.key, kind_id(f.kind), f.doc.replace('|', "\\|"))
         })
@@ -198,7 +197,7 @@ fn fact_rows() -> Vec<String> {
 }
 
 /// With `TRIAGE_BLESS_DOCS=1`, rewrites the check and fact tables from the catalog, so a new
-/// check or fact only needs its doc string written once (in catalog.rs).
+/// check or fact only needs its doc string written once (in the check's `SPEC`).
 #[test]
 fn bless_the_tables_when_asked() {
     if std::env::var_os("TRIAGE_BLESS_DOCS").is_none() {
@@ -228,9 +227,9 @@ fn the_check_table_is_the_catalog() {
         .filter(|r| r.len() == 4 && (r[2] == "outside" || r[2] == "local"))
         .collect();
     let documented: Vec<&str> = rows.iter().map(|r| r[0].trim_matches('`')).collect();
-    let known: Vec<&str> = catalog::catalog().iter().map(|c| c.id).collect();
+    let known: Vec<&str> = registry::specs().map(|c| c.id).collect();
     assert_eq!(documented, known);
-    for (row, spec) in rows.iter().zip(catalog::catalog()) {
+    for (row, spec) in rows.iter().zip(registry::specs()) {
         let params: Vec<&str> = row[3].split("<br>").filter(|p| *p != "none").collect();
         assert_eq!(params.len(), spec.params.len(), "{}", spec.id);
         for (shown, param) in params.iter().zip(spec.params) {
@@ -243,10 +242,9 @@ fn the_check_table_is_the_catalog() {
 #[test]
 fn the_fact_table_is_the_catalog() {
     let rows = table_rows("## The fact catalog");
-    let known = catalog::catalog()
-        .iter()
+    let known = registry::specs()
         .flat_map(|c| c.produces.iter().map(move |f| (f, format!("`{}`", c.id))))
-        .chain(catalog::DIAGNOSIS_FIELDS.iter().map(|f| (f, "the diagnosis".to_owned())));
+        .chain(VERDICT_FACTS.iter().map(|f| (f, "the diagnosis".to_owned())));
     let want: Vec<[String; 4]> = known
         .map(|(f, by)| {
             [format!("`{}`", f.key), kind_id(f.kind).to_owned(), by, f.doc.replace('|', "\\|")]

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use triage::diagnosis::{Diagnosis, Rules, diagnose};
-use triage::evidence::{FactValue, Facts};
+use triage::facts::{FactValue, Facts};
 use triage::layer::Layer;
 
 fn list(items: &[&str]) -> FactValue {

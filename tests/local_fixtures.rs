@@ -7,12 +7,12 @@
 
 use std::path::{Path, PathBuf};
 
-use triage::checks::proxy::{self, Address, LogKind, Protocol, ServerKind};
-use triage::checks::stack::{self, ConfigSource, Role, System, Systemd};
-use triage::checks::{
-    CheckReport, CheckRequest, CheckStatus, Progress, catalog, resources, upstreams,
-};
-use triage::evidence::FactValue;
+use triage::checks::{registry, resources, upstreams};
+use triage::contract::evidence::stack::{ConfigSource, Role, Systemd};
+use triage::contract::evidence::web::{Address, LogKind, Protocol, ServerKind};
+use triage::contract::{CheckReport, CheckRequest, CheckStatus, Progress};
+use triage::facts::FactValue;
+use triage::system::{System, proxy, stack};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/local").join(name)
@@ -23,7 +23,7 @@ fn lemp() -> System {
 }
 
 fn assert_only_declared_facts(report: &CheckReport) {
-    assert_eq!(catalog::contract_breaches(report), Vec::<String>::new());
+    assert_eq!(registry::contract_breaches(report), Vec::<String>::new());
 }
 
 fn list(report: &CheckReport, key: &str) -> Vec<String> {
@@ -66,7 +66,7 @@ fn discovery_finds_each_service_with_user_config_sockets_and_unit() {
     assert!(found.not_running.is_empty(), "{:?}", found.not_running);
     assert!(found.unseen.is_empty(), "{:?}", found.unseen);
 
-    let report = stack::report(&found);
+    let report = triage::checks::stack::report(&found);
     assert_only_declared_facts(&report);
     assert_eq!(report.status, CheckStatus::Passed);
     assert_eq!(report.summary, "running: nginx, php-fpm, mysql");

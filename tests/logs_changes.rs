@@ -10,10 +10,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, UNIX_EPOCH};
 
-use triage::checks::changes::{self, ChangesEvidence, Scope};
+use triage::checks::changes::{self, Search};
 use triage::checks::logs::time::Clock;
-use triage::checks::{CheckReport, Evidence, catalog};
-use triage::evidence::FactValue;
+use triage::checks::registry;
+use triage::contract::evidence::changes::ChangesEvidence;
+use triage::contract::{CheckReport, Evidence};
+use triage::facts::FactValue;
 
 /// "Now" for the fixture: 2026-12-01 07:30:22 UTC.
 const NOW: i64 = 1_796_110_222;
@@ -82,7 +84,7 @@ fn changes_are_listed_newest_first_within_the_window() {
     let site = root.path().join("srv/shop");
     write(root.path(), "/srv/shop/wp-config.php", "<?php\n", NOW - 300);
     write(root.path(), "/srv/shop/wp-content/cache/page.html", "x", NOW - 30);
-    let scope = Scope { root: root.path().to_path_buf(), site_root: Some(site), hours: 6 };
+    let scope = Search { root: root.path().to_path_buf(), site_root: Some(site), hours: 6 };
     let report = changes::collect(&scope, &Clock::new(NOW, jiff::tz::TimeZone::UTC), None);
     let e = evidence(&report);
     let got: Vec<(i64, &str, &str)> =
@@ -113,13 +115,13 @@ fn changes_are_listed_newest_first_within_the_window() {
         "{}",
         report.summary
     );
-    assert_eq!(catalog::contract_breaches(&report), Vec::<String>::new());
+    assert_eq!(registry::contract_breaches(&report), Vec::<String>::new());
 }
 
 #[test]
 fn a_quiet_machine_passes() {
     let root = tempfile::tempdir().unwrap();
-    let scope = Scope { root: root.path().to_path_buf(), site_root: None, hours: 24 };
+    let scope = Search { root: root.path().to_path_buf(), site_root: None, hours: 24 };
     let report = changes::collect(&scope, &Clock::new(NOW, jiff::tz::TimeZone::UTC), None);
     assert_eq!(report.summary, "No package, config, restart or deploy in the last 24 h.");
     assert_eq!(report.facts.get("changes.count"), Some(&FactValue::Int(0)));
@@ -148,7 +150,7 @@ fn a_git_checkout_shows_its_deploys_without_running_git() {
     git(&["add", "."]);
     git(&["commit", "-qm", "release 1.4.2"]);
     let clock = Clock::system();
-    let scope = Scope {
+    let scope = Search {
         root: tempfile::tempdir().unwrap().path().to_path_buf(),
         site_root: Some(dir.path().to_path_buf()),
         hours: 1,

@@ -14,9 +14,11 @@ use std::time::{Duration, UNIX_EPOCH};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use triage::checks::logs::time::Clock;
-use triage::checks::logs::{self, LogsEvidence, Params};
-use triage::checks::{CheckReport, CheckStatus, Evidence, Progress, catalog};
-use triage::evidence::FactValue;
+use triage::checks::logs::{self, Params};
+use triage::checks::registry;
+use triage::contract::evidence::logs::LogsEvidence;
+use triage::contract::{CheckReport, CheckStatus, Evidence, Progress};
+use triage::facts::FactValue;
 
 /// 2026-12-01 07:30:22 UTC: "now" in these tests.
 const NOW: i64 = 1_796_110_222;
@@ -204,7 +206,7 @@ async fn the_check_emits_only_declared_facts_of_the_declared_kinds() {
     nginx_log(&path, NOW - 600, NOW);
     let (report, _) = check(vec![path], Some(30)).await;
     assert!(!report.facts.is_empty());
-    assert_eq!(catalog::contract_breaches(&report), Vec::<String>::new());
+    assert_eq!(registry::contract_breaches(&report), Vec::<String>::new());
 }
 
 #[tokio::test]

@@ -13,13 +13,14 @@ use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
-use triage::checks::{self, CheckReport, CheckRequest, CheckStatus, Progress, catalog};
-use triage::evidence::FactValue;
+use triage::checks::registry;
+use triage::contract::{CheckReport, CheckRequest, CheckStatus, Progress};
+use triage::facts::FactValue;
 
 const SECRET: &str = "Sup3r-S3cret!pw";
 
 async fn run(request: CheckRequest) -> CheckReport {
-    checks::run(request, Progress::none()).await
+    registry::run(request, Progress::none()).await
 }
 
 fn fact<'a>(report: &'a CheckReport, key: &str) -> Option<&'a FactValue> {
@@ -181,7 +182,7 @@ async fn the_check_emits_only_declared_facts() {
     let port = fake_server(mariadb_greeting()).await;
     let report =
         run(CheckRequest::new("database").with("address", format!("127.0.0.1:{port}"))).await;
-    assert_eq!(catalog::contract_breaches(&report), Vec::<String>::new());
+    assert_eq!(registry::contract_breaches(&report), Vec::<String>::new());
 }
 
 /// A server started by a test, stopped by pid (SIGTERM) when dropped.

@@ -5,23 +5,21 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use triage::diagnosis::{Rules, diagnose};
-use triage::evidence::Facts;
+use triage::facts::Facts;
 use triage::layer::Layer;
 
-fn verdict(
-    facts: &[(&str, triage::evidence::FactValue)],
-) -> (String, Option<Layer>, Option<String>) {
+fn verdict(facts: &[(&str, triage::facts::FactValue)]) -> (String, Option<Layer>, Option<String>) {
     let rules = Rules::builtin().unwrap_or_else(|e| panic!("{e}"));
     let facts: Facts = facts.iter().cloned().collect();
     let d = diagnose(&rules, &facts);
     (d.verdict.cause, d.verdict.layer, d.verdict.step)
 }
 
-fn causes(list: &[&str]) -> triage::evidence::FactValue {
+fn causes(list: &[&str]) -> triage::facts::FactValue {
     list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>().into()
 }
 
-fn bad_gateway() -> Vec<(&'static str, triage::evidence::FactValue)> {
+fn bad_gateway() -> Vec<(&'static str, triage::facts::FactValue)> {
     vec![
         ("http.status", 502_i64.into()),
         ("http.error_probes", 5_i64.into()),

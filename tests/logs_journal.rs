@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 
 use triage::checks::logs::journal::{self, Journal};
 use triage::checks::logs::time::Clock;
-use triage::checks::logs::{self, LogsEvidence, Params};
-use triage::checks::{Evidence, Progress};
-use triage::evidence::FactValue;
+use triage::checks::logs::{self, Params};
+use triage::contract::evidence::logs::LogsEvidence;
+use triage::contract::{Evidence, Progress};
+use triage::facts::FactValue;
 
 /// 2026-12-01 07:30:22 UTC.
 const NOW: i64 = 1_796_110_222;
@@ -37,7 +38,7 @@ fn fake_journalctl(dir: &Path, stderr: &str) -> PathBuf {
     path
 }
 
-async fn check_with(journal: Journal) -> (triage::checks::CheckReport, LogsEvidence) {
+async fn check_with(journal: Journal) -> (triage::contract::CheckReport, LogsEvidence) {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("error.log");
     fs::write(&empty, "").unwrap();

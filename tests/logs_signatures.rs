@@ -8,11 +8,11 @@
 
 use std::collections::HashSet;
 
-use triage::checks::logs::signatures::Signatures;
 use triage::checks::logs::time::Clock;
 use triage::checks::logs::{self, Params};
-use triage::checks::{Evidence, Progress};
+use triage::contract::{Evidence, Progress};
 use triage::diagnosis::Rules;
+use triage::knowledge::signatures::Signatures;
 
 /// The built-in runbook's steps a signature may send the user to (HELPERS.md, "Diagnosis").
 const STEPS: &[&str] = &[

@@ -11,9 +11,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 use support::Nginx;
-use triage::checks::stack::System;
-use triage::checks::{CheckReport, CheckRequest, Progress, resources, upstreams};
-use triage::evidence::FactValue;
+use triage::checks::{resources, upstreams};
+use triage::contract::{CheckReport, CheckRequest, Progress};
+use triage::facts::FactValue;
+use triage::system::System;
 
 const NOBODY: u32 = 65534;
 

@@ -9,9 +9,12 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 
 use support::{Nginx, PhpFpm};
-use triage::checks::stack::{self, ConfigSource, System};
-use triage::checks::{CheckReport, CheckRequest, CheckStatus, Progress, catalog, upstreams};
-use triage::evidence::FactValue;
+use triage::checks::{registry, upstreams};
+use triage::contract::evidence::stack::ConfigSource;
+use triage::contract::evidence::upstreams::UpstreamState;
+use triage::contract::{CheckReport, CheckRequest, CheckStatus, Progress};
+use triage::facts::FactValue;
+use triage::system::{System, stack};
 
 fn check_config(nginx: &Nginx) -> CheckReport {
     let request = CheckRequest::new("upstreams").with("config", nginx.config.to_string_lossy());
@@ -22,7 +25,7 @@ fn check_config(nginx: &Nginx) -> CheckReport {
 }
 
 fn assert_only_declared_facts(report: &CheckReport) {
-    assert_eq!(catalog::contract_breaches(report), Vec::<String>::new());
+    assert_eq!(registry::contract_breaches(report), Vec::<String>::new());
 }
 
 fn list(report: &CheckReport, key: &str) -> Vec<String> {
@@ -156,12 +159,12 @@ fn a_live_php_fpm_is_healthy_and_timed() {
     let report = check_config(&nginx);
     assert_eq!(report.status, CheckStatus::Passed, "{report:#?}");
     assert_eq!(report.facts.get("upstream.healthy"), Some(&FactValue::Int(1)));
-    let triage::checks::Evidence::Upstreams(evidence) = &report.evidence else {
+    let triage::contract::Evidence::Upstreams(evidence) = &report.evidence else {
         panic!("{:?}", report.evidence)
     };
     let result = &evidence.results[0];
     assert!(
-        matches!(&result.outcome, upstreams::Outcome::Healthy { answer } if answer.starts_with("FastCGI answered")),
+        matches!(&result.outcome, UpstreamState::Healthy { answer } if answer.starts_with("FastCGI answered")),
         "{result:#?}"
     );
     assert!(result.ms.is_some_and(|ms| ms < 5_000));

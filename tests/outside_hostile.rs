@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use outside_server::{Cert, closed_port, fixed, read_head, response, serve, tls_fixed};
 use tokio::io::AsyncWriteExt;
-use triage::checks::http::{self, Limits, Probe, Target, probe};
-use triage::checks::{CheckRequest, CheckStatus, Progress};
+use triage::checks::http::{self, Destination, Limits, probe};
+use triage::contract::evidence::http::Probe;
+use triage::contract::{CheckRequest, CheckStatus, Progress};
 
 fn limits() -> Limits {
     Limits {
@@ -28,7 +29,7 @@ fn limits() -> Limits {
 }
 
 async fn get(url: &str) -> Probe {
-    probe(&Target::new(url.parse().unwrap()), &limits()).await
+    probe(&Destination::new(url.parse().unwrap()), &limits()).await
 }
 
 fn kind(p: &Probe) -> &str {
@@ -223,7 +224,7 @@ async fn a_self_signed_certificate_fails_the_probe_and_is_described() {
     let cert = p.certificate.unwrap();
     assert!(cert.self_signed && !cert.verified && !cert.expired && cert.name_matches, "{cert:?}");
     // The origin comparison reads past it, as `curl -k` would, and keeps the verdict.
-    let mut target = Target::new(format!("https://{addr}/").parse().unwrap());
+    let mut target = Destination::new(format!("https://{addr}/").parse().unwrap());
     target.accept_invalid_certs = true;
     let p = probe(&target, &limits()).await;
     assert_eq!(p.status, Some(200));
@@ -241,7 +242,7 @@ async fn the_origin_is_asked_with_the_public_name_and_its_certificate_judged_for
     let report = triage::checks::origin::check(request, Progress::none(), &limits()).await;
     assert_eq!(report.facts.get("origin.status"), Some(&200_i64.into()), "{report:?}");
     assert_eq!(report.facts.get("origin.tls_valid"), Some(&false.into()));
-    let triage::checks::Evidence::Origin(c) = &report.evidence else { panic!("{report:?}") };
+    let triage::contract::Evidence::Origin(c) = &report.evidence else { panic!("{report:?}") };
     let cert = c.origin.probe.certificate.as_ref().unwrap();
     assert!(!cert.name_matches, "the certificate names 127.0.0.1, not shop.invalid: {cert:?}");
     assert_eq!(c.edge.probe.failure.as_ref().map(|f| f.kind.as_str()), Some("dns"));
@@ -277,7 +278,8 @@ async fn plain_http_to_a_tls_port_is_a_clear_failure() {
 /// and lists stay small.
 #[tokio::test]
 async fn every_fact_the_outside_checks_emit_is_declared() {
-    let page = &triage::checks::fingerprint::table().vendor("cloudflare").unwrap().pages[1].example;
+    let page =
+        &triage::knowledge::fingerprints::table().vendor("cloudflare").unwrap().pages[1].example;
     let headers: Vec<(&str, &str)> =
         page.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
     let edge = fixed(response(page.status, &headers, page.body.as_bytes())).await;
@@ -324,7 +326,7 @@ async fn every_fact_the_outside_checks_emit_is_declared() {
     ];
     let mut seen = 0;
     for report in &reports {
-        assert_eq!(triage::checks::catalog::contract_breaches(report), Vec::<String>::new());
+        assert_eq!(triage::checks::registry::contract_breaches(report), Vec::<String>::new());
         seen += report.facts.len();
     }
     assert!(seen > 30, "only {seen} facts");

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use outside_server::{fixed, read_head, response, serve};
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
-use triage::checks::fingerprint::{Example, table};
+use triage::knowledge::fingerprints::{Example, table};
 
 /// Runs `triage check ARGS` and returns its exit code and stdout.
 async fn triage(args: &[&str]) -> (i32, String) {

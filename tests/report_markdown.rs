@@ -6,9 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use triage::checks::{CheckEvent, CheckReport, CheckStatus};
+use triage::contract::{CheckEvent, CheckReport, CheckStatus};
 use triage::diagnosis::Rules;
-use triage::evidence::Facts;
+use triage::facts::Facts;
 use triage::report::{json, markdown};
 use triage::runbook::load;
 use triage::session::{Session, Stamp};

@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use triage::runbook::load::{self, LoadFailure};
-use triage::runbook::{graph, template};
+use triage::runbook::{graph, load, template};
+use triage::yaml::LoadFailure;
 
 const VALID: &str = include_str!("fixtures/runbooks/valid/full.yaml");
 

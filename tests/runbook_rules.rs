@@ -6,7 +6,8 @@
 
 use std::path::PathBuf;
 
-use triage::runbook::load::{self, Level, LoadFailure};
+use triage::runbook::load;
+use triage::yaml::{Level, LoadFailure};
 
 const E: Level = Level::Error;
 const W: Level = Level::Warning;
@@ -290,7 +291,7 @@ fn valid_fixtures_load_clean() {
 
 #[test]
 fn full_fixture_loads_into_the_model() {
-    use triage::runbook::{Effect, InputKind, OutcomeKind, Question, Risk, Target, Test};
+    use triage::runbook::{Effect, InputKind, Next, OutcomeKind, Question, Risk, Test};
     let rb = load::load_file(&fixture("valid/full")).unwrap().runbook;
     assert_eq!(rb.id, "full-example");
     assert_eq!(rb.applies_to, vec![502, 504]);
@@ -306,14 +307,14 @@ fn full_fixture_loads_into_the_model() {
         vec![("url".into(), "{{url}}".into()), ("count".into(), "5".into())]
     );
     let cdn = &first.question.choices()[0];
-    assert_eq!(cdn.target, Target::Step("origin-logs".into()));
+    assert_eq!(cdn.target, Next::Step("origin-logs".into()));
     assert_eq!(cdn.when.len(), 2);
     assert!(
         matches!(&cdn.when[0], triage::runbook::Condition::Fact { test: Test::OneOf(v), .. } if v.len() == 2)
     );
     let logs = rb.step("origin-logs").unwrap();
     assert!(
-        matches!(&logs.question, Question::Text { then: Target::Step(s), .. } if s == "restart-check")
+        matches!(&logs.question, Question::Text { then: Next::Step(s), .. } if s == "restart-check")
     );
     let fix = &logs.fixes[0];
     assert_eq!(fix.risk, Risk::Medium);

@@ -7,9 +7,9 @@
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use triage::checks::{CheckEvent, CheckReport, CheckStatus, RunId};
+use triage::contract::{CheckEvent, CheckReport, CheckStatus, RunId};
 use triage::diagnosis::Rules;
-use triage::evidence::{FactValue, Facts};
+use triage::facts::{FactValue, Facts};
 use triage::runbook::load;
 use triage::session::{Session, Stamp};
 use triage::tui::draw::{self, Theme};

@@ -8,12 +8,32 @@ use std::time::Duration;
 
 use hickory_resolver::TokioResolver;
 use hickory_resolver::proto::rr::{RData, RecordType};
-use serde::{Deserialize, Serialize};
 
-use crate::checks::fingerprint::{self, CdnMatch};
-use crate::checks::{CheckReport, CheckRequest, CheckStatus, Evidence, Progress};
-use crate::evidence::Facts;
+use crate::contract::evidence::dns::Answers;
+use crate::contract::{
+    Applies, CheckReport, CheckRequest, CheckSpec, CheckStatus, Evidence, Input, Progress, Scope,
+    fact, input,
+};
+use crate::facts::FactKind::{Bool, List, Text};
+use crate::facts::Facts;
+use crate::knowledge::fingerprints;
 use crate::sanitize;
+
+/// What this check is called, what it takes and which facts it produces.
+pub const SPEC: CheckSpec = CheckSpec {
+    id: "dns",
+    title: "Resolve the host",
+    scope: Scope::Outside,
+    applies: Applies::Always,
+    params: &[input("host", true, Input::Host, "host name, or a URL whose host to resolve")],
+    produces: &[
+        fact("dns.resolves", Bool, "the name has A or AAAA records"),
+        fact("dns.addresses", List, "A and AAAA answers"),
+        fact("dns.cnames", List, "the CNAME chain"),
+        fact("dns.cdn", Text, "the CDN the answers point at, if known"),
+    ],
+    timeout: Duration::from_secs(10),
+};
 
 /// Why a name gave no address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,17 +44,6 @@ pub enum LookupError {
     Timeout(String, u64),
     #[error("DNS lookup of `{0}` failed: {1}")]
     Failed(String, String),
-}
-
-/// One lookup's answers.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Answers {
-    pub host: String,
-    /// IPv4 first, then IPv6.
-    pub addresses: Vec<IpAddr>,
-    /// The CNAME chain, in the order the resolver followed it.
-    pub cnames: Vec<String>,
-    pub cdn: Option<CdnMatch>,
 }
 
 fn resolver(timeout: Duration) -> Result<TokioResolver, LookupError> {
@@ -111,25 +120,24 @@ const TIMEOUT: Duration = Duration::from_secs(4);
 
 /// The `dns` check. `host` may be a bare name or a URL.
 pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
-    const ID: &str = "dns";
     let raw = request.param("host").or(request.param("url")).unwrap_or_default().trim();
     let host = host_of(raw);
     if host.is_empty() {
-        return CheckReport::could_not_run(ID, "no host name given", None);
+        return CheckReport::could_not_run(SPEC.id, "no host name given", None);
     }
     let mut facts = Facts::new();
     match lookup(&host, TIMEOUT).await {
         Ok(mut answers) => {
-            answers.cdn = fingerprint::table().cdn_for(&answers.cnames, &answers.addresses);
+            answers.cdn = fingerprints::table().cdn_for(&answers.cnames, &answers.addresses);
             report(&answers, facts)
         }
         Err(error @ LookupError::NotFound(_)) => {
             facts.set("dns.resolves", false);
-            CheckReport::new(ID, CheckStatus::Failed, error.to_string()).with_facts(facts)
+            CheckReport::new(SPEC.id, CheckStatus::Failed, error.to_string()).with_facts(facts)
         }
         Err(error) => {
             let instead = Some(format!("dig {host} A; dig {host} AAAA"));
-            CheckReport::could_not_run(ID, error.to_string(), instead)
+            CheckReport::could_not_run(SPEC.id, error.to_string(), instead)
         }
     }
 }
@@ -168,10 +176,10 @@ fn report(answers: &Answers, mut facts: Facts) -> CheckReport {
         format!(
             "{} resolves to {}{cdn}.",
             answers.host,
-            crate::cli::count(answers.addresses.len(), "address", "addresses")
+            crate::text::count(answers.addresses.len(), "address", "addresses")
         )
     };
-    CheckReport::new("dns", CheckStatus::Passed, summary)
+    CheckReport::new(SPEC.id, CheckStatus::Passed, summary)
         .with_facts(facts)
         .with_details(details)
         .with_evidence(Evidence::Dns(Box::new(answers.clone())))

@@ -5,46 +5,51 @@
 //! 525/526; the problem is reported, never trusted.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use url::{Host, Url};
 
-use crate::checks::fingerprint::{self, Fingerprint, Response, clip};
-use crate::checks::http::{self, Limits, Probe, Target, probe};
-use crate::checks::{CheckReport, CheckRequest, CheckStatus, Evidence, Progress};
-use crate::evidence::Facts;
+use crate::checks::http::{self, Destination, Limits, probe};
+use crate::contract::evidence::http::Probe;
+use crate::contract::evidence::origin::{Comparison, Side};
+use crate::contract::{
+    Applies, CheckReport, CheckRequest, CheckSpec, CheckStatus, Evidence, Input, Progress, Scope,
+    fact, input,
+};
+use crate::facts::FactKind::{Bool, Int, Text};
+use crate::facts::Facts;
+use crate::knowledge::fingerprints::{self, Response, clip};
 
-/// One side of the comparison.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Side {
-    pub probe: Probe,
-    pub fingerprint: Option<Fingerprint>,
-}
-
-impl Side {
-    fn of(probe: Probe) -> Side {
-        let fingerprint = probe.status.map(|status| {
-            let response = Response { status, headers: &probe.headers, body: &probe.body };
-            fingerprint::table().identify(&response)
-        });
-        Side { probe, fingerprint }
-    }
-
-    /// Who answered: the vendor that made the page, else the innermost server the headers show.
-    pub fn answered_by(&self) -> Option<String> {
-        let fp = self.fingerprint.as_ref()?;
-        fp.vendor.clone().or_else(|| fp.path.last().map(|h| h.vendor.clone()))
-    }
-}
-
-/// The edge and the origin, for exports and `--json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Comparison {
-    /// The origin address used.
-    pub address: String,
-    pub edge: Side,
-    pub origin: Side,
-}
+/// What this check is called, what it takes and which facts it produces.
+pub const SPEC: CheckSpec = CheckSpec {
+    id: "origin",
+    title: "Compare the edge with the origin",
+    scope: Scope::Outside,
+    applies: Applies::WithOrigin,
+    params: &[
+        input("url", true, Input::Url, "the public URL"),
+        input("origin", true, Input::Origin, "origin address, IP[:PORT] or host[:PORT]"),
+    ],
+    produces: &[
+        fact("origin.reachable", Bool, "the origin answered over HTTP"),
+        fact("origin.status", Int, "the origin's status for the same request"),
+        fact(
+            "origin.failure",
+            Text,
+            "why the origin did not answer: refused, timeout, tls, reset, …",
+        ),
+        fact("origin.vendor", Text, "who answered at the origin"),
+        fact("origin.tls_valid", Bool, "the origin's certificate verifies for the public host"),
+        fact("origin.matches_edge", Bool, "edge and origin return the same status"),
+        fact(
+            "origin.tls_problem",
+            Text,
+            "what is wrong with the origin's certificate: expired, self_signed, name_mismatch, untrusted",
+        ),
+        fact("origin.ttfb_ms", Int, "time to first byte straight from the origin"),
+    ],
+    timeout: Duration::from_secs(45),
+};
 
 pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
     check(request, progress, &Limits::default()).await
@@ -52,14 +57,13 @@ pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
 
 /// The check with explicit limits (tests use short ones).
 pub async fn check(request: CheckRequest, progress: Progress, limits: &Limits) -> CheckReport {
-    const ID: &str = "origin";
     let url = match http::parse_url(request.param("url").unwrap_or_default()) {
         Ok(url) => url,
-        Err(reason) => return CheckReport::could_not_run(ID, reason, None),
+        Err(reason) => return CheckReport::could_not_run(SPEC.id, reason, None),
     };
     let Some(origin) = request.param("origin").map(str::trim).filter(|o| !o.is_empty()) else {
         return CheckReport::could_not_run(
-            ID,
+            SPEC.id,
             "no origin address given; it is the origin server's own IP, as set in the CDN or load balancer",
             Some(format!("triage check {} --origin IP[:PORT]", http::probe::shown_url(&url))),
         );
@@ -67,19 +71,19 @@ pub async fn check(request: CheckRequest, progress: Progress, limits: &Limits) -
     let port = url.port_or_known_default().unwrap_or(443);
     let address = match http::parse_address(origin, port).await {
         Ok(address) => address,
-        Err(reason) => return CheckReport::could_not_run(ID, reason, None),
+        Err(reason) => return CheckReport::could_not_run(SPEC.id, reason, None),
     };
     progress.report(format!("comparing the edge with the origin {address}"));
-    let (public, straight) = (Target::new(url.clone()), direct(&url, address));
+    let (public, straight) = (Destination::new(url.clone()), direct(&url, address));
     let (edge, direct) = tokio::join!(probe(&public, limits), probe(&straight, limits));
     let comparison =
-        Comparison { address: address.to_string(), edge: Side::of(edge), origin: Side::of(direct) };
+        Comparison { address: address.to_string(), edge: side(edge), origin: side(direct) };
     report(&comparison)
 }
 
 /// The public request, sent to `address`: the URL's host is pinned there (or, for a URL that
 /// names an IP, replaced), the port is the origin's, and the Host header stays the public one.
-pub fn direct(url: &Url, address: SocketAddr) -> Target {
+pub fn direct(url: &Url, address: SocketAddr) -> Destination {
     let mut to = url.clone();
     let public = authority(url);
     let literal = matches!(url.host(), Some(Host::Ipv4(_) | Host::Ipv6(_)));
@@ -89,7 +93,7 @@ pub fn direct(url: &Url, address: SocketAddr) -> Target {
     let _ = to.set_port(Some(address.port()));
     let pin = url.host_str().filter(|_| !literal).map(|h| (h.to_owned(), address.ip()));
     let host_header = (authority(&to) != public).then_some(public);
-    Target { url: to, pin, host_header, accept_invalid_certs: true }
+    Destination { url: to, pin, host_header, accept_invalid_certs: true }
 }
 
 fn authority(url: &Url) -> String {
@@ -130,7 +134,7 @@ fn facts(c: &Comparison) -> Facts {
 
 fn report(c: &Comparison) -> CheckReport {
     let (status, summary) = verdict(c);
-    CheckReport::new("origin", status, summary)
+    CheckReport::new(SPEC.id, status, summary)
         .with_facts(facts(c))
         .with_details(table(c))
         .with_evidence(Evidence::Origin(Box::new(c.clone())))
@@ -239,6 +243,15 @@ fn cert(p: &Probe) -> String {
             Some(kind) => format!("INVALID: {}", kind.replace('_', " ")),
         },
     }
+}
+
+/// One side of the comparison, with who answered it.
+fn side(probe: Probe) -> Side {
+    let fingerprint = probe.status.map(|status| {
+        let response = Response { status, headers: &probe.headers, body: &probe.body };
+        fingerprints::table().identify(&response)
+    });
+    Side { probe, fingerprint }
 }
 
 #[cfg(test)]

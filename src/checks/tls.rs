@@ -12,73 +12,40 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, SignatureScheme};
-use serde::{Deserialize, Serialize};
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
-use crate::checks::{CheckReport, CheckRequest, CheckStatus, Evidence, Progress, dns, http};
-use crate::evidence::Facts;
+use crate::checks::{dns, http};
+use crate::contract::evidence::tls::Certificate;
+use crate::contract::{
+    Applies, CheckReport, CheckRequest, CheckSpec, CheckStatus, Evidence, Input, Progress, Scope,
+    fact, input, param,
+};
+use crate::facts::FactKind::{Bool, Int, Text};
+use crate::facts::Facts;
 use crate::sanitize;
+use crate::text::list;
 
-/// What a certificate says and whether it holds for the host it was asked for.
-#[allow(clippy::struct_excessive_bools, reason = "independent findings, each its own fact")]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Certificate {
-    pub subject: String,
-    pub issuer: String,
-    /// DNS names and IP addresses it covers (subject alternative names, else the CN).
-    pub names: Vec<String>,
-    /// Expiry, RFC 3339.
-    pub not_after: String,
-    /// Days until expiry; negative once expired.
-    pub days_left: i64,
-    pub expired: bool,
-    pub self_signed: bool,
-    /// The names cover the host the client asked for.
-    pub name_matches: bool,
-    /// The system trust store accepts the chain for this host.
-    pub verified: bool,
-    /// Why it does not verify, in words (`expired`, `self-signed`, …).
-    pub problem: Option<String>,
-}
-
-impl Certificate {
-    /// The short id of what is wrong: expired, self_signed, name_mismatch, untrusted.
-    pub fn problem_kind(&self) -> Option<&'static str> {
-        if self.verified {
-            None
-        } else if self.expired {
-            Some("expired")
-        } else if self.self_signed {
-            Some("self_signed")
-        } else if !self.name_matches {
-            Some("name_mismatch")
-        } else {
-            Some("untrusted")
-        }
-    }
-
-    /// One line for people: `issuer, expires in 41 days, covers a.test, b.test`.
-    pub fn describe(&self) -> String {
-        let expiry = if self.expired {
-            format!("expired {} days ago", -self.days_left)
-        } else {
-            format!("expires in {} days", self.days_left)
-        };
-        let verdict = match self.problem_kind() {
-            None => "valid".to_owned(),
-            Some(kind) => format!("INVALID ({})", kind.replace('_', " ")),
-        };
-        format!("{verdict}; issuer {}; {expiry}; names {}", self.issuer, list(&self.names, 4))
-    }
-}
-
-fn list(items: &[String], max: usize) -> String {
-    let mut shown = items.iter().take(max).cloned().collect::<Vec<_>>().join(", ");
-    if items.len() > max {
-        shown.push_str(&format!(" (+{} more)", items.len() - max));
-    }
-    if shown.is_empty() { "none".to_owned() } else { shown }
-}
+/// What this check is called, what it takes and which facts it produces.
+pub const SPEC: CheckSpec = CheckSpec {
+    id: "tls",
+    title: "Inspect the TLS certificate",
+    scope: Scope::Outside,
+    applies: Applies::Https,
+    params: &[
+        input("url", true, Input::Url, "https URL"),
+        param("address", false, "connect here instead of the URL's host (IP[:PORT])"),
+    ],
+    produces: &[
+        fact("tls.valid", Bool, "the chain verifies for the host name"),
+        fact("tls.expired", Bool, "the certificate has expired"),
+        fact("tls.self_signed", Bool, "the certificate is self-signed"),
+        fact("tls.name_mismatch", Bool, "the certificate does not cover the host name"),
+        fact("tls.days_left", Int, "days until expiry (negative when expired)"),
+        fact("tls.issuer", Text, "the issuer"),
+        fact("tls.failure", Text, "why no certificate was seen: dns, refused, timeout, handshake"),
+    ],
+    timeout: Duration::from_secs(15),
+};
 
 /// What the server's certificate looked like to one connection.
 #[derive(Debug, Clone)]
@@ -329,14 +296,13 @@ const HANDSHAKE: Duration = Duration::from_secs(8);
 
 /// The `tls` check: one handshake with the URL's host (or `address`), and its certificate.
 pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
-    const ID: &str = "tls";
     let url = match http::parse_url(request.param("url").unwrap_or_default()) {
         Ok(url) => url,
-        Err(reason) => return CheckReport::could_not_run(ID, reason, None),
+        Err(reason) => return CheckReport::could_not_run(SPEC.id, reason, None),
     };
     if url.scheme() != "https" {
         return CheckReport::could_not_run(
-            ID,
+            SPEC.id,
             "the URL is plain http: there is no certificate",
             None,
         );
@@ -353,7 +319,7 @@ pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
         Err(reason) => {
             let mut facts = Facts::new();
             facts.set("tls.failure", "dns");
-            return CheckReport::new(ID, CheckStatus::Failed, reason).with_facts(facts);
+            return CheckReport::new(SPEC.id, CheckStatus::Failed, reason).with_facts(facts);
         }
     };
     match handshake(target, &host).await {
@@ -363,7 +329,7 @@ pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
             facts.set("tls.failure", kind);
             facts.set("tls.valid", false);
             let summary = format!("TLS with {target} failed: {message}");
-            CheckReport::new(ID, CheckStatus::Failed, summary).with_facts(facts)
+            CheckReport::new(SPEC.id, CheckStatus::Failed, summary).with_facts(facts)
         }
     }
 }
@@ -420,7 +386,7 @@ fn report(host: &str, addr: SocketAddr, cert: &Certificate) -> CheckReport {
         format!("names    {}", list(&cert.names, 6)),
         format!("expires  {} ({} days)", cert.not_after, cert.days_left),
     ];
-    CheckReport::new("tls", status, summary)
+    CheckReport::new(SPEC.id, status, summary)
         .with_facts(facts)
         .with_details(details)
         .with_evidence(Evidence::Tls(Box::new(cert.clone())))

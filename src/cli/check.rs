@@ -10,11 +10,15 @@ use clap::Args;
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::checks::engine::{self, Limits};
-use crate::checks::stack::{self, System};
-use crate::checks::{CheckReport, CheckRequest, CheckStatus, Evidence, http, proxy};
+use crate::checks::http;
+use crate::contract::evidence::http::{Probe, Timings};
+use crate::contract::evidence::origin::Side;
+use crate::contract::{CheckReport, CheckRequest, CheckStatus, Evidence};
 use crate::diagnosis::{Diagnosis, Rules, diagnose};
-use crate::evidence::{FactValue, Facts};
+use crate::engine::{self, Limits};
+use crate::facts::{FactValue, Facts};
+use crate::system::{System, proxy, stack};
+use crate::text::wrap;
 use crate::{redact, sanitize};
 
 /// The version of the `--json` schema; bumped on any incompatible change.
@@ -72,7 +76,7 @@ impl Health {
 
 /// Everything one run found.
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub struct CheckRun {
     pub url: String,
     pub reports: Vec<CheckReport>,
     pub facts: Facts,
@@ -109,7 +113,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         engine::real_runner(),
         |_| {},
     ));
-    let outcome = Outcome::new(http::probe::shown_url(&url), reports)?;
+    let outcome = CheckRun::new(http::probe::shown_url(&url), reports)?;
     let text = if args.json { to_json(&outcome) } else { to_text(&outcome, colour()) };
     super::stdout(&text)?;
     Ok(ExitCode::from(outcome.health.code()))
@@ -165,8 +169,8 @@ fn colour() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-impl Outcome {
-    pub fn new(url: String, reports: Vec<CheckReport>) -> anyhow::Result<Outcome> {
+impl CheckRun {
+    pub fn new(url: String, reports: Vec<CheckReport>) -> anyhow::Result<CheckRun> {
         let mut facts = Facts::new();
         for report in &reports {
             facts.merge(&report.facts);
@@ -175,7 +179,7 @@ impl Outcome {
             .map_err(|e| anyhow::anyhow!("the built-in diagnosis rules are broken:\n{e}"))?;
         let diagnosis = diagnose(&rules, &facts);
         let health = health(&reports, &facts);
-        Ok(Outcome { url, reports, facts, diagnosis, health })
+        Ok(CheckRun { url, reports, facts, diagnosis, health })
     }
 
     fn report(&self, check: &str) -> Option<&CheckReport> {
@@ -207,7 +211,7 @@ impl Paint {
 
 /// The text for a terminal or a log: a headline, each check's summary (with the evidence
 /// lines of the probe, the comparison and any check that failed), then the verdict.
-pub fn to_text(outcome: &Outcome, colour: bool) -> String {
+pub fn to_text(outcome: &CheckRun, colour: bool) -> String {
     let paint = Paint(colour);
     let clean = |s: &str| sanitize::line(&redact::text(s)).into_owned();
     let mut out = format!("{}\n", paint.paint(&clean(&outcome.url), "1"));
@@ -219,7 +223,7 @@ pub fn to_text(outcome: &Outcome, colour: bool) -> String {
             CheckStatus::CouldNotRun { .. } | CheckStatus::TimedOut { .. } => ("??", "2"),
         };
         let title =
-            crate::checks::catalog::spec(&report.check).map_or(report.check.as_str(), |s| s.title);
+            crate::checks::registry::spec(&report.check).map_or(report.check.as_str(), |s| s.title);
         let line = wrap(&format!("{title}: {}", clean(&report.summary)), 76, "    ");
         out.push_str(&format!(" {} {line}\n", paint.paint(mark, code)));
         let full = matches!(report.check.as_str(), "http_probe" | "origin")
@@ -234,7 +238,7 @@ pub fn to_text(outcome: &Outcome, colour: bool) -> String {
     out
 }
 
-fn verdict_text(outcome: &Outcome, paint: &Paint, clean: &dyn Fn(&str) -> String) -> String {
+fn verdict_text(outcome: &CheckRun, paint: &Paint, clean: &dyn Fn(&str) -> String) -> String {
     let v = &outcome.diagnosis.verdict;
     let layer = v.layer.map_or("no single layer".to_owned(), |l| l.label().to_owned());
     let code = match outcome.health {
@@ -271,33 +275,8 @@ fn detail_line(line: &str) -> String {
     wrap(&line.split_whitespace().collect::<Vec<_>>().join(" "), 76, "      ")
 }
 
-/// Wraps `text` at word boundaries to `width` columns, indenting continuation lines (the
-/// indent counts against the width).
-fn wrap(text: &str, width: usize, indent: &str) -> String {
-    let mut out = String::new();
-    let mut column = 0;
-    let mut line_start = true;
-    for word in text.split(' ') {
-        let len = word.chars().count();
-        if !line_start && column + 1 + len > width {
-            out.push('\n');
-            out.push_str(indent);
-            column = indent.chars().count();
-            line_start = true;
-        }
-        if !line_start {
-            out.push(' ');
-            column += 1;
-        }
-        out.push_str(word);
-        column += len;
-        line_start = false;
-    }
-    out
-}
-
 /// The `--json` document (docs/check-json.md), every string sanitised and redacted.
-pub fn to_json(outcome: &Outcome) -> String {
+pub fn to_json(outcome: &CheckRun) -> String {
     let mut value = json_value(outcome);
     clean_strings(&mut value);
     let mut text = serde_json::to_string_pretty(&value).unwrap_or_else(|_| "{}".to_owned());
@@ -305,7 +284,7 @@ pub fn to_json(outcome: &Outcome) -> String {
     text
 }
 
-fn json_value(outcome: &Outcome) -> Value {
+fn json_value(outcome: &CheckRun) -> Value {
     let http = outcome.report("http_probe").and_then(|r| match &r.evidence {
         Evidence::Http(e) => Some(e.as_ref()),
         _ => None,
@@ -360,7 +339,7 @@ fn json_value(outcome: &Outcome) -> Value {
     })
 }
 
-fn probe_json(p: &http::Probe) -> Value {
+fn probe_json(p: &Probe) -> Value {
     json!({
         "status": p.status,
         "failure": p.failure,
@@ -371,11 +350,11 @@ fn probe_json(p: &http::Probe) -> Value {
     })
 }
 
-fn timings_json(t: &http::Timings) -> Value {
+fn timings_json(t: &Timings) -> Value {
     json!({ "dns": t.dns_ms, "connect": t.connect_ms, "tls": t.tls_ms, "ttfb": t.ttfb_ms, "total": t.total_ms })
 }
 
-fn evidence_of(outcome: &Outcome, check: &str) -> Value {
+fn evidence_of(outcome: &CheckRun, check: &str) -> Value {
     match outcome.report(check).map(|r| &r.evidence) {
         Some(Evidence::Dns(answers)) => serde_json::to_value(answers).unwrap_or(Value::Null),
         Some(Evidence::Tls(cert)) => serde_json::to_value(cert).unwrap_or(Value::Null),
@@ -383,11 +362,11 @@ fn evidence_of(outcome: &Outcome, check: &str) -> Value {
     }
 }
 
-fn origin_json(outcome: &Outcome) -> Value {
+fn origin_json(outcome: &CheckRun) -> Value {
     let Some(Evidence::Origin(c)) = outcome.report("origin").map(|r| &r.evidence) else {
         return Value::Null;
     };
-    let side = |s: &crate::checks::origin::Side| {
+    let side = |s: &Side| {
         json!({
             "status": s.probe.status,
             "failure": s.probe.failure,

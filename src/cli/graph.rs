@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use super::{stderr, stdout};
 use crate::runbook::graph;
 use crate::runbook::library::{self, ResolveError};
-use crate::runbook::load::LoadFailure;
+use crate::yaml::LoadFailure;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {

@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::stdout;
 use crate::checks::logs::{self, Params, time::Clock};
-use crate::checks::{CheckReport, CheckStatus, Progress};
+use crate::contract::{CheckReport, CheckStatus, Progress};
 use crate::sanitize;
 
 #[derive(Debug, Args)]

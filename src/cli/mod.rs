@@ -122,8 +122,3 @@ pub fn stdout(text: &str) -> io::Result<()> {
 pub fn stderr(line: &str) {
     let _ = writeln!(io::stderr().lock(), "{line}");
 }
-
-/// `1 step`, `2 steps`.
-pub fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}

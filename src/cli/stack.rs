@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{stderr, stdout};
-use crate::checks::stack::{self, Stack, System, Systemd};
+use crate::contract::evidence::stack::{ConfigSource, Service, Stack, Systemd};
+use crate::system::{System, stack};
 use crate::{redact, sanitize};
 
 #[derive(Debug, Args)]
@@ -69,18 +70,18 @@ pub fn render(stack: &Stack) -> String {
     sanitize::terminal_text(&out, true).into_owned()
 }
 
-fn service_block(s: &stack::Service) -> String {
+fn service_block(s: &Service) -> String {
     let mut out = format!(
         "{:<11} pid {} ({}), user {}\n",
         s.id,
         s.master,
-        super::count(s.process_count, "process", "processes"),
+        crate::text::count(s.process_count, "process", "processes"),
         s.users.join(", ")
     );
     if let Some(config) = &s.config {
         let from = match config.source {
-            stack::ConfigSource::CommandLine => "from the command line",
-            stack::ConfigSource::Default => "distribution default",
+            ConfigSource::CommandLine => "from the command line",
+            ConfigSource::Default => "distribution default",
         };
         out.push_str(&format!("{:<11} config {} ({from})\n", "", config.path));
     }

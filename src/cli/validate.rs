@@ -5,10 +5,12 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{count, stderr, stdout};
+use super::{stderr, stdout};
 use crate::runbook::builtin;
-use crate::runbook::load::{self, Level, LoadFailure, Loaded};
+use crate::runbook::load::{self, Loaded};
 use crate::runbook::model::Runbook;
+use crate::text::count;
+use crate::yaml::{Level, LoadFailure};
 
 #[derive(Debug, Args)]
 #[command(

@@ -6,7 +6,7 @@ pub mod rules;
 
 use serde::{Deserialize, Serialize};
 
-use crate::evidence::{FactValue, Facts};
+use crate::facts::{FactValue, Facts};
 use crate::layer::Layer;
 use crate::runbook::model::Severity;
 use crate::sanitize;

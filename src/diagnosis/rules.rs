@@ -8,11 +8,10 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::layer::Layer;
-use crate::runbook::load::{Level, LoadFailure, Problem};
 use crate::runbook::model::{Condition, Severity};
-use crate::runbook::raw::{At, RawCondition, Text};
+use crate::runbook::raw::RawCondition;
 use crate::runbook::{load, validate};
-use crate::yaml::{self, SourceError};
+use crate::yaml::{self, At, Level, LoadFailure, Problem, SourceError, Text};
 
 /// How sure a finding or the verdict is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -136,7 +135,7 @@ struct RawRule {
 
 fn check(origin: &str, text: &str, raw: &RawRules) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let mut error = |pos: crate::runbook::raw::Pos, message: String| {
+    let mut error = |pos: crate::yaml::Pos, message: String| {
         let error = SourceError::at(origin, text, pos.line, pos.column, message);
         problems.push(Problem { level: Level::Error, error });
     };

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::diagnosis::{Diagnosis, Rules};
-use crate::report::Evidence;
+use crate::report::Assessment;
 use crate::report::support::{self, Item, clean_lines};
 use crate::session::{Entry, RunbookRef, Session, Stamp};
 
@@ -39,7 +39,7 @@ struct Header<'a> {
 
 /// The export as pretty-printed JSON.
 pub fn render(session: &Session, rules: &Rules) -> String {
-    let evidence = Evidence::of(session, rules);
+    let evidence = Assessment::of(session, rules);
     let export = Export {
         schema: SCHEMA,
         version: VERSION,

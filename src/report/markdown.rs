@@ -5,14 +5,14 @@
 //! redacted and escaped here; the output renders cleanly on GitHub.
 
 use crate::diagnosis::Rules;
-use crate::report::Evidence;
+use crate::report::Assessment;
 use crate::report::support::{self, Item, NOT_COLLECTED, clean, clean_lines};
 use crate::sanitize::{markdown_code_block, markdown_code_span, markdown_inline};
 use crate::session::{Agreement, Copied, Ending, Event, FixOutcome, Session, Via};
 
 /// The whole note.
 pub fn render(session: &Session, rules: &Rules) -> String {
-    let evidence = Evidence::of(session, rules);
+    let evidence = Assessment::of(session, rules);
     let items = support::collect(session, &evidence.facts, &evidence.diagnosis);
     let mut out = String::new();
     title(&mut out, session, &evidence);
@@ -35,7 +35,7 @@ fn inline(text: &str) -> String {
     markdown_inline(&clean(text))
 }
 
-fn title(out: &mut String, session: &Session, evidence: &Evidence) {
+fn title(out: &mut String, session: &Session, evidence: &Assessment) {
     let status = match evidence.facts.get("http.status") {
         Some(status) => format!("HTTP {}", clean(&status.to_string())),
         None => "Server error (status not collected)".to_owned(),
@@ -43,7 +43,7 @@ fn title(out: &mut String, session: &Session, evidence: &Evidence) {
     out.push_str(&format!("# {} on {}\n\n", inline(&status), inline(&session.url)));
 }
 
-fn summary(out: &mut String, session: &Session, evidence: &Evidence) {
+fn summary(out: &mut String, session: &Session, evidence: &Assessment) {
     let verdict = &evidence.diagnosis.verdict;
     let layer = verdict.layer.map_or_else(
         || match last_step(session) {

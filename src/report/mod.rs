@@ -7,21 +7,21 @@ pub mod markdown;
 pub mod support;
 
 use crate::diagnosis::{self, Diagnosis, Rules};
-use crate::evidence::Facts;
+use crate::facts::Facts;
 use crate::session::Session;
 
-/// The evidence a session holds: every check's facts plus the diagnosis made from them.
+/// What a session's evidence amounts to: every check's facts plus the diagnosis made from them.
 #[derive(Debug, Clone)]
-pub struct Evidence {
+pub struct Assessment {
     pub facts: Facts,
     pub diagnosis: Diagnosis,
 }
 
-impl Evidence {
-    pub fn of(session: &Session, rules: &Rules) -> Evidence {
+impl Assessment {
+    pub fn of(session: &Session, rules: &Rules) -> Assessment {
         let mut facts = session.facts();
         let diagnosis = diagnosis::diagnose(rules, &facts);
         facts.merge(&diagnosis.facts());
-        Evidence { facts, diagnosis }
+        Assessment { facts, diagnosis }
     }
 }

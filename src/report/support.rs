@@ -3,11 +3,10 @@
 //! here, once, so every exporter (markdown, JSON, the copied summary) shows the same safe text.
 
 use crate::diagnosis::Diagnosis;
-use crate::evidence::{FactValue, Facts};
-use crate::redact;
+use crate::facts::{FactValue, Facts};
 use crate::runbook::model::SupportItem;
-use crate::sanitize;
 use crate::session::{Event, Session};
+use crate::{redact, sanitize};
 
 /// What a summary says for an item nothing filled.
 pub const NOT_COLLECTED: &str = "not collected";

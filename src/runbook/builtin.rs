@@ -1,8 +1,9 @@
 //! The runbooks shipped inside the binary, embedded from `runbooks/*.yaml` at build time. They
 //! are validated like any user file (a test keeps them clean); this module never reads the disk.
 
-use crate::runbook::load::{self, LoadFailure, Loaded};
+use crate::runbook::load::{self, Loaded};
 use crate::runbook::model::Runbook;
+use crate::yaml::LoadFailure;
 
 /// One embedded runbook file.
 #[derive(Debug, Clone, Copy)]

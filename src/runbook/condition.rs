@@ -4,7 +4,7 @@
 //! A missing fact never satisfies a test, except `exists: false`. Text compares without regard
 //! to ASCII case; a list fact "exists" only when it holds at least one item.
 
-use crate::evidence::{FactValue, Facts};
+use crate::facts::{FactValue, Facts};
 use crate::runbook::model::{Condition, Question, Test};
 use crate::sanitize;
 
@@ -110,7 +110,7 @@ pub fn suggest(question: &Question, facts: &Facts) -> Option<Suggestion> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runbook::model::{Choice, Target};
+    use crate::runbook::model::{Choice, Next};
 
     fn fact(key: &str, test: Test) -> Condition {
         Condition::Fact { fact: key.to_owned(), test }
@@ -175,7 +175,7 @@ mod tests {
         Choice {
             id: id.to_owned(),
             label: id.to_owned(),
-            target: Target::Outcome("end".to_owned()),
+            target: Next::Outcome("end".to_owned()),
             when,
             because: because.map(str::to_owned),
         }

@@ -4,11 +4,11 @@
 //! emits a line that is not one of the few productions documented on each function.
 
 use crate::layer::Layer;
-use crate::runbook::model::{OutcomeKind, Question, Runbook, Step, Target};
+use crate::runbook::model::{Next, OutcomeKind, Question, Runbook, Step};
 use crate::sanitize;
 
 /// Each edge of the tree: from step, label, to target.
-fn edges(step: &Step) -> Vec<(String, &Target)> {
+fn edges(step: &Step) -> Vec<(String, &Next)> {
     match &step.question {
         Question::Text { then, .. } => vec![("(text answer)".to_owned(), then)],
         q => q.choices().iter().map(|c| (c.label.clone(), &c.target)).collect(),
@@ -31,10 +31,10 @@ fn node_id(prefix: &str, id: &str) -> String {
     format!("{prefix}_{body}")
 }
 
-fn target_id(target: &Target) -> String {
+fn target_id(target: &Next) -> String {
     match target {
-        Target::Step(id) => node_id("S", id),
-        Target::Outcome(id) => node_id("O", id),
+        Next::Step(id) => node_id("S", id),
+        Next::Outcome(id) => node_id("O", id),
     }
 }
 

@@ -7,8 +7,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::runbook::builtin;
-use crate::runbook::load::{self, LoadFailure, Loaded, Problem};
+use crate::runbook::load::{self, Loaded};
 use crate::runbook::model::Runbook;
+use crate::yaml::{LoadFailure, Problem};
 
 /// Environment variable that overrides the config directory (tests, portable setups).
 pub const CONFIG_DIR_ENV: &str = "TRIAGE_CONFIG_DIR";

@@ -2,84 +2,25 @@
 //! (`validate`) → the domain model (stage 2). It reads files with a size bound and never panics
 //! on any input; every problem names `path:line:col`.
 
-use std::fmt;
-use std::io::Read;
 use std::path::Path;
 
-use crate::evidence::FactValue;
+use crate::facts::FactValue;
 use crate::runbook::model::{
     Cause, CheckCall, Checklist, Choice, Command, Condition, Effect, FixCard, Input, InputKind,
-    Outcome, OutcomeKind, Question, Record, Risk, Runbook, Step, Target, Test,
+    Next, Outcome, OutcomeKind, Question, Record, Risk, Runbook, Step, Test,
 };
 use crate::runbook::raw::{
     RawChoice, RawCommand, RawCondition, RawEffect, RawInput, RawInputKind, RawOutcome,
-    RawOutcomeKind, RawQuestion, RawQuestionKind, RawRunbook, RawScalar, RawStep, Text,
+    RawOutcomeKind, RawQuestion, RawQuestionKind, RawRunbook, RawScalar, RawStep,
 };
 use crate::runbook::validate;
-use crate::yaml::{self, SourceError};
-
-/// How serious a problem is. Errors always fail a load; warnings fail only under `--strict`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    Warning,
-    Error,
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Level::Warning => "warning",
-            Level::Error => "error",
-        })
-    }
-}
-
-/// One problem found in a runbook, at a place in its source.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub level: Level,
-    pub error: SourceError,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.level, self.error)
-    }
-}
+use crate::yaml::{self, Level, LoadFailure, Problem, Text, read_bounded};
 
 /// A runbook that passed validation, with the warnings it raised.
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub runbook: Runbook,
     pub warnings: Vec<Problem>,
-}
-
-/// Why a runbook could not be loaded.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum LoadFailure {
-    /// The file could not be read at all: missing, too large, not UTF-8.
-    #[error("{0}")]
-    Unreadable(SourceError),
-    /// The file was read but is not a valid runbook. Holds every problem, warnings included,
-    /// errors and warnings in source order.
-    #[error("{}", render_problems(.0))]
-    Invalid(Vec<Problem>),
-}
-
-impl LoadFailure {
-    /// The problems to print, errors and warnings alike.
-    pub fn problems(&self) -> Vec<Problem> {
-        match self {
-            LoadFailure::Unreadable(error) => {
-                vec![Problem { level: Level::Error, error: error.clone() }]
-            }
-            LoadFailure::Invalid(problems) => problems.clone(),
-        }
-    }
-}
-
-fn render_problems(problems: &[Problem]) -> String {
-    problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
 }
 
 /// Loads and validates a runbook from text. `origin` names it in messages (a path or
@@ -99,35 +40,6 @@ pub fn load_file(path: &Path) -> Result<Loaded, LoadFailure> {
     let origin = path.display().to_string();
     let text = read_bounded(path).map_err(LoadFailure::Unreadable)?;
     load_str(&origin, &text)
-}
-
-/// Reads a UTF-8 text file of at most `yaml::MAX_BYTES`.
-pub fn read_bounded(path: &Path) -> Result<String, SourceError> {
-    let origin = path.display().to_string();
-    let unreadable =
-        |e: std::io::Error| SourceError::whole_file(&origin, format!("cannot read: {e}"));
-    let file = std::fs::File::open(path).map_err(unreadable)?;
-    if file.metadata().map_err(unreadable)?.is_dir() {
-        return Err(SourceError::whole_file(&origin, "is a directory; expected a YAML file"));
-    }
-    let mut bytes = Vec::new();
-    let limit = yaml::MAX_BYTES as u64 + 1;
-    file.take(limit).read_to_end(&mut bytes).map_err(unreadable)?;
-    if bytes.len() > yaml::MAX_BYTES {
-        return Err(SourceError::whole_file(
-            &origin,
-            format!("file is larger than {} bytes; expected a runbook", yaml::MAX_BYTES),
-        ));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        let valid = e.utf8_error().valid_up_to();
-        let bytes = e.into_bytes();
-        let line = memchr::memchr_iter(b'\n', &bytes[..valid]).count() + 1;
-        SourceError::whole_file(
-            &origin,
-            format!("invalid UTF-8 at line {line} (byte {valid}); expected UTF-8 text"),
-        )
-    })
 }
 
 /// Stage 2: the domain model from raw types that passed validation. Every reference is known to
@@ -247,11 +159,11 @@ fn command(raw: RawCommand) -> Command {
     Command { run: raw.run.value, purpose: raw.purpose.value, effect }
 }
 
-fn target(next: Option<Text>, outcome: Option<Text>) -> Target {
+fn target(next: Option<Text>, outcome: Option<Text>) -> Next {
     match (next, outcome) {
-        (Some(step), _) => Target::Step(step.value),
-        (None, Some(end)) => Target::Outcome(end.value),
-        (None, None) => Target::Outcome(String::new()),
+        (Some(step), _) => Next::Step(step.value),
+        (None, Some(end)) => Next::Outcome(end.value),
+        (None, None) => Next::Outcome(String::new()),
     }
 }
 

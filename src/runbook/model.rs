@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::evidence::FactValue;
+use crate::facts::FactValue;
 use crate::layer::Layer;
 
 /// A decision tree for one kind of incident.
@@ -246,7 +246,7 @@ pub enum Question {
     Text {
         prompt: String,
         default: Option<String>,
-        then: Target,
+        then: Next,
     },
 }
 
@@ -268,7 +268,7 @@ impl Question {
     }
 
     /// Every place this question can lead to.
-    pub fn targets(&self) -> Vec<&Target> {
+    pub fn targets(&self) -> Vec<&Next> {
         match self {
             Question::Text { then, .. } => vec![then],
             _ => self.choices().iter().map(|c| &c.target).collect(),
@@ -281,7 +281,7 @@ impl Question {
 pub struct Choice {
     pub id: String,
     pub label: String,
-    pub target: Target,
+    pub target: Next,
     /// When every condition holds on the evidence, this choice is suggested.
     pub when: Vec<Condition>,
     /// Why the evidence suggests it, shown next to the suggestion.
@@ -291,7 +291,7 @@ pub struct Choice {
 /// Where a choice leads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Target {
+pub enum Next {
     Step(String),
     Outcome(String),
 }

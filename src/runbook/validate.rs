@@ -4,15 +4,15 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::checks::catalog;
-use crate::evidence::FactKind;
-use crate::runbook::load::{Level, Problem};
+use crate::checks::registry;
+use crate::contract::FactSpec;
+use crate::facts::FactKind;
 use crate::runbook::raw::{
-    At, Pos, RawCheck, RawChoice, RawCommand, RawCondition, RawEffect, RawInputKind,
-    RawOutcomeKind, RawQuestion, RawQuestionKind, RawRunbook, RawScalar, RawStep, Text, TextUse,
+    RawCheck, RawChoice, RawCommand, RawCondition, RawEffect, RawInputKind, RawOutcomeKind,
+    RawQuestion, RawQuestionKind, RawRunbook, RawScalar, RawStep, TextUse,
 };
 use crate::runbook::template;
-use crate::yaml::SourceError;
+use crate::yaml::{At, Level, Pos, Problem, SourceError, Text};
 
 /// Runs every rule and returns all problems in source order.
 pub(crate) fn validate(origin: &str, text: &str, raw: &RawRunbook) -> Vec<Problem> {
@@ -402,11 +402,10 @@ fn operators(c: &RawCondition) -> Vec<&'static str> {
 }
 
 /// The catalog entry for a fact key, reporting an unknown key.
-fn fact_spec(r: &mut Report, fact: &Text) -> Option<&'static catalog::FieldSpec> {
-    let spec = catalog::field(&fact.value);
+fn fact_spec(r: &mut Report, fact: &Text) -> Option<&'static FactSpec> {
+    let spec = registry::fact(&fact.value);
     if spec.is_none() {
-        let keys =
-            catalog::catalog().iter().flat_map(|c| c.produces).chain(catalog::DIAGNOSIS_FIELDS);
+        let keys = registry::all_facts();
         let hint = did_you_mean(&fact.value, keys.map(|f| f.key));
         r.error(fact.pos, format!(
             "no check produces the fact `{}`{hint}; see the fact catalog in docs/runbook-format.md",
@@ -476,8 +475,8 @@ fn checks(r: &mut Report, step: &RawStep) {
 
 fn check(r: &mut Report, call: &RawCheck) {
     let id = &call.check;
-    let Some(spec) = catalog::spec(&id.value) else {
-        let ids: Vec<&str> = catalog::catalog().iter().map(|c| c.id).collect();
+    let Some(spec) = registry::spec(&id.value) else {
+        let ids: Vec<&str> = registry::specs().map(|c| c.id).collect();
         let hint = did_you_mean(&id.value, ids.iter().copied());
         r.error(
             id.pos,

@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::checks::{CheckReport, CheckRequest, RunId};
-use crate::evidence::Facts;
+use crate::contract::{CheckReport, CheckRequest, RunId};
+use crate::facts::Facts;
 use crate::runbook::model::{OutcomeKind, Runbook, SupportItem};
 
 pub use store::{Listed, Store, StoreError};

@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::checks::{CheckEvent, CheckReport, CheckRequest, RunId};
+use crate::contract::{CheckEvent, CheckReport, CheckRequest, RunId};
 use crate::diagnosis::Rules;
-use crate::report::Evidence;
+use crate::report::Assessment;
 use crate::runbook::condition::Suggestion;
 use crate::runbook::model::Runbook;
 use crate::session::{Event, Position, Session, Stamp};
@@ -112,7 +112,7 @@ pub struct App {
     pub(crate) trail_cursor: usize,
     pub(crate) runs: Vec<CheckRun>,
     pub(crate) next_run: u64,
-    pub(crate) evidence: Evidence,
+    pub(crate) evidence: Assessment,
     pub(crate) suggestion: Option<Suggestion>,
     pub(crate) now: Stamp,
     /// One line for the footer: what just happened.
@@ -125,7 +125,7 @@ impl App {
     /// A fresh walk: the inputs form first, the URL prefilled.
     pub fn new(runbook: Runbook, rules: Rules, session: Session, now: Stamp) -> App {
         let form = Form::new(&runbook, &session.url);
-        let evidence = Evidence::of(&session, &rules);
+        let evidence = Assessment::of(&session, &rules);
         App {
             runbook,
             rules,

@@ -6,17 +6,16 @@
 //! a signal or kill -9 loses nothing that was recorded.
 
 use std::path::PathBuf;
-use std::time::Duration;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use ratatui::crossterm::event::{self as term, Event as TermEvent, KeyEventKind};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use crate::checks::CheckEvent;
-use crate::checks::engine::{Engine, Limits};
+use crate::contract::CheckEvent;
+use crate::engine::{Engine, Limits};
 use crate::report::markdown;
 use crate::session::{Stamp, Store};
 use crate::tui::app::{App, Effect, Msg};

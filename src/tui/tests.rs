@@ -2,9 +2,9 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::checks::{CheckEvent, CheckReport, CheckRequest, CheckStatus, RunId};
+use crate::contract::{CheckEvent, CheckReport, CheckRequest, CheckStatus, RunId};
 use crate::diagnosis::Rules;
-use crate::evidence::Facts;
+use crate::facts::Facts;
 use crate::runbook::load;
 use crate::runbook::model::{Runbook, SupportItem};
 use crate::session::{Agreement, Event, FixOutcome, Position, Session, Stamp, Via};
@@ -65,12 +65,9 @@ fn finish(app: &mut App, run: RunId, check: &str, facts: Facts) -> Vec<Effect> {
 }
 
 fn cdn_facts() -> Facts {
-    [
-        ("http.status", crate::evidence::FactValue::Int(502)),
-        ("responder.vendor", "cloudflare".into()),
-    ]
-    .into_iter()
-    .collect()
+    [("http.status", crate::facts::FactValue::Int(502)), ("responder.vendor", "cloudflare".into())]
+        .into_iter()
+        .collect()
 }
 
 fn events(app: &App) -> Vec<&Event> {

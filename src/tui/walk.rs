@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use ratatui::crossterm::event::KeyEvent;
 
-use crate::checks::{CheckEvent, CheckRequest, RunId};
-use crate::report::Evidence;
+use crate::contract::{CheckEvent, CheckRequest, RunId};
+use crate::report::Assessment;
 use crate::runbook::condition;
-use crate::runbook::model::{Outcome, Question, Step, SupportItem, Target};
+use crate::runbook::model::{Next, Outcome, Question, Step, SupportItem};
 use crate::runbook::template::{render_command, render_text};
 use crate::session::{Agreement, Copied, Ending, Event, Position, Suggested, Via};
 use crate::tui::app::{
@@ -107,10 +107,10 @@ impl App {
         self.refresh_evidence();
     }
 
-    fn reach(&mut self, target: &Target, fx: &mut Vec<Effect>) {
+    fn reach(&mut self, target: &Next, fx: &mut Vec<Effect>) {
         match target {
-            Target::Step(id) => self.enter_step(id, Via::Answer, fx),
-            Target::Outcome(id) => self.reach_outcome(id, fx),
+            Next::Step(id) => self.enter_step(id, Via::Answer, fx),
+            Next::Outcome(id) => self.reach_outcome(id, fx),
         }
     }
 
@@ -224,7 +224,7 @@ impl App {
 
     /// Recomputes the facts, the diagnosis and the suggestion for the current question.
     pub(crate) fn refresh_evidence(&mut self) {
-        self.evidence = Evidence::of(&self.session, &self.rules);
+        self.evidence = Assessment::of(&self.session, &self.rules);
         self.suggestion = self
             .current_step()
             .and_then(|step| condition::suggest(&step.question, &self.evidence.facts));

@@ -6,53 +6,56 @@
 pub mod sources;
 
 use std::path::{Path, PathBuf};
-
-use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 use self::sources::Found;
 use super::logs::journal::{self, Journal};
 use super::logs::time::Clock;
-use super::{CheckReport, CheckRequest, CheckStatus, Evidence, Progress};
-use crate::evidence::Facts;
+use crate::contract::evidence::changes::ChangesEvidence;
+use crate::contract::{
+    Applies, CheckReport, CheckRequest, CheckSpec, CheckStatus, Evidence, Input, Progress, Scope,
+    fact, input, param,
+};
+use crate::facts::FactKind::{Int, List};
+use crate::facts::Facts;
 use crate::sanitize;
 
-pub const ID: &str = "recent_changes";
+/// What this check is called, what it takes and which facts it produces.
+pub const SPEC: CheckSpec = CheckSpec {
+    id: "recent_changes",
+    title: "List recent changes",
+    scope: Scope::Local,
+    applies: Applies::LocalStack,
+    params: &[
+        input(
+            "site_root",
+            false,
+            Input::SiteRoot,
+            "the site's directory (git checkout or app files)",
+        ),
+        param("hours", false, "how far back (default 24)"),
+    ],
+    produces: &[
+        fact("changes.count", Int, "changes found in the window"),
+        fact("changes.newest_minutes", Int, "minutes since the newest change"),
+        fact("changes.kinds", List, "kinds found: package, config, restart, deploy"),
+        fact(
+            "changes.recent",
+            List,
+            "the newest changes as `time kind what`, newest first, at most 10",
+        ),
+    ],
+    timeout: Duration::from_secs(30),
+};
+
 const DEFAULT_HOURS: u64 = 24;
 /// Changes kept in the evidence, and lines in the `changes.recent` fact.
 const MAX_KEPT: usize = 200;
 const MAX_RECENT: usize = 10;
 
-/// One change, at a time, of a kind: package, config, file, restart, deploy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Change {
-    /// Unix seconds.
-    pub at: i64,
-    pub kind: String,
-    /// What changed, sanitised.
-    pub what: String,
-}
-
-impl Change {
-    pub fn new(at: i64, kind: &str, what: String) -> Self {
-        Change { at, kind: kind.to_owned(), what }
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChangesEvidence {
-    pub hours: u64,
-    /// Newest first.
-    pub changes: Vec<Change>,
-    /// Changes found beyond those kept.
-    pub more: usize,
-    /// Sources that could not be read, each with the command that would.
-    pub unreadable: Vec<String>,
-    pub notes: Vec<String>,
-}
-
 /// Where to look; tests point `root` at a fixture tree.
 #[derive(Debug, Clone)]
-pub struct Scope {
+pub struct Search {
     pub root: PathBuf,
     pub site_root: Option<PathBuf>,
     pub hours: u64,
@@ -66,13 +69,13 @@ pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
             _ => {
                 let reason =
                     format!("`{}` is not a number of hours (1 to 2160)", sanitize::line(text));
-                return CheckReport::could_not_run(ID, reason, None);
+                return CheckReport::could_not_run(SPEC.id, reason, None);
             }
         },
     };
     let site_root =
         request.param("site_root").map(str::trim).filter(|s| !s.is_empty()).map(PathBuf::from);
-    let scope = Scope { root: PathBuf::from("/"), site_root, hours };
+    let scope = Search { root: PathBuf::from("/"), site_root, hours };
     let clock = Clock::system();
     let since = clock.now - i64::try_from(hours * 3600).unwrap_or(i64::MAX / 2);
     let journal = match journal::locate() {
@@ -82,12 +85,12 @@ pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
     };
     let task = tokio::task::spawn_blocking(move || collect(&scope, &clock, journal));
     task.await.unwrap_or_else(|e| {
-        CheckReport::could_not_run(ID, format!("listing changes failed: {e}"), None)
+        CheckReport::could_not_run(SPEC.id, format!("listing changes failed: {e}"), None)
     })
 }
 
 /// Gathers every source and builds the report. `journal` is the journal's window, when read.
-pub fn collect(scope: &Scope, clock: &Clock, journal: Option<Journal>) -> CheckReport {
+pub fn collect(scope: &Search, clock: &Clock, journal: Option<Journal>) -> CheckReport {
     let since = clock.now - i64::try_from(scope.hours * 3600).unwrap_or(i64::MAX / 2);
     let mut found = Found::default();
     sources::packages(&scope.root, since, clock, &mut found);
@@ -111,7 +114,7 @@ pub fn collect(scope: &Scope, clock: &Clock, journal: Option<Journal>) -> CheckR
     report(scope, clock, found)
 }
 
-fn report(scope: &Scope, clock: &Clock, mut found: Found) -> CheckReport {
+fn report(scope: &Search, clock: &Clock, mut found: Found) -> CheckReport {
     found.changes.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.what.cmp(&b.what)));
     found.changes.dedup();
     let total = found.changes.len();
@@ -126,7 +129,7 @@ fn report(scope: &Scope, clock: &Clock, mut found: Found) -> CheckReport {
         notes: found.notes,
     };
     let (status, summary) = verdict(&evidence, clock, total);
-    CheckReport::new(ID, status, summary)
+    CheckReport::new(SPEC.id, status, summary)
         .with_facts(facts(&evidence, clock, total))
         .with_details(details(&evidence, clock))
         .with_evidence(Evidence::Changes(Box::new(evidence)))
@@ -160,7 +163,7 @@ fn verdict(e: &ChangesEvidence, clock: &Clock, total: usize) -> (CheckStatus, St
                 format!(
                     "No change found in the last {} h, but {} could not be read.",
                     e.hours,
-                    crate::cli::count(e.unreadable.len(), "source", "sources")
+                    crate::text::count(e.unreadable.len(), "source", "sources")
                 ),
             );
         }
@@ -169,7 +172,7 @@ fn verdict(e: &ChangesEvidence, clock: &Clock, total: usize) -> (CheckStatus, St
             format!("No package, config, restart or deploy in the last {} h.", e.hours),
         );
     };
-    let changes = crate::cli::count(total, "change", "changes");
+    let changes = crate::text::count(total, "change", "changes");
     let ago = minutes_ago(newest.at, clock);
     (
         CheckStatus::Warning,

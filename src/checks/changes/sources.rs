@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 
-use super::Change;
 use crate::checks::logs::time::{Clock, line_time};
 use crate::checks::logs::window::{is_rotated, modified};
+use crate::contract::evidence::changes::Change;
 use crate::{redact, sanitize};
 
 /// Config directories whose files' modification times are listed.

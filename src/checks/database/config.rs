@@ -48,32 +48,32 @@ impl Kind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Address {
+pub enum DbAddress {
     Tcp { host: String, port: u16 },
     Unix(PathBuf),
 }
 
-impl std::fmt::Display for Address {
+impl std::fmt::Display for DbAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Address::Tcp { host, port } if host.contains(':') => write!(f, "[{host}]:{port}"),
-            Address::Tcp { host, port } => write!(f, "{host}:{port}"),
-            Address::Unix(path) => write!(f, "unix:{}", path.display()),
+            DbAddress::Tcp { host, port } if host.contains(':') => write!(f, "[{host}]:{port}"),
+            DbAddress::Tcp { host, port } => write!(f, "{host}:{port}"),
+            DbAddress::Unix(path) => write!(f, "unix:{}", path.display()),
         }
     }
 }
 
 /// What to connect to, and where that came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub address: Address,
+pub struct Server {
+    pub address: DbAddress,
     pub kind: Kind,
     /// `wp-config.php`, `.env` or `address`.
     pub source: String,
 }
 
 /// The `address` parameter: `host:port`, `[::1]:5432`, `unix:/path` or `/path/to.sock`.
-pub fn parse_address(text: &str) -> Result<Target, String> {
+pub fn parse_address(text: &str) -> Result<Server, String> {
     let text = text.trim();
     let bad = || {
         format!(
@@ -83,7 +83,7 @@ pub fn parse_address(text: &str) -> Result<Target, String> {
     };
     let address =
         if let Some(path) = text.strip_prefix("unix:").or(text.starts_with('/').then_some(text)) {
-            Address::Unix(PathBuf::from(path))
+            DbAddress::Unix(PathBuf::from(path))
         } else {
             let (host, port) = text.rsplit_once(':').ok_or_else(bad)?;
             let port: u16 = port.parse().map_err(|_| bad())?;
@@ -91,13 +91,13 @@ pub fn parse_address(text: &str) -> Result<Target, String> {
             if host.is_empty() {
                 return Err(bad());
             }
-            Address::Tcp { host: host.to_owned(), port }
+            DbAddress::Tcp { host: host.to_owned(), port }
         };
     let kind = match &address {
-        Address::Tcp { port, .. } => Kind::from_port(*port),
-        Address::Unix(path) => socket_kind(path),
+        DbAddress::Tcp { port, .. } => Kind::from_port(*port),
+        DbAddress::Unix(path) => socket_kind(path),
     };
-    Ok(Target { address, kind, source: "address".to_owned() })
+    Ok(Server { address, kind, source: "address".to_owned() })
 }
 
 fn socket_kind(path: &Path) -> Kind {
@@ -121,7 +121,7 @@ pub enum NotFound {
 }
 
 /// The database the app at `root` is configured to use.
-pub fn from_site_root(root: &Path) -> Result<Target, NotFound> {
+pub fn from_site_root(root: &Path) -> Result<Server, NotFound> {
     let wp = root.join("wp-config.php");
     if wp.is_file() {
         let text = read_bounded(&wp)?;
@@ -160,27 +160,27 @@ static WP_HOST: LazyLock<Option<Regex>> = LazyLock::new(|| {
 
 /// `define( 'DB_HOST', 'localhost' )`: `localhost` (with no port) means MySQL's unix socket,
 /// as PHP's mysqli reads it; `host:port` and `localhost:/path.sock` are honoured.
-pub fn wp_config(text: &str) -> Option<Target> {
+pub fn wp_config(text: &str) -> Option<Server> {
     let host = WP_HOST.as_ref()?.captures(text)?.get(1)?.as_str().trim().to_owned();
     Some(mysql_target(&host, None, None, "wp-config.php"))
 }
 
-fn mysql_target(host: &str, port: Option<u16>, socket: Option<&str>, source: &str) -> Target {
+fn mysql_target(host: &str, port: Option<u16>, socket: Option<&str>, source: &str) -> Server {
     let (name, rest) = host.split_once(':').map_or((host, None), |(h, r)| (h, Some(r)));
     let address = if let Some(path) =
         socket.filter(|s| !s.is_empty()).or(rest.filter(|r| r.starts_with('/')))
     {
-        Address::Unix(PathBuf::from(path))
+        DbAddress::Unix(PathBuf::from(path))
     } else if name == "localhost" && rest.is_none() {
         let found =
             MYSQL_SOCKETS.iter().find(|p| Path::new(p).exists()).unwrap_or(&MYSQL_SOCKETS[0]);
-        Address::Unix(PathBuf::from(found))
+        DbAddress::Unix(PathBuf::from(found))
     } else {
         let port = rest.and_then(|r| r.parse().ok()).or(port).unwrap_or(3306);
         let host = if name.is_empty() { "localhost" } else { name };
-        Address::Tcp { host: host.to_owned(), port }
+        DbAddress::Tcp { host: host.to_owned(), port }
     };
-    Target { address, kind: Kind::Mysql, source: source.to_owned() }
+    Server { address, kind: Kind::Mysql, source: source.to_owned() }
 }
 
 /// The keys of a `.env` file that locate the database, and nothing else.
@@ -190,11 +190,11 @@ struct EnvKeys {
     host: Option<String>,
     port: Option<u16>,
     socket: Option<String>,
-    url: Option<Target>,
+    url: Option<Server>,
 }
 
 /// Laravel's `DB_CONNECTION`/`DB_HOST`/`DB_PORT`/`DB_SOCKET`, or a `DATABASE_URL`.
-pub fn dot_env(text: &str) -> Result<Target, NotFound> {
+pub fn dot_env(text: &str) -> Result<Server, NotFound> {
     let mut keys = EnvKeys::default();
     for line in text.lines() {
         let line = line.trim().trim_start_matches("export ").trim_start();
@@ -219,8 +219,8 @@ pub fn dot_env(text: &str) -> Result<Target, NotFound> {
         }
         ("pgsql" | "postgres" | "postgresql", Some(host)) => {
             let port = keys.port.unwrap_or(5432);
-            Ok(Target {
-                address: Address::Tcp { host, port },
+            Ok(Server {
+                address: DbAddress::Tcp { host, port },
                 kind: Kind::Postgres,
                 source: ".env".to_owned(),
             })
@@ -234,7 +234,7 @@ pub fn dot_env(text: &str) -> Result<Target, NotFound> {
 
 /// `postgres://user:secret@db:5432/app`: scheme, host and port only. The userinfo is never
 /// copied out of the parsed URL.
-fn database_url(value: &str) -> Option<Target> {
+fn database_url(value: &str) -> Option<Server> {
     let url = url::Url::parse(value).ok()?;
     let kind = match url.scheme() {
         "postgres" | "postgresql" | "pgsql" => Kind::Postgres,
@@ -246,15 +246,15 @@ fn database_url(value: &str) -> Option<Target> {
         url.query_pairs().find(|(k, _)| k == "host" || k == "socket").map(|(_, v)| v.into_owned());
     let address = match (url.host_str().filter(|h| !h.is_empty()), socket) {
         (_, Some(path)) if path.starts_with('/') => {
-            Address::Unix(unix_path(kind, &path, url.port().unwrap_or(default)))
+            DbAddress::Unix(unix_path(kind, &path, url.port().unwrap_or(default)))
         }
-        (Some(host), _) => Address::Tcp {
+        (Some(host), _) => DbAddress::Tcp {
             host: host.trim_matches(['[', ']']).to_owned(),
             port: url.port().unwrap_or(default),
         },
         (None, _) => return None,
     };
-    Some(Target { address, kind, source: ".env DATABASE_URL".to_owned() })
+    Some(Server { address, kind, source: ".env DATABASE_URL".to_owned() })
 }
 
 /// libpq's `host=/var/run/postgresql` names the directory; the socket is `.s.PGSQL.<port>`.
@@ -271,8 +271,8 @@ fn unix_path(kind: Kind, path: &str, port: u16) -> PathBuf {
 mod tests {
     use super::*;
 
-    fn tcp(host: &str, port: u16) -> Address {
-        Address::Tcp { host: host.to_owned(), port }
+    fn tcp(host: &str, port: u16) -> DbAddress {
+        DbAddress::Tcp { host: host.to_owned(), port }
     }
 
     #[test]
@@ -284,10 +284,10 @@ mod tests {
         assert_eq!(wp("db.internal:3307"), tcp("db.internal", 3307));
         assert_eq!(
             wp("localhost:/var/run/mysqld/custom.sock"),
-            Address::Unix("/var/run/mysqld/custom.sock".into())
+            DbAddress::Unix("/var/run/mysqld/custom.sock".into())
         );
         assert!(
-            matches!(wp("localhost"), Address::Unix(p) if p.to_string_lossy().contains("mysql"))
+            matches!(wp("localhost"), DbAddress::Unix(p) if p.to_string_lossy().contains("mysql"))
         );
         assert_eq!(wp_config("<?php // no database\n"), None);
     }

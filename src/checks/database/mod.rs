@@ -7,39 +7,48 @@ pub mod config;
 pub mod probe;
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
-use self::config::{NotFound, Target};
-use self::probe::Outcome;
-use super::{CheckReport, CheckRequest, CheckStatus, Evidence, Progress};
-use crate::evidence::Facts;
+use self::config::{NotFound, Server};
+use self::probe::Reply;
+use crate::contract::evidence::database::DatabaseEvidence;
+use crate::contract::{
+    Applies, CheckReport, CheckRequest, CheckSpec, CheckStatus, Evidence, Input, Progress, Scope,
+    fact, input, param,
+};
+use crate::facts::FactKind::{Bool, Text};
+use crate::facts::Facts;
 use crate::sanitize;
 
-pub const ID: &str = "database";
-
-/// What the check found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DatabaseEvidence {
-    /// `host:port` or `unix:/path`.
-    pub target: String,
-    /// `mysql`, `postgresql` or `unknown`.
-    pub kind: String,
-    /// Where the address came from: `wp-config.php`, `.env`, `.env DATABASE_URL`, `address`.
-    pub source: String,
-    pub reachable: bool,
-    pub failure: Option<String>,
-    pub version: Option<String>,
-    /// The server's own error, e.g. `1040: Too many connections`.
-    pub server_error: Option<String>,
-    pub elapsed_ms: u64,
-}
+/// What this check is called, what it takes and which facts it produces.
+pub const SPEC: CheckSpec = CheckSpec {
+    id: "database",
+    title: "Connect to the database",
+    scope: Scope::Local,
+    applies: Applies::LocalStack,
+    params: &[
+        input("site_root", false, Input::SiteRoot, "where to look for wp-config.php or .env"),
+        param("address", false, "host:port to connect to instead"),
+    ],
+    produces: &[
+        fact("db.target", Text, "host:port or socket that was tried"),
+        fact("db.reachable", Bool, "the server accepted the connection and greeted"),
+        fact(
+            "db.failure",
+            Text,
+            "why not: refused, timeout, socket_missing, socket_permission, too_many_connections, dns, not_a_database, …",
+        ),
+        fact("db.kind", Text, "mysql or postgresql"),
+        fact("db.version", Text, "the server version from the MySQL/MariaDB greeting"),
+        fact("db.source", Text, "where the target came from: wp-config.php, .env, address"),
+    ],
+    timeout: Duration::from_secs(15),
+};
 
 pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
     let target = match target(&request).await {
         Ok(target) => target,
-        Err((reason, instead)) => return CheckReport::could_not_run(ID, reason, instead),
+        Err((reason, instead)) => return CheckReport::could_not_run(SPEC.id, reason, instead),
     };
     let started = Instant::now();
     let outcome = probe::probe(&target.address, target.kind).await;
@@ -49,7 +58,7 @@ pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
 type NoTarget = (String, Option<String>);
 
 /// The `address` parameter wins; else the app's config under `site_root`.
-async fn target(request: &CheckRequest) -> Result<Target, NoTarget> {
+async fn target(request: &CheckRequest) -> Result<Server, NoTarget> {
     let given = |name| request.param(name).map(str::trim).filter(|s| !s.is_empty());
     if let Some(address) = given("address") {
         return config::parse_address(address).map_err(|e| (e, None));
@@ -78,7 +87,7 @@ async fn target(request: &CheckRequest) -> Result<Target, NoTarget> {
     }
 }
 
-fn report(target: &Target, outcome: &Outcome, elapsed_ms: u64) -> CheckReport {
+fn report(target: &Server, outcome: &Reply, elapsed_ms: u64) -> CheckReport {
     let evidence = DatabaseEvidence {
         target: sanitize::line(&target.address.to_string()).into_owned(),
         kind: outcome.kind.id().to_owned(),
@@ -90,7 +99,7 @@ fn report(target: &Target, outcome: &Outcome, elapsed_ms: u64) -> CheckReport {
         elapsed_ms,
     };
     let (status, summary) = verdict(&evidence);
-    CheckReport::new(ID, status, summary)
+    CheckReport::new(SPEC.id, status, summary)
         .with_facts(facts(&evidence))
         .with_details(details(&evidence))
         .with_evidence(Evidence::Database(Box::new(evidence)))

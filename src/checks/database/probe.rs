@@ -10,7 +10,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 use tokio::time::timeout;
 
-use super::config::{Address, Kind};
+use super::config::{DbAddress, Kind};
 
 /// How long each step may take.
 pub const STEP: Duration = Duration::from_secs(3);
@@ -23,10 +23,10 @@ const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
 
 /// What the probe found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
+pub struct Reply {
     pub kind: Kind,
     /// `None` when the server accepted and answered as a database does.
-    pub failure: Option<Failure>,
+    pub failure: Option<DbFailure>,
     /// From the MySQL greeting.
     pub version: Option<String>,
     /// The server's own error text (MySQL error packet), sanitised.
@@ -34,7 +34,7 @@ pub struct Outcome {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
+pub enum DbFailure {
     Refused,
     Timeout,
     SocketMissing,
@@ -49,57 +49,57 @@ pub enum Failure {
     Other,
 }
 
-impl Failure {
+impl DbFailure {
     pub fn id(self) -> &'static str {
         match self {
-            Failure::Refused => "refused",
-            Failure::Timeout => "timeout",
-            Failure::SocketMissing => "socket_missing",
-            Failure::SocketPermission => "socket_permission",
-            Failure::Dns => "dns",
-            Failure::TooManyConnections => "too_many_connections",
-            Failure::HostBlocked => "host_blocked",
-            Failure::HostNotAllowed => "host_not_allowed",
-            Failure::NotADatabase => "not_a_database",
-            Failure::Other => "error",
+            DbFailure::Refused => "refused",
+            DbFailure::Timeout => "timeout",
+            DbFailure::SocketMissing => "socket_missing",
+            DbFailure::SocketPermission => "socket_permission",
+            DbFailure::Dns => "dns",
+            DbFailure::TooManyConnections => "too_many_connections",
+            DbFailure::HostBlocked => "host_blocked",
+            DbFailure::HostNotAllowed => "host_not_allowed",
+            DbFailure::NotADatabase => "not_a_database",
+            DbFailure::Other => "error",
         }
     }
 }
 
 /// Connects to `address` and asks it to say what it is.
-pub async fn probe(address: &Address, kind: Kind) -> Outcome {
+pub async fn probe(address: &DbAddress, kind: Kind) -> Reply {
     let failed =
-        |failure| Outcome { kind, failure: Some(failure), version: None, server_error: None };
+        |failure| Reply { kind, failure: Some(failure), version: None, server_error: None };
     match address {
-        Address::Tcp { host, port } => {
+        DbAddress::Tcp { host, port } => {
             let connect = TcpStream::connect((host.as_str(), *port));
             match timeout(STEP, connect).await {
                 Ok(Ok(stream)) => speak(stream, kind).await,
                 Ok(Err(e)) => failed(from_io(&e)),
-                Err(_) => failed(Failure::Timeout),
+                Err(_) => failed(DbFailure::Timeout),
             }
         }
-        Address::Unix(path) => match timeout(STEP, UnixStream::connect(path)).await {
+        DbAddress::Unix(path) => match timeout(STEP, UnixStream::connect(path)).await {
             Ok(Ok(stream)) => speak(stream, kind).await,
             Ok(Err(e)) => failed(from_io(&e)),
-            Err(_) => failed(Failure::Timeout),
+            Err(_) => failed(DbFailure::Timeout),
         },
     }
 }
 
-fn from_io(error: &std::io::Error) -> Failure {
+fn from_io(error: &std::io::Error) -> DbFailure {
     use std::io::ErrorKind as K;
     match error.kind() {
-        K::ConnectionRefused => Failure::Refused,
-        K::NotFound => Failure::SocketMissing,
-        K::PermissionDenied => Failure::SocketPermission,
-        K::TimedOut => Failure::Timeout,
-        _ if error.to_string().contains("failed to lookup address") => Failure::Dns,
-        _ => Failure::Other,
+        K::ConnectionRefused => DbFailure::Refused,
+        K::NotFound => DbFailure::SocketMissing,
+        K::PermissionDenied => DbFailure::SocketPermission,
+        K::TimedOut => DbFailure::Timeout,
+        _ if error.to_string().contains("failed to lookup address") => DbFailure::Dns,
+        _ => DbFailure::Other,
     }
 }
 
-async fn speak<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, kind: Kind) -> Outcome {
+async fn speak<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, kind: Kind) -> Reply {
     let wait = if kind == Kind::Mysql { STEP } else { GREETING_WAIT };
     let mut buf = vec![0_u8; MAX_PACKET];
     let greeted = if kind == Kind::Postgres {
@@ -109,15 +109,15 @@ async fn speak<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, kind: Kind) -> 
     };
     match greeted {
         Ok(Ok(n)) if n > 0 => mysql_greeting(&buf[..n]),
-        Ok(Ok(_)) if kind == Kind::Mysql => failed(kind, Failure::NotADatabase),
-        Err(_) if kind == Kind::Mysql => failed(kind, Failure::Timeout),
-        Ok(Err(_)) => failed(kind, Failure::NotADatabase),
+        Ok(Ok(_)) if kind == Kind::Mysql => failed(kind, DbFailure::NotADatabase),
+        Err(_) if kind == Kind::Mysql => failed(kind, DbFailure::Timeout),
+        Ok(Err(_)) => failed(kind, DbFailure::NotADatabase),
         _ => ssl_request(&mut stream, kind).await,
     }
 }
 
-fn failed(kind: Kind, failure: Failure) -> Outcome {
-    Outcome { kind, failure: Some(failure), version: None, server_error: None }
+fn failed(kind: Kind, failure: DbFailure) -> Reply {
+    Reply { kind, failure: Some(failure), version: None, server_error: None }
 }
 
 /// One MySQL packet: a 3-byte little-endian length, a sequence byte, the payload. Returns the
@@ -140,13 +140,13 @@ async fn read_packet<S: AsyncRead + Unpin>(
 /// the error code, then the message). MySQL refuses with 1040 before the greeting when it is at
 /// `max_connections`; MariaDB (10.11) greets and refuses only after a login, which this probe
 /// never attempts — there, "Too many connections" shows in the app's logs instead.
-fn mysql_greeting(payload: &[u8]) -> Outcome {
+fn mysql_greeting(payload: &[u8]) -> Reply {
     match payload.first() {
         Some(0x0a) => {
             let version = payload[1..].split(|&b| b == 0).next().unwrap_or_default();
             // MariaDB prefixes its version with `5.5.5-` for clients that predate 10.x.
             let version = version.strip_prefix(b"5.5.5-").unwrap_or(version);
-            Outcome {
+            Reply {
                 kind: Kind::Mysql,
                 failure: None,
                 version: Some(crate::sanitize::bytes(&version[..version.len().min(100)], false)),
@@ -160,25 +160,25 @@ fn mysql_greeting(payload: &[u8]) -> Outcome {
                 message = &message[6..];
             }
             let failure = match code {
-                1040 => Failure::TooManyConnections,
-                1129 => Failure::HostBlocked,
-                1130 => Failure::HostNotAllowed,
-                _ => Failure::Other,
+                1040 => DbFailure::TooManyConnections,
+                1129 => DbFailure::HostBlocked,
+                1130 => DbFailure::HostNotAllowed,
+                _ => DbFailure::Other,
             };
             let text = crate::sanitize::bytes(&message[..message.len().min(300)], false);
-            Outcome {
+            Reply {
                 kind: Kind::Mysql,
                 failure: Some(failure),
                 version: None,
                 server_error: Some(format!("{code}: {text}")),
             }
         }
-        _ => failed(Kind::Unknown, Failure::NotADatabase),
+        _ => failed(Kind::Unknown, DbFailure::NotADatabase),
     }
 }
 
 /// PostgreSQL answers an SSLRequest with `S` (TLS available) or `N` (not).
-async fn ssl_request<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, kind: Kind) -> Outcome {
+async fn ssl_request<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, kind: Kind) -> Reply {
     let mut answer = [0_u8; 1];
     let exchange = async {
         stream.write_all(&SSL_REQUEST).await?;
@@ -186,10 +186,10 @@ async fn ssl_request<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, kind: Ki
     };
     match timeout(STEP, exchange).await {
         Ok(Ok(_)) if matches!(answer[0], b'S' | b'N') => {
-            Outcome { kind: Kind::Postgres, failure: None, version: None, server_error: None }
+            Reply { kind: Kind::Postgres, failure: None, version: None, server_error: None }
         }
-        Ok(_) => failed(kind, Failure::NotADatabase),
-        Err(_) => failed(kind, Failure::Timeout),
+        Ok(_) => failed(kind, DbFailure::NotADatabase),
+        Err(_) => failed(kind, DbFailure::Timeout),
     }
 }
 
@@ -209,8 +209,8 @@ mod tests {
         let mut err = vec![0xff, 0x10, 0x04];
         err.extend_from_slice(b"Too many connections");
         let out = mysql_greeting(&err);
-        assert_eq!(out.failure, Some(Failure::TooManyConnections));
+        assert_eq!(out.failure, Some(DbFailure::TooManyConnections));
         assert_eq!(out.server_error.as_deref(), Some("1040: Too many connections"));
-        assert_eq!(mysql_greeting(b"HTTP/1.1 400").failure, Some(Failure::NotADatabase));
+        assert_eq!(mysql_greeting(b"HTTP/1.1 400").failure, Some(DbFailure::NotADatabase));
     }
 }

@@ -8,33 +8,91 @@ pub mod timing;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use url::Url;
 
-pub use probe::{Failure, Limits, Probe, Redirect, Target, probe};
-pub use timing::Timings;
+use crate::contract::{Applies, CheckSpec, Input, Scope, fact, input};
+use crate::facts::FactKind::{Bool, Int, List, Text};
 
-use crate::checks::fingerprint::{self, Fingerprint, Response, clip};
-use crate::checks::{CheckReport, CheckRequest, CheckStatus, Evidence, Progress, dns};
-use crate::evidence::Facts;
+pub use probe::{Destination, Limits, probe};
+
+use crate::checks::dns;
+use crate::contract::evidence::http::Fingerprint;
+use crate::contract::evidence::http::HttpEvidence;
+use crate::contract::evidence::http::Probe;
+use crate::contract::{CheckReport, CheckRequest, CheckStatus, Evidence, Progress};
+use crate::facts::Facts;
+use crate::knowledge::fingerprints::{self, Response, clip};
 use crate::sanitize;
 
-/// What the probes saw, for exports and `--json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HttpEvidence {
-    pub probes: Vec<Probe>,
-    /// Who answered the representative probe (the first failing one, else the first).
-    pub fingerprint: Option<Fingerprint>,
-    /// Index of the representative probe.
-    pub representative: usize,
-}
-
-impl HttpEvidence {
-    pub fn representative(&self) -> Option<&Probe> {
-        self.probes.get(self.representative)
-    }
-}
+/// What this check is called, what it takes and which facts it produces.
+pub const SPEC: CheckSpec = CheckSpec {
+    id: "http_probe",
+    title: "Probe the public URL",
+    scope: Scope::Outside,
+    applies: Applies::Always,
+    params: &[
+        input("url", true, Input::Url, "absolute http(s) URL"),
+        input("count", false, Input::Count, "how many probes (default 5)"),
+    ],
+    produces: &[
+        fact("http.status", Int, "the status seen most often; on a tie, the highest"),
+        fact("http.statuses", List, "each probe's status, or its failure kind"),
+        fact("http.error_probes", Int, "probes that returned 5xx or no response"),
+        fact("http.intermittent", Bool, "some probes failed and some did not"),
+        fact(
+            "http.failure",
+            Text,
+            "why no response: dns, refused, unreachable, timeout, tls, reset, invalid_response, redirect_loop, too_many_redirects",
+        ),
+        fact("http.remote_addr", Text, "the address (IP:port) the response came from"),
+        fact("http.version", Text, "HTTP/1.1, HTTP/2"),
+        fact("http.server", Text, "the Server header"),
+        fact(
+            "http.headers",
+            List,
+            "the first 20 response headers as `name: value` (all are in the evidence)",
+        ),
+        fact("http.final_url", Text, "the URL after redirects"),
+        fact("http.redirects", Int, "redirect hops followed"),
+        fact("http.retry_after", Text, "the Retry-After header"),
+        fact("http.request_ids", List, "request ids as `header: value` (cf-ray, x-amz-cf-id, …)"),
+        fact("http.ttfb_ms", Int, "time to first byte of the last probe"),
+        fact("http.total_ms", Int, "total time of the last probe"),
+        fact(
+            "responder.vendor",
+            Text,
+            "who generated the response (of the first failing probe, else the first): cloudflare, cloudfront, nginx, …; absent when the application did",
+        ),
+        fact("responder.name", Text, "the responder's name for people: Cloudflare, nginx, …"),
+        fact("responder.layer", Text, "the layer that generated the response"),
+        fact(
+            "responder.generated",
+            Bool,
+            "an intermediary (CDN, load balancer, proxy, web server) made the page itself; false when it is the application's page passed through",
+        ),
+        fact(
+            "responder.code",
+            Text,
+            "the vendor's own error code: 521, H10, no_healthy_upstream, …",
+        ),
+        fact("responder.maintenance", Bool, "the response is a maintenance page"),
+        fact("responder.cdn", Text, "a CDN seen anywhere in the response path"),
+        fact(
+            "responder.cause",
+            Text,
+            "the cause id the responder's own error page points at (fingerprints.yaml)",
+        ),
+        fact("responder.path", List, "every vendor the headers show, outside in"),
+        fact(
+            "responder.evidence",
+            List,
+            "the quoted headers and body text that name the responder",
+        ),
+    ],
+    timeout: Duration::from_secs(60),
+};
 
 const DEFAULT_COUNT: usize = 5;
 const MAX_COUNT: usize = 20;
@@ -46,17 +104,16 @@ pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
 
 /// The check with explicit limits (tests use short ones).
 pub async fn check(request: CheckRequest, progress: Progress, limits: &Limits) -> CheckReport {
-    const ID: &str = "http_probe";
     let url = match parse_url(request.param("url").unwrap_or_default()) {
         Ok(url) => url,
-        Err(reason) => return CheckReport::could_not_run(ID, reason, None),
+        Err(reason) => return CheckReport::could_not_run(SPEC.id, reason, None),
     };
     let count = match parse_count(request.param("count")) {
         Ok(count) => count,
-        Err(reason) => return CheckReport::could_not_run(ID, reason, None),
+        Err(reason) => return CheckReport::could_not_run(SPEC.id, reason, None),
     };
     progress.report(format!("probing {} ({count} at once)", probe::shown_url(&url)));
-    let target = Target::new(url);
+    let target = Destination::new(url);
     let probes = futures_util::future::join_all((0..count).map(|_| probe(&target, limits))).await;
     report(probes)
 }
@@ -154,13 +211,13 @@ fn report(probes: Vec<Probe>) -> CheckReport {
     let fingerprint = probes.get(index).and_then(|p| {
         let status = p.status?;
         let response = Response { status, headers: &p.headers, body: &p.body };
-        Some(fingerprint::table().identify(&response))
+        Some(fingerprints::table().identify(&response))
     });
     let facts = facts(&probes, index, fingerprint.as_ref());
     let (status, summary) = verdict(&probes, index, fingerprint.as_ref());
     let details = details(&probes, index, fingerprint.as_ref());
     let evidence = HttpEvidence { probes, fingerprint, representative: index };
-    CheckReport::new("http_probe", status, summary)
+    CheckReport::new(SPEC.id, status, summary)
         .with_facts(facts)
         .with_details(details)
         .with_evidence(Evidence::Http(Box::new(evidence)))

@@ -9,11 +9,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::timing::{Clock, HandshakeStart, TimingLayer, TimingResolver, Timings};
-use crate::checks::tls::{self, Capture, Certificate};
+use super::timing::{Clock, HandshakeStart, TimingLayer, TimingResolver};
+use crate::checks::tls::{self, Capture};
+use crate::contract::evidence::http::{Probe, ProbeFailure, Redirect, Timings};
+use crate::contract::evidence::tls::Certificate;
 use crate::{redact, sanitize};
 
 /// How long each phase may take and how much a probe reads. Tests shorten them.
@@ -45,7 +46,7 @@ impl Default for Limits {
 
 /// Where to send the request.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub struct Destination {
     pub url: Url,
     /// Resolve this host to this address instead of asking DNS (`curl --resolve`).
     pub pin: Option<(String, IpAddr)>,
@@ -55,76 +56,9 @@ pub struct Target {
     pub accept_invalid_certs: bool,
 }
 
-impl Target {
+impl Destination {
     pub fn new(url: Url) -> Self {
-        Target { url, pin: None, host_header: None, accept_invalid_certs: false }
-    }
-}
-
-/// Why a probe got no response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Failure {
-    /// dns, refused, unreachable, timeout, tls, reset, invalid_response, redirect_loop,
-    /// too_many_redirects.
-    pub kind: String,
-    /// One sentence, sanitised.
-    pub message: String,
-}
-
-impl Failure {
-    fn new(kind: &str, message: impl Into<String>) -> Self {
-        Failure { kind: kind.to_owned(), message: message.into() }
-    }
-}
-
-/// One redirect followed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Redirect {
-    pub url: String,
-    pub status: u16,
-    pub location: String,
-}
-
-/// What one probe saw.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Probe {
-    /// The URL asked for (redacted).
-    pub url: String,
-    pub status: Option<u16>,
-    pub failure: Option<Failure>,
-    pub version: Option<String>,
-    pub remote_addr: Option<String>,
-    /// Every response header of the final response, sanitised and redacted.
-    pub headers: Vec<(String, String)>,
-    pub redirects: Vec<Redirect>,
-    /// The URL of the final response (redacted).
-    pub final_url: String,
-    /// The first bytes of the body, sanitised, for matching; not exported.
-    #[serde(skip)]
-    pub body: String,
-    /// The start of the body as exported: at most 1 KiB, sanitised and redacted.
-    pub body_excerpt: String,
-    /// Bytes of body read (at most `max_body`).
-    pub body_bytes: usize,
-    /// The whole body was read within the limits.
-    pub body_complete: bool,
-    pub timings: Timings,
-    pub certificate: Option<Certificate>,
-}
-
-impl Probe {
-    /// The status, or the failure kind: what `http.statuses` lists.
-    pub fn outcome(&self) -> String {
-        match (self.status, &self.failure) {
-            (Some(status), _) => status.to_string(),
-            (None, Some(f)) => f.kind.clone(),
-            (None, None) => "unknown".to_owned(),
-        }
-    }
-
-    /// A 5xx or no response at all.
-    pub fn is_error(&self) -> bool {
-        self.status.is_none_or(|s| s >= 500)
+        Destination { url, pin: None, host_header: None, accept_invalid_certs: false }
     }
 }
 
@@ -141,7 +75,7 @@ struct Answer {
 
 /// What one request ended with, with its timings and the certificate it was shown.
 struct Hop {
-    outcome: Result<Answer, Failure>,
+    outcome: Result<Answer, ProbeFailure>,
     timings: Timings,
     certificate: Option<Certificate>,
 }
@@ -151,7 +85,7 @@ const MAX_HEADERS: usize = 100;
 const EXCERPT: usize = 1024;
 
 /// Probes `target`, following redirects, within `limits`.
-pub async fn probe(target: &Target, limits: &Limits) -> Probe {
+pub async fn probe(target: &Destination, limits: &Limits) -> Probe {
     let started = Instant::now();
     let mut url = target.url.clone();
     let mut visited = HashSet::from([url.to_string()]);
@@ -168,12 +102,12 @@ pub async fn probe(target: &Target, limits: &Limits) -> Probe {
         let status = hop.outcome.as_ref().map_or(0, |a| a.status);
         redirects.push(Redirect { url: shown_url(&url), status, location: shown_url(&next) });
         let failure = if !visited.insert(next.to_string()) {
-            Some(Failure::new(
+            Some(ProbeFailure::new(
                 "redirect_loop",
                 format!("the redirects loop back to {}", shown_url(&next)),
             ))
         } else if redirects.len() >= limits.max_redirects {
-            Some(Failure::new(
+            Some(ProbeFailure::new(
                 "too_many_redirects",
                 format!("more than {} redirects", limits.max_redirects),
             ))
@@ -194,7 +128,7 @@ pub fn shown_url(url: &Url) -> String {
 }
 
 fn finish(
-    target: &Target,
+    target: &Destination,
     url: &Url,
     hop: Hop,
     redirects: Vec<Redirect>,
@@ -222,7 +156,7 @@ fn finish(
         Err(failure) => probe.failure = Some(failure),
         Ok(answer) => {
             probe.body = sanitize::bytes(&answer.body, true);
-            let excerpt = super::super::fingerprint::clip(&probe.body, EXCERPT);
+            let excerpt = crate::knowledge::fingerprints::clip(&probe.body, EXCERPT);
             probe.body_excerpt = redact::text(&excerpt).into_owned();
             probe.body_bytes = answer.body.len();
             probe.body_complete = answer.complete;
@@ -236,7 +170,7 @@ fn finish(
 }
 
 /// One request, no redirects followed.
-async fn fetch(url: &Url, target: &Target, limits: &Limits) -> Hop {
+async fn fetch(url: &Url, target: &Destination, limits: &Limits) -> Hop {
     let clock = Clock::default();
     let capture = Capture::default();
     let start = Instant::now();
@@ -254,14 +188,14 @@ async fn fetch(url: &Url, target: &Target, limits: &Limits) -> Hop {
 }
 
 fn client(
-    target: &Target,
+    target: &Destination,
     limits: &Limits,
     clock: &Clock,
     capture: &Capture,
-) -> Result<reqwest::Client, Failure> {
+) -> Result<reqwest::Client, ProbeFailure> {
     let hello = Arc::new(HandshakeStart(clock.clone()));
     let tls = tls::client_config(capture, target.accept_invalid_certs, Some(hello))
-        .map_err(|e| Failure::new("tls", format!("cannot set up TLS: {e}")))?;
+        .map_err(|e| ProbeFailure::new("tls", format!("cannot set up TLS: {e}")))?;
     let resolver =
         TimingResolver { clock: clock.clone(), pin: target.pin.clone(), timeout: limits.dns };
     let mut builder = reqwest::Client::builder();
@@ -280,16 +214,18 @@ fn client(
         .tls_backend_preconfigured(tls)
         .user_agent(USER_AGENT)
         .build()
-        .map_err(|e| Failure::new("invalid_request", sanitize::line(&e.to_string()).into_owned()))
+        .map_err(|e| {
+            ProbeFailure::new("invalid_request", sanitize::line(&e.to_string()).into_owned())
+        })
 }
 
 async fn request(
     client: &reqwest::Client,
     url: &Url,
-    target: &Target,
+    target: &Destination,
     limits: &Limits,
     clock: &Clock,
-) -> Result<(Answer, Instant), Failure> {
+) -> Result<(Answer, Instant), ProbeFailure> {
     let mut builder = client.get(url.clone()).header("accept", "text/html,*/*;q=0.8");
     if let Some(host) = &target.host_header {
         builder = builder.header("host", host);
@@ -306,18 +242,18 @@ async fn request(
 
 /// A connection that failed after our verifier rejected the certificate failed because of it,
 /// whatever error the TLS stack wrapped that in.
-fn rejected(failure: Failure, certificate: Option<&Certificate>) -> Failure {
+fn rejected(failure: ProbeFailure, certificate: Option<&Certificate>) -> ProbeFailure {
     match certificate.and_then(|c| c.problem.as_ref()) {
         Some(problem) if failure.kind != "timeout" => {
-            Failure::new("tls", format!("TLS failed: {problem}"))
+            ProbeFailure::new("tls", format!("TLS failed: {problem}"))
         }
         _ => failure,
     }
 }
 
-fn timeout(clock: &Clock, limits: &Limits) -> Failure {
+fn timeout(clock: &Clock, limits: &Limits) -> ProbeFailure {
     if clock.connected() {
-        Failure::new(
+        ProbeFailure::new(
             "timeout",
             format!(
                 "connected, but no complete response headers within {} s",
@@ -325,7 +261,10 @@ fn timeout(clock: &Clock, limits: &Limits) -> Failure {
             ),
         )
     } else {
-        Failure::new("timeout", format!("no connection within {} s", limits.connect.as_secs_f64()))
+        ProbeFailure::new(
+            "timeout",
+            format!("no connection within {} s", limits.connect.as_secs_f64()),
+        )
     }
 }
 
@@ -341,7 +280,7 @@ async fn read(mut response: reqwest::Response, limits: &Limits) -> Answer {
         .map(|(name, value)| {
             let value = sanitize::bytes(value.as_bytes(), false);
             let value = redact::header(name.as_str(), &value).into_owned();
-            (name.as_str().to_owned(), super::super::fingerprint::clip(&value, 512))
+            (name.as_str().to_owned(), crate::knowledge::fingerprints::clip(&value, 512))
         })
         .collect();
     let location = (300..400)
@@ -378,7 +317,7 @@ async fn body(response: &mut reqwest::Response, limits: &Limits) -> (Vec<u8>, bo
 }
 
 /// The failure kind of a request error, found in its source chain.
-fn classify(error: &reqwest::Error, limits: &Limits) -> Failure {
+fn classify(error: &reqwest::Error, limits: &Limits) -> ProbeFailure {
     let mut source: Option<&(dyn StdError + 'static)> = Some(error);
     while let Some(e) = source {
         if let Some(dns) = e.downcast_ref::<crate::checks::dns::LookupError>() {
@@ -386,7 +325,7 @@ fn classify(error: &reqwest::Error, limits: &Limits) -> Failure {
                 crate::checks::dns::LookupError::Timeout(..) => "timeout",
                 _ => "dns",
             };
-            return Failure::new(kind, dns.to_string());
+            return ProbeFailure::new(kind, dns.to_string());
         }
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
             return tls_failure(tls);
@@ -401,23 +340,29 @@ fn classify(error: &reqwest::Error, limits: &Limits) -> Failure {
     }
     let text = chain(error);
     if text.contains("connection closed before message completed") {
-        Failure::new("reset", "the server closed the connection without answering")
+        ProbeFailure::new("reset", "the server closed the connection without answering")
     } else if error.is_timeout() {
-        Failure::new("timeout", format!("no connection within {} s", limits.connect.as_secs_f64()))
+        ProbeFailure::new(
+            "timeout",
+            format!("no connection within {} s", limits.connect.as_secs_f64()),
+        )
     } else {
-        Failure::new("invalid_response", format!("the server's answer is not valid HTTP: {text}"))
+        ProbeFailure::new(
+            "invalid_response",
+            format!("the server's answer is not valid HTTP: {text}"),
+        )
     }
 }
 
-fn tls_failure(error: &rustls::Error) -> Failure {
+fn tls_failure(error: &rustls::Error) -> ProbeFailure {
     let words = match error {
         rustls::Error::InvalidCertificate(_) => tls::problem_words(error),
         other => sanitize::line(&other.to_string()).into_owned(),
     };
-    Failure::new("tls", format!("TLS failed: {words}"))
+    ProbeFailure::new("tls", format!("TLS failed: {words}"))
 }
 
-fn io_failure(error: &std::io::Error) -> Failure {
+fn io_failure(error: &std::io::Error) -> ProbeFailure {
     let kind = super::io_kind(error);
     let message = match kind {
         "refused" => "connection refused: nothing listens on that port".to_owned(),
@@ -425,7 +370,7 @@ fn io_failure(error: &std::io::Error) -> Failure {
         "unreachable" => "the network or host is unreachable".to_owned(),
         _ => sanitize::line(&error.to_string()).into_owned(),
     };
-    Failure::new(kind, message)
+    ProbeFailure::new(kind, message)
 }
 
 /// The error and its sources, one line, sanitised.

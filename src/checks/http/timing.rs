@@ -18,9 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 use crate::checks::dns;
+use crate::contract::evidence::http::Timings;
 
 /// The instants of one request, as far as it got.
 #[derive(Debug, Clone, Copy, Default)]
@@ -69,35 +68,6 @@ impl Clock {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// How long each phase took, in milliseconds. `ttfb_ms` and `total_ms` count from the start of
-/// the request (as curl's `time_starttransfer` and `time_total` do); the others are the phase
-/// alone. A phase that did not happen (no DNS for an IP literal, no TLS over http) is `None`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Timings {
-    pub dns_ms: Option<u64>,
-    pub connect_ms: Option<u64>,
-    pub tls_ms: Option<u64>,
-    pub ttfb_ms: Option<u64>,
-    pub total_ms: Option<u64>,
-}
-
-impl Timings {
-    /// `dns 12 ms · connect 20 ms · tls 35 ms · ttfb 210 ms · total 230 ms`, skipping phases
-    /// that did not happen.
-    pub fn line(&self) -> String {
-        let phases = [
-            ("dns", self.dns_ms),
-            ("connect", self.connect_ms),
-            ("tls", self.tls_ms),
-            ("ttfb", self.ttfb_ms),
-            ("total", self.total_ms),
-        ];
-        let parts: Vec<String> =
-            phases.iter().filter_map(|(n, v)| v.map(|v| format!("{n} {v} ms"))).collect();
-        parts.join(" · ")
-    }
 }
 
 /// A resolver that times its lookups and can pin one host to an address (`curl --resolve`).

@@ -6,7 +6,6 @@
 pub mod discover;
 pub mod journal;
 pub mod scan;
-pub mod signatures;
 pub mod time;
 pub mod window;
 
@@ -18,19 +17,59 @@ use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use flate2::read::MultiGzDecoder;
-use serde::{Deserialize, Serialize};
 
 use self::journal::Journal;
 use self::scan::{Scan, Tally};
-use self::signatures::Signatures;
 use self::time::Clock;
 use self::window::Start;
-use super::{CheckReport, CheckRequest, CheckStatus, Evidence, Progress};
-use crate::evidence::Facts;
-use crate::layer::Layer;
+use crate::contract::evidence::logs::{LogFile, LogsEvidence, SignatureHit, UnreadableLog};
+use crate::contract::{
+    Applies, CheckReport, CheckRequest, CheckSpec, CheckStatus, Evidence, Input, Progress, Scope,
+    fact, input, param,
+};
+use crate::facts::FactKind::{Int, List, Text};
+use crate::facts::Facts;
+use crate::knowledge::signatures::Signatures;
 use crate::sanitize;
 
-pub const ID: &str = "logs";
+/// What this check is called, what it takes and which facts it produces.
+pub const SPEC: CheckSpec = CheckSpec {
+    id: "logs",
+    title: "Scan the logs of the incident window",
+    scope: Scope::Local,
+    applies: Applies::LocalStack,
+    params: &[
+        input("since", false, Input::Since, "window, e.g. 30m, 2h, 1d or all (default 30m)"),
+        param("files", false, "comma-separated logs to read instead of the discovered ones"),
+        param("config_logs", false, "comma-separated logs the proxy configs name, read first"),
+        input(
+            "url",
+            false,
+            Input::Url,
+            "the site under investigation: lines naming its host come first",
+        ),
+    ],
+    produces: &[
+        fact("logs.signatures", List, "ids of the signatures that matched, causes first, by count"),
+        fact("logs.causes", List, "cause ids of the signatures that matched, in the same order"),
+        fact("logs.matches", Int, "matching lines in the window"),
+        fact(
+            "logs.first_line",
+            Text,
+            "the first line of the top signature (the site's own when `url` names one), sanitised and redacted",
+        ),
+        fact("logs.unreadable", List, "logs that exist but could not be read"),
+        fact("logs.files", List, "logs that were read (the journal as `systemd journal`)"),
+        fact("logs.upstreams", List, "upstream addresses named by the matching nginx lines"),
+        fact(
+            "logs.journal",
+            Text,
+            "the systemd journal: read, partial (own messages) or unavailable",
+        ),
+    ],
+    timeout: Duration::from_secs(60),
+};
+
 /// The window when the runbook or the user names none.
 pub const DEFAULT_SINCE: &str = "30m";
 /// Fact lists stay this short.
@@ -44,69 +83,6 @@ const PROGRESS_BYTES: u64 = 64 << 20;
 /// at run time it becomes a `could_not_run` report.
 static SIGNATURES: LazyLock<Result<Signatures, String>> =
     LazyLock::new(|| Signatures::builtin().map_err(|e| e.to_string()));
-
-/// The classified evidence.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LogsEvidence {
-    /// The window in minutes; `None` when whole files were read (`--since all`).
-    pub since_minutes: Option<u64>,
-    /// The window's start, RFC 3339.
-    pub cutoff: Option<String>,
-    pub files: Vec<LogFile>,
-    /// Ranked: signatures that name a cause first, then by count.
-    pub signatures: Vec<SignatureHit>,
-    pub unreadable: Vec<Unreadable>,
-    /// Sources that were not read, with the reason (no journal, …).
-    pub skipped: Vec<String>,
-    /// Upstream addresses named by the matching nginx lines.
-    pub upstreams: Vec<String>,
-}
-
-/// One file (or the journal) and what reading it cost.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LogFile {
-    pub path: String,
-    pub compressed: bool,
-    pub size: u64,
-    /// Every byte read, window probes included (decompressed bytes for gzip).
-    pub bytes_read: u64,
-    pub note: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignatureHit {
-    pub id: String,
-    pub title: String,
-    pub layer: Layer,
-    pub cause: Option<String>,
-    pub step: String,
-    pub count: u64,
-    /// RFC 3339, when the lines carry times.
-    pub first: Option<String>,
-    pub last: Option<String>,
-    /// The first matching line, sanitised and redacted.
-    pub first_line: String,
-    pub file: String,
-    /// The first matching line that names the site under investigation (the `url` param's
-    /// host), when one does: the line the support note quotes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub site_line: Option<String>,
-}
-
-impl SignatureHit {
-    /// The line the support note quotes: the site's own when there is one.
-    pub fn quoted_line(&self) -> &str {
-        self.site_line.as_deref().unwrap_or(&self.first_line)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Unreadable {
-    pub path: String,
-    pub reason: String,
-    /// The command that would read it.
-    pub instead: String,
-}
 
 /// What to read and for how long back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,7 +115,7 @@ impl Params {
                 .map(PathBuf::from)
                 .collect()
         };
-        let time_limit = super::catalog::spec(ID).map(|s| s.timeout.saturating_sub(TIME_MARGIN));
+        let time_limit = Some(SPEC.timeout.saturating_sub(TIME_MARGIN));
         Ok(Params {
             since_minutes,
             files: list("files"),
@@ -190,7 +166,7 @@ pub fn parse_since(text: &str) -> Result<Option<u64>, String> {
 pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
     let mut params = match Params::from_request(&request) {
         Ok(params) => params,
-        Err(reason) => return CheckReport::could_not_run(ID, reason, None),
+        Err(reason) => return CheckReport::could_not_run(SPEC.id, reason, None),
     };
     if params.files.is_empty() {
         let configured = tokio::task::spawn_blocking(configured_logs).await.unwrap_or_default();
@@ -206,8 +182,8 @@ pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
 /// The log files the running servers' configs name (blocking: reads /proc and the configs). Paths with a variable (`$host.log`) only
 /// the server can expand are left out.
 pub fn configured_logs() -> Vec<PathBuf> {
-    let system = crate::checks::stack::System::from_env();
-    crate::checks::proxy::log_paths(&system)
+    let system = crate::system::System::from_env();
+    crate::system::proxy::log_paths(&system)
         .paths
         .into_iter()
         .map(|log| log.path)
@@ -249,7 +225,7 @@ pub async fn run_with_journal(
         Ok(s) => s,
         Err(e) => {
             let reason = format!("the signature table is broken: {e}");
-            return CheckReport::could_not_run(ID, reason, None);
+            return CheckReport::could_not_run(SPEC.id, reason, None);
         }
     };
     let cutoff = cutoff(&params, &clock);
@@ -259,7 +235,7 @@ pub async fn run_with_journal(
         reader.report()
     });
     task.await.unwrap_or_else(|e| {
-        CheckReport::could_not_run(ID, format!("the log scan failed: {e}"), None)
+        CheckReport::could_not_run(SPEC.id, format!("the log scan failed: {e}"), None)
     })
 }
 
@@ -487,7 +463,7 @@ impl<'a> Reader<'a> {
             }
             Journal::Partial { output, instead } => {
                 self.journal_fact = Some("partial");
-                self.evidence.unreadable.push(Unreadable {
+                self.evidence.unreadable.push(UnreadableLog {
                     path: "systemd journal".to_owned(),
                     reason: "only this user's messages are visible".to_owned(),
                     instead,
@@ -527,7 +503,7 @@ impl<'a> Reader<'a> {
             format!("ls -l {}", shell_word(&path.display().to_string()))
         };
         let path = sanitize::line(&path.display().to_string()).into_owned();
-        self.evidence.unreadable.push(Unreadable { path, reason, instead });
+        self.evidence.unreadable.push(UnreadableLog { path, reason, instead });
     }
 
     fn report(mut self) -> CheckReport {
@@ -536,7 +512,7 @@ impl<'a> Reader<'a> {
         let facts = facts(&self.evidence, self.journal_fact);
         let details = details(&self.evidence, self.clock);
         let (status, summary) = verdict(&self.evidence, &self.sudo);
-        CheckReport::new(ID, status, summary)
+        CheckReport::new(SPEC.id, status, summary)
             .with_facts(facts)
             .with_details(details)
             .with_evidence(Evidence::Logs(Box::new(self.evidence)))
@@ -697,7 +673,7 @@ fn verdict(evidence: &LogsEvidence, sudo: &str) -> (CheckStatus, String) {
         0 => String::new(),
         n => format!(
             "; {} could not be read (try `{sudo}`)",
-            crate::cli::count(n, "source", "sources")
+            crate::text::count(n, "source", "sources")
         ),
     };
     let cut =
@@ -707,14 +683,14 @@ fn verdict(evidence: &LogsEvidence, sudo: &str) -> (CheckStatus, String) {
     }
     let Some(top) = evidence.signatures.first() else {
         let status = if unread.is_empty() { CheckStatus::Passed } else { CheckStatus::Warning };
-        let logs = crate::cli::count(read, "log", "logs");
+        let logs = crate::text::count(read, "log", "logs");
         return (status, format!("No known error signature in {window} of {logs}{unread}."));
     };
     let others = match evidence.signatures.len() - 1 {
         0 => String::new(),
-        n => format!(" and {} more", crate::cli::count(n, "signature", "signatures")),
+        n => format!(" and {} more", crate::text::count(n, "signature", "signatures")),
     };
-    let lines = crate::cli::count(top.count as usize, "line", "lines");
+    let lines = crate::text::count(top.count as usize, "line", "lines");
     match &top.cause {
         Some(cause) => (
             CheckStatus::Failed,
@@ -735,12 +711,15 @@ fn nothing_read(evidence: &LogsEvidence, sudo: &str) -> (CheckStatus, String) {
         } else {
             sudo.to_owned()
         });
-        let report = CheckReport::could_not_run(ID, reason, instead);
+        let report = CheckReport::could_not_run(SPEC.id, reason, instead);
         return (report.status, report.summary);
     }
     let reason = "found no log to read in the usual places".to_owned();
-    let report =
-        CheckReport::could_not_run(ID, reason, Some("triage logs /path/to/error.log".to_owned()));
+    let report = CheckReport::could_not_run(
+        SPEC.id,
+        reason,
+        Some("triage logs /path/to/error.log".to_owned()),
+    );
     (report.status, report.summary)
 }
 

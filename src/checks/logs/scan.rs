@@ -8,8 +8,8 @@ use std::io::{self, Read};
 
 use memchr::{memchr, memrchr};
 
-use super::signatures::Signatures;
 use super::time::{Clock, line_time};
+use crate::knowledge::signatures::Signatures;
 use crate::{redact, sanitize};
 
 /// How much is read at a time.

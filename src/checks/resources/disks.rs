@@ -3,11 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-use super::FULL_PCT;
-use crate::checks::proxy;
-use crate::checks::stack::{Stack, System, Unseen, system};
+use crate::contract::evidence::resources::Disk;
+use crate::contract::evidence::stack::{Stack, Unseen};
+use crate::system::{self, System, proxy};
 
 /// Where a site's data usually is, besides what the configs say.
 const USUAL_PATHS: &[&str] = &[
@@ -19,47 +17,6 @@ const USUAL_PATHS: &[&str] = &[
     "/var/lib/postgresql",
     "/var/lib/redis",
 ];
-
-/// One file system.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Disk {
-    pub mount: String,
-    /// The paths checked that live on it.
-    pub paths: Vec<String>,
-    pub size_bytes: u64,
-    pub available_bytes: u64,
-    pub used_pct: u64,
-    pub inodes_used_pct: Option<u64>,
-}
-
-impl Disk {
-    pub fn is_full(&self) -> bool {
-        self.used_pct >= FULL_PCT || self.inodes_used_pct.is_some_and(|i| i >= FULL_PCT)
-    }
-
-    /// `/var (97% space)` or `/ (100% inodes)`.
-    pub fn label(&self) -> String {
-        match self.inodes_used_pct {
-            Some(i) if i >= FULL_PCT && i >= self.used_pct => {
-                format!("{} ({i}% inodes)", self.mount)
-            }
-            _ => format!("{} ({}% space)", self.mount, self.used_pct),
-        }
-    }
-
-    pub fn line(&self) -> String {
-        let gib = |b: u64| b as f64 / 1024.0 / 1024.0 / 1024.0;
-        let inodes = self.inodes_used_pct.map_or_else(String::new, |i| format!(", {i}% of inodes"));
-        format!(
-            "disk {}: {}% of {:.1} GiB used ({:.1} GiB free){inodes}; holds {}",
-            self.mount,
-            self.used_pct,
-            gib(self.size_bytes),
-            gib(self.available_bytes),
-            self.paths.join(", ")
-        )
-    }
-}
 
 /// The usual places, the sites' roots and log directories, and the caller's paths.
 pub fn paths_of(system: &System, stack: &Stack, extra: &[PathBuf]) -> Vec<PathBuf> {

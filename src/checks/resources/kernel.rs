@@ -7,9 +7,9 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-use crate::checks::stack::{System, Unseen};
+use crate::contract::evidence::resources::{Memory, OomKills};
+use crate::contract::evidence::stack::Unseen;
+use crate::system::System;
 
 /// Most kernel log records read.
 const MAX_KMSG_RECORDS: usize = 200_000;
@@ -19,28 +19,6 @@ pub fn cores(system: &System) -> u32 {
     let text = system.read_proc("cpuinfo").unwrap_or_default();
     let n = text.lines().filter(|l| l.starts_with("processor")).count();
     u32::try_from(n.max(1)).unwrap_or(1)
-}
-
-/// `/proc/meminfo`, in KiB.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Memory {
-    pub total_kib: u64,
-    pub available_kib: u64,
-    pub swap_total_kib: u64,
-    pub swap_free_kib: u64,
-}
-
-impl Memory {
-    pub fn line(&self) -> String {
-        let gib = |kib: u64| kib as f64 / 1024.0 / 1024.0;
-        format!(
-            "memory: {:.1} GiB of {:.1} GiB in use (without cache); swap: {:.1} GiB of {:.1} GiB",
-            gib(self.total_kib.saturating_sub(self.available_kib)),
-            gib(self.total_kib),
-            gib(self.swap_total_kib.saturating_sub(self.swap_free_kib)),
-            gib(self.swap_total_kib),
-        )
-    }
 }
 
 pub fn memory(system: &System) -> Option<Memory> {
@@ -69,28 +47,6 @@ pub fn open_files(system: &System) -> Option<(u64, u64)> {
     let text = system.read_proc("sys/fs/file-nr").ok()?;
     let f: Vec<u64> = text.split_whitespace().filter_map(|n| n.parse().ok()).collect();
     Some((*f.first()?, *f.get(2)?))
-}
-
-/// OOM kills: since boot from `/proc/vmstat`, in the window from the kernel log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct OomKills {
-    pub since_boot: Option<u64>,
-    pub in_window: Option<u64>,
-    pub window_minutes: u64,
-    /// The first kill in the window, as the kernel wrote it.
-    pub first: Option<String>,
-}
-
-impl OomKills {
-    pub fn line(&self) -> String {
-        let boot = self.since_boot.map_or_else(|| "unknown".to_owned(), |n| n.to_string());
-        let window = self.in_window.map_or_else(|| "unknown".to_owned(), |n| n.to_string());
-        let first = self.first.as_ref().map_or_else(String::new, |f| format!("; first: {f}"));
-        format!(
-            "OOM kills: {window} in the last {} min, {boot} since boot{first}",
-            self.window_minutes
-        )
-    }
 }
 
 pub fn oom_kills(system: &System, window: Duration, unseen: &mut Vec<Unseen>) -> OomKills {
@@ -129,16 +85,14 @@ fn is_oom_kill(message: &str) -> bool {
 /// The kernel log records as (microseconds since boot, message), read without blocking.
 fn read_kmsg(system: &System) -> Result<Vec<(u64, String)>, String> {
     if !system.is_real_root() {
-        let text = system
-            .read(Path::new("/dev/kmsg"))
-            .map_err(|e| crate::checks::stack::system::io_reason(&e))?;
+        let text = system.read(Path::new("/dev/kmsg")).map_err(|e| crate::system::io_reason(&e))?;
         return Ok(text.lines().filter_map(parse_kmsg).collect());
     }
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(i32::try_from(rustix::fs::OFlags::NONBLOCK.bits()).unwrap_or(0))
         .open("/dev/kmsg")
-        .map_err(|e| format!("/dev/kmsg: {}", crate::checks::stack::system::io_reason(&e)))?;
+        .map_err(|e| format!("/dev/kmsg: {}", crate::system::io_reason(&e)))?;
     let mut records = Vec::new();
     let mut buf = vec![0u8; 8192];
     while records.len() < MAX_KMSG_RECORDS {
@@ -170,7 +124,7 @@ pub fn lve_faults(system: &System, unseen: &mut Vec<Unseen>) -> Vec<String> {
         Ok(text) => parse_lve(&text),
         Err(e) => {
             unseen.push(Unseen::new(
-                format!("CloudLinux LVE limits ({})", crate::checks::stack::system::io_reason(&e)),
+                format!("CloudLinux LVE limits ({})", crate::system::io_reason(&e)),
                 "sudo lveinfo --period=1h",
             ));
             Vec::new()

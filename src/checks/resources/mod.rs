@@ -11,45 +11,53 @@ pub mod pools;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-use crate::checks::stack::{self, Stack, System, Unseen};
-use crate::checks::{CheckReport, CheckRequest, CheckStatus, Evidence, Progress};
-use crate::evidence::Facts;
+use crate::contract::evidence::resources::{Disk, Resources, WorkerPool};
+use crate::contract::evidence::stack::{SUDO_STACK, Stack, Systemd, Unseen};
+use crate::contract::{
+    Applies, CheckReport, CheckRequest, CheckSpec, CheckStatus, Evidence, Input, Progress, Scope,
+    fact, input,
+};
+use crate::facts::FactKind::{Int, List};
+use crate::facts::Facts;
 use crate::sanitize;
-pub use disks::Disk;
-pub use kernel::{Memory, OomKills};
-pub use pools::WorkerPool;
+use crate::system::{System, stack};
 
-const CHECK: &str = "resources";
+/// What this check is called, what it takes and which facts it produces.
+pub const SPEC: CheckSpec = CheckSpec {
+    id: "resources",
+    title: "Check host resources and limits",
+    scope: Scope::Local,
+    applies: Applies::LocalStack,
+    params: &[
+        input("paths", false, Input::SiteRoot, "comma-separated paths whose mounts to check"),
+        input("since", false, Input::Since, "window for OOM kills, e.g. 30m (default 30m)"),
+    ],
+    produces: &[
+        fact("host.load_pct", Int, "1-minute load as a percentage of the cores"),
+        fact("host.memory_used_pct", Int, "memory in use, without reclaimable cache"),
+        fact("host.swap_used_pct", Int, "swap in use"),
+        fact("host.oom_kills", Int, "OOM kills in the window"),
+        fact("host.disks_full", List, "mounts at 95% or more of space or inodes"),
+        fact("host.fd_used_pct", Int, "open files against the system limit"),
+        fact("host.workers_exhausted", List, "worker pools at their limit: php-fpm, nginx, apache"),
+        fact("host.lve_limits_hit", List, "CloudLinux LVE limits reached"),
+        fact("host.cores", Int, "CPU cores"),
+        fact("host.oom_kills_since_boot", Int, "OOM kills since boot (/proc/vmstat)"),
+        fact(
+            "host.fd_limits_hit",
+            List,
+            "stack processes at 90% or more of their open-files limit",
+        ),
+        fact("host.tasks_used_pct", Int, "tasks (threads) against the kernel's limit"),
+        fact("host.unseen", List, "what could not be seen without privileges"),
+    ],
+    timeout: Duration::from_secs(15),
+};
+
 /// The incident window when the runbook gives none.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(30 * 60);
-/// A mount at or above this share of space or inodes is full.
-pub const FULL_PCT: u64 = 95;
 /// A process at or above this share of its open-files limit is at the limit.
 pub const FD_LIMIT_PCT: u64 = 90;
-
-/// What the check measured.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Resources {
-    pub cores: u32,
-    /// `/proc/loadavg` as written: 1, 5 and 15-minute load.
-    pub load: String,
-    pub load_pct: Option<i64>,
-    pub memory: Option<Memory>,
-    pub oom_kills: OomKills,
-    pub disks: Vec<Disk>,
-    /// Open files system-wide and the limit (`/proc/sys/fs/file-nr`).
-    pub open_files: Option<(u64, u64)>,
-    /// Processes of the stack at their open-files limit: `nginx pid 812: 1019/1024`.
-    pub fd_limits_hit: Vec<String>,
-    /// Tasks (threads) and the limit (`/proc/sys/kernel/threads-max`).
-    pub tasks: Option<(u64, u64)>,
-    pub pools: Vec<WorkerPool>,
-    /// CloudLinux LVE fault counters above zero: `LVE 1001: fEP=12`.
-    pub lve_faults: Vec<String>,
-    pub unseen: Vec<Unseen>,
-}
 
 /// Runs the check. Parameters: `paths` (comma-separated, mounts to check besides the site's),
 /// `since` (the window for OOM kills, e.g. `30m`).
@@ -60,7 +68,7 @@ pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
             Some(w) => w,
             None => {
                 return CheckReport::could_not_run(
-                    CHECK,
+                    SPEC.id,
                     format!("`{}` is not a window such as 30m, 2h or 1d", sanitize::line(text)),
                     None,
                 );
@@ -78,7 +86,7 @@ pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
     let system = System::from_env();
     match tokio::task::spawn_blocking(move || measure(&system, &paths, window)).await {
         Ok(resources) => report(&resources),
-        Err(_) => CheckReport::could_not_run(CHECK, "measuring stopped unexpectedly", None),
+        Err(_) => CheckReport::could_not_run(SPEC.id, "measuring stopped unexpectedly", None),
     }
 }
 
@@ -103,7 +111,7 @@ pub fn measure(system: &System, extra_paths: &[PathBuf], window: Duration) -> Re
     let stack = match stack::discover(system) {
         Ok(stack) => stack,
         Err(reason) => {
-            unseen.push(Unseen::new(format!("the running services ({reason})"), stack::SUDO_STACK));
+            unseen.push(Unseen::new(format!("the running services ({reason})"), SUDO_STACK));
             empty_stack()
         }
     };
@@ -141,7 +149,7 @@ fn empty_stack() -> Stack {
     Stack {
         services: Vec::new(),
         not_running: Vec::new(),
-        systemd: stack::Systemd::Skipped { reason: String::new() },
+        systemd: Systemd::Skipped { reason: String::new() },
         unattributed: Vec::new(),
         unseen: Vec::new(),
     }
@@ -159,7 +167,7 @@ pub fn report(r: &Resources) -> CheckReport {
         CheckStatus::Passed
     };
     let summary = if problems.is_empty() { overview(r) } else { problems.join("; ") };
-    CheckReport::new(CHECK, status, summary)
+    CheckReport::new(SPEC.id, status, summary)
         .with_details(details(r))
         .with_facts(facts)
         .with_evidence(Evidence::Resources(Box::new(r.clone())))
@@ -224,7 +232,7 @@ impl SetOpt for Facts {
 /// The limits reached, one phrase each, for the summary.
 fn problems(r: &Resources, facts: &Facts) -> Vec<String> {
     let mut out = Vec::new();
-    let int = |k: &str| facts.get(k).and_then(crate::evidence::FactValue::as_int);
+    let int = |k: &str| facts.get(k).and_then(crate::facts::FactValue::as_int);
     if int("host.oom_kills").is_some_and(|n| n > 0) {
         out.push(format!("{} OOM kills in the window", int("host.oom_kills").unwrap_or(0)));
     }
@@ -257,7 +265,7 @@ fn overview(r: &Resources) -> String {
         "load {} on {} cores{memory}, {} checked, no limit reached",
         r.load,
         r.cores,
-        crate::cli::count(r.disks.len(), "mount", "mounts")
+        crate::text::count(r.disks.len(), "mount", "mounts")
     )
 }
 

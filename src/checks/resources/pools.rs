@@ -4,45 +4,17 @@
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
-use crate::checks::proxy::{self, Location, ServerKind, phpfpm};
-use crate::checks::stack::{Process, Service, Stack, System, Unseen, procs, sockets};
+use crate::contract::evidence::resources::WorkerPool;
+use crate::contract::evidence::stack::{Process, Service, Stack, Unseen};
+use crate::contract::evidence::web::ServerKind;
+use crate::system::System;
+use crate::system::proxy::{self, phpfpm};
+use crate::system::stack::{procs, sockets};
 
 /// nginx's default `worker_connections`.
 const NGINX_DEFAULT_CONNECTIONS: u64 = 512;
 /// Apache's default `ThreadsPerChild` for the event and worker MPMs.
 const APACHE_DEFAULT_THREADS: u64 = 25;
-
-/// One pool of workers and its limit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WorkerPool {
-    /// `php-fpm pool www`, `nginx worker_connections`, `apache MaxRequestWorkers`.
-    pub name: String,
-    pub used: u64,
-    pub limit: u64,
-    /// Where the limit is set; `None` for a compiled-in default.
-    pub at: Option<Location>,
-    /// At (or, for connections, within 5% of) the limit.
-    pub at_limit: bool,
-}
-
-impl WorkerPool {
-    pub fn exhausted(&self) -> bool {
-        self.at_limit
-    }
-
-    /// `php-fpm pool www 5/5`.
-    pub fn label(&self) -> String {
-        format!("{} {}/{}", self.name, self.used, self.limit)
-    }
-
-    pub fn line(&self) -> String {
-        let at = self.at.as_ref().map_or_else(|| "default".to_owned(), ToString::to_string);
-        let state = if self.at_limit { "AT THE LIMIT" } else { "below the limit" };
-        format!("{}: {} of {} ({at}), {state}", self.name, self.used, self.limit)
-    }
-}
 
 /// Every pool of the running stack that has a limit triage can read.
 pub fn measure(system: &System, stack: &Stack, unseen: &mut Vec<Unseen>) -> Vec<WorkerPool> {

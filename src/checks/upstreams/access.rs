@@ -5,17 +5,9 @@
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-use crate::checks::stack::{System, Users, system};
-
-/// Who would open the socket: the web server's worker user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Credentials {
-    pub name: String,
-    pub uid: u32,
-    pub gids: Vec<u32>,
-}
+use crate::contract::evidence::upstreams::Credentials;
+use crate::system::users::Users;
+use crate::system::{self, System};
 
 /// What a stat of the socket and its directories shows.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,128 +8,87 @@ pub mod probe;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use access::Access;
+use probe::Contact;
 
-use crate::checks::proxy::phpfpm::{self, FpmConfig};
-use crate::checks::proxy::{self, Address, Location, Protocol, ProxyConfig, ServerKind, Target};
-use crate::checks::stack::{self, Listener, Service, Stack, System, Unseen, Users};
-use crate::checks::{CheckReport, CheckRequest, CheckStatus, Evidence, Progress};
-use crate::evidence::Facts;
+use crate::contract::evidence::stack::{
+    Endpoint, Listener, Role, SUDO_STACK, Service, Stack, Unseen,
+};
+use crate::contract::evidence::upstreams::{Credentials, UpstreamResult, UpstreamState, Upstreams};
+use crate::contract::evidence::web::{
+    Address, FpmConfig, Location, Protocol, ProxyConfig, ServerKind, Site, Upstream,
+};
+use crate::contract::{
+    Applies, CheckReport, CheckRequest, CheckSpec, CheckStatus, Evidence, Input, Progress, Scope,
+    fact, input, param,
+};
+use crate::facts::FactKind::{Int, List, Text};
+use crate::facts::Facts;
 use crate::sanitize;
-use access::{Access, Credentials};
-use probe::Probe;
+use crate::system::proxy::{self, phpfpm};
+use crate::system::users::Users;
+use crate::system::{System, stack};
 
-const CHECK: &str = "upstreams";
+/// What this check is called, what it takes and which facts it produces.
+pub const SPEC: CheckSpec = CheckSpec {
+    id: "upstreams",
+    title: "Check the proxy's upstreams",
+    scope: Scope::Local,
+    applies: Applies::LocalStack,
+    params: &[
+        param("config", false, "a proxy config file to read instead of the running servers'"),
+        input("url", false, Input::Url, "check only the sites that serve this URL's host and port"),
+    ],
+    produces: &[
+        fact("upstream.targets", List, "upstream targets from the proxy configs"),
+        fact("upstream.refused", List, "targets where nothing listens"),
+        fact("upstream.socket_missing", List, "unix sockets that do not exist"),
+        fact("upstream.socket_permission", List, "sockets the web server user cannot open"),
+        fact("upstream.slow", List, "targets slower than the proxy's timeout allows"),
+        fact("upstream.healthy", Int, "targets that answered"),
+        fact("upstream.no_answer", List, "targets that accepted the connection but did not answer"),
+        fact(
+            "upstream.closed",
+            List,
+            "targets that closed or reset the connection without answering",
+        ),
+        fact("upstream.erroring", List, "targets that answered with a server error (HTTP 5xx)"),
+        fact(
+            "upstream.misconfigured",
+            List,
+            "targets the config points at wrongly: wrong protocol, unresolvable host, not a socket",
+        ),
+        fact(
+            "upstream.elsewhere",
+            List,
+            "targets whose runtime runs but listens at another address",
+        ),
+        fact(
+            "upstream.runtimes_down",
+            List,
+            "runtimes that refused or missing targets imply (FastCGI: php-fpm, …): none listens there",
+        ),
+        fact("upstream.problem", Text, "the first bad target's directive and what is wrong"),
+        fact("upstream.problem_at", Text, "the config file and line of the first bad target"),
+        fact(
+            "upstream.maintenance",
+            List,
+            "maintenance rules (return 503, flag files) that are on",
+        ),
+        fact("upstream.configs", List, "the proxy config files read"),
+        fact("upstream.unseen", List, "what could not be seen without privileges"),
+    ],
+    timeout: Duration::from_secs(30),
+};
+
 /// Most distinct targets probed in one run.
 pub const MAX_TARGETS: usize = 32;
 /// An answer slower than this is reported as slow.
 pub const SLOW_MS: u64 = 1000;
 /// What an unprivileged run suggests for what it could not see.
 pub const SUDO_CHECK: &str = "sudo triage check";
-
-/// What the check found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Upstreams {
-    pub configs: Vec<ProxyConfig>,
-    pub results: Vec<TargetResult>,
-    pub unseen: Vec<Unseen>,
-    pub notes: Vec<String>,
-}
-
-/// One distinct target and what it did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TargetResult {
-    pub server: ServerKind,
-    pub site: String,
-    /// The first directive that points here.
-    pub target: Target,
-    /// Other directives that point at the same address.
-    pub also_at: Vec<Location>,
-    /// The web server user the socket permissions were judged for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    /// The service holding the listening socket there, when visible (`php-fpm pid 812`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub held_by: Option<String>,
-    #[serde(flatten)]
-    pub outcome: Outcome,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ms: Option<u64>,
-}
-
-/// What a target did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "outcome")]
-pub enum Outcome {
-    Healthy {
-        answer: String,
-    },
-    Slow {
-        answer: String,
-    },
-    /// Answered, with a server error of its own (HTTP 5xx).
-    Erroring {
-        answer: String,
-    },
-    Refused,
-    SocketMissing {
-        dir_missing: bool,
-    },
-    Permission {
-        detail: String,
-    },
-    NoAnswer,
-    /// Connected, then closed or reset without answering.
-    Closed {
-        detail: String,
-    },
-    Misconfigured {
-        detail: String,
-    },
-    /// The runtime it expects runs, but listens somewhere else.
-    PointsElsewhere {
-        runtime: String,
-        listens: Vec<String>,
-    },
-    NotChecked {
-        reason: String,
-    },
-    Unseen {
-        reason: String,
-        instead: String,
-    },
-}
-
-impl Outcome {
-    pub fn label(&self) -> &'static str {
-        match self {
-            Outcome::Healthy { .. } => "healthy",
-            Outcome::Slow { .. } => "slow",
-            Outcome::Erroring { .. } => "server error",
-            Outcome::Refused => "refused",
-            Outcome::SocketMissing { .. } => "socket missing",
-            Outcome::Permission { .. } => "permission denied",
-            Outcome::NoAnswer => "no answer",
-            Outcome::Closed { .. } => "closed",
-            Outcome::Misconfigured { .. } => "misconfigured",
-            Outcome::PointsElsewhere { .. } => "points elsewhere",
-            Outcome::NotChecked { .. } => "not checked",
-            Outcome::Unseen { .. } => "could not see",
-        }
-    }
-
-    /// Explains a failure of the site by itself.
-    pub fn is_fault(&self) -> bool {
-        !matches!(
-            self,
-            Outcome::Healthy { .. }
-                | Outcome::Slow { .. }
-                | Outcome::NotChecked { .. }
-                | Outcome::Unseen { .. }
-        )
-    }
-}
 
 /// What the blocking part gathered: the stack, the configs and who reads them.
 struct Gathered {
@@ -157,10 +116,10 @@ pub async fn run_on(system: System, request: &CheckRequest, progress: Progress) 
     };
     let gathered = match gathered {
         Ok(Ok(g)) => g,
-        Ok(Err((reason, instead))) => return CheckReport::could_not_run(CHECK, reason, instead),
+        Ok(Err((reason, instead))) => return CheckReport::could_not_run(SPEC.id, reason, instead),
         Err(_) => {
             return CheckReport::could_not_run(
-                CHECK,
+                SPEC.id,
                 "reading the configs stopped unexpectedly",
                 None,
             );
@@ -176,11 +135,11 @@ fn gather(
     config: Option<&Path>,
     url: Option<&str>,
 ) -> Result<Gathered, (String, Option<String>)> {
-    let stack = stack::discover(system).map_err(|r| (r, Some(stack::SUDO_STACK.to_owned())))?;
+    let stack = stack::discover(system).map_err(|r| (r, Some(SUDO_STACK.to_owned())))?;
     let users = Users::load(system);
     let mut notes = Vec::new();
     let mut configs: Vec<(ProxyConfig, Option<Credentials>)> = Vec::new();
-    for service in stack.of_role(stack::Role::WebServer) {
+    for service in stack.of_role(Role::WebServer) {
         let Some((kind, main, prefix)) = proxy::config_of(service) else { continue };
         if config.is_some_and(|c| c != main) || configs.iter().any(|(c, _)| c.main == main) {
             continue;
@@ -209,7 +168,7 @@ fn gather(
 }
 
 fn none_running_hint(stack: &Stack) -> Option<String> {
-    (!stack.unseen.is_empty()).then(|| stack::SUDO_STACK.to_owned())
+    (!stack.unseen.is_empty()).then(|| SUDO_STACK.to_owned())
 }
 
 /// The credentials of a worker process: the ones the kernel checks when it opens a socket.
@@ -244,7 +203,7 @@ fn filter_sites(
         notes.push(format!("`{}` is not a URL; every site was checked", sanitize::line(url)));
         return;
     };
-    let serves = |site: &proxy::Site| site.serves(&parsed);
+    let serves = |site: &Site| site.serves(&parsed);
     if !configs.iter().any(|(c, _)| c.sites.iter().any(serves)) {
         notes.push(format!("no site serves {}; every site was checked", sanitize::line(url)));
         return;
@@ -259,7 +218,7 @@ struct Planned {
     server: ServerKind,
     site: String,
     host: String,
-    target: Target,
+    target: Upstream,
     also_at: Vec<Location>,
     who: Option<Credentials>,
 }
@@ -269,12 +228,12 @@ async fn check(system: &System, gathered: Gathered) -> Upstreams {
     let planned = plan(&gathered, &mut notes);
     let probes = planned.iter().map(|p| examine(system, &gathered, p));
     let outcomes = futures_util::future::join_all(probes).await;
-    let mut results: Vec<TargetResult> = planned
+    let mut results: Vec<UpstreamResult> = planned
         .into_iter()
         .zip(outcomes)
         .map(|(p, (outcome, ms))| {
             let held_by = holder(&gathered, &p.target.address);
-            TargetResult {
+            UpstreamResult {
                 server: p.server,
                 site: p.site,
                 target: p.target,
@@ -339,11 +298,13 @@ async fn examine(
     system: &System,
     gathered: &Gathered,
     planned: &Planned,
-) -> (Outcome, Option<u64>) {
+) -> (UpstreamState, Option<u64>) {
     let target = &planned.target;
     if let Address::Dynamic { text } = &target.address {
         return (
-            Outcome::NotChecked { reason: format!("the address `{text}` depends on a variable") },
+            UpstreamState::NotChecked {
+                reason: format!("the address `{text}` depends on a variable"),
+            },
             None,
         );
     }
@@ -351,25 +312,25 @@ async fn examine(
         match access::socket_access(system, path, who, &gathered.users) {
             Access::Allowed => {}
             Access::Missing { dir_missing } => {
-                return (Outcome::SocketMissing { dir_missing }, None);
+                return (UpstreamState::SocketMissing { dir_missing }, None);
             }
             Access::NotSocket => {
                 return (
-                    Outcome::Misconfigured {
+                    UpstreamState::Misconfigured {
                         detail: format!("{} is not a socket", path.display()),
                     },
                     None,
                 );
             }
-            Access::Denied { detail } => return (Outcome::Permission { detail }, None),
+            Access::Denied { detail } => return (UpstreamState::Permission { detail }, None),
             Access::Unknown { reason } => {
-                return (Outcome::Unseen { reason, instead: SUDO_CHECK.to_owned() }, None);
+                return (UpstreamState::Unseen { reason, instead: SUDO_CHECK.to_owned() }, None);
             }
         }
     }
     if !system.is_real_root() {
         return (
-            Outcome::NotChecked {
+            UpstreamState::NotChecked {
                 reason: "a fixture root is not probed over the network".to_owned(),
             },
             None,
@@ -378,35 +339,39 @@ async fn examine(
     outcome(planned, probe::probe(target.protocol, &target.address, &planned.host).await)
 }
 
-fn outcome(planned: &Planned, probe: Probe) -> (Outcome, Option<u64>) {
+fn outcome(planned: &Planned, probe: Contact) -> (UpstreamState, Option<u64>) {
     let protocol = planned.target.protocol.id();
     match probe {
-        Probe::Answered { answer, ms } if http_status(&answer).is_some_and(|s| s >= 500) => {
-            (Outcome::Erroring { answer }, Some(ms))
+        Contact::Answered { answer, ms } if http_status(&answer).is_some_and(|s| s >= 500) => {
+            (UpstreamState::Erroring { answer }, Some(ms))
         }
-        Probe::Answered { answer, ms } if ms > SLOW_MS => (Outcome::Slow { answer }, Some(ms)),
-        Probe::Answered { answer, ms } => (Outcome::Healthy { answer }, Some(ms)),
-        Probe::Refused => (Outcome::Refused, None),
-        Probe::Missing => (Outcome::SocketMissing { dir_missing: false }, None),
-        Probe::NoPermission => {
+        Contact::Answered { answer, ms } if ms > SLOW_MS => {
+            (UpstreamState::Slow { answer }, Some(ms))
+        }
+        Contact::Answered { answer, ms } => (UpstreamState::Healthy { answer }, Some(ms)),
+        Contact::Refused => (UpstreamState::Refused, None),
+        Contact::Missing => (UpstreamState::SocketMissing { dir_missing: false }, None),
+        Contact::NoPermission => {
             let reason = format!(
                 "whether {} answers: triage may not connect to it as uid {}",
                 planned.target.address,
-                stack::system::current_uid()
+                crate::system::current_uid()
             );
-            (Outcome::Unseen { reason, instead: SUDO_CHECK.to_owned() }, None)
+            (UpstreamState::Unseen { reason, instead: SUDO_CHECK.to_owned() }, None)
         }
-        Probe::Unresolved { detail } => (Outcome::Misconfigured { detail }, None),
-        Probe::ConnectTimeout => (Outcome::NoAnswer, Some(probe::CONNECT_LIMIT.as_millis() as u64)),
-        Probe::NoAnswer { after_ms } => (Outcome::NoAnswer, Some(after_ms)),
-        Probe::WrongProtocol { detail } => (
-            Outcome::Misconfigured {
+        Contact::Unresolved { detail } => (UpstreamState::Misconfigured { detail }, None),
+        Contact::ConnectTimeout => {
+            (UpstreamState::NoAnswer, Some(probe::CONNECT_LIMIT.as_millis() as u64))
+        }
+        Contact::NoAnswer { after_ms } => (UpstreamState::NoAnswer, Some(after_ms)),
+        Contact::WrongProtocol { detail } => (
+            UpstreamState::Misconfigured {
                 detail: format!("the proxy speaks {protocol} to it, but it {detail}"),
             },
             None,
         ),
-        Probe::Closed { detail } => (Outcome::Closed { detail }, None),
-        Probe::Failed { detail } => (Outcome::NotChecked { reason: detail }, None),
+        Contact::Closed { detail } => (UpstreamState::Closed { detail }, None),
+        Contact::Failed { detail } => (UpstreamState::NotChecked { reason: detail }, None),
     }
 }
 
@@ -417,9 +382,7 @@ fn http_status(answer: &str) -> Option<u16> {
 /// The service that holds the listening socket at an address, when visible.
 fn holder(gathered: &Gathered, address: &Address) -> Option<String> {
     let matches = |l: &Listener| match address {
-        Address::Unix { path } => {
-            l.endpoint == stack::sockets::Endpoint::Unix(path.to_string_lossy().into_owned())
-        }
+        Address::Unix { path } => l.endpoint == Endpoint::Unix(path.to_string_lossy().into_owned()),
         Address::Tcp { host, port } => resolve_local(host).is_some_and(|ip| l.accepts(ip, *port)),
         Address::Dynamic { .. } => false,
     };
@@ -439,7 +402,7 @@ fn resolve_local(host: &str) -> Option<std::net::IpAddr> {
 }
 
 /// The runtime a target implies: FastCGI is PHP-FPM, uwsgi is uWSGI, and socket names say it.
-pub fn expected_runtime(target: &Target) -> Option<&'static str> {
+pub fn expected_runtime(target: &Upstream) -> Option<&'static str> {
     match target.protocol {
         Protocol::FastCgi => return Some("php-fpm"),
         Protocol::Uwsgi => return Some("uwsgi"),
@@ -462,9 +425,9 @@ pub fn expected_runtime(target: &Target) -> Option<&'static str> {
 
 /// Second look with the whole picture: a refused or missing target whose runtime runs but
 /// listens elsewhere points elsewhere; a runtime that is down is noted with its pool's address.
-fn refine(gathered: &Gathered, results: &mut [TargetResult], notes: &mut Vec<String>) {
+fn refine(gathered: &Gathered, results: &mut [UpstreamResult], notes: &mut Vec<String>) {
     for result in results.iter_mut() {
-        if !matches!(result.outcome, Outcome::Refused | Outcome::SocketMissing { .. }) {
+        if !matches!(result.outcome, UpstreamState::Refused | UpstreamState::SocketMissing { .. }) {
             continue;
         }
         let Some(runtime) = expected_runtime(&result.target) else { continue };
@@ -479,7 +442,8 @@ fn refine(gathered: &Gathered, results: &mut [TargetResult], notes: &mut Vec<Str
             .map(|l| l.address.clone())
             .collect();
         if !listens.is_empty() {
-            result.outcome = Outcome::PointsElsewhere { runtime: runtime.to_owned(), listens };
+            result.outcome =
+                UpstreamState::PointsElsewhere { runtime: runtime.to_owned(), listens };
         } else if runtime == "php-fpm" && !runs {
             notes.extend(pool_addresses(&gathered.fpm).into_iter().map(|(pool, listen, at)| {
                 format!("PHP-FPM pool {pool} would listen at {listen} ({at})")
@@ -492,10 +456,10 @@ fn refine(gathered: &Gathered, results: &mut [TargetResult], notes: &mut Vec<Str
 /// directory (`php8.1-fpm.sock` for `php8.2-fpm.sock`), or a port on the same host.
 fn near(target: &Address, listener: &Listener) -> bool {
     match (target, &listener.endpoint) {
-        (Address::Unix { path }, stack::sockets::Endpoint::Unix(other)) => {
+        (Address::Unix { path }, Endpoint::Unix(other)) => {
             path.parent() == Path::new(other).parent()
         }
-        (Address::Tcp { host, .. }, stack::sockets::Endpoint::Tcp(ip, _)) => {
+        (Address::Tcp { host, .. }, Endpoint::Tcp(ip, _)) => {
             resolve_local(host).is_some_and(|h| h == *ip || ip.is_unspecified())
         }
         _ => false,
@@ -512,7 +476,7 @@ fn pool_addresses(fpm: &[FpmConfig]) -> Vec<(String, String, Location)> {
 /// Facts, details and the status for what was found.
 pub fn report(upstreams: &Upstreams) -> CheckReport {
     let facts = facts(upstreams);
-    let faults: Vec<&TargetResult> =
+    let faults: Vec<&UpstreamResult> =
         upstreams.results.iter().filter(|r| r.outcome.is_fault() && !r.target.standby).collect();
     let counted: BTreeMap<&str, usize> =
         upstreams.results.iter().fold(BTreeMap::new(), |mut m, r| {
@@ -533,7 +497,7 @@ pub fn report(upstreams: &Upstreams) -> CheckReport {
         }
         None => format!("{} upstream targets: {}", upstreams.results.len(), tally.join(", ")),
     };
-    let slow = upstreams.results.iter().any(|r| matches!(r.outcome, Outcome::Slow { .. }));
+    let slow = upstreams.results.iter().any(|r| matches!(r.outcome, UpstreamState::Slow { .. }));
     let status = if !faults.is_empty() {
         CheckStatus::Failed
     } else if slow || !upstreams.unseen.is_empty() {
@@ -541,7 +505,7 @@ pub fn report(upstreams: &Upstreams) -> CheckReport {
     } else {
         CheckStatus::Passed
     };
-    CheckReport::new(CHECK, status, sanitize::line(&summary).into_owned())
+    CheckReport::new(SPEC.id, status, sanitize::line(&summary).into_owned())
         .with_details(details(upstreams))
         .with_facts(facts)
         .with_evidence(Evidence::Upstreams(Box::new(upstreams.clone())))
@@ -550,51 +514,53 @@ pub fn report(upstreams: &Upstreams) -> CheckReport {
 fn facts(u: &Upstreams) -> Facts {
     let mut facts = Facts::new();
     let live = || u.results.iter().filter(|r| !r.target.standby);
-    let list = |f: &dyn Fn(&TargetResult) -> Option<String>| -> Vec<String> {
+    let list = |f: &dyn Fn(&UpstreamResult) -> Option<String>| -> Vec<String> {
         live().filter_map(f).take(20).collect()
     };
-    let addr = |r: &TargetResult| r.target.address.to_string();
-    let path = |r: &TargetResult| match &r.target.address {
+    let addr = |r: &UpstreamResult| r.target.address.to_string();
+    let path = |r: &UpstreamResult| match &r.target.address {
         Address::Unix { path } => path.to_string_lossy().into_owned(),
         other => other.to_string(),
     };
     facts.set("upstream.targets", u.results.iter().map(addr).take(20).collect::<Vec<_>>());
-    facts
-        .set("upstream.refused", list(&|r| matches!(r.outcome, Outcome::Refused).then(|| addr(r))));
+    facts.set(
+        "upstream.refused",
+        list(&|r| matches!(r.outcome, UpstreamState::Refused).then(|| addr(r))),
+    );
     facts.set(
         "upstream.socket_missing",
-        list(&|r| matches!(r.outcome, Outcome::SocketMissing { .. }).then(|| path(r))),
+        list(&|r| matches!(r.outcome, UpstreamState::SocketMissing { .. }).then(|| path(r))),
     );
     facts.set(
         "upstream.socket_permission",
-        list(&|r| matches!(r.outcome, Outcome::Permission { .. }).then(|| path(r))),
+        list(&|r| matches!(r.outcome, UpstreamState::Permission { .. }).then(|| path(r))),
     );
     facts.set(
         "upstream.slow",
         list(&|r| {
-            matches!(r.outcome, Outcome::Slow { .. })
+            matches!(r.outcome, UpstreamState::Slow { .. })
                 .then(|| format!("{} ({} ms)", addr(r), r.ms.unwrap_or(0)))
         }),
     );
     facts.set(
         "upstream.no_answer",
-        list(&|r| matches!(r.outcome, Outcome::NoAnswer).then(|| addr(r))),
+        list(&|r| matches!(r.outcome, UpstreamState::NoAnswer).then(|| addr(r))),
     );
     facts.set(
         "upstream.closed",
-        list(&|r| matches!(r.outcome, Outcome::Closed { .. }).then(|| addr(r))),
+        list(&|r| matches!(r.outcome, UpstreamState::Closed { .. }).then(|| addr(r))),
     );
     facts.set(
         "upstream.erroring",
         list(&|r| match &r.outcome {
-            Outcome::Erroring { answer } => Some(format!("{} ({answer})", addr(r))),
+            UpstreamState::Erroring { answer } => Some(format!("{} ({answer})", addr(r))),
             _ => None,
         }),
     );
     facts.set(
         "upstream.misconfigured",
         list(&|r| match &r.outcome {
-            Outcome::Misconfigured { detail } => {
+            UpstreamState::Misconfigured { detail } => {
                 Some(format!("{}: {detail} ({})", r.target.directive, r.target.address_at()))
             }
             _ => None,
@@ -603,7 +569,7 @@ fn facts(u: &Upstreams) -> Facts {
     facts.set(
         "upstream.elsewhere",
         list(&|r| match &r.outcome {
-            Outcome::PointsElsewhere { runtime, listens } => Some(format!(
+            UpstreamState::PointsElsewhere { runtime, listens } => Some(format!(
                 "{} ({}), but {runtime} listens at {}",
                 addr(r),
                 r.target.address_at(),
@@ -622,13 +588,13 @@ fn summary_facts(u: &Upstreams, facts: &mut Facts) {
     let healthy = u
         .results
         .iter()
-        .filter(|r| matches!(r.outcome, Outcome::Healthy { .. } | Outcome::Slow { .. }))
+        .filter(|r| matches!(r.outcome, UpstreamState::Healthy { .. } | UpstreamState::Slow { .. }))
         .count();
     facts.set("upstream.healthy", i64::try_from(healthy).unwrap_or(i64::MAX));
     let mut down: Vec<String> = Vec::new();
-    for r in
-        live().filter(|r| matches!(r.outcome, Outcome::Refused | Outcome::SocketMissing { .. }))
-    {
+    for r in live().filter(|r| {
+        matches!(r.outcome, UpstreamState::Refused | UpstreamState::SocketMissing { .. })
+    }) {
         if let Some(runtime) =
             expected_runtime(&r.target).filter(|rt| !down.iter().any(|d| d == rt))
         {
@@ -667,7 +633,7 @@ fn summary_facts(u: &Upstreams, facts: &mut Facts) {
 pub fn details(u: &Upstreams) -> Vec<String> {
     let mut lines: Vec<String> = u.results.iter().map(result_line).collect();
     for config in &u.configs {
-        let sites = crate::cli::count(config.sites.len(), "site", "sites");
+        let sites = crate::text::count(config.sites.len(), "site", "sites");
         lines.push(format!(
             "{} config {}: {} files read, {sites}",
             config.server.id(),
@@ -688,7 +654,7 @@ pub fn details(u: &Upstreams) -> Vec<String> {
     lines.into_iter().map(|l| sanitize::line(&l).into_owned()).collect()
 }
 
-fn result_line(r: &TargetResult) -> String {
+fn result_line(r: &UpstreamResult) -> String {
     let standby = if r.target.standby { " (standby)" } else { "" };
     let mut line = format!(
         "{}{standby}: {} ({}, site {})",
@@ -698,28 +664,32 @@ fn result_line(r: &TargetResult) -> String {
         r.site
     );
     let what = match &r.outcome {
-        Outcome::Healthy { answer } | Outcome::Slow { answer } | Outcome::Erroring { answer } => {
+        UpstreamState::Healthy { answer }
+        | UpstreamState::Slow { answer }
+        | UpstreamState::Erroring { answer } => {
             format!("{answer} in {} ms", r.ms.unwrap_or(0))
         }
-        Outcome::Refused => format!("nothing listens at {}", r.target.address),
-        Outcome::SocketMissing { dir_missing: true } => {
+        UpstreamState::Refused => format!("nothing listens at {}", r.target.address),
+        UpstreamState::SocketMissing { dir_missing: true } => {
             format!("{} does not exist, nor does its directory", r.target.address)
         }
-        Outcome::SocketMissing { dir_missing: false } => {
+        UpstreamState::SocketMissing { dir_missing: false } => {
             format!("{} does not exist", r.target.address)
         }
-        Outcome::Permission { detail }
-        | Outcome::Closed { detail }
-        | Outcome::Misconfigured { detail } => detail.clone(),
-        Outcome::NoAnswer => format!(
+        UpstreamState::Permission { detail }
+        | UpstreamState::Closed { detail }
+        | UpstreamState::Misconfigured { detail } => detail.clone(),
+        UpstreamState::NoAnswer => format!(
             "accepted the connection but did not answer within {} s",
             probe::ANSWER_LIMIT.as_secs()
         ),
-        Outcome::PointsElsewhere { runtime, listens } => {
+        UpstreamState::PointsElsewhere { runtime, listens } => {
             format!("{runtime} runs but listens at {}", listens.join(", "))
         }
-        Outcome::NotChecked { reason } => reason.clone(),
-        Outcome::Unseen { reason, instead } => format!("could not see {reason}: run `{instead}`"),
+        UpstreamState::NotChecked { reason } => reason.clone(),
+        UpstreamState::Unseen { reason, instead } => {
+            format!("could not see {reason}: run `{instead}`")
+        }
     };
     line.push_str(&format!(": {what}"));
     if let Some(holder) = &r.held_by {
@@ -738,7 +708,7 @@ mod tests {
 
     #[test]
     fn server_names_match_like_nginx() {
-        use proxy::{listen_port, name_matches};
+        use crate::contract::evidence::web::{listen_port, name_matches};
         assert!(name_matches("*.example.com", "shop.example.com"));
         assert!(name_matches(".example.com", "example.com"));
         assert!(!name_matches("example.com", "shop.example.com"));
@@ -748,7 +718,7 @@ mod tests {
 
     #[test]
     fn runtimes_are_inferred_from_protocol_and_socket_name() {
-        let t = |protocol, address| Target {
+        let t = |protocol, address| Upstream {
             protocol,
             address,
             group: None,

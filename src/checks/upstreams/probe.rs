@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 
-use crate::checks::proxy::{Address, Protocol};
+use crate::contract::evidence::web::{Address, Protocol};
 use crate::sanitize;
 
 pub const CONNECT_LIMIT: Duration = Duration::from_secs(2);
@@ -18,7 +18,7 @@ const MAX_ANSWER_BYTES: usize = 4096;
 
 /// How a probe ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Probe {
+pub enum Contact {
     /// It answered in the protocol expected: what it said, and how long it took.
     Answered {
         answer: String,
@@ -54,7 +54,7 @@ pub enum Probe {
 }
 
 /// Probes `address` in `protocol`; `host` is the Host header for HTTP.
-pub async fn probe(protocol: Protocol, address: &Address, host: &str) -> Probe {
+pub async fn probe(protocol: Protocol, address: &Address, host: &str) -> Contact {
     let started = Instant::now();
     match address {
         Address::Tcp { host: name, port } => match connect_tcp(name, *port).await {
@@ -66,48 +66,48 @@ pub async fn probe(protocol: Protocol, address: &Address, host: &str) -> Probe {
             Err(probe) => probe,
         },
         Address::Dynamic { text } => {
-            Probe::Failed { detail: format!("{text} depends on a variable") }
+            Contact::Failed { detail: format!("{text} depends on a variable") }
         }
     }
 }
 
-async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, Probe> {
+async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, Contact> {
     let resolved = tokio::time::timeout(CONNECT_LIMIT, tokio::net::lookup_host((host, port))).await;
     let addrs: Vec<_> = match resolved {
         Ok(Ok(addrs)) => addrs.collect(),
         Ok(Err(e)) => {
-            return Err(Probe::Unresolved { detail: format!("{host} does not resolve: {e}") });
+            return Err(Contact::Unresolved { detail: format!("{host} does not resolve: {e}") });
         }
         Err(_) => {
-            return Err(Probe::Unresolved {
+            return Err(Contact::Unresolved {
                 detail: format!("resolving {host} took more than {} s", CONNECT_LIMIT.as_secs()),
             });
         }
     };
     let Some(addr) = addrs.first() else {
-        return Err(Probe::Unresolved { detail: format!("{host} has no address") });
+        return Err(Contact::Unresolved { detail: format!("{host} has no address") });
     };
     match tokio::time::timeout(CONNECT_LIMIT, TcpStream::connect(addr)).await {
         Ok(Ok(stream)) => Ok(stream),
         Ok(Err(e)) => Err(connect_error(&e)),
-        Err(_) => Err(Probe::ConnectTimeout),
+        Err(_) => Err(Contact::ConnectTimeout),
     }
 }
 
-async fn connect_unix(path: &Path) -> Result<UnixStream, Probe> {
+async fn connect_unix(path: &Path) -> Result<UnixStream, Contact> {
     match tokio::time::timeout(CONNECT_LIMIT, UnixStream::connect(path)).await {
         Ok(Ok(stream)) => Ok(stream),
         Ok(Err(e)) => Err(connect_error(&e)),
-        Err(_) => Err(Probe::ConnectTimeout),
+        Err(_) => Err(Contact::ConnectTimeout),
     }
 }
 
-fn connect_error(e: &io::Error) -> Probe {
+fn connect_error(e: &io::Error) -> Contact {
     match e.kind() {
-        io::ErrorKind::ConnectionRefused => Probe::Refused,
-        io::ErrorKind::NotFound => Probe::Missing,
-        io::ErrorKind::PermissionDenied => Probe::NoPermission,
-        _ => Probe::Failed { detail: e.to_string() },
+        io::ErrorKind::ConnectionRefused => Contact::Refused,
+        io::ErrorKind::NotFound => Contact::Missing,
+        io::ErrorKind::PermissionDenied => Contact::NoPermission,
+        _ => Contact::Failed { detail: e.to_string() },
     }
 }
 
@@ -116,12 +116,12 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     protocol: Protocol,
     host: &str,
     started: Instant,
-) -> Probe {
+) -> Contact {
     let request = match protocol {
         Protocol::Http => http_request(host),
         Protocol::FastCgi => get_values_request(),
         _ => {
-            return Probe::Answered {
+            return Contact::Answered {
                 answer: "accepted the connection".to_owned(),
                 ms: millis(started),
             };
@@ -134,13 +134,13 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     .await;
     let ms = millis(started);
     match reply {
-        Err(_) => Probe::NoAnswer { after_ms: ms },
+        Err(_) => Contact::NoAnswer { after_ms: ms },
         Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionReset => {
-            Probe::Closed { detail: "reset the connection without answering".to_owned() }
+            Contact::Closed { detail: "reset the connection without answering".to_owned() }
         }
-        Ok(Err(e)) => Probe::Failed { detail: e.to_string() },
+        Ok(Err(e)) => Contact::Failed { detail: e.to_string() },
         Ok(Ok(bytes)) if bytes.is_empty() => {
-            Probe::Closed { detail: "closed the connection without answering".to_owned() }
+            Contact::Closed { detail: "closed the connection without answering".to_owned() }
         }
         Ok(Ok(bytes)) => match protocol {
             Protocol::FastCgi => fastcgi_answer(&bytes, ms),
@@ -179,18 +179,18 @@ fn http_request(host: &str) -> Vec<u8> {
     format!("GET / HTTP/1.0\r\nHost: {host}\r\nUser-Agent: triage (read-only upstream check)\r\nAccept: */*\r\nConnection: close\r\n\r\n").into_bytes()
 }
 
-fn http_answer(bytes: &[u8], ms: u64) -> Probe {
+fn http_answer(bytes: &[u8], ms: u64) -> Contact {
     let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
     let first = first.strip_suffix(b"\r").unwrap_or(first);
     let line = sanitize::bytes(first, false);
     let line = line.trim_end();
     if line.starts_with("HTTP/") {
-        return Probe::Answered { answer: line.to_owned(), ms };
+        return Contact::Answered { answer: line.to_owned(), ms };
     }
     if bytes.first() == Some(&1) {
-        return Probe::WrongProtocol { detail: "answers in FastCGI, not HTTP".to_owned() };
+        return Contact::WrongProtocol { detail: "answers in FastCGI, not HTTP".to_owned() };
     }
-    Probe::WrongProtocol {
+    Contact::WrongProtocol {
         detail: format!("answered something that is not HTTP: {}", truncate(line, 60)),
     }
 }
@@ -229,17 +229,17 @@ fn record_complete(buf: &[u8]) -> bool {
         && buf.len() >= 8 + usize::from(u16::from_be_bytes([buf[4], buf[5]])) + usize::from(buf[6])
 }
 
-fn fastcgi_answer(bytes: &[u8], ms: u64) -> Probe {
+fn fastcgi_answer(bytes: &[u8], ms: u64) -> Contact {
     if bytes.starts_with(b"HTTP/") {
-        return Probe::WrongProtocol { detail: "answers in HTTP, not FastCGI".to_owned() };
+        return Contact::WrongProtocol { detail: "answers in HTTP, not FastCGI".to_owned() };
     }
     if bytes.len() < 8 || bytes[0] != 1 {
-        return Probe::WrongProtocol {
+        return Contact::WrongProtocol {
             detail: "answered something that is not FastCGI".to_owned(),
         };
     }
     if bytes[1] != FCGI_GET_VALUES_RESULT {
-        return Probe::Answered { answer: format!("FastCGI record type {}", bytes[1]), ms };
+        return Contact::Answered { answer: format!("FastCGI record type {}", bytes[1]), ms };
     }
     let len = usize::from(u16::from_be_bytes([bytes[4], bytes[5]]));
     let values = name_values(bytes.get(8..8 + len).unwrap_or_default());
@@ -248,7 +248,7 @@ fn fastcgi_answer(bytes: &[u8], ms: u64) -> Probe {
     } else {
         format!("FastCGI answered {}", values.join(", "))
     };
-    Probe::Answered { answer, ms }
+    Contact::Answered { answer, ms }
 }
 
 /// FastCGI name-value pairs (lengths of 1 byte, or 4 with the high bit set).
@@ -288,14 +288,14 @@ mod tests {
         reply.extend_from_slice(b"FCGI_MAX_CONNS50");
         assert_eq!(
             fastcgi_answer(&reply, 3),
-            Probe::Answered { answer: "FastCGI answered FCGI_MAX_CONNS=50".into(), ms: 3 }
+            Contact::Answered { answer: "FastCGI answered FCGI_MAX_CONNS=50".into(), ms: 3 }
         );
         assert!(matches!(
             fastcgi_answer(b"HTTP/1.1 400 Bad Request\r\n", 1),
-            Probe::WrongProtocol { .. }
+            Contact::WrongProtocol { .. }
         ));
         assert!(
-            matches!(http_answer(&[1, 6, 0, 1], 1), Probe::WrongProtocol { detail } if detail.contains("FastCGI"))
+            matches!(http_answer(&[1, 6, 0, 1], 1), Contact::WrongProtocol { detail } if detail.contains("FastCGI"))
         );
     }
 
@@ -311,11 +311,11 @@ mod tests {
         });
         let address = Address::Tcp { host: "127.0.0.1".into(), port };
         assert!(
-            matches!(probe(Protocol::Http, &address, "x").await, Probe::Answered { answer, .. } if answer == "HTTP/1.1 503 Service Unavailable")
+            matches!(probe(Protocol::Http, &address, "x").await, Contact::Answered { answer, .. } if answer == "HTTP/1.1 503 Service Unavailable")
         );
         server.await.unwrap();
-        assert_eq!(probe(Protocol::Http, &address, "x").await, Probe::Refused);
+        assert_eq!(probe(Protocol::Http, &address, "x").await, Contact::Refused);
         let missing = Address::Unix { path: "/nonexistent/triage.sock".into() };
-        assert_eq!(probe(Protocol::FastCgi, &missing, "x").await, Probe::Missing);
+        assert_eq!(probe(Protocol::FastCgi, &missing, "x").await, Contact::Missing);
     }
 }

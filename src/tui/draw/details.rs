@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Paragraph};
 use super::doc::Doc;
 use super::theme::Theme;
 use super::walk::block;
-use crate::checks::{CheckReport, CheckStatus};
+use crate::contract::{CheckReport, CheckStatus};
 use crate::report::support;
 use crate::runbook::model::{Command, Effect, FixCard, Step};
 use crate::session::Ending;
@@ -148,7 +148,7 @@ fn checks(doc: &mut Doc, app: &App, theme: Theme) {
 
 fn check_line(doc: &mut Doc, app: &App, run: &CheckRun, theme: Theme) {
     let glyphs = theme.glyphs();
-    let title = crate::checks::catalog::spec(&run.request.check)
+    let title = crate::checks::registry::spec(&run.request.check)
         .map_or(run.request.check.as_str(), |s| s.title);
     let (mark, style, text) = match &run.state {
         RunState::Queued => (glyphs.queued, theme.dim(), "waiting to start".to_owned()),

@@ -202,5 +202,5 @@ fn render_footer(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 }
 
 fn could_not_run(run: &crate::tui::app::CheckRun) -> bool {
-    matches!(&run.state, RunState::Finished(r) if matches!(r.status, crate::checks::CheckStatus::CouldNotRun { .. } | crate::checks::CheckStatus::TimedOut { .. }))
+    matches!(&run.state, RunState::Finished(r) if matches!(r.status, crate::contract::CheckStatus::CouldNotRun { .. } | crate::contract::CheckStatus::TimedOut { .. }))
 }

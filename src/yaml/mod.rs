@@ -2,10 +2,15 @@
 //! log-signature tables. It bounds the input, rejects unknown keys (through the raw types'
 //! `deny_unknown_fields`) and turns every failure into a [`SourceError`] that names
 //! `path:line:col`. It is the only module, with the raw types, that knows the YAML crate.
+//! Ground floor: it imports nothing of the project but `sanitize`.
 
-use std::fmt;
+mod position;
+mod problem;
 
 use serde::de::DeserializeOwned;
+
+pub use position::{At, Pos, Text};
+pub use problem::{Level, LoadFailure, Problem, SourceError, read_bounded};
 
 /// Largest YAML document triage will parse. The built-in runbook is far below it.
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
@@ -15,78 +20,6 @@ pub const MAX_DEPTH: usize = 64;
 pub const MAX_ALIASES: usize = 256;
 /// Parser events accepted (about one per scalar, key or bracket).
 pub const MAX_EVENTS: usize = 400_000;
-
-/// A problem at a place in a source file, shown as `path:line:col: message`, then the line and a
-/// caret under the column.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct SourceError {
-    /// The file path, or `builtin:<name>` for an embedded file.
-    pub origin: String,
-    /// 1-based line; 0 when the problem concerns the whole file.
-    pub line: u32,
-    /// 1-based column, counted in characters.
-    pub column: u32,
-    /// What is wrong and what was expected.
-    pub message: String,
-    /// The offending source line, already sanitised for the terminal.
-    pub source_line: Option<String>,
-}
-
-impl SourceError {
-    /// A problem at `line:column` of `text`.
-    pub fn at(
-        origin: &str,
-        text: &str,
-        line: u32,
-        column: u32,
-        message: impl Into<String>,
-    ) -> Self {
-        let source_line = (line > 0)
-            .then(|| text.lines().nth(line as usize - 1))
-            .flatten()
-            .map(|l| crate::sanitize::line(l).into_owned());
-        SourceError {
-            origin: origin.to_owned(),
-            line,
-            column,
-            message: message.into(),
-            source_line,
-        }
-    }
-
-    /// A problem with the file as a whole (too large, unreadable, empty).
-    pub fn whole_file(origin: &str, message: impl Into<String>) -> Self {
-        SourceError {
-            origin: origin.to_owned(),
-            line: 0,
-            column: 0,
-            message: message.into(),
-            source_line: None,
-        }
-    }
-
-    /// The first line only: `path:line:col: message`.
-    pub fn headline(&self) -> String {
-        if self.line == 0 {
-            format!("{}: {}", self.origin, self.message)
-        } else {
-            format!("{}:{}:{}: {}", self.origin, self.line, self.column, self.message)
-        }
-    }
-}
-
-impl fmt::Display for SourceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.headline())?;
-        if let Some(src) = &self.source_line {
-            let number = self.line.to_string();
-            let gutter = " ".repeat(number.len());
-            let caret_pad = " ".repeat(self.column.saturating_sub(1) as usize);
-            write!(f, "\n{gutter} |\n{number} | {src}\n{gutter} | {caret_pad}^")?;
-        }
-        Ok(())
-    }
-}
 
 /// Parses `text` as one YAML document into `T`, within the limits above.
 pub fn from_str<T: DeserializeOwned>(origin: &str, text: &str) -> Result<T, SourceError> {

@@ -5,47 +5,14 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-use super::source::{self, Sources, Unreadable};
-use super::{Location, LogKind, LogPath, Setting};
-use crate::checks::stack::{ConfigSource, Stack, System, table};
+use super::source::{self, Sources};
+use crate::contract::evidence::stack::{ConfigSource, Stack};
+use crate::contract::evidence::web::{FpmConfig, Location, LogKind, LogPath, Pool, Setting};
+use crate::knowledge::services;
+use crate::system::System;
 
 /// Debian's compiled-in prefix: relative includes and logs are taken from here.
 pub const COMPILED_PREFIX: &str = "/usr";
-
-/// One `[pool]` section.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct Pool {
-    pub name: String,
-    pub at: Option<Location>,
-    /// `listen = …`: a path or `[host:]port`.
-    pub listen: Option<Setting>,
-    pub user: Option<String>,
-    pub group: Option<String>,
-    pub listen_owner: Option<String>,
-    pub listen_group: Option<String>,
-    pub listen_mode: Option<String>,
-    /// static, dynamic or ondemand
-    pub pm: Option<String>,
-    pub max_children: Option<Setting>,
-}
-
-impl Pool {
-    pub fn max_children(&self) -> Option<u32> {
-        self.max_children.as_ref().and_then(|s| s.value.parse().ok())
-    }
-}
-
-/// One PHP-FPM master's config.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FpmConfig {
-    pub main: PathBuf,
-    pub pools: Vec<Pool>,
-    pub logs: Vec<LogPath>,
-    pub files: Vec<PathBuf>,
-    pub unreadable: Vec<Unreadable>,
-}
 
 /// Reads `main` and the pool files it includes.
 pub fn read(system: &System, main: &Path) -> FpmConfig {
@@ -132,7 +99,7 @@ pub fn read_stack(system: &System, stack: &Stack) -> Vec<FpmConfig> {
         .map(|c| PathBuf::from(&c.path))
         .collect();
     if mains.is_empty() {
-        let defaults = table::builtin()
+        let defaults = services::builtin()
             .ok()
             .and_then(|t| t.into_iter().find(|s| s.id == "php-fpm"))
             .map(|s| s.default_configs)

@@ -1,18 +1,10 @@
 //! The table of services triage recognises (`assets/stack.yaml`), loaded through the strict YAML
 //! loader and checked. It only describes services; finding them in `/proc` is `stack::discover`.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+use crate::contract::evidence::stack::Role;
 use crate::yaml::{self, SourceError};
-
-/// What part of the stack a service is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    WebServer,
-    Runtime,
-    Database,
-}
 
 /// One service as the table describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -55,7 +47,7 @@ struct RawTable {
     services: Vec<ServiceSpec>,
 }
 
-const BUILTIN: &str = include_str!("../../../assets/stack.yaml");
+const BUILTIN: &str = include_str!("../../assets/stack.yaml");
 
 /// The built-in table.
 pub fn builtin() -> Result<Vec<ServiceSpec>, SourceError> {

@@ -1,22 +1,12 @@
-//! Reading the web servers' configs: nginx (with every `include`), Apache httpd and HAProxy, and
-//! PHP-FPM's pools. For each site it extracts the upstream targets, timeouts, limits,
-//! maintenance rules and log files, each with the file and line that set it. It parses the files
-//! itself and runs nothing: `nginx -T` would open (and create) every log file it names, load
-//! modules and read keys as the caller, which a read-only check must not do.
-
-pub mod apache;
-pub mod haproxy;
-pub mod nginx;
-pub mod phpfpm;
-pub mod source;
+//! The web servers' configs as triage reads them: sites, their upstreams, timeouts, limits,
+//! maintenance rules and log files, each with the file and line that set it; and PHP-FPM's pools.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::checks::stack::{self, Role, Service, Stack, System, Unseen};
-pub use source::Unreadable;
+use super::stack::{SUDO_STACK, Unseen};
 
 /// A place in a config file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -140,7 +130,7 @@ impl fmt::Display for Address {
 
 /// One upstream a site sends requests to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Target {
+pub struct Upstream {
     pub protocol: Protocol,
     pub address: Address,
     /// The upstream group (`upstream php { … }`, `backend app`, `balancer://x`) it belongs to.
@@ -156,7 +146,7 @@ pub struct Target {
     pub standby: bool,
 }
 
-impl Target {
+impl Upstream {
     /// The config line that names the address: the group member's, else the directive's.
     pub fn address_at(&self) -> &Location {
         self.member_at.as_ref().unwrap_or(&self.at)
@@ -220,7 +210,7 @@ pub struct Site {
     pub listen: Vec<String>,
     pub at: Option<Location>,
     pub root: Option<String>,
-    pub targets: Vec<Target>,
+    pub targets: Vec<Upstream>,
     pub timeouts: Vec<Setting>,
     pub limits: Vec<Setting>,
     pub maintenance: Vec<Maintenance>,
@@ -266,7 +256,7 @@ pub struct ProxyConfig {
     pub main: PathBuf,
     /// Every file read, the main one first.
     pub files: Vec<PathBuf>,
-    pub unreadable: Vec<Unreadable>,
+    pub unreadable: Vec<UnreadableConfig>,
     pub sites: Vec<Site>,
     pub logs: Vec<LogPath>,
     /// The user the workers run as, by the config (`user www-data;`, `User ${APACHE_RUN_USER}`).
@@ -298,43 +288,6 @@ impl ProxyConfig {
     }
 }
 
-/// Reads one server's config. `prefix` is nginx's `-p` (relative log paths); `None` for the
-/// compiled-in default.
-pub fn read(
-    system: &System,
-    server: ServerKind,
-    main: &Path,
-    prefix: Option<&Path>,
-) -> ProxyConfig {
-    match server {
-        ServerKind::Nginx => nginx::read(system, main, prefix),
-        ServerKind::Apache => apache::read(system, main),
-        ServerKind::Haproxy => haproxy::read(system, main),
-    }
-}
-
-/// The config of each running web server of the stack that triage can read, in stack order.
-pub fn read_stack(system: &System, stack: &Stack) -> Vec<ProxyConfig> {
-    let mut configs: Vec<ProxyConfig> = Vec::new();
-    for service in stack.of_role(Role::WebServer) {
-        let Some((kind, main, prefix)) = config_of(service) else { continue };
-        if configs.iter().any(|c| c.main == main) {
-            continue;
-        }
-        configs.push(read(system, kind, &main, prefix.as_deref()));
-    }
-    configs
-}
-
-/// The server kind, absolute main config and `-p` prefix of a running web server.
-pub fn config_of(service: &Service) -> Option<(ServerKind, PathBuf, Option<PathBuf>)> {
-    let kind = ServerKind::from_service(&service.id)?;
-    let prefix = service.master_process().and_then(|m| m.flag_value("-p")).map(PathBuf::from);
-    let base = prefix.clone().unwrap_or_else(|| PathBuf::from(nginx::COMPILED_PREFIX));
-    let main = stack::absolute_config(service, &base)?;
-    Some((kind, main, prefix))
-}
-
 /// The log files the configs name, and what could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct LogPaths {
@@ -342,79 +295,65 @@ pub struct LogPaths {
     pub unseen: Vec<Unseen>,
 }
 
-/// The configured log files of every running web server and PHP-FPM, with their kind, each with
-/// the config line that names it. Blocking. For the logs check, which adds the usual places.
-pub fn log_paths(system: &System) -> LogPaths {
-    match stack::discover(system) {
-        Ok(stack) => log_paths_of(system, &stack),
-        Err(reason) => LogPaths {
-            paths: Vec::new(),
-            unseen: vec![Unseen::new(
-                format!("the running services ({reason})"),
-                stack::SUDO_STACK,
-            )],
-        },
-    }
+/// A config file that exists but could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreadableConfig {
+    pub path: PathBuf,
+    pub reason: String,
 }
 
-/// The document root of the first site in the running servers' configs that serves `url`: where
-/// the app's config (`wp-config.php`, `.env`) and its git checkout are likely to be.
-pub fn site_root_for(system: &System, stack: &Stack, url: &url::Url) -> Option<String> {
-    read_stack(system, stack)
-        .into_iter()
-        .flat_map(|config| config.sites)
-        .filter(|site| site.serves(url))
-        .find_map(|site| site.root.filter(|root| !root.contains('$')))
-}
-
-/// [`log_paths`] for a stack already discovered.
-pub fn log_paths_of(system: &System, stack: &Stack) -> LogPaths {
-    let mut out = LogPaths::default();
-    let configs = read_stack(system, stack);
-    for config in &configs {
-        out.unseen.extend(config.unreadable.iter().map(|u| u.unseen(config.server)));
-        for log in &config.logs {
-            if !out.paths.iter().any(|p| p.path == log.path) {
-                out.paths.push(log.clone());
-            }
-        }
-    }
-    for fpm in phpfpm::read_stack(system, stack) {
-        out.unseen.extend(fpm.unreadable.iter().map(|u| u.unseen_with("sudo triage logs")));
-        out.paths.extend(fpm.logs);
-    }
-    out
-}
-
-/// Splits `host:port`, `[v6]:port` or `host` (with the default port).
-pub fn split_host_port(text: &str, default_port: Option<u16>) -> Option<(String, u16)> {
-    if let Some(rest) = text.strip_prefix('[') {
-        let (host, after) = rest.split_once(']')?;
-        let port = match after.strip_prefix(':') {
-            Some(p) => p.parse().ok()?,
-            None => default_port?,
+impl UnreadableConfig {
+    /// What could not be seen, with the command that shows the full config.
+    pub fn unseen(&self, server: ServerKind) -> Unseen {
+        let instead = match server {
+            ServerKind::Nginx => "sudo nginx -T",
+            ServerKind::Apache => "sudo apachectl -S",
+            ServerKind::Haproxy => SUDO_STACK,
         };
-        return Some((host.to_owned(), port));
+        self.unseen_with(instead)
     }
-    match text.rsplit_once(':') {
-        Some((host, port)) if !host.contains(':') => Some((host.to_owned(), port.parse().ok()?)),
-        _ if !text.is_empty() && !text.contains(':') => Some((text.to_owned(), default_port?)),
-        _ => None,
+
+    pub fn unseen_with(&self, instead: &str) -> Unseen {
+        Unseen::new(format!("{} ({})", self.path.display(), self.reason), instead)
     }
+}
+
+/// One `[pool]` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Pool {
+    pub name: String,
+    pub at: Option<Location>,
+    /// `listen = …`: a path or `[host:]port`.
+    pub listen: Option<Setting>,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub listen_owner: Option<String>,
+    pub listen_group: Option<String>,
+    pub listen_mode: Option<String>,
+    /// static, dynamic or ondemand
+    pub pm: Option<String>,
+    pub max_children: Option<Setting>,
+}
+
+impl Pool {
+    pub fn max_children(&self) -> Option<u32> {
+        self.max_children.as_ref().and_then(|s| s.value.parse().ok())
+    }
+}
+
+/// One PHP-FPM master's config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FpmConfig {
+    pub main: PathBuf,
+    pub pools: Vec<Pool>,
+    pub logs: Vec<LogPath>,
+    pub files: Vec<PathBuf>,
+    pub unreadable: Vec<UnreadableConfig>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn host_ports_split() {
-        assert_eq!(split_host_port("127.0.0.1:9000", None), Some(("127.0.0.1".into(), 9000)));
-        assert_eq!(split_host_port("[::1]:81", None), Some(("::1".into(), 81)));
-        assert_eq!(split_host_port("backend", Some(80)), Some(("backend".into(), 80)));
-        assert_eq!(split_host_port("backend", None), None);
-        assert_eq!(split_host_port("h:notaport", Some(80)), None);
-    }
 
     #[test]
     fn addresses_display_as_people_write_them() {

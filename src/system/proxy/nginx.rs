@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::source::{self, Sources};
-use super::{
+use crate::contract::evidence::web::{
     Address, Location, LogKind, LogPath, Maintenance, Protocol, ProxyConfig, ServerKind, Setting,
-    Site, Target,
+    Site, Upstream,
 };
-use crate::checks::stack::System;
+use crate::system::System;
 
 /// Debian's `--prefix`: where relative log paths point when nginx runs without `-p`.
 pub const COMPILED_PREFIX: &str = "/usr/share/nginx";
@@ -330,9 +330,9 @@ impl Walk<'_> {
     }
 
     /// The targets a `*_pass` directive points at, group members expanded.
-    fn targets(&self, d: &Directive) -> Vec<Target> {
+    fn targets(&self, d: &Directive) -> Vec<Upstream> {
         let Some((protocol, rest)) = pass_target(&d.name, d.arg(0)) else { return Vec::new() };
-        let target = |address, member_at, standby, group: Option<&str>| Target {
+        let target = |address, member_at, standby, group: Option<&str>| Upstream {
             protocol,
             address,
             group: group.map(str::to_owned),

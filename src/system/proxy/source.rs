@@ -4,11 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-use crate::checks::stack::system::{self, System};
-use crate::checks::stack::{SUDO_STACK, Unseen};
+use crate::contract::evidence::web::UnreadableConfig;
 use crate::sanitize;
+use crate::system::{self, System};
 
 /// Most files one config may pull in.
 pub const MAX_FILES: usize = 1000;
@@ -17,35 +15,12 @@ pub const MAX_TOTAL_BYTES: usize = 64 * 1024 * 1024;
 /// Deepest include nesting followed.
 pub const MAX_DEPTH: usize = 16;
 
-/// A config file that exists but could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Unreadable {
-    pub path: PathBuf,
-    pub reason: String,
-}
-
-impl Unreadable {
-    /// What could not be seen, with the command that shows the full config.
-    pub fn unseen(&self, server: super::ServerKind) -> Unseen {
-        let instead = match server {
-            super::ServerKind::Nginx => "sudo nginx -T",
-            super::ServerKind::Apache => "sudo apachectl -S",
-            super::ServerKind::Haproxy => SUDO_STACK,
-        };
-        self.unseen_with(instead)
-    }
-
-    pub fn unseen_with(&self, instead: &str) -> Unseen {
-        Unseen::new(format!("{} ({})", self.path.display(), self.reason), instead)
-    }
-}
-
 /// The files read for one server's config.
 #[derive(Debug)]
 pub struct Sources<'a> {
     system: &'a System,
     pub files: Vec<PathBuf>,
-    pub unreadable: Vec<Unreadable>,
+    pub unreadable: Vec<UnreadableConfig>,
     pub problems: Vec<String>,
     bytes: usize,
     open: Vec<PathBuf>,
@@ -90,7 +65,7 @@ impl<'a> Sources<'a> {
             }
             Err(e) => {
                 let reason = system::io_reason(&e);
-                self.unreadable.push(Unreadable { path: path.to_owned(), reason });
+                self.unreadable.push(UnreadableConfig { path: path.to_owned(), reason });
                 None
             }
         }
@@ -111,7 +86,7 @@ impl<'a> Sources<'a> {
         }
         let (found, errors) = self.system.glob_checked(&text);
         self.unreadable
-            .extend(errors.into_iter().map(|(path, reason)| Unreadable { path, reason }));
+            .extend(errors.into_iter().map(|(path, reason)| UnreadableConfig { path, reason }));
         found.into_iter().filter(|p| !self.system.path(p).is_dir()).collect()
     }
 }

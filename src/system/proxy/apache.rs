@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::source::{self, Sources};
-use super::{
+use crate::contract::evidence::web::{
     Address, Location, LogKind, LogPath, Maintenance, Protocol, ProxyConfig, ServerKind, Setting,
-    Site, Target,
+    Site, Upstream,
 };
-use crate::checks::stack::System;
+use crate::system::System;
 
 /// Where Debian keeps the variables its apache2.conf uses.
 pub const DEBIAN_ENVVARS: &str = "/etc/apache2/envvars";
@@ -71,7 +71,7 @@ struct Walk<'a> {
     balancer: Option<String>,
     groups: HashMap<String, Vec<(String, Location)>>,
     /// Targets through a balancer, resolved once every `<Proxy>` section has been read.
-    pending: Vec<(usize, Target, String)>,
+    pending: Vec<(usize, Upstream, String)>,
     /// The flag file of the last `RewriteCond … -f`.
     flag: Option<String>,
 }
@@ -226,7 +226,7 @@ impl Walk<'_> {
 
     fn target(&mut self, url: &str, directive: String, at: Location) {
         let Some((protocol, address)) = parse_url(url) else { return };
-        let target = Target {
+        let target = Upstream {
             protocol,
             address,
             group: None,
@@ -263,7 +263,7 @@ impl Walk<'_> {
         for (site, target, group) in std::mem::take(&mut self.pending) {
             for (url, member_at) in self.groups.get(&group).cloned().unwrap_or_default() {
                 let Some((protocol, address)) = parse_url(&url) else { continue };
-                let member = Target {
+                let member = Upstream {
                     protocol,
                     address,
                     group: Some(group.clone()),

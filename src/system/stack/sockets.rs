@@ -4,56 +4,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use serde::{Deserialize, Serialize};
-
 use super::system::System;
+use crate::contract::evidence::stack::{Endpoint, Listener};
 use crate::sanitize;
-
-/// A socket in the listening state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Listener {
-    /// `127.0.0.1:9000`, `[::]:80` or `unix:/run/php/php8.2-fpm.sock`.
-    pub address: String,
-    /// The owner of a TCP socket (unix sockets do not say).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uid: Option<u32>,
-    #[serde(skip)]
-    pub inode: u64,
-    #[serde(skip)]
-    pub endpoint: Endpoint,
-}
-
-/// Where a listener listens.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Endpoint {
-    Tcp(IpAddr, u16),
-    Unix(String),
-    #[default]
-    Unknown,
-}
-
-impl Listener {
-    /// Whether a TCP connection to `ip:port` would reach this listener.
-    pub fn accepts(&self, ip: IpAddr, port: u16) -> bool {
-        match &self.endpoint {
-            Endpoint::Tcp(bound, p) => {
-                // `[::]` takes IPv4 only without IPV6_V6ONLY, which nginx sets: do not assume it.
-                let any = bound.is_unspecified() && bound.is_ipv4() == ip.is_ipv4();
-                *p == port && (any || *bound == ip || same_v4(*bound, ip))
-            }
-            _ => false,
-        }
-    }
-}
-
-/// `::ffff:127.0.0.1` and `127.0.0.1` are one address.
-fn same_v4(a: IpAddr, b: IpAddr) -> bool {
-    let v4 = |ip: IpAddr| match ip {
-        IpAddr::V4(v4) => Some(v4),
-        IpAddr::V6(v6) => v6.to_ipv4_mapped(),
-    };
-    v4(a).is_some() && v4(a) == v4(b)
-}
 
 /// Every listening TCP and unix socket in this network namespace.
 pub fn listening(system: &System) -> Result<Vec<Listener>, String> {

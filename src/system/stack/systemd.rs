@@ -5,48 +5,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use super::system::{self, System};
+use crate::contract::evidence::stack::{Systemd, Unit};
 use crate::sanitize;
 
 const SYSTEMCTL_LIMIT: Duration = Duration::from_secs(3);
 const SYSTEMCTL_MAX_BYTES: u64 = 1024 * 1024;
-
-/// What systemd says, or why it was not asked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "state")]
-pub enum Systemd {
-    /// The units of the stack that systemd knows.
-    Running { units: Vec<Unit> },
-    /// Unit states were not read, and why ("systemd is not running here").
-    Skipped { reason: String },
-}
-
-/// One unit as `systemctl list-units` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Unit {
-    pub name: String,
-    /// loaded, not-found, masked
-    pub load: String,
-    /// active, inactive, failed, activating
-    pub active: String,
-    /// running, dead, failed, auto-restart
-    pub sub: String,
-    /// How it last ended, from `systemctl show`: success, exit-code, signal, oom-kill, …
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<String>,
-    /// How often systemd restarted it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub restarts: Option<u32>,
-}
-
-impl Unit {
-    /// Inactive or failed while loaded: the service is meant to exist but is not running.
-    pub fn is_down(&self) -> bool {
-        self.load == "loaded" && matches!(self.active.as_str(), "inactive" | "failed")
-    }
-}
 
 /// Whether systemd manages this machine (the test `sd_booted()` makes).
 pub fn booted(system: &System) -> bool {

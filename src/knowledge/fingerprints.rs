@@ -7,13 +7,13 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+use crate::contract::evidence::dns::CdnMatch;
+use crate::contract::evidence::http::{Fingerprint, Hop};
 use crate::diagnosis::Rules;
 use crate::layer::Layer;
-use crate::runbook::load::{Level, LoadFailure, Problem};
-use crate::runbook::raw::{At, Pos, Text};
-use crate::yaml::{self, SourceError};
+use crate::yaml::{self, At, Level, LoadFailure, Pos, Problem, SourceError, Text};
 
 /// One test on a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,50 +118,6 @@ pub struct Response<'a> {
     pub status: u16,
     pub headers: &'a [(String, String)],
     pub body: &'a str,
-}
-
-/// A vendor seen in the response path, with the header that shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Hop {
-    pub vendor: String,
-    pub name: String,
-    pub layer: Layer,
-    pub evidence: String,
-}
-
-/// Who generated a response, and what the vendor says it means.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Fingerprint {
-    /// The vendor that made the response; `None` when it came from the application.
-    pub vendor: Option<String>,
-    pub vendor_name: Option<String>,
-    pub layer: Layer,
-    /// An intermediary (CDN, load balancer, proxy, web server) made the page itself.
-    pub generated: bool,
-    /// The vendor's own code (521, H10, no_healthy_upstream, …).
-    pub code: Option<String>,
-    pub meaning: Option<String>,
-    pub cause: Option<String>,
-    pub maintenance: bool,
-    /// `high` for a vendor's own page, `low` for an inference.
-    pub confidence: String,
-    /// The quoted headers and body text behind the verdict.
-    pub evidence: Vec<String>,
-    /// Every vendor seen in the headers, outside in.
-    pub path: Vec<Hop>,
-    /// The CDN in the path, if any.
-    pub cdn: Option<String>,
-    /// Request ids for the support note, `name: value`.
-    pub request_ids: Vec<String>,
-    pub retry_after: Option<String>,
-}
-
-/// A CDN the DNS answers point at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CdnMatch {
-    pub vendor: String,
-    pub name: String,
-    pub evidence: String,
 }
 
 const BUILTIN: &str = include_str!("../../assets/fingerprints.yaml");

@@ -12,9 +12,7 @@ use regex_syntax::hir::{Hir, HirKind};
 use serde::Deserialize;
 
 use crate::layer::Layer;
-use crate::runbook::load::{Level, LoadFailure, Problem};
-use crate::runbook::raw::{At, Pos, Text};
-use crate::yaml::{self, SourceError};
+use crate::yaml::{self, At, Level, LoadFailure, Pos, Problem, SourceError, Text};
 
 /// The shortest literal the prefilter accepts: shorter ones would hit on most lines.
 pub const MIN_LITERAL: usize = 4;
@@ -57,7 +55,7 @@ pub struct Signatures {
     by_literal: Vec<Vec<usize>>,
 }
 
-const BUILTIN: &str = include_str!("../../../assets/log-signatures.yaml");
+const BUILTIN: &str = include_str!("../../assets/log-signatures.yaml");
 const BUILTIN_ORIGIN: &str = "builtin:assets/log-signatures.yaml";
 
 impl Signatures {

@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use super::source::{self, Sources};
-use super::{
-    Address, Location, LogKind, LogPath, Protocol, ProxyConfig, ServerKind, Setting, Site, Target,
+use crate::contract::evidence::web::{
+    Address, Location, LogKind, LogPath, Protocol, ProxyConfig, ServerKind, Setting, Site, Upstream,
 };
-use crate::checks::stack::System;
+use crate::system::System;
 
 /// Where Debian's rsyslog rule (`/etc/rsyslog.d/49-haproxy.conf`) writes HAProxy's log.
 pub const DEBIAN_LOG: &str = "/var/log/haproxy.log";
@@ -208,12 +208,12 @@ fn log(config: &mut ProxyConfig, words: &[String], at: Location) {
 }
 
 /// `server web1 127.0.0.1:8080 check [backup] [disabled]`.
-fn server(words: &[String], protocol: Protocol, group: &str, at: Location) -> Option<Target> {
+fn server(words: &[String], protocol: Protocol, group: &str, at: Location) -> Option<Upstream> {
     let address = parse_address(words.get(2)?)?;
     let standby = words.iter().skip(3).any(|w| w == "backup" || w == "disabled");
     let ssl = words.iter().skip(3).any(|w| w == "ssl");
     let protocol = if ssl && protocol == Protocol::Http { Protocol::Https } else { protocol };
-    Some(Target {
+    Some(Upstream {
         protocol,
         address,
         group: Some(group.to_owned()),

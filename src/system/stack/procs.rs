@@ -1,72 +1,9 @@
 //! The process table from `/proc`: pid, parent, user, groups, name and command line of every
 //! process. Only what any user may read; a process that vanishes mid-read is skipped.
 
-use serde::{Deserialize, Serialize};
-
 use super::system::System;
+use crate::contract::evidence::stack::Process;
 use crate::sanitize;
-
-/// One process, as `/proc/PID/{status,cmdline,comm}` describe it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Process {
-    pub pid: u32,
-    pub ppid: u32,
-    /// Effective user and group ids.
-    pub uid: u32,
-    pub gid: u32,
-    /// Supplementary groups.
-    #[serde(skip)]
-    pub groups: Vec<u32>,
-    #[serde(skip)]
-    pub threads: u32,
-    /// The kernel's name for it (at most 15 bytes), sanitised.
-    pub comm: String,
-    /// The command line as shown by `ps`, sanitised.
-    pub title: String,
-    /// The command line split into words (a rewritten title is split at spaces).
-    #[serde(skip)]
-    pub args: Vec<String>,
-}
-
-impl Process {
-    /// The names a service table may know this process by: its comm, argv[0]'s file name and,
-    /// for an interpreter, its script's file name.
-    pub fn names(&self) -> Vec<&str> {
-        let mut names = vec![self.comm.as_str()];
-        let Some(first) = self.args.first() else { return names };
-        let base = file_name(first).trim_end_matches(':');
-        names.push(base);
-        if is_interpreter(base) {
-            let script = self.args.iter().skip(1).find(|a| !a.starts_with('-') && *a != "-m");
-            if let Some(script) = script {
-                names.push(file_name(script));
-            }
-        }
-        names
-    }
-
-    /// The value of `flag` on the command line (`-c FILE`, `--config=FILE`, `-cFILE` not).
-    pub fn flag_value(&self, flag: &str) -> Option<&str> {
-        let mut words = self.args.iter();
-        while let Some(word) = words.next() {
-            if word == flag {
-                return words.next().map(String::as_str);
-            }
-            if let Some(value) = word.strip_prefix(flag).and_then(|r| r.strip_prefix('=')) {
-                return Some(value);
-            }
-        }
-        None
-    }
-}
-
-fn file_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
-
-fn is_interpreter(name: &str) -> bool {
-    ["python", "ruby", "perl", "bundle"].iter().any(|i| name.starts_with(i))
-}
 
 /// Every process that could be read, and how many could not.
 pub fn list(system: &System) -> std::io::Result<(Vec<Process>, usize)> {

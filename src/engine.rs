@@ -4,9 +4,7 @@
 //! decides what a late event for it means (usually: ignore it).
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +12,10 @@ use futures_util::FutureExt;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::checks::{self, CheckEvent, CheckReport, CheckRequest, CheckStatus, Progress, RunId};
+use crate::checks::registry;
+use crate::contract::{
+    CheckEvent, CheckReport, CheckRequest, CheckStatus, Progress, ReportFuture, RunId,
+};
 
 /// How many checks run at once and how long one may take when the catalog sets no limit.
 #[derive(Debug, Clone, Copy)]
@@ -29,15 +30,12 @@ impl Default for Limits {
     }
 }
 
-/// The future a runner returns: one check's report.
-pub type ReportFuture = Pin<Box<dyn Future<Output = CheckReport> + Send>>;
-
-/// What actually performs a check. The default is [`checks::run`]; tests put in their own.
+/// What actually performs a check. The default is [`registry::run`]; tests put in their own.
 pub type Runner = Arc<dyn Fn(CheckRequest, Progress) -> ReportFuture + Send + Sync>;
 
 /// The runner that performs the real checks.
 pub fn real_runner() -> Runner {
-    Arc::new(|request, progress| Box::pin(checks::run(request, progress)))
+    Arc::new(registry::run)
 }
 
 /// Starts and cancels check runs. Must be used inside a tokio runtime.
@@ -117,7 +115,7 @@ impl Drop for Engine {
 
 /// The catalog's limit for this check, else the default.
 fn timeout_for(check: &str, default: Duration) -> Duration {
-    checks::catalog::spec(check).map_or(default, |spec| spec.timeout)
+    registry::spec(check).map_or(default, |spec| spec.timeout)
 }
 
 /// One run, moved into its task.

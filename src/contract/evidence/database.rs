@@ -1,0 +1,20 @@
+//! What the `database` check found: the target and what the server said.
+
+use serde::{Deserialize, Serialize};
+
+/// What the check found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseEvidence {
+    /// `host:port` or `unix:/path`.
+    pub target: String,
+    /// `mysql`, `postgresql` or `unknown`.
+    pub kind: String,
+    /// Where the address came from: `wp-config.php`, `.env`, `.env DATABASE_URL`, `address`.
+    pub source: String,
+    pub reachable: bool,
+    pub failure: Option<String>,
+    pub version: Option<String>,
+    /// The server's own error, e.g. `1040: Too many connections`.
+    pub server_error: Option<String>,
+    pub elapsed_ms: u64,
+}

@@ -1,0 +1,165 @@
+//! What can be wrong with a file triage loads: a [`SourceError`] at `path:line:col`, its
+//! [`Level`], and the [`LoadFailure`] every two-stage loader (runbooks, the diagnosis rules, the
+//! fingerprint and log-signature tables) returns.
+
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+
+/// A problem at a place in a source file, shown as `path:line:col: message`, then the line and a
+/// caret under the column.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct SourceError {
+    /// The file path, or `builtin:<name>` for an embedded file.
+    pub origin: String,
+    /// 1-based line; 0 when the problem concerns the whole file.
+    pub line: u32,
+    /// 1-based column, counted in characters.
+    pub column: u32,
+    /// What is wrong and what was expected.
+    pub message: String,
+    /// The offending source line, already sanitised for the terminal.
+    pub source_line: Option<String>,
+}
+
+impl SourceError {
+    /// A problem at `line:column` of `text`.
+    pub fn at(
+        origin: &str,
+        text: &str,
+        line: u32,
+        column: u32,
+        message: impl Into<String>,
+    ) -> Self {
+        let source_line = (line > 0)
+            .then(|| text.lines().nth(line as usize - 1))
+            .flatten()
+            .map(|l| crate::sanitize::line(l).into_owned());
+        SourceError {
+            origin: origin.to_owned(),
+            line,
+            column,
+            message: message.into(),
+            source_line,
+        }
+    }
+
+    /// A problem with the file as a whole (too large, unreadable, empty).
+    pub fn whole_file(origin: &str, message: impl Into<String>) -> Self {
+        SourceError {
+            origin: origin.to_owned(),
+            line: 0,
+            column: 0,
+            message: message.into(),
+            source_line: None,
+        }
+    }
+
+    /// The first line only: `path:line:col: message`.
+    pub fn headline(&self) -> String {
+        if self.line == 0 {
+            format!("{}: {}", self.origin, self.message)
+        } else {
+            format!("{}:{}:{}: {}", self.origin, self.line, self.column, self.message)
+        }
+    }
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.headline())?;
+        if let Some(src) = &self.source_line {
+            let number = self.line.to_string();
+            let gutter = " ".repeat(number.len());
+            let caret_pad = " ".repeat(self.column.saturating_sub(1) as usize);
+            write!(f, "\n{gutter} |\n{number} | {src}\n{gutter} | {caret_pad}^")?;
+        }
+        Ok(())
+    }
+}
+
+/// How serious a problem is. Errors always fail a load; warnings fail only under `--strict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Warning,
+    Error,
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Level::Warning => "warning",
+            Level::Error => "error",
+        })
+    }
+}
+
+/// One problem found in a file, at a place in its source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub level: Level,
+    pub error: SourceError,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.level, self.error)
+    }
+}
+
+/// Why a file could not be loaded.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LoadFailure {
+    /// The file could not be read at all: missing, too large, not UTF-8.
+    #[error("{0}")]
+    Unreadable(SourceError),
+    /// The file was read but is not valid. Holds every problem, warnings included,
+    /// errors and warnings in source order.
+    #[error("{}", render_problems(.0))]
+    Invalid(Vec<Problem>),
+}
+
+impl LoadFailure {
+    /// The problems to print, errors and warnings alike.
+    pub fn problems(&self) -> Vec<Problem> {
+        match self {
+            LoadFailure::Unreadable(error) => {
+                vec![Problem { level: Level::Error, error: error.clone() }]
+            }
+            LoadFailure::Invalid(problems) => problems.clone(),
+        }
+    }
+}
+
+fn render_problems(problems: &[Problem]) -> String {
+    problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+}
+
+/// Reads a UTF-8 text file of at most [`super::MAX_BYTES`].
+pub fn read_bounded(path: &Path) -> Result<String, SourceError> {
+    let origin = path.display().to_string();
+    let unreadable =
+        |e: std::io::Error| SourceError::whole_file(&origin, format!("cannot read: {e}"));
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    if file.metadata().map_err(unreadable)?.is_dir() {
+        return Err(SourceError::whole_file(&origin, "is a directory; expected a YAML file"));
+    }
+    let mut bytes = Vec::new();
+    let limit = super::MAX_BYTES as u64 + 1;
+    file.take(limit).read_to_end(&mut bytes).map_err(unreadable)?;
+    if bytes.len() > super::MAX_BYTES {
+        return Err(SourceError::whole_file(
+            &origin,
+            format!("file is larger than {} bytes; expected a YAML file", super::MAX_BYTES),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let bytes = e.into_bytes();
+        let line = memchr::memchr_iter(b'\n', &bytes[..valid]).count() + 1;
+        SourceError::whole_file(
+            &origin,
+            format!("invalid UTF-8 at line {line} (byte {valid}); expected UTF-8 text"),
+        )
+    })
+}
