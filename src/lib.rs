@@ -15,6 +15,7 @@ pub mod report;
 pub mod runbook;
 pub mod sanitize;
 pub mod session;
+pub mod site;
 pub mod system;
 pub mod text;
 pub mod tui;

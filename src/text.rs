@@ -39,3 +39,15 @@ pub fn list(items: &[String], max: usize) -> String {
     }
     if shown.is_empty() { "none".to_owned() } else { shown }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_wrap_at_words() {
+        assert_eq!(wrap("aa bb cc dd", 5, "  "), "aa bb\n  cc\n  dd");
+        assert_eq!(wrap("aa bb cc dd", 7, "  "), "aa bb\n  cc dd");
+        assert_eq!(wrap("short", 80, "  "), "short");
+    }
+}

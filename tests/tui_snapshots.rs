@@ -124,7 +124,7 @@ fn the_inputs_form() {
 fn the_inputs_form_with_an_error() {
     let runbook = load::load_file(std::path::Path::new(FIXTURE)).unwrap().runbook;
     let session =
-        Session::new("s".into(), &runbook, "shop.example.com".into(), "UTC".into(), at(0));
+        Session::new("s".into(), &runbook, "ftp://shop.example.com".into(), "UTC".into(), at(0));
     let mut app = App::new(runbook, Rules::builtin().unwrap(), session, at(0));
     keys(&mut app, &[KeyCode::Enter, KeyCode::Enter, KeyCode::Enter]);
     snap("form_error", &app);

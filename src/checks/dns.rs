@@ -18,6 +18,7 @@ use crate::facts::FactKind::{Bool, List, Text};
 use crate::facts::Facts;
 use crate::knowledge::fingerprints;
 use crate::sanitize;
+use crate::site::SiteUrl;
 
 /// What this check is called, what it takes and which facts it produces.
 pub const SPEC: CheckSpec = CheckSpec {
@@ -144,10 +145,9 @@ pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
 
 /// The host of a URL, or the text itself when it is a bare name.
 pub fn host_of(text: &str) -> String {
-    let parsed = if text.contains("://") { url::Url::parse(text).ok() } else { None };
-    match parsed.as_ref().and_then(url::Url::host_str) {
-        Some(host) => host.trim_matches(['[', ']']).to_owned(),
-        None => text.split('/').next().unwrap_or_default().to_owned(),
+    match SiteUrl::parse(text) {
+        Ok(site) => site.host().to_owned(),
+        Err(_) => text.split('/').next().unwrap_or_default().to_owned(),
     }
 }
 

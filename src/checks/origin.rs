@@ -19,6 +19,7 @@ use crate::contract::{
 use crate::facts::FactKind::{Bool, Int, Text};
 use crate::facts::Facts;
 use crate::knowledge::fingerprints::{self, Response, clip};
+use crate::site::SiteUrl;
 
 /// What this check is called, what it takes and which facts it produces.
 pub const SPEC: CheckSpec = CheckSpec {
@@ -57,18 +58,19 @@ pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
 
 /// The check with explicit limits (tests use short ones).
 pub async fn check(request: CheckRequest, progress: Progress, limits: &Limits) -> CheckReport {
-    let url = match http::parse_url(request.param("url").unwrap_or_default()) {
-        Ok(url) => url,
-        Err(reason) => return CheckReport::could_not_run(SPEC.id, reason, None),
+    let site = match SiteUrl::parse(request.param("url").unwrap_or_default()) {
+        Ok(site) => site,
+        Err(reason) => return CheckReport::could_not_run(SPEC.id, reason.to_string(), None),
     };
     let Some(origin) = request.param("origin").map(str::trim).filter(|o| !o.is_empty()) else {
         return CheckReport::could_not_run(
             SPEC.id,
             "no origin address given; it is the origin server's own IP, as set in the CDN or load balancer",
-            Some(format!("triage check {} --origin IP[:PORT]", http::probe::shown_url(&url))),
+            Some(format!("triage check {} --origin IP[:PORT]", site.shown())),
         );
     };
-    let port = url.port_or_known_default().unwrap_or(443);
+    let port = site.port();
+    let url = site.url().clone();
     let address = match http::parse_address(origin, port).await {
         Ok(address) => address,
         Err(reason) => return CheckReport::could_not_run(SPEC.id, reason, None),

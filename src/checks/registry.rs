@@ -156,6 +156,39 @@ mod tests {
     }
 
     #[test]
+    fn the_checks_that_apply_to_a_url() {
+        let site = |url: &str, origin: Option<&str>| Incident {
+            url: url.to_owned(),
+            https: url.starts_with("https"),
+            origin: origin.map(str::to_owned),
+            count: Some(3),
+            ..Incident::default()
+        };
+        let ids = |incident: &Incident| -> Vec<String> {
+            plan(incident).into_iter().map(|r| r.check).collect()
+        };
+        assert_eq!(
+            ids(&site("https://shop.test/", Some("10.0.0.5"))),
+            ["http_probe", "dns", "tls", "origin"]
+        );
+        assert_eq!(ids(&site("http://shop.test/", None)), ["http_probe", "dns"]);
+        let local = Incident { local_stack: true, ..site("http://shop.test/", None) };
+        assert_eq!(
+            ids(&local),
+            [
+                "http_probe",
+                "dns",
+                "stack",
+                "upstreams",
+                "logs",
+                "resources",
+                "database",
+                "recent_changes"
+            ]
+        );
+    }
+
+    #[test]
     fn ids_and_fields_are_unique() {
         let mut ids = HashSet::new();
         let mut keys = HashSet::new();

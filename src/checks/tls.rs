@@ -23,6 +23,7 @@ use crate::contract::{
 use crate::facts::FactKind::{Bool, Int, Text};
 use crate::facts::Facts;
 use crate::sanitize;
+use crate::site::SiteUrl;
 use crate::text::list;
 
 /// What this check is called, what it takes and which facts it produces.
@@ -296,9 +297,9 @@ const HANDSHAKE: Duration = Duration::from_secs(8);
 
 /// The `tls` check: one handshake with the URL's host (or `address`), and its certificate.
 pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
-    let url = match http::parse_url(request.param("url").unwrap_or_default()) {
-        Ok(url) => url,
-        Err(reason) => return CheckReport::could_not_run(SPEC.id, reason, None),
+    let url = match SiteUrl::parse(request.param("url").unwrap_or_default()) {
+        Ok(site) => site.url().clone(),
+        Err(reason) => return CheckReport::could_not_run(SPEC.id, reason.to_string(), None),
     };
     if url.scheme() != "https" {
         return CheckReport::could_not_run(

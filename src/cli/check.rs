@@ -8,15 +8,15 @@ use std::process::ExitCode;
 
 use clap::Args;
 use serde_json::{Value, json};
-use url::Url;
 
-use crate::checks::http;
+use crate::checks::registry::{self, Incident};
 use crate::contract::evidence::http::{Probe, Timings};
 use crate::contract::evidence::origin::Side;
-use crate::contract::{CheckReport, CheckRequest, CheckStatus, Evidence};
+use crate::contract::{CheckReport, CheckStatus, Evidence};
 use crate::diagnosis::{Diagnosis, Rules, diagnose};
 use crate::engine::{self, Limits};
 use crate::facts::{FactValue, Facts};
+use crate::site::SiteUrl;
 use crate::system::{System, proxy, stack};
 use crate::text::wrap;
 use crate::{redact, sanitize};
@@ -85,84 +85,62 @@ pub struct CheckRun {
 }
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let url = match http::parse_url(&args.url) {
-        Ok(url) => url,
+    let site = match SiteUrl::parse(&args.url) {
+        Ok(site) => site,
         Err(reason) => {
             super::stderr(&format!("error: {reason}"));
             return Ok(ExitCode::from(2));
         }
     };
-    let mut requests = outside_requests(&url, args.origin.as_deref(), args.count);
-    if !args.no_local {
-        match local_requests(&url, &args.since, args.site_root.as_deref()) {
-            Some(local) => requests.extend(local),
-            None if !args.json => super::stderr(
-                "no web server, runtime or database runs on this machine: looking from outside only",
-            ),
-            None => {}
-        }
+    let incident = incident(&site, args);
+    if !args.no_local && !incident.local_stack && !args.json {
+        super::stderr(
+            "no web server, runtime or database runs on this machine: looking from outside only",
+        );
     }
     if !args.json && std::io::stderr().is_terminal() {
-        super::stderr(&format!("checking {} …", http::probe::shown_url(&url)));
+        super::stderr(&format!("checking {} …", site.shown()));
     }
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let reports = runtime.block_on(engine::run_all(
-        requests,
+        registry::plan(&incident),
         Limits::default(),
         engine::real_runner(),
         |_| {},
     ));
-    let outcome = CheckRun::new(http::probe::shown_url(&url), reports)?;
+    let outcome = CheckRun::new(site.shown(), reports)?;
     let text = if args.json { to_json(&outcome) } else { to_text(&outcome, colour()) };
     super::stdout(&text)?;
     Ok(ExitCode::from(outcome.health.code()))
 }
 
-/// The outside checks that apply to `url`: the probe and DNS always, TLS for https, the edge
-/// and origin comparison when an origin is given.
-pub fn outside_requests(url: &Url, origin: Option<&str>, count: u8) -> Vec<CheckRequest> {
-    let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned();
-    let mut requests = vec![
-        CheckRequest::new("http_probe").with("url", url.as_str()).with("count", count.to_string()),
-        CheckRequest::new("dns").with("host", host),
-    ];
-    if url.scheme() == "https" {
-        requests.push(CheckRequest::new("tls").with("url", url.as_str()));
-    }
-    if let Some(origin) = origin {
-        requests.push(CheckRequest::new("origin").with("url", url.as_str()).with("origin", origin));
-    }
-    requests
-}
-
-/// The checks of this machine, which join the outside ones unless `--no-local` is given — when a
-/// web server, runtime or database runs here (`None` when nothing does). Discovery reads /proc
-/// and the configs once more than the checks themselves will; it takes milliseconds.
-pub fn local_requests(
-    url: &Url,
-    since: &str,
-    site_root: Option<&str>,
-) -> Option<Vec<CheckRequest>> {
-    let system = System::from_env();
-    let stack = stack::discover(&system).ok().filter(|s| !s.services.is_empty())?;
-    let root = site_root.map(str::to_owned).or_else(|| proxy::site_root_for(&system, &stack, url));
-    let with_root = |request: CheckRequest| match &root {
-        Some(root) => request.with("site_root", root.as_str()),
-        None => request,
+/// What the command line says of the incident. The checks of this machine join the outside
+/// ones unless `--no-local` is given, when a web server, runtime or database runs here;
+/// discovery reads /proc and the configs once more than the checks themselves will (it takes
+/// milliseconds), and finds the site's root in the config that serves the URL.
+fn incident(site: &SiteUrl, args: &CheckArgs) -> Incident {
+    let mut incident = Incident {
+        url: site.to_string(),
+        host: site.host().to_owned(),
+        https: site.is_https(),
+        count: Some(args.count),
+        origin: args.origin.clone(),
+        since: Some(args.since.clone()),
+        site_root: args.site_root.clone(),
+        local_stack: false,
     };
-    let mut resources = CheckRequest::new("resources").with("since", since);
-    if let Some(root) = &root {
-        resources = resources.with("paths", root.as_str());
+    if args.no_local {
+        return incident;
     }
-    Some(vec![
-        CheckRequest::new("stack"),
-        CheckRequest::new("upstreams").with("url", url.as_str()),
-        CheckRequest::new("logs").with("since", since).with("url", url.as_str()),
-        resources,
-        with_root(CheckRequest::new("database")),
-        with_root(CheckRequest::new("recent_changes")),
-    ])
+    let system = System::from_env();
+    if let Some(stack) = stack::discover(&system).ok().filter(|s| !s.services.is_empty()) {
+        incident.local_stack = true;
+        if incident.site_root.is_none() {
+            incident.site_root = proxy::site_root_for(&system, &stack, site);
+        }
+    }
+    incident
 }
 
 fn colour() -> bool {
@@ -418,25 +396,6 @@ fn clean_strings(value: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_checks_that_apply_to_a_url() {
-        let url = Url::parse("https://shop.test/").unwrap();
-        let ids: Vec<String> =
-            outside_requests(&url, Some("10.0.0.5"), 3).into_iter().map(|r| r.check).collect();
-        assert_eq!(ids, ["http_probe", "dns", "tls", "origin"]);
-        let url = Url::parse("http://shop.test/").unwrap();
-        let ids: Vec<String> =
-            outside_requests(&url, None, 3).into_iter().map(|r| r.check).collect();
-        assert_eq!(ids, ["http_probe", "dns"]);
-    }
-
-    #[test]
-    fn long_lines_wrap_at_words() {
-        assert_eq!(wrap("aa bb cc dd", 5, "  "), "aa bb\n  cc\n  dd");
-        assert_eq!(wrap("aa bb cc dd", 7, "  "), "aa bb\n  cc dd");
-        assert_eq!(wrap("short", 80, "  "), "short");
-    }
 
     #[test]
     fn strings_are_cleaned_everywhere() {

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::knowledge::fingerprints;
+use crate::knowledge::signatures::Signatures;
 use crate::layer::Layer;
 use crate::runbook::model::{Condition, Severity};
 use crate::runbook::raw::RawCondition;
@@ -100,6 +102,26 @@ impl Rules {
 
     pub fn cause(&self, id: &str) -> Option<&CauseSpec> {
         self.causes.iter().find(|c| c.id == id)
+    }
+
+    /// The cause ids the knowledge tables name that this table does not declare, as
+    /// `fingerprints.yaml: vendor/page: cause` lines. The tables are loaded apart (a check never
+    /// reads the diagnosis); this is where they are held against each other.
+    pub fn unknown_causes(&self, pages: &fingerprints::Table, logs: &Signatures) -> Vec<String> {
+        let pages = pages.vendors.iter().flat_map(|v| {
+            v.pages.iter().filter_map(move |p| {
+                Some((format!("fingerprints.yaml: {}/{}", v.id, p.code), p.cause.as_deref()?))
+            })
+        });
+        let logs = logs
+            .list
+            .iter()
+            .filter_map(|s| Some((format!("log-signatures.yaml: {}", s.id), s.cause.as_deref()?)));
+        pages
+            .chain(logs)
+            .filter(|(_, cause)| self.cause(cause).is_none())
+            .map(|(at, cause)| format!("{at}: cause `{cause}` is not in diagnosis.yaml"))
+            .collect()
     }
 }
 
@@ -216,6 +238,17 @@ mod tests {
         let rules = Rules::builtin().unwrap_or_else(|e| panic!("{e}"));
         assert!(rules.cause("none").is_some() && rules.cause("unknown").is_some());
         assert!(!rules.rules.is_empty());
+    }
+
+    #[test]
+    fn every_cause_the_knowledge_tables_name_is_declared() {
+        let rules = Rules::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let pages = fingerprints::Table::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let logs = Signatures::builtin().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rules.unknown_causes(&pages, &logs), Vec::<String>::new());
+        let mut pages = pages;
+        pages.vendors[0].pages[0].cause = Some("no_such_cause".to_owned());
+        assert_eq!(rules.unknown_causes(&pages, &logs).len(), 1);
     }
 
     #[test]

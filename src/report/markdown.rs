@@ -149,15 +149,17 @@ fn timeline(out: &mut String, session: &Session) {
         {
             step.clone_from(title);
         }
-        let what = describe(&entry.event);
+        let what = describe(&entry.event, &session.url);
         out.push_str(&format!("| {} | {} | {what} |\n", entry.at.long(), inline(&step)));
     }
     out.push('\n');
 }
 
-fn describe(event: &Event) -> String {
+fn describe(event: &Event, url: &str) -> String {
     match event {
         Event::InputsSet { values } => {
+            let mut values = values.clone();
+            values.entry("url".to_owned()).or_insert_with(|| url.to_owned());
             let pairs: Vec<String> =
                 values.iter().map(|(k, v)| format!("{}={}", inline(k), inline(v))).collect();
             format!("Inputs set: {}", pairs.join(", "))

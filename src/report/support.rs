@@ -123,7 +123,7 @@ fn sourced(lines: Vec<String>, keys: &[&str]) -> (Vec<String>, Vec<String>) {
 }
 
 fn affected_url(session: &Session) -> Vec<String> {
-    let url = session.inputs().and_then(|i| i.get("url")).unwrap_or(&session.url);
+    let url = &session.url;
     if url.trim().is_empty() {
         Vec::new()
     } else {

@@ -26,6 +26,12 @@ pub struct Runbook {
 }
 
 impl Runbook {
+    /// The name of the input that holds the site's URL: the first of kind `url`. Its value lives
+    /// in the session's one copy of the URL, not among the other inputs.
+    pub fn site_input(&self) -> Option<&str> {
+        self.inputs.iter().find(|i| i.kind == InputKind::Url).map(|i| i.name.as_str())
+    }
+
     pub fn step(&self, id: &str) -> Option<&Step> {
         self.steps.iter().find(|s| s.id == id)
     }

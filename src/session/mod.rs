@@ -31,7 +31,8 @@ pub struct Session {
     pub format: u32,
     pub id: String,
     pub runbook: RunbookRef,
-    /// The affected URL (the `url` input, or the command-line argument before inputs are set).
+    /// The affected URL: the one copy, from the command line and then the form's URL input
+    /// (normalised by `SiteUrl`); `InputsSet` holds the other inputs.
     pub url: String,
     /// The IANA name of the time zone the session was recorded in (`Europe/Berlin`, `UTC`).
     pub time_zone: String,
@@ -73,7 +74,8 @@ pub struct Entry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum Event {
-    /// The runbook's inputs as confirmed on the form (a blank optional input is `""`).
+    /// The runbook's inputs as confirmed on the form (a blank optional input is `""`), but for
+    /// the site's URL, which is the session's `url`.
     InputsSet {
         values: BTreeMap<String, String>,
     },

@@ -7,6 +7,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::runbook::model::{Input, InputKind, Runbook};
 use crate::sanitize;
+use crate::site::SiteUrl;
 use crate::tui::app::{clamp_step, wrap_step};
 
 /// Longest value a field takes; a URL or a path fits with room to spare.
@@ -124,7 +125,7 @@ impl Form {
     fn submit(&mut self) -> FormAction {
         let mut first_error = None;
         for (n, field) in self.fields.iter_mut().enumerate() {
-            field.value = field.value.trim().to_owned();
+            field.value = normalised(&field.input, field.value.trim());
             field.error = check(&field.input, &field.value).err();
             if field.error.is_some() && first_error.is_none() {
                 first_error = Some(n);
@@ -137,6 +138,15 @@ impl Form {
         FormAction::Submit(
             self.fields.iter().map(|f| (f.input.name.clone(), f.value.clone())).collect(),
         )
+    }
+}
+
+/// A URL as `SiteUrl` writes it (`shop.example.com` → `https://shop.example.com/`); any other
+/// value, or a URL that does not parse (its error is shown), as typed.
+fn normalised(input: &Input, value: &str) -> String {
+    match (&input.kind, SiteUrl::parse(value)) {
+        (InputKind::Url, Ok(url)) => url.to_string(),
+        _ => value.to_owned(),
     }
 }
 
@@ -165,21 +175,9 @@ pub fn check(input: &Input, value: &str) -> Result<(), String> {
     }
 }
 
+/// The one rule for a site URL, the same as `triage check`'s: a bare host means https.
 fn check_url(value: &str) -> Result<(), String> {
-    if !value.contains("://") {
-        return Err(format!("a full URL starts with https:// or http:// (try https://{value})"));
-    }
-    let url = url::Url::parse(value).map_err(|e| format!("not a valid URL: {e}"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "only http:// and https:// URLs can be probed, not {}://",
-            url.scheme()
-        ));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err("the URL has no host name".to_owned());
-    }
-    Ok(())
+    SiteUrl::parse(value).map(|_| ()).map_err(|e| e.to_string())
 }
 
 fn check_host(value: &str) -> Result<(), String> {
@@ -215,10 +213,10 @@ mod tests {
         let url = input(InputKind::Url, true);
         assert!(check(&url, "https://shop.example.com/").is_ok());
         assert_eq!(check(&url, "").unwrap_err(), "required: this step needs a value");
-        assert!(
-            check(&url, "shop.example.com").unwrap_err().contains("try https://shop.example.com")
-        );
-        assert!(check(&url, "ftp://x.test/").unwrap_err().contains("not ftp://"));
+        // The one rule `triage check` uses too: a bare host means https.
+        assert!(check(&url, "shop.example.com").is_ok());
+        assert_eq!(normalised(&url, "shop.example.com"), "https://shop.example.com/");
+        assert!(check(&url, "ftp://x.test/").unwrap_err().contains("not an http or https URL"));
         let host = input(InputKind::Host, false);
         assert!(check(&host, "").is_ok());
         assert!(check(&host, "10.0.0.5:8080").is_ok());

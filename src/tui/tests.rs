@@ -76,20 +76,21 @@ fn events(app: &App) -> Vec<&Event> {
 
 #[test]
 fn the_form_refuses_a_bad_url_with_a_reason_and_starts_on_a_good_one() {
-    let mut app = fresh("shop.test");
+    let mut app = fresh("ftp://shop.test");
     for _ in 0..3 {
         press(&mut app, KeyCode::Enter);
     }
     let Mode::Form(form) = &app.mode else { panic!("still on the form") };
     assert_eq!(form.cursor, 0, "back to the field in error");
-    assert!(form.fields[0].error.as_deref().unwrap().contains("try https://shop.test"));
+    assert!(form.fields[0].error.as_deref().unwrap().contains("not an http or https URL"));
     assert!(app.session().entries.is_empty(), "nothing recorded yet");
     ctrl(&mut app, 'u');
-    chars(&mut app, "https://shop.test/");
+    chars(&mut app, "shop.test");
     let fx = ctrl(&mut app, 's');
     assert!(matches!(app.mode, Mode::Walk));
     let Event::InputsSet { values } = &app.session().entries[0].event else { panic!() };
-    assert_eq!(values["url"], "https://shop.test/");
+    assert_eq!(app.session().url, "https://shop.test/", "one rule: a bare host means https");
+    assert!(!values.contains_key("url"), "the URL has one copy: the session's");
     assert_eq!(values["stack"], "nginx");
     assert_eq!(values["site_root"], "/var/www/html");
     assert!(fx.contains(&Effect::Save));

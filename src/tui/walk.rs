@@ -45,11 +45,16 @@ impl App {
     /// Every declared input with its value; a blank optional input is `""`.
     pub fn vars(&self) -> BTreeMap<String, String> {
         let set = self.session.inputs();
+        let site = self.runbook.site_input();
         self.runbook
             .inputs
             .iter()
             .map(|i| {
-                let value = set.and_then(|s| s.get(&i.name)).cloned().unwrap_or_default();
+                let value = if site == Some(i.name.as_str()) {
+                    self.session.url.clone()
+                } else {
+                    set.and_then(|s| s.get(&i.name)).cloned().unwrap_or_default()
+                };
                 (i.name.clone(), value)
             })
             .collect()
@@ -85,9 +90,14 @@ impl App {
         self.items().get(self.view.item).copied()
     }
 
-    pub(crate) fn start_walk(&mut self, values: BTreeMap<String, String>, fx: &mut Vec<Effect>) {
-        if let Some(url) = values.get("url") {
-            self.session.url.clone_from(url);
+    pub(crate) fn start_walk(
+        &mut self,
+        mut values: BTreeMap<String, String>,
+        fx: &mut Vec<Effect>,
+    ) {
+        // The site's URL has one copy in the session, `session.url`; the other inputs are logged.
+        if let Some(url) = self.runbook.site_input().and_then(|name| values.remove(name)) {
+            self.session.url = url;
         }
         self.mode = Mode::Walk;
         self.record(Event::InputsSet { values }, fx);

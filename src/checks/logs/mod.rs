@@ -31,6 +31,7 @@ use crate::facts::FactKind::{Int, List, Text};
 use crate::facts::Facts;
 use crate::knowledge::signatures::Signatures;
 use crate::sanitize;
+use crate::site::SiteUrl;
 
 /// What this check is called, what it takes and which facts it produces.
 pub const SPEC: CheckSpec = CheckSpec {
@@ -121,20 +122,12 @@ impl Params {
             files: list("files"),
             config_logs: list("config_logs"),
             time_limit,
-            site: request.param("url").and_then(site_of),
+            site: request
+                .param("url")
+                .and_then(|u| SiteUrl::parse(u).ok())
+                .map(|u| u.host_header()),
         })
     }
-}
-
-/// How log lines name the site a URL addresses: `shop.example.com`, or `127.0.0.1:8080` when the
-/// port is not the scheme's own (nginx's `host: "…"` carries the Host header as sent).
-fn site_of(url: &str) -> Option<String> {
-    let url = url::Url::parse(url.trim()).ok()?;
-    let host = url.host_str()?.to_owned();
-    Some(match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host,
-    })
 }
 
 /// `30m`, `2h`, `1d`, `90s` (rounded up to minutes) or `all`.

@@ -27,6 +27,7 @@ use crate::contract::{
 use crate::facts::FactKind::{Int, List, Text};
 use crate::facts::Facts;
 use crate::sanitize;
+use crate::site::SiteUrl;
 use crate::system::proxy::{self, phpfpm};
 use crate::system::users::Users;
 use crate::system::{System, stack};
@@ -199,7 +200,7 @@ fn filter_sites(
     url: &str,
     notes: &mut Vec<String>,
 ) {
-    let Ok(parsed) = url::Url::parse(url) else {
+    let Ok(parsed) = SiteUrl::parse(url) else {
         notes.push(format!("`{}` is not a URL; every site was checked", sanitize::line(url)));
         return;
     };

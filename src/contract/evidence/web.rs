@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::stack::{SUDO_STACK, Unseen};
+use crate::site::SiteUrl;
 
 /// A place in a config file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -219,9 +220,9 @@ pub struct Site {
 impl Site {
     /// Whether this site answers requests for the URL's host and port: a `listen` on its port
     /// (none means 80), and a matching server name (any name for an IP address or localhost).
-    pub fn serves(&self, url: &url::Url) -> bool {
-        let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_ascii_lowercase();
-        let port = url.port_or_known_default().unwrap_or(80);
+    pub fn serves(&self, url: &SiteUrl) -> bool {
+        let host = url.host().to_ascii_lowercase();
+        let port = url.port();
         let port_ok = self.listen.is_empty() && port == 80
             || self.listen.iter().any(|l| listen_port(l) == Some(port));
         let by_ip = host.parse::<std::net::IpAddr>().is_ok() || host == "localhost";

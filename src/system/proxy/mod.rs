@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::contract::evidence::stack::{Role, SUDO_STACK, Service, Stack, Unseen};
 use crate::contract::evidence::web::{LogPaths, ProxyConfig, ServerKind};
+use crate::site::SiteUrl;
 use crate::system::{System, stack};
 
 /// Reads one server's config. `prefix` is nginx's `-p` (relative log paths); `None` for the
@@ -67,7 +68,7 @@ pub fn log_paths(system: &System) -> LogPaths {
 
 /// The document root of the first site in the running servers' configs that serves `url`: where
 /// the app's config (`wp-config.php`, `.env`) and its git checkout are likely to be.
-pub fn site_root_for(system: &System, stack: &Stack, url: &url::Url) -> Option<String> {
+pub fn site_root_for(system: &System, stack: &Stack, url: &SiteUrl) -> Option<String> {
     read_stack(system, stack)
         .into_iter()
         .flat_map(|config| config.sites)

@@ -7,13 +7,14 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
+mod load;
+
 use serde::Deserialize;
 
 use crate::contract::evidence::dns::CdnMatch;
 use crate::contract::evidence::http::{Fingerprint, Hop};
-use crate::diagnosis::Rules;
 use crate::layer::Layer;
-use crate::yaml::{self, At, Level, LoadFailure, Pos, Problem, SourceError, Text};
+use crate::yaml::{self, Level, LoadFailure, Pos, Problem, SourceError};
 
 /// One test on a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,7 +121,7 @@ pub struct Response<'a> {
     pub body: &'a str,
 }
 
-const BUILTIN: &str = include_str!("../../assets/fingerprints.yaml");
+const BUILTIN: &str = include_str!("../../../assets/fingerprints.yaml");
 const BUILTIN_ORIGIN: &str = "builtin:assets/fingerprints.yaml";
 
 static TABLE: LazyLock<Table> = LazyLock::new(|| Table::builtin().unwrap_or_default());
@@ -138,10 +139,10 @@ impl Table {
 
     /// Loads and validates a fingerprint table; errors name `origin:line:col`.
     pub fn load_str(origin: &str, text: &str) -> Result<Table, LoadFailure> {
-        let raw: RawTable = yaml::from_str(origin, text)
+        let raw: load::RawTable = yaml::from_str(origin, text)
             .map_err(|error| LoadFailure::Invalid(vec![Problem { level: Level::Error, error }]))?;
         let mut problems = Vec::new();
-        let table = build(raw, &mut |pos: Pos, message: String| {
+        let table = load::build(raw, &mut |pos: Pos, message: String| {
             let error = SourceError::at(origin, text, pos.line, pos.column, message);
             problems.push(Problem { level: Level::Error, error });
         });
@@ -380,194 +381,6 @@ pub fn clip(text: &str, max: usize) -> String {
 }
 
 // Stage 1: raw types that mirror the YAML.
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTable {
-    request_ids: Vec<Text>,
-    maintenance: Vec<Text>,
-    vendors: Vec<RawVendor>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawVendor {
-    id: Text,
-    name: Text,
-    layer: At<Layer>,
-    docs: Text,
-    signs: Vec<At<RawMatch>>,
-    request_ids: Vec<Text>,
-    dns: Option<RawDns>,
-    pages: Vec<RawPage>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDns {
-    #[serde(default)]
-    cnames: Vec<Text>,
-    #[serde(default)]
-    ranges: Vec<Text>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPage {
-    code: Text,
-    #[serde(default)]
-    statuses: Vec<At<u16>>,
-    layer: Option<At<Layer>>,
-    meaning: Text,
-    cause: Option<Text>,
-    #[serde(default)]
-    maintenance: bool,
-    #[serde(default)]
-    empty_body: bool,
-    when: At<Vec<At<RawMatch>>>,
-    example: Example,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawMatch {
-    header: Option<Text>,
-    equals: Option<Text>,
-    contains: Option<Text>,
-    body: Option<Text>,
-    body_is: Option<Text>,
-}
-
-// Stage 2: validation and the domain types.
-
-type Report<'a> = dyn FnMut(Pos, String) + 'a;
-
-fn build(raw: RawTable, error: &mut Report<'_>) -> Table {
-    let causes: Option<HashSet<String>> =
-        Rules::builtin().ok().map(|r| r.causes.into_iter().map(|c| c.id).collect());
-    let mut ids = HashSet::new();
-    let vendors = raw
-        .vendors
-        .into_iter()
-        .map(|v| {
-            if !ids.insert(v.id.value.clone()) {
-                error(v.id.pos, format!("duplicate vendor `{}`", v.id.value));
-            }
-            vendor(v, causes.as_ref(), error)
-        })
-        .collect();
-    Table {
-        request_ids: raw.request_ids.into_iter().map(|t| t.value.to_ascii_lowercase()).collect(),
-        maintenance: raw.maintenance.into_iter().map(|t| t.value.to_ascii_lowercase()).collect(),
-        vendors,
-    }
-}
-
-fn vendor(raw: RawVendor, causes: Option<&HashSet<String>>, error: &mut Report<'_>) -> Vendor {
-    let signs = raw.signs.into_iter().filter_map(|m| condition(m, error)).collect();
-    let (cnames, ranges) = match raw.dns {
-        Some(dns) => {
-            let ranges = dns
-                .ranges
-                .iter()
-                .filter_map(|r| {
-                    let cidr = Cidr::parse(&r.value);
-                    if cidr.is_none() {
-                        error(
-                            r.pos,
-                            format!("`{}` is not an address range like 203.0.113.0/24", r.value),
-                        );
-                    }
-                    cidr
-                })
-                .collect();
-            (dns.cnames.into_iter().map(|c| c.value).collect(), ranges)
-        }
-        None => (Vec::new(), Vec::new()),
-    };
-    let mut codes = HashSet::new();
-    let pages = raw
-        .pages
-        .into_iter()
-        .map(|p| {
-            if !codes.insert(p.code.value.clone()) {
-                error(
-                    p.code.pos,
-                    format!("duplicate page code `{}` for this vendor", p.code.value),
-                );
-            }
-            page(p, causes, error)
-        })
-        .collect();
-    Vendor {
-        id: raw.id.value,
-        name: raw.name.value,
-        layer: raw.layer.value,
-        docs: raw.docs.value,
-        signs,
-        request_ids: raw.request_ids.into_iter().map(|t| t.value.to_ascii_lowercase()).collect(),
-        cnames,
-        ranges,
-        pages,
-    }
-}
-
-fn page(raw: RawPage, causes: Option<&HashSet<String>>, error: &mut Report<'_>) -> Page {
-    if let (Some(cause), Some(known)) = (&raw.cause, causes)
-        && !known.contains(&cause.value)
-    {
-        error(
-            cause.pos,
-            format!("cause `{}` is not declared in assets/diagnosis.yaml", cause.value),
-        );
-    }
-    if raw.when.value.is_empty() {
-        error(raw.when.pos, "a page needs at least one condition under `when:`".to_owned());
-    }
-    Page {
-        code: raw.code.value,
-        statuses: raw.statuses.into_iter().map(|s| s.value).collect(),
-        layer: raw.layer.map(|l| l.value),
-        meaning: raw.meaning.value,
-        cause: raw.cause.map(|c| c.value),
-        maintenance: raw.maintenance,
-        empty_body: raw.empty_body,
-        when: raw.when.value.into_iter().filter_map(|m| condition(m, error)).collect(),
-        example: raw.example,
-    }
-}
-
-fn condition(raw: At<RawMatch>, error: &mut Report<'_>) -> Option<Match> {
-    let RawMatch { header, equals, contains, body, body_is } = raw.value;
-    match (header, body, body_is) {
-        (Some(name), None, None) => {
-            let test = match (equals, contains) {
-                (None, None) => HeaderTest::Present,
-                (Some(e), None) => HeaderTest::Equals(e.value),
-                (None, Some(c)) => HeaderTest::Contains(c.value),
-                (Some(e), Some(_)) => {
-                    error(e.pos, "use `equals` or `contains`, not both".to_owned());
-                    return None;
-                }
-            };
-            Some(Match::Header { name: name.value.to_ascii_lowercase(), test })
-        }
-        (None, Some(b), None) if equals.is_none() && contains.is_none() => {
-            Some(Match::Body(b.value))
-        }
-        (None, None, Some(b)) if equals.is_none() && contains.is_none() => {
-            Some(Match::BodyIs(b.value))
-        }
-        _ => {
-            error(
-                raw.pos,
-                "a condition is one of `header` (with `equals` or `contains`), `body` or `body_is`"
-                    .to_owned(),
-            );
-            None
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
