@@ -132,7 +132,7 @@ fn main() {
     let size = generate(&log, gib << 30);
     println!(
         "generated {} in {:.1} s ({} signatures)",
-        logs::bytes(size),
+        triage::text::bytes(size),
         start.elapsed().as_secs_f64(),
         sigs.list.len()
     );
@@ -142,8 +142,8 @@ fn main() {
     let window_matches: u64 = window.signatures.iter().map(|h| h.count).sum();
     println!(
         "window scan (--since 30m): read {} of {} ({:.3}%), {:.3} s, {window_matches} matching lines",
-        logs::bytes(read),
-        logs::bytes(size),
+        triage::text::bytes(read),
+        triage::text::bytes(size),
         read as f64 * 100.0 / size as f64,
         window_time.as_secs_f64()
     );

@@ -40,6 +40,21 @@ pub fn list(items: &[String], max: usize) -> String {
     if shown.is_empty() { "none".to_owned() } else { shown }
 }
 
+/// `512 B`, `64.0 KiB`, `3.2 GiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +64,12 @@ mod tests {
         assert_eq!(wrap("aa bb cc dd", 5, "  "), "aa bb\n  cc\n  dd");
         assert_eq!(wrap("aa bb cc dd", 7, "  "), "aa bb\n  cc dd");
         assert_eq!(wrap("short", 80, "  "), "short");
+    }
+
+    #[test]
+    fn sizes_read_for_people() {
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(64 * 1024), "64.0 KiB");
+        assert_eq!(bytes(3 << 30), "3.0 GiB");
     }
 }

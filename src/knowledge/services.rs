@@ -1,9 +1,16 @@
-//! The table of services triage recognises (`assets/stack.yaml`), loaded through the strict YAML
-//! loader and checked. It only describes services; finding them in `/proc` is `stack::discover`.
+//! The table of services triage recognises (`assets/stack.yaml`): how to find each in `/proc`,
+//! where its config, logs and unit are, which upstreams imply it and which worker limit it has.
+//! Loaded through the strict YAML loader and checked. It only describes services; finding them
+//! is `system::stack`, reading their logs `checks::logs`. A new server or runtime is a row here
+//! (plus, where it has a config to parse, one parser in `system::proxy`).
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use serde::Deserialize;
 
 use crate::contract::evidence::stack::Role;
+use crate::contract::evidence::web::{Protocol, ServerKind};
 use crate::yaml::{self, SourceError};
 
 /// One service as the table describes it.
@@ -21,10 +28,49 @@ pub struct ServiceSpec {
     pub config_arg: bool,
     #[serde(default)]
     pub default_configs: Vec<String>,
+    /// The parser that reads its config, for the proxies triage can read.
+    #[serde(default)]
+    pub config_format: Option<ServerKind>,
+    /// Directories whose files' modification times count as recent changes.
+    #[serde(default)]
+    pub config_dirs: Vec<String>,
+    /// The usual error logs (globs), read after the ones its config names.
+    #[serde(default)]
+    pub logs: Vec<String>,
     #[serde(default)]
     pub units: Vec<String>,
     #[serde(default)]
     pub binaries: Vec<String>,
+    /// For a runtime: the upstreams that imply it.
+    #[serde(default)]
+    pub upstream: Option<UpstreamHints>,
+    /// Which worker limit to measure against its busy workers.
+    #[serde(default)]
+    pub workers: Option<WorkerLimit>,
+}
+
+/// How a proxy's upstream names the runtime behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamHints {
+    /// Protocols only this runtime speaks (`fastcgi` is PHP-FPM).
+    #[serde(default)]
+    pub protocols: Vec<Protocol>,
+    /// Words in a unix socket's path that name it (`php`, `fpm`).
+    #[serde(default)]
+    pub socket_words: Vec<String>,
+}
+
+/// The worker limits triage can measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerLimit {
+    /// Each pool's `pm.max_children` against its children.
+    PhpFpm,
+    /// `worker_connections` against the busiest worker's connections.
+    Nginx,
+    /// `MaxRequestWorkers` against the workers' threads.
+    Apache,
 }
 
 impl ServiceSpec {
@@ -39,26 +85,89 @@ impl ServiceSpec {
             glob::Pattern::new(pattern).is_ok_and(|p| p.matches(unit)) || pattern == unit
         })
     }
+
+    /// Whether an upstream of this protocol at this unix socket path implies this runtime.
+    pub fn implied_by(&self, protocol: Protocol, socket: Option<&str>) -> bool {
+        let Some(hints) = &self.upstream else { return false };
+        let socket = socket.map(str::to_ascii_lowercase);
+        hints.protocols.contains(&protocol)
+            || socket.is_some_and(|s| hints.socket_words.iter().any(|w| s.contains(w.as_str())))
+    }
 }
 
-#[derive(Debug, Deserialize)]
+/// The whole table.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawTable {
-    services: Vec<ServiceSpec>,
+pub struct Services {
+    pub services: Vec<ServiceSpec>,
+    /// The logs rsyslog copies from the journal: skipped when the journal itself was read.
+    #[serde(default)]
+    pub journal_copies: Vec<String>,
+    /// Logs of the host as a whole (the kernel's OOM kills), read after the services' own.
+    #[serde(default)]
+    pub host_logs: Vec<String>,
+    /// Config directories of the host as a whole (systemd units) whose changes count.
+    #[serde(default)]
+    pub host_config_dirs: Vec<String>,
+}
+
+impl Services {
+    pub fn get(&self, id: &str) -> Option<&ServiceSpec> {
+        self.services.iter().find(|s| s.id == id)
+    }
+
+    /// The service a process name belongs to.
+    pub fn by_name(&self, name: &str) -> Option<&ServiceSpec> {
+        self.services.iter().find(|s| s.matches_name(name))
+    }
+
+    /// The runtime an upstream implies: a protocol only it speaks, else its socket's name.
+    pub fn runtime_for(&self, protocol: Protocol, socket: Option<&str>) -> Option<&ServiceSpec> {
+        let runtimes = || self.services.iter().filter(|s| s.role == Role::Runtime);
+        runtimes()
+            .find(|s| s.implied_by(protocol, None))
+            .or_else(|| runtimes().find(|s| s.implied_by(protocol, socket)))
+    }
+
+    /// Every config directory whose changes count, the services' and the host's.
+    pub fn config_dirs(&self) -> impl Iterator<Item = &str> {
+        self.services
+            .iter()
+            .flat_map(|s| &s.config_dirs)
+            .chain(&self.host_config_dirs)
+            .map(String::as_str)
+    }
 }
 
 const BUILTIN: &str = include_str!("../../assets/stack.yaml");
 
-/// The built-in table.
-pub fn builtin() -> Result<Vec<ServiceSpec>, SourceError> {
+static TABLE: LazyLock<Services> = LazyLock::new(|| builtin().unwrap_or_else(|_| empty()));
+
+/// The built-in table, loaded once. Its tests guarantee it loads; were it ever broken, nothing
+/// would be recognised rather than a check stopped.
+pub fn table() -> &'static Services {
+    &TABLE
+}
+
+fn empty() -> Services {
+    Services {
+        services: Vec::new(),
+        journal_copies: Vec::new(),
+        host_logs: Vec::new(),
+        host_config_dirs: Vec::new(),
+    }
+}
+
+/// The built-in table, loaded afresh (for tests and `triage validate`).
+pub fn builtin() -> Result<Services, SourceError> {
     load_str("builtin:assets/stack.yaml", BUILTIN)
 }
 
 /// Loads and checks a table: ids unique, every service with a name, every glob valid.
-pub fn load_str(origin: &str, text: &str) -> Result<Vec<ServiceSpec>, SourceError> {
-    let raw: RawTable = yaml::from_str(origin, text)?;
-    let mut seen = std::collections::HashSet::new();
-    for spec in &raw.services {
+pub fn load_str(origin: &str, text: &str) -> Result<Services, SourceError> {
+    let table: Services = yaml::from_str(origin, text)?;
+    let mut seen = HashSet::new();
+    for spec in &table.services {
         let problem = if !seen.insert(spec.id.as_str()) {
             Some(format!("service `{}` is listed twice", spec.id))
         } else if spec.names.is_empty() && spec.prefixes.is_empty() {
@@ -70,7 +179,7 @@ pub fn load_str(origin: &str, text: &str) -> Result<Vec<ServiceSpec>, SourceErro
             return Err(SourceError::whole_file(origin, message));
         }
     }
-    Ok(raw.services)
+    Ok(table)
 }
 
 fn bad_glob(spec: &ServiceSpec) -> Option<&str> {
@@ -78,6 +187,7 @@ fn bad_glob(spec: &ServiceSpec) -> Option<&str> {
         .iter()
         .chain(&spec.units)
         .chain(&spec.binaries)
+        .chain(&spec.logs)
         .find(|g| glob::Pattern::new(g).is_err())
         .map(String::as_str)
 }
@@ -92,10 +202,22 @@ mod tests {
         for id in
             ["nginx", "apache", "haproxy", "php-fpm", "gunicorn", "mysql", "postgresql", "redis"]
         {
-            assert!(table.iter().any(|s| s.id == id), "{id} missing");
+            assert!(table.get(id).is_some(), "{id} missing");
         }
-        let fpm = table.iter().find(|s| s.id == "php-fpm").unwrap();
+        let fpm = table.get("php-fpm").unwrap();
         assert!(fpm.matches_name("php-fpm8.2") && fpm.matches_unit("php8.2-fpm.service"));
+        assert_eq!(table.get("nginx").unwrap().config_format, Some(ServerKind::Nginx));
+    }
+
+    #[test]
+    fn upstreams_imply_their_runtime() {
+        let table = builtin().unwrap();
+        let runtime = |protocol, socket| table.runtime_for(protocol, socket).map(|s| s.id.as_str());
+        assert_eq!(runtime(Protocol::FastCgi, None), Some("php-fpm"));
+        assert_eq!(runtime(Protocol::Uwsgi, Some("/run/app.sock")), Some("uwsgi"));
+        assert_eq!(runtime(Protocol::Http, Some("/run/gunicorn/app.sock")), Some("gunicorn"));
+        assert_eq!(runtime(Protocol::Http, Some("/run/php/php8.2-fpm.sock")), Some("php-fpm"));
+        assert_eq!(runtime(Protocol::Http, None), None);
     }
 
     #[test]

@@ -13,21 +13,9 @@ use flate2::read::MultiGzDecoder;
 use crate::checks::logs::time::{Clock, line_time};
 use crate::checks::logs::window::{is_rotated, modified};
 use crate::contract::evidence::changes::Change;
+use crate::knowledge::services;
 use crate::{redact, sanitize};
 
-/// Config directories whose files' modification times are listed.
-pub const CONFIG_DIRS: &[&str] = &[
-    "/etc/nginx",
-    "/etc/apache2",
-    "/etc/httpd",
-    "/etc/haproxy",
-    "/etc/php",
-    "/etc/mysql",
-    "/etc/postgresql",
-    "/etc/varnish",
-    "/etc/caddy",
-    "/etc/systemd/system",
-];
 /// Directories never walked into: history, dependencies and caches change without a deploy.
 const SKIP_DIRS: &[&str] =
     &[".git", "node_modules", "cache", ".cache", "sessions", "tmp", "logs", "log"];
@@ -156,7 +144,7 @@ fn apt_runs(path: &Path, since: i64, clock: &Clock, found: &mut Found) -> Vec<(i
 /// Files under the config directories and the site root modified since `since`.
 pub fn config_files(root: &Path, site_root: Option<&Path>, since: i64, found: &mut Found) {
     let mut budget = MAX_ENTRIES;
-    for dir in CONFIG_DIRS {
+    for dir in services::table().config_dirs() {
         walk(&under(root, dir), since, "config", 0, &mut budget, found);
     }
     if let Some(site) = site_root {
@@ -240,27 +228,9 @@ fn stat(path: &Path) -> Option<(String, u32, i64)> {
     Some((comm, rest.get(1)?.parse().ok()?, rest.get(19)?.parse().ok()?))
 }
 
-/// Process names of the web stack's services.
+/// Process names of the web stack's services (assets/stack.yaml).
 pub fn is_service(comm: &str) -> bool {
-    const NAMES: &[&str] = &[
-        "nginx",
-        "apache2",
-        "httpd",
-        "haproxy",
-        "mysqld",
-        "mariadbd",
-        "postgres",
-        "redis-server",
-        "varnishd",
-        "caddy",
-        "gunicorn",
-        "uwsgi",
-        "node",
-        "puma",
-        "traefik",
-        "envoy",
-    ];
-    NAMES.contains(&comm) || (comm.starts_with("php") && comm.contains("fpm"))
+    services::table().by_name(comm).is_some()
 }
 
 /// systemd's `Started`/`Stopped`/`Reloaded` lines for services, from journal output.

@@ -1,49 +1,14 @@
 //! Which logs to read: the ones the proxy configs name first (handed in by the caller), then
-//! the usual places of nginx, Apache, HAProxy, PHP-FPM, MySQL/MariaDB, PostgreSQL, gunicorn,
-//! uWSGI and syslog on Debian, Ubuntu and Red Hat systems. It only lists and stats; it never
-//! opens a log. A directory it may not list is reported, with the reason.
+//! each service's usual logs and the host's (the `logs:` and `host_logs:` globs of
+//! assets/stack.yaml). It only lists and stats; it never opens a log. A directory it may not
+//! list is reported, with the reason.
 
 use std::collections::HashSet;
-use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
+use std::{fs, io};
 
 use super::window::is_rotated;
-
-/// Fixed paths of the usual logs.
-const USUAL_FILES: &[&str] = &[
-    "/var/log/nginx/error.log",
-    "/var/log/apache2/error.log",
-    "/var/log/httpd/error_log",
-    "/var/log/haproxy.log",
-    "/var/log/php-fpm/error.log",
-    "/var/log/php-fpm/www-error.log",
-    "/var/log/mysql/error.log",
-    "/var/log/mysqld.log",
-    "/var/log/mariadb/mariadb.log",
-    "/var/log/syslog",
-    "/var/log/messages",
-    "/var/log/kern.log",
-];
-
-/// Whether a file name in a usual directory is a log to read.
-type Wanted = fn(&str) -> bool;
-
-/// Directories whose error logs are found by name (`*error*.log`, `php*-fpm.log`, …).
-const USUAL_DIRS: &[(&str, Wanted)] = &[
-    ("/var/log/nginx", |n| n.contains("error") && is_dot_log(n)),
-    ("/var/log/apache2", |n| n.contains("error") && is_dot_log(n)),
-    ("/var/log/httpd", |n| n.contains("error_log") || n.ends_with("error.log")),
-    ("/var/log", |n| n.starts_with("php") && n.ends_with("-fpm.log")),
-    ("/var/log/postgresql", |n| n.starts_with("postgresql") && is_dot_log(n)),
-    ("/var/log/gunicorn", is_dot_log),
-    ("/var/log/uwsgi", is_dot_log),
-    ("/var/log/uwsgi/app", is_dot_log),
-];
-
-fn is_dot_log(name: &str) -> bool {
-    Path::new(name).extension().is_some_and(|e| e == "log")
-}
+use crate::knowledge::services;
 
 /// What discovery found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -70,39 +35,40 @@ pub fn discover(config_named: &[PathBuf], root: &Path) -> Found {
             add(&mut found, path.clone());
         }
     }
-    for file in USUAL_FILES {
-        let path = under(root, file);
-        if is_log_file(&path) {
+    let table = services::table();
+    let usual = table.services.iter().flat_map(|s| &s.logs).chain(&table.host_logs);
+    for pattern in usual {
+        let (paths, unlisted) = matching(root, pattern);
+        found.unlisted.extend(unlisted);
+        for path in paths {
             add(&mut found, path);
         }
     }
-    for (dir, wanted) in USUAL_DIRS {
-        let dir = under(root, dir);
-        match fs::read_dir(&dir) {
-            Ok(entries) => {
-                let mut names: Vec<PathBuf> = entries
-                    .flatten()
-                    .filter(|e| e.file_name().to_str().is_some_and(wanted))
-                    .map(|e| e.path())
-                    .filter(|p| is_log_file(p) && !is_rotated_name(p))
-                    .collect();
-                names.sort();
-                for path in names {
-                    add(&mut found, path);
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => found.unlisted.push((dir, e.kind())),
+    found.unlisted.dedup();
+    found
+}
+
+/// The current log files under `root` that `pattern` matches, sorted, and the directories that
+/// exist but could not be listed.
+fn matching(root: &Path, pattern: &str) -> (Vec<PathBuf>, Vec<(PathBuf, io::ErrorKind)>) {
+    let full = under(root, pattern);
+    let Ok(paths) = glob::glob(&full.to_string_lossy()) else { return (Vec::new(), Vec::new()) };
+    let mut found = Vec::new();
+    let mut unlisted = Vec::new();
+    for entry in paths {
+        match entry {
+            Ok(path) if is_log_file(&path) && !is_rotated_name(&path) => found.push(path),
+            Ok(_) => {}
+            Err(e) => unlisted.push((e.path().to_path_buf(), e.error().kind())),
         }
     }
-    found
+    found.sort();
+    (found, unlisted)
 }
 
 /// The logs rsyslog writes from the journal on systemd machines.
 pub fn is_journal_copy(path: &Path) -> bool {
-    ["/var/log/syslog", "/var/log/messages", "/var/log/kern.log"]
-        .iter()
-        .any(|p| path == Path::new(p))
+    services::table().journal_copies.iter().any(|p| path == Path::new(p))
 }
 
 fn under(root: &Path, absolute: &str) -> PathBuf {

@@ -7,6 +7,7 @@ use std::path::Path;
 use crate::contract::evidence::resources::WorkerPool;
 use crate::contract::evidence::stack::{Process, Service, Stack, Unseen};
 use crate::contract::evidence::web::ServerKind;
+use crate::knowledge::services::{self, WorkerLimit};
 use crate::system::System;
 use crate::system::proxy::{self, phpfpm};
 use crate::system::stack::{procs, sockets};
@@ -23,11 +24,11 @@ pub fn measure(system: &System, stack: &Stack, unseen: &mut Vec<Unseen>) -> Vec<
     for service in &stack.services {
         let children: Vec<&Process> =
             processes.iter().filter(|p| p.ppid == service.master).collect();
-        match service.id.as_str() {
-            "php-fpm" => pools.extend(php_fpm(system, service, &children)),
-            "nginx" => pools.extend(nginx(system, service, &children, unseen)),
-            "apache" => pools.extend(apache(system, service, &children)),
-            _ => {}
+        match services::table().get(&service.id).and_then(|s| s.workers) {
+            Some(WorkerLimit::PhpFpm) => pools.extend(php_fpm(system, service, &children)),
+            Some(WorkerLimit::Nginx) => pools.extend(nginx(system, service, &children, unseen)),
+            Some(WorkerLimit::Apache) => pools.extend(apache(system, service, &children)),
+            None => {}
         }
     }
     pools

@@ -46,16 +46,6 @@ impl ServerKind {
         }
     }
 
-    /// The stack service id of this server.
-    pub fn from_service(id: &str) -> Option<ServerKind> {
-        match id {
-            "nginx" => Some(ServerKind::Nginx),
-            "apache" => Some(ServerKind::Apache),
-            "haproxy" => Some(ServerKind::Haproxy),
-            _ => None,
-        }
-    }
-
     /// Guesses the server from a config file's name (for `--config`-style parameters).
     pub fn guess(path: &Path) -> ServerKind {
         let name = path.to_string_lossy().to_ascii_lowercase();
@@ -75,6 +65,7 @@ impl ServerKind {
 pub enum Protocol {
     Http,
     Https,
+    #[serde(alias = "fastcgi")]
     FastCgi,
     Uwsgi,
     Scgi,
@@ -363,5 +354,14 @@ mod tests {
             Address::Unix { path: "/run/php.sock".into() }.to_string(),
             "unix:/run/php.sock"
         );
+    }
+
+    #[test]
+    fn server_names_match_like_nginx() {
+        assert!(name_matches("*.example.com", "shop.example.com"));
+        assert!(name_matches(".example.com", "example.com"));
+        assert!(!name_matches("example.com", "shop.example.com"));
+        assert_eq!(listen_port("[::]:443"), Some(443));
+        assert_eq!(listen_port("80"), Some(80));
     }
 }

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::contract::evidence::stack::{Role, SUDO_STACK, Service, Stack, Unseen};
 use crate::contract::evidence::web::{LogPaths, ProxyConfig, ServerKind};
+use crate::knowledge::services;
 use crate::site::SiteUrl;
 use crate::system::{System, stack};
 
@@ -47,7 +48,7 @@ pub fn read_stack(system: &System, stack: &Stack) -> Vec<ProxyConfig> {
 
 /// The server kind, absolute main config and `-p` prefix of a running web server.
 pub fn config_of(service: &Service) -> Option<(ServerKind, PathBuf, Option<PathBuf>)> {
-    let kind = ServerKind::from_service(&service.id)?;
+    let kind = services::table().get(&service.id)?.config_format?;
     let prefix = service.master_process().and_then(|m| m.flag_value("-p")).map(PathBuf::from);
     let base = prefix.clone().unwrap_or_else(|| PathBuf::from(nginx::COMPILED_PREFIX));
     let main = stack::absolute_config(service, &base)?;

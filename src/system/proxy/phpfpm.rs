@@ -99,12 +99,8 @@ pub fn read_stack(system: &System, stack: &Stack) -> Vec<FpmConfig> {
         .map(|c| PathBuf::from(&c.path))
         .collect();
     if mains.is_empty() {
-        let defaults = services::builtin()
-            .ok()
-            .and_then(|t| t.into_iter().find(|s| s.id == "php-fpm"))
-            .map(|s| s.default_configs)
-            .unwrap_or_default();
-        mains.extend(defaults.iter().flat_map(|g| system.glob(g)));
+        let defaults = services::table().get("php-fpm").map(|s| s.default_configs.as_slice());
+        mains.extend(defaults.unwrap_or_default().iter().flat_map(|g| system.glob(g)));
     }
     mains.dedup();
     mains.iter().map(|m| read(system, m)).collect()

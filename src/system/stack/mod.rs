@@ -22,7 +22,7 @@ const KEPT_PROCESSES: usize = 16;
 
 /// Finds the running stack. Blocking: call it from `spawn_blocking`.
 pub fn discover(system: &System) -> Result<Stack, String> {
-    let table = services::builtin().map_err(|e| e.to_string())?;
+    let table = &services::table().services;
     let (processes, hidden) = procs::list(system).map_err(|e| {
         format!("could not read {}: {}", system.proc.display(), system::io_reason(&e))
     })?;
@@ -34,7 +34,7 @@ pub fn discover(system: &System) -> Result<Stack, String> {
             SUDO_STACK,
         ));
     }
-    let mut services = instances(&table, &processes, &users);
+    let mut services = instances(table, &processes, &users);
     let listeners = match sockets::listening(system) {
         Ok(l) => l,
         Err(reason) => {
@@ -45,10 +45,10 @@ pub fn discover(system: &System) -> Result<Stack, String> {
     let unattributed =
         attach_sockets(system, &mut services, &processes, &listeners, &users, &mut unseen);
     for service in &mut services {
-        service.config = config_file(system, &table, service);
+        service.config = config_file(system, table, service);
     }
-    let systemd = attach_units(system, &table, &mut services);
-    let not_running = installed_not_running(system, &table, &services);
+    let systemd = attach_units(system, table, &mut services);
+    let not_running = installed_not_running(system, table, &services);
     Ok(Stack { services, not_running, systemd, unattributed, unseen })
 }
 
