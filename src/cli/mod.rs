@@ -15,8 +15,8 @@ pub mod resume;
 pub mod runbooks;
 pub mod sessions;
 pub mod stack;
+pub mod start;
 pub mod validate;
-pub mod walk;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -98,7 +98,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Sessions(args)) => sessions::run(&args),
         Some(Command::Resume(args)) => resume::run(&args),
         Some(Command::Export(args)) => export::run(&args),
-        None => walk::run(cli.url, cli.runbook.as_deref(), cli.ascii),
+        None => start::run(cli.url, cli.runbook.as_deref(), cli.ascii),
     }
 }
 

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use super::walk;
+use super::start;
 use crate::diagnosis::Rules;
 use crate::runbook::load;
 use crate::runbook::model::Runbook;
@@ -34,14 +34,14 @@ pub fn run(args: &ResumeArgs) -> anyhow::Result<ExitCode> {
     let rules = Rules::builtin().context("the built-in diagnosis rules")?;
     let (app, first) =
         App::resume(runbook, rules, session, Stamp::now()).map_err(|e| anyhow::anyhow!(e))?;
-    walk::run_ui(app, &store, args.ascii, first)
+    start::run_ui(app, &store, args.ascii, first)
 }
 
 /// The runbook the session walked: a built-in or library one by id, else the file it came from.
 pub fn runbook_for(session: &Session) -> anyhow::Result<Runbook> {
     let origin = &session.runbook.origin;
     if origin.starts_with("builtin:") {
-        return walk::load_runbook(&session.runbook.id);
+        return start::load_runbook(&session.runbook.id);
     }
     let loaded = load::load_file(std::path::Path::new(origin)).map_err(|e| {
         anyhow::anyhow!(

@@ -39,7 +39,7 @@ struct Header<'a> {
 
 /// The export as pretty-printed JSON.
 pub fn render(session: &Session, rules: &Rules) -> String {
-    let evidence = Assessment::of(session, rules);
+    let assessment = Assessment::of(session, rules);
     let export = Export {
         schema: SCHEMA,
         version: VERSION,
@@ -54,8 +54,8 @@ pub fn render(session: &Session, rules: &Rules) -> String {
             closed: session.is_closed(),
             last_step: session.last_title(),
         },
-        support: support::collect(session, &evidence.facts, &evidence.diagnosis),
-        diagnosis: &evidence.diagnosis,
+        support: support::collect(session, &assessment.facts, &assessment.diagnosis),
+        diagnosis: &assessment.diagnosis,
         entries: &session.entries,
     };
     let mut value = serde_json::to_value(&export).unwrap_or(Value::Null);

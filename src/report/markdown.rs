@@ -12,11 +12,11 @@ use crate::session::{Agreement, Copied, Ending, Event, FixOutcome, Session, Via}
 
 /// The whole note.
 pub fn render(session: &Session, rules: &Rules) -> String {
-    let evidence = Assessment::of(session, rules);
-    let items = support::collect(session, &evidence.facts, &evidence.diagnosis);
+    let assessment = Assessment::of(session, rules);
+    let items = support::collect(session, &assessment.facts, &assessment.diagnosis);
     let mut out = String::new();
-    title(&mut out, session, &evidence);
-    summary(&mut out, session, &evidence);
+    title(&mut out, session, &assessment);
+    summary(&mut out, session, &assessment);
     support_section(&mut out, &items);
     timeline(&mut out, session);
     fixes(&mut out, session);
@@ -35,16 +35,16 @@ fn inline(text: &str) -> String {
     markdown_inline(&clean(text))
 }
 
-fn title(out: &mut String, session: &Session, evidence: &Assessment) {
-    let status = match evidence.facts.get("http.status") {
+fn title(out: &mut String, session: &Session, assessment: &Assessment) {
+    let status = match assessment.facts.get("http.status") {
         Some(status) => format!("HTTP {}", clean(&status.to_string())),
         None => "Server error (status not collected)".to_owned(),
     };
     out.push_str(&format!("# {} on {}\n\n", inline(&status), inline(&session.url)));
 }
 
-fn summary(out: &mut String, session: &Session, evidence: &Assessment) {
-    let verdict = &evidence.diagnosis.verdict;
+fn summary(out: &mut String, session: &Session, assessment: &Assessment) {
+    let verdict = &assessment.diagnosis.verdict;
     let layer = verdict.layer.map_or_else(
         || match last_step(session) {
             Some(step) => format!("not determined by the evidence (the last step was {step})"),

@@ -112,7 +112,7 @@ pub struct App {
     pub(crate) trail_cursor: usize,
     pub(crate) runs: Vec<CheckRun>,
     pub(crate) next_run: u64,
-    pub(crate) evidence: Assessment,
+    pub(crate) assessment: Assessment,
     pub(crate) suggestion: Option<Suggestion>,
     pub(crate) now: Stamp,
     /// One line for the footer: what just happened.
@@ -125,7 +125,7 @@ impl App {
     /// A fresh walk: the inputs form first, the URL prefilled.
     pub fn new(runbook: Runbook, rules: Rules, session: Session, now: Stamp) -> App {
         let form = Form::new(&runbook, &session.url);
-        let evidence = Assessment::of(&session, &rules);
+        let assessment = Assessment::of(&session, &rules);
         App {
             runbook,
             rules,
@@ -137,7 +137,7 @@ impl App {
             trail_cursor: 0,
             runs: Vec::new(),
             next_run: 1,
-            evidence,
+            assessment,
             suggestion: None,
             now,
             status: None,

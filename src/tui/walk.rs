@@ -234,10 +234,10 @@ impl App {
 
     /// Recomputes the facts, the diagnosis and the suggestion for the current question.
     pub(crate) fn refresh_evidence(&mut self) {
-        self.evidence = Assessment::of(&self.session, &self.rules);
+        self.assessment = Assessment::of(&self.session, &self.rules);
         self.suggestion = self
             .current_step()
-            .and_then(|step| condition::suggest(&step.question, &self.evidence.facts));
+            .and_then(|step| condition::suggest(&step.question, &self.assessment.facts));
         if let Some(s) = &self.suggestion
             && !self.view.choice_touched
         {
@@ -376,7 +376,7 @@ impl App {
         let fills: Vec<SupportItem> = step
             .record
             .iter()
-            .filter(|r| r.from.as_ref().is_none_or(|f| self.evidence.facts.get(f).is_none()))
+            .filter(|r| r.from.as_ref().is_none_or(|f| self.assessment.facts.get(f).is_none()))
             .map(|r| r.item)
             .collect();
         let event = Event::Answered {
@@ -442,11 +442,11 @@ impl App {
     fn copy_summary(&mut self, fx: &mut Vec<Effect>) {
         let items = crate::report::support::collect(
             &self.session,
-            &self.evidence.facts,
-            &self.evidence.diagnosis,
+            &self.assessment.facts,
+            &self.assessment.diagnosis,
         );
         let text =
-            crate::report::support::plain_text(&self.session, &items, &self.evidence.diagnosis);
+            crate::report::support::plain_text(&self.session, &items, &self.assessment.diagnosis);
         let step = self.current_step().map(|s| s.id.clone());
         self.copy(step, Copied::SupportSummary, "Support summary copied", text, fx);
     }

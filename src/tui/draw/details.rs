@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::doc::Doc;
+use super::panes::block;
 use super::theme::Theme;
-use super::walk::block;
 use crate::contract::{CheckReport, CheckStatus};
 use crate::report::support;
 use crate::runbook::model::{Command, Effect, FixCard, Step};
@@ -188,7 +188,7 @@ fn finished(report: &CheckReport, theme: Theme) -> (&'static str, Style, String)
 }
 
 fn diagnosis(doc: &mut Doc, app: &App, theme: Theme) {
-    let verdict = &app.evidence.diagnosis.verdict;
+    let verdict = &app.assessment.diagnosis.verdict;
     if verdict.cause == "unknown" {
         return;
     }
@@ -296,7 +296,7 @@ fn records(doc: &mut Doc, app: &App, step: &Step, theme: Theme) {
         return;
     }
     doc.heading("For the support note", theme.heading());
-    let items = support::collect(app.session(), &app.evidence.facts, &app.evidence.diagnosis);
+    let items = support::collect(app.session(), &app.assessment.facts, &app.assessment.diagnosis);
     for record in &step.record {
         let Some(item) = items.iter().find(|i| i.item == record.item) else { continue };
         let (text, style) = match (item.lines.first(), &record.ask) {
@@ -375,7 +375,7 @@ fn outcome_doc(app: &App, width: usize, theme: Theme) -> Doc {
 
 fn support_items(doc: &mut Doc, app: &App, theme: Theme) {
     doc.heading("What to send support", theme.heading());
-    let items = support::collect(app.session(), &app.evidence.facts, &app.evidence.diagnosis);
+    let items = support::collect(app.session(), &app.assessment.facts, &app.assessment.diagnosis);
     let bullet = theme.glyphs().bullet;
     for item in items {
         if item.lines.is_empty() {

@@ -5,9 +5,9 @@
 mod details;
 mod doc;
 mod overlays;
+mod panes;
 mod screens;
 pub mod theme;
-mod walk;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -29,7 +29,7 @@ pub fn render(app: &App, frame: &mut Frame, theme: Theme) {
     match &app.mode {
         Mode::Offer(existing) => screens::offer(frame, area, app, existing, theme),
         Mode::Form(form) => screens::form(frame, area, app, form, theme),
-        Mode::Walk => walk::render(frame, area, app, theme),
+        Mode::Walk => panes::render(frame, area, app, theme),
     }
     if let Some(overlay) = &app.overlay {
         overlays::render(frame, area, app, overlay, theme);

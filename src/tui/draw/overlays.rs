@@ -8,9 +8,9 @@ use ratatui::widgets::{Clear, Paragraph};
 
 use super::centered;
 use super::doc::{Doc, truncate};
+use super::panes::block;
 use super::screens::keys_line;
 use super::theme::Theme;
-use super::walk::block;
 use crate::tui::app::App;
 use crate::tui::keys::HELP;
 use crate::tui::overlay::{Editor, Outline, Overlay, Purpose};

@@ -7,8 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::doc::{Doc, truncate};
+use super::panes::block;
 use super::theme::Theme;
-use super::walk::block;
 use super::{MIN_HEIGHT, MIN_WIDTH, centered};
 use crate::runbook::model::InputKind;
 use crate::session::Session;

@@ -182,7 +182,7 @@ fn suggestion_line(doc: &mut Doc, app: &App, theme: Theme) {
         "Checks are running; a suggestion may appear. You can answer now."
     } else if app.runs.is_empty() {
         "No automatic check here: answer from what you see."
-    } else if app.evidence.facts.is_empty() || app.runs.iter().all(could_not_run) {
+    } else if app.assessment.facts.is_empty() || app.runs.iter().all(could_not_run) {
         "No evidence yet (the checks could not run): answer from what you see."
     } else {
         "The evidence suggests no answer here: answer from what you see."

@@ -1,4 +1,4 @@
-//! `triage [URL]`: the walk-through. Everything that can fail on the way in (the runbook, the
+//! `triage [URL]`: starts the walk-through. Everything that can fail on the way in (the runbook, the
 //! diagnosis rules, the data directory, a terminal to draw on) fails here, with a plain error,
 //! before the terminal switches to the full-screen UI.
 
