@@ -42,8 +42,9 @@ static AUTHORIZATION: LazyLock<Option<Regex>> = LazyLock::new(|| {
 
 /// `Cookie: a=1; b=2`, `cookie: "a=1; b=2"`, `"cookies": "a=1"`, `set cookie a=1`: the pairs.
 static COOKIES: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    let first = r#"[^\s=;,"'\\\x{FFFD}]+=[^;"'\s\\\x{FFFD}]*"#;
-    let more = r#"[^\s=;,"'\\\x{FFFD}]+(?:=[^;"'\s\\\x{FFFD}]*)?"#;
+    let value = r#"(?:"[^"\r\n]*"|[^;"'\s\\\x{FFFD}]*)"#;
+    let first = format!(r#"[^\s=;,"'\\\x{{FFFD}}]+={value}"#);
+    let more = format!(r#"[^\s=;,"'\\\x{{FFFD}}]+(?:={value})?"#);
     let separator = r#"(?:\\?["']?[ \t]*[:=][ \t]*\\?["']?|[ \t]+\\?["']?)"#;
     super::regex(&format!(
         r"(?i){}(?:set-cookie|cookies?){separator}(?P<pairs>{first}(?:;[ \t]*{more})*)",
@@ -100,7 +101,17 @@ const COMMAND_FORMS: &[&str] = &[
     // <password>…</password>, decided by the tag's name
     r"<(?P<tag>[A-Za-z0-9_:.-]+)>(?P<s16>[^<\r\n]+)</",
     // .NET appSettings: <add key="StorageAccountKey" value="…"/>, decided by the key
-    r#"(?:key|name)[ \t]*=[ \t]*"(?P<attr>[^"\r\n]*)"[ \t]+value[ \t]*=[ \t]*"(?P<s17>[^"\r\n]*)""#,
+    r#"(?:key|name)[ \t]*=[ \t]*"(?P<name_a>[^"\r\n]*)"[ \t]+value[ \t]*=[ \t]*"(?P<s17>[^"\r\n]*)""#,
+    // ECS and other JSON environments: {"name": "DB_PASSWORD", "value": "…"}
+    concat!(
+        r#""(?:key|name)"[ \t]*:[ \t]*"(?P<name_b>[^"\r\n]*)"[ \t]*,[ \t]*"#,
+        r#""value"[ \t]*:[ \t]*"(?P<s18>(?:[^"\\\r\n]|\\.)*)""#,
+    ),
+    // Kubernetes env: `- name: DB_PASSWORD` with `value: …` on the next line
+    concat!(
+        r#"name:[ \t]*["']?(?P<name_c>[A-Za-z0-9_.-]+)["']?[ \t]*(?:\r?\n|\\n|\x{FFFD})[ \t]*value:[ \t]*"#,
+        r#"(?:"(?P<s19>[^"\r\n]*)"|'(?P<s20>[^'\r\n]*)'|(?P<s21>[^\s"'\\\x{FFFD}][^\r\n\\\x{FFFD}]*))"#,
+    ),
 ];
 
 static COMMANDS: LazyLock<Option<Regex>> = LazyLock::new(|| {
@@ -163,13 +174,14 @@ pub(super) fn commands(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
     Some(super::mask_groups(text, COMMANDS.as_ref()?, command_is_secret))
 }
 
+/// The forms that carry a name (a tag, a key attribute, `name:`) are secrets when the name
+/// says so; the others always are, `-u UID:GID` aside.
 fn command_is_secret(c: &Captures) -> bool {
     let value = |g: &str| c.name(g).map_or("", |m| m.as_str());
-    if let Some(tag) = c.name("tag") {
-        return names::is_secret_value(tag.as_str(), value("s16"));
-    }
-    if let Some(attr) = c.name("attr") {
-        return names::is_secret_value(attr.as_str(), value("s17"));
+    let named = ["tag", "name_a", "name_b", "name_c"].iter().find_map(|g| c.name(g));
+    if let Some(name) = named {
+        let secret = ["s16", "s17", "s18", "s19", "s20", "s21"].iter().find_map(|g| c.name(g));
+        return names::is_secret_value(name.as_str(), secret.map_or("", |m| m.as_str()));
     }
     // `docker run -u 1000:1000` names a user and a group, not a password.
     let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
@@ -200,6 +212,11 @@ mod tests {
             ("mysqladmin -P3306 status", "mysqladmin -P3306 status"),
             ("Header always set X-Api-Key k1", "Header always set X-Api-Key [redacted]"),
             ("<user>app</user><pass>x</pass>", "<user>app</user><pass>[redacted]</pass>"),
+            ("- name: API_TOKEN\n  value: t0k3n", "- name: API_TOKEN\n  value: [redacted]"),
+            (
+                r#"{"name": "DB_PASS", "value": "x"}"#,
+                r#"{"name": "DB_PASS", "value": "[redacted]"}"#,
+            ),
         ];
         for (input, expected) in cases {
             assert_eq!(text(input), expected, "{input}");

@@ -161,6 +161,8 @@ impl Pair {
         let rest = &text[start..];
         let value = match rest.chars().next()? {
             '\\' if rest.starts_with("\\\"") => escaped_quoted(text, start),
+            // `["NAME", "value": …]` is a list and a key, not `define('NAME', 'value')`.
+            _ if self.sep == Sep::Comma && is_key(text, start) => return None,
             q @ ('"' | '\'' | '`') => quoted(text, start, q),
             _ if self.sep == Sep::Comma => return None,
             '{' if matches!(self.sep, Sep::Assign { .. }) => braced(text, start),
@@ -192,6 +194,13 @@ impl Pair {
         };
         Some(Value { inner: start..end, end })
     }
+}
+
+/// Whether the quoted string at `start` is followed by `:`, as a key is.
+fn is_key(text: &str, start: usize) -> bool {
+    let Some(quote) = text[start..].chars().next() else { return false };
+    let value = quoted(text, start, quote);
+    text[value.end..].trim_start_matches([' ', '\t']).starts_with(':')
 }
 
 fn token_end(text: &str, start: usize) -> usize {
