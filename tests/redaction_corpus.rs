@@ -56,51 +56,73 @@ fn case<'a>(cases: &'a [Case], name: &str) -> &'a Case {
     cases.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no case `{name}`"))
 }
 
-/// What must not survive: each secret whole, and each of its alphanumeric runs of 4 or more
-/// characters that is not also part of the corpus's non-secret text (so a leaked half counts).
+/// What must not survive of a secret: the whole of it, each alphanumeric run of 4 to 7
+/// characters, and every 8-character stretch of a longer run — so a secret cut short or masked
+/// only in half still counts. Pieces that also occur in the corpus's non-secret text do not.
 struct Needles {
-    /// (case name, secret, the needles that betray it)
-    secrets: Vec<(String, String, Vec<String>)>,
+    /// (case name, secret)
+    secrets: Vec<(String, String)>,
+    /// Every piece to look for, and the index of the secret it betrays.
+    pieces: Vec<(usize, String)>,
+    finder: aho_corasick::AhoCorasick,
 }
+
+/// How long a stretch of a secret's run has to be to betray it.
+const STRETCH: usize = 8;
 
 impl Needles {
     fn of(cases: &[Case]) -> Needles {
-        let mut shape = cases.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join("\n");
-        for secret in cases.iter().flat_map(|c| &c.secrets) {
-            shape = shape.replace(secret.as_str(), " ");
+        Needles::from_secrets(
+            cases
+                .iter()
+                .flat_map(|c| c.secrets.iter().map(|s| (c.name.clone(), s.clone())))
+                .collect(),
+            &shape(cases),
+        )
+    }
+
+    fn from_secrets(secrets: Vec<(String, String)>, shape: &str) -> Needles {
+        let mut pieces = Vec::new();
+        for (i, (_, secret)) in secrets.iter().enumerate() {
+            pieces.push((i, secret.clone()));
+            for run in secret.split(|c: char| !c.is_ascii_alphanumeric()).filter(|r| r.len() >= 4) {
+                let stretches = run.len().saturating_sub(STRETCH) + 1;
+                let stretch = (0..stretches).map(|at| &run[at..(at + STRETCH).min(run.len())]);
+                let kept = stretch.filter(|p| !shape.contains(p) && !redact::MASK.contains(p));
+                pieces.extend(kept.map(|p| (i, p.to_owned())));
+            }
         }
-        let secrets = cases
-            .iter()
-            .flat_map(|c| c.secrets.iter().map(move |s| (c, s)))
-            .map(|(c, secret)| {
-                let mut needles = vec![secret.clone()];
-                needles.extend(
-                    secret
-                        .split(|ch: char| !ch.is_ascii_alphanumeric())
-                        .filter(|part| part.len() >= 4 && !shape.contains(part))
-                        .filter(|part| !redact::MASK.contains(part))
-                        .map(str::to_owned),
-                );
-                (c.name.clone(), secret.clone(), needles)
-            })
-            .collect();
-        Needles { secrets }
+        let finder = aho_corasick::AhoCorasick::new(pieces.iter().map(|(_, p)| p)).unwrap();
+        Needles { secrets, pieces, finder }
     }
 
     /// The secrets found in `output`, whole or in part, as `case: secret (found "needle")`.
     fn survivors(&self, output: &str) -> Vec<String> {
-        self.secrets
-            .iter()
-            .filter_map(|(case, secret, needles)| {
-                let found = needles.iter().find(|n| output.contains(n.as_str()))?;
-                Some(format!("{case}: `{secret}` (found `{found}`)"))
-            })
-            .collect()
+        let mut found: BTreeMap<usize, &str> = BTreeMap::new();
+        for hit in self.finder.find_overlapping_iter(output) {
+            let (secret, needle) = &self.pieces[hit.pattern().as_usize()];
+            found.entry(*secret).or_insert(needle);
+        }
+        let survivor = |(i, needle): (usize, &str)| {
+            let (case, secret) = &self.secrets[i];
+            format!("{case}: `{secret}` (found `{needle}`)")
+        };
+        found.into_iter().map(survivor).collect()
     }
 
-    fn of_case(&self, name: &str) -> Needles {
-        Needles { secrets: self.secrets.iter().filter(|(c, ..)| c == name).cloned().collect() }
+    fn of_case(&self, name: &str, cases: &[Case]) -> Needles {
+        let own = self.secrets.iter().filter(|(c, _)| c == name).cloned().collect();
+        Needles::from_secrets(own, &shape(cases))
     }
+}
+
+/// The corpus's text with every secret taken out.
+fn shape(cases: &[Case]) -> String {
+    let mut shape = cases.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join("\n");
+    for secret in cases.iter().flat_map(|c| &c.secrets) {
+        shape = shape.replace(secret.as_str(), " ");
+    }
+    shape
 }
 
 /// Prints how many secrets `output` lost and returns what survived, named by the output.
@@ -137,7 +159,7 @@ fn planted_secrets_143_of_143_removed() {
         let out = redact::text(&case.text);
         survivors.extend(
             needles
-                .of_case(&case.name)
+                .of_case(&case.name, &cases)
                 .survivors(&out)
                 .into_iter()
                 .map(|s| format!("{s}\n    in: {out}")),
@@ -380,6 +402,13 @@ fn bodies(cases: &[Case]) -> Vec<String> {
     out
 }
 
+/// A token that a probe's 1 KiB body excerpt would cut in two.
+const CUT_TOKEN: &str = "CutT0kQz9Lm2Xw7Rp4Vb8Ns3Jd6Hf1Gk5";
+
+fn cut_body() -> String {
+    format!("{}ghp_{CUT_TOKEN}\n", ".".repeat(1005))
+}
+
 /// What the corpus server answers.
 struct Routes {
     headers: Vec<Vec<(String, String)>>,
@@ -402,6 +431,8 @@ impl Routes {
                 &[("content-type", "text/plain")],
                 self.bodies[n].as_bytes(),
             )
+        } else if path == "/cut" {
+            outside_server::response(502, &[], cut_body().as_bytes())
         } else if path.starts_with("/checkout") {
             outside_server::response(302, &[("location", self.location.as_str())], b"")
         } else {
@@ -469,9 +500,13 @@ async fn check_and_check_json_hold_no_planted_secret() {
     json.push_str(&check(data.path(), start.clone(), true).await);
     let text = check(data.path(), start, false).await;
     assert!(text.contains(&format!("{addr}/checkout?token=")), "{text}");
+    let cut = check(data.path(), format!("http://{addr}/cut"), true).await;
+    assert!(cut.contains("....ghp_"), "{cut}");
     let mut leaked = survivors("triage check --json", &needles, &json);
     leaked.extend(survivors("triage check", &needles, &text));
-    assert_none(&leaked, &format!("{json}\n{text}"));
+    let token = Needles::from_secrets(vec![("cut".into(), CUT_TOKEN.into())], "");
+    leaked.extend(survivors("triage check --json, a token cut by the excerpt", &token, &cut));
+    assert_none(&leaked, &format!("{json}\n{text}\n{cut}"));
 }
 
 /// A session that holds every case: in its URL, as a note and a text answer each, and in a

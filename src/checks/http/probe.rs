@@ -222,8 +222,9 @@ fn finish(
         Err(failure) => probe.failure = Some(failure),
         Ok(answer) => {
             probe.body = sanitize::bytes(&answer.body, true);
-            let excerpt = super::super::fingerprint::clip(&probe.body, EXCERPT);
-            probe.body_excerpt = redact::text(&excerpt).into_owned();
+            // Redacted before it is cut, or the cut could leave half a token no pattern knows.
+            let window = super::super::fingerprint::clip(&probe.body, 4 * EXCERPT);
+            probe.body_excerpt = super::super::fingerprint::clip(&redact::text(&window), EXCERPT);
             probe.body_bytes = answer.body.len();
             probe.body_complete = answer.complete;
             probe.status = Some(answer.status);
