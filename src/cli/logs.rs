@@ -63,7 +63,9 @@ pub fn run(args: &LogsArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let report = runtime.block_on(logs::run_with(params, Clock::system(), Progress::none()));
     if args.json {
-        stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+        let mut json = serde_json::to_value(&report)?;
+        crate::redact::json_value(&mut json);
+        stdout(&format!("{}\n", serde_json::to_string_pretty(&json)?))?;
     } else {
         stdout(&human(&report))?;
     }
@@ -82,7 +84,7 @@ pub fn human(report: &CheckReport) -> String {
         status => format!("{}: {summary}\n", status.label()),
     };
     for line in &report.details {
-        out.push_str(&format!("  {}\n", sanitize::line(line)));
+        out.push_str(&format!("  {}\n", sanitize::line(&crate::redact::text(line))));
     }
     out
 }
