@@ -204,6 +204,11 @@ impl App {
         &self.runbook
     }
 
+    /// What the evidence amounts to now: the same assessment `triage check` and the exports make.
+    pub fn assessment(&self) -> &Assessment {
+        &self.assessment
+    }
+
     pub fn rules(&self) -> &Rules {
         &self.rules
     }
