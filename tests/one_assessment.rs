@@ -40,7 +40,8 @@ async fn triage_check_and_the_tui_give_the_same_verdict_on_the_same_reports() {
         ..Incident::default()
     };
     let requests = registry::plan(&incident);
-    let reports = engine::run_all(requests.clone(), Limits::default(), engine::real_runner(), |_| {}).await;
+    let reports =
+        engine::run_all(requests.clone(), Limits::default(), engine::real_runner(), |_| {}).await;
 
     let check = CheckRun::new(&site, reports.clone()).unwrap();
     let rules = Rules::builtin().unwrap();
@@ -61,12 +62,13 @@ async fn triage_check_and_the_tui_give_the_same_verdict_on_the_same_reports() {
     assert!(note.contains("**Request path:**"), "and the path:\n{note}");
 }
 
-fn record(session: &mut Session, i: usize, request: triage::contract::CheckRequest, report: CheckReport) {
-    let event = Event::CheckFinished {
-        step: "confirm".to_owned(),
-        run: RunId(i as u64),
-        request,
-        report,
-    };
+fn record(
+    session: &mut Session,
+    i: usize,
+    request: triage::contract::CheckRequest,
+    report: CheckReport,
+) {
+    let event =
+        Event::CheckFinished { step: "confirm".to_owned(), run: RunId(i as u64), request, report };
     session.record(at(i64::try_from(i).unwrap() + 1), event);
 }
