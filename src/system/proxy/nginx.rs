@@ -19,6 +19,10 @@ pub const COMPILED_PREFIX: &str = "/usr/share/nginx";
 pub const DEFAULT_ERROR_LOG: &str = "/var/log/nginx/error.log";
 pub const DEFAULT_ACCESS_LOG: &str = "/var/log/nginx/access.log";
 
+/// Deepest block nesting read (`http` → `server` → `location` → `if` is four). Deeper blocks are
+/// skipped with a problem, so a hostile config cannot exhaust the stack of the parser or the walk.
+pub const MAX_BLOCK_DEPTH: usize = 32;
+
 /// One directive with its arguments, its place and, for a block, its children.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Directive {
@@ -50,7 +54,7 @@ impl Directive {
 pub fn read(system: &System, main: &Path, prefix: Option<&Path>) -> ProxyConfig {
     let mut sources = Sources::new(system);
     let conf_dir = main.parent().unwrap_or(Path::new("/")).to_owned();
-    let tree = parse_file(&mut sources, main, &conf_dir);
+    let tree = parse_file(&mut sources, main, &conf_dir, 0);
     let mut config = ProxyConfig::new(ServerKind::Nginx, main);
     let prefix = prefix.map_or_else(|| PathBuf::from(COMPILED_PREFIX), Path::to_owned);
     let mut walk = Walk { config: &mut config, groups: HashMap::new(), prefix, system };
@@ -61,12 +65,17 @@ pub fn read(system: &System, main: &Path, prefix: Option<&Path>) -> ProxyConfig 
     config
 }
 
-/// The directives of one file, includes spliced in.
-pub fn parse_file(sources: &mut Sources<'_>, path: &Path, conf_dir: &Path) -> Vec<Directive> {
+/// The directives of one file, includes spliced in, read at block depth `depth`.
+fn parse_file(
+    sources: &mut Sources<'_>,
+    path: &Path,
+    conf_dir: &Path,
+    depth: usize,
+) -> Vec<Directive> {
     let Some(text) = sources.enter(path) else { return Vec::new() };
     let tokens = tokenize(&text);
     let mut pos = 0;
-    let tree = parse_block(sources, &tokens, &mut pos, path, conf_dir);
+    let tree = parse_block(sources, &tokens, &mut pos, (path, conf_dir), depth);
     sources.leave();
     tree
 }
@@ -159,12 +168,14 @@ fn bare_word(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
     word
 }
 
+/// The directives up to the `}` that closes the block (or the end). `depth` counts the blocks
+/// around this one; past [`MAX_BLOCK_DEPTH`] the inner block is skipped, not parsed.
 fn parse_block(
     sources: &mut Sources<'_>,
     tokens: &[Token],
     pos: &mut usize,
-    file: &Path,
-    conf_dir: &Path,
+    (file, conf_dir): (&Path, &Path),
+    depth: usize,
 ) -> Vec<Directive> {
     let mut out = Vec::new();
     let mut words: Vec<&Token> = Vec::new();
@@ -176,7 +187,7 @@ fn parse_block(
                 if let Some(d) = directive(&words, file, None) {
                     if d.name == "include" {
                         for path in sources.expand(d.arg(0), conf_dir) {
-                            out.extend(parse_file(sources, &path, conf_dir));
+                            out.extend(parse_file(sources, &path, conf_dir, depth));
                         }
                     } else {
                         out.push(d);
@@ -186,7 +197,16 @@ fn parse_block(
             }
             Kind::Open => {
                 let line = words.first().map_or(token.line, |w| w.line);
-                let block = parse_block(sources, tokens, pos, file, conf_dir);
+                let block = if depth < MAX_BLOCK_DEPTH {
+                    parse_block(sources, tokens, pos, (file, conf_dir), depth + 1)
+                } else {
+                    skip_block(tokens, pos);
+                    sources.problems.push(format!(
+                        "{}:{line}: blocks nested more than {MAX_BLOCK_DEPTH} deep; the inner blocks were not read",
+                        file.display()
+                    ));
+                    Vec::new()
+                };
                 match directive(&words, file, Some(block)) {
                     Some(d) => out.push(d),
                     None => sources
@@ -199,6 +219,21 @@ fn parse_block(
         }
     }
     out
+}
+
+/// Moves past the `}` that closes the block just opened, however deep it nests, without
+/// recursion.
+fn skip_block(tokens: &[Token], pos: &mut usize) {
+    let mut open = 1_usize;
+    while let Some(token) = tokens.get(*pos) {
+        *pos += 1;
+        match token.kind {
+            Kind::Open => open += 1,
+            Kind::Close if open == 1 => return,
+            Kind::Close => open -= 1,
+            _ => {}
+        }
+    }
 }
 
 fn directive(words: &[&Token], file: &Path, block: Option<Vec<Directive>>) -> Option<Directive> {
@@ -525,6 +560,23 @@ mod tests {
         assert_eq!(t[0].address, Address::Unix { path: "/run/app.sock".into() });
         assert!(matches!(t[1].address, Address::Dynamic { .. }));
         assert_eq!(t[2].address.to_string(), "backend.internal:80");
+    }
+
+    #[test]
+    fn deep_nesting_is_cut_with_a_problem_not_a_stack_overflow() {
+        let depth = 100_000;
+        let text = format!(
+            "http {{ server {{ {} proxy_pass http://127.0.0.1:9; {} }} }}\nevents {{ worker_connections 64; }}\n",
+            "location / {".repeat(depth),
+            "}".repeat(depth)
+        );
+        let config = parse(&text);
+        assert!(
+            config.problems.iter().any(|p| p.contains("nested more than 32 deep")),
+            "{:?}",
+            config.problems
+        );
+        assert_eq!(config.setting("worker_connections").unwrap().value, "64", "read on after it");
     }
 
     #[test]
