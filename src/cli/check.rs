@@ -21,6 +21,9 @@ use crate::system::{System, proxy, stack};
 use crate::text::wrap;
 use crate::{redact, sanitize};
 
+/// How long the runtime waits for blocking work left behind once the checks have reported.
+pub const SHUTDOWN: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// The version of the `--json` schema; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -109,6 +112,9 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         engine::real_runner(),
         |_| {},
     ));
+    // Every check has ended or timed out; a blocking read still stuck in the kernel (a FIFO, a
+    // hung NFS mount) must not hold the exit, as dropping the runtime would.
+    runtime.shutdown_timeout(SHUTDOWN);
     let outcome = CheckRun::new(site.shown(), reports)?;
     let text = if args.json { to_json(&outcome) } else { to_text(&outcome, colour()) };
     super::stdout(&text)?;

@@ -5,7 +5,7 @@
 //! not parse is reported and left exactly as it is: this module never overwrites or deletes one.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::{FORMAT, Session};
@@ -169,11 +169,18 @@ fn check_id(id: &str) -> Result<(), StoreError> {
 
 fn read(path: &Path) -> Result<Session, StoreError> {
     let damaged = |reason: String| StoreError::Damaged { path: path.to_owned(), reason };
-    let meta = fs::metadata(path).map_err(io(path))?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(damaged(format!("{} bytes, more than a session can be", meta.len())));
+    // A FIFO or a directory named like a session is reported, never waited on or read.
+    let file =
+        crate::file::open_regular(path).map_err(|e| match crate::file::not_regular_kind(&e) {
+            Some(_) => damaged(e.to_string()),
+            None => StoreError::Io { path: path.to_owned(), source: e },
+        })?;
+    let len = file.metadata().map_err(io(path))?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(damaged(format!("{len} bytes, more than a session can be")));
     }
-    let bytes = fs::read(path).map_err(io(path))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES).read_to_end(&mut bytes).map_err(io(path))?;
     let value: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string()))?;
     let format = value.get("format").and_then(serde_json::Value::as_u64);

@@ -131,7 +131,7 @@ impl System {
 /// Reads at most [`MAX_FILE_BYTES`] of a file as text (invalid UTF-8 replaced).
 pub fn read_text(path: &Path) -> io::Result<String> {
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?.take(MAX_FILE_BYTES).read_to_end(&mut bytes)?;
+    crate::file::open_regular(path)?.take(MAX_FILE_BYTES).read_to_end(&mut bytes)?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 

@@ -212,7 +212,8 @@ impl Shell {
     fn export(&self, app: &App) -> Result<String, String> {
         let path: PathBuf = self.store.dir().join(format!("{}.md", app.session().id));
         let text = markdown::render(app.session(), app.rules());
-        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        crate::file::write_private(&path, text.as_bytes())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(path.display().to_string())
     }
 

@@ -197,10 +197,14 @@ pub fn read_bounded(path: &Path) -> Result<String, SourceError> {
     let origin = path.display().to_string();
     let unreadable =
         |e: std::io::Error| SourceError::whole_file(&origin, format!("cannot read: {e}"));
-    let file = std::fs::File::open(path).map_err(unreadable)?;
-    if file.metadata().map_err(unreadable)?.is_dir() {
-        return Err(SourceError::whole_file(&origin, "is a directory; expected a YAML file"));
-    }
+    let file =
+        crate::file::open_regular(path).map_err(|e| match crate::file::not_regular_kind(&e) {
+            Some(kind) => SourceError::whole_file(
+                &origin,
+                format!("is {}; expected a YAML file", kind.words()),
+            ),
+            None => unreadable(e),
+        })?;
     let mut bytes = Vec::new();
     let limit = super::MAX_BYTES as u64 + 1;
     file.take(limit).read_to_end(&mut bytes).map_err(unreadable)?;

@@ -165,14 +165,15 @@ pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
     run_with(params, Clock::system(), progress).await
 }
 
-/// The log files the running servers' configs name (blocking: reads /proc and the configs). Paths with a variable (`$host.log`) only
-/// the server can expand are left out.
+/// The log files the running servers' configs name (blocking: reads /proc and the configs),
+/// under `TRIAGE_ROOT` when it is set. Paths with a variable (`$host.log`) only the server can
+/// expand are left out.
 pub fn configured_logs() -> Vec<PathBuf> {
     let system = crate::system::System::from_env();
     crate::system::proxy::log_paths(&system)
         .paths
         .into_iter()
-        .map(|log| log.path)
+        .map(|log| system.path(&log.path))
         .filter(|path| !path.to_string_lossy().contains('$'))
         .collect()
 }
@@ -187,7 +188,12 @@ pub fn cutoff(params: &Params, clock: &Clock) -> Option<i64> {
 /// Runs the check with explicit parameters and clock (the CLI and tests). The journal is read
 /// when no files are named.
 pub async fn run_with(params: Params, clock: Clock, progress: Progress) -> CheckReport {
+    let elsewhere = !crate::system::System::from_env().is_real_root();
     let journal = match (params.files.is_empty(), cutoff(&params, &clock)) {
+        // The journal is this machine's; a fixture root has none.
+        (true, Some(_)) if elsewhere => Some(Journal::Unavailable {
+            reason: "not read: TRIAGE_ROOT points the checks at another root".to_owned(),
+        }),
         (true, Some(cutoff)) => Some(match journal::locate() {
             Ok(program) => journal::read(&program, cutoff).await,
             Err(reason) => Journal::Unavailable { reason },
