@@ -57,6 +57,11 @@ pub struct CheckArgs {
     /// config when not given.
     #[arg(long, value_name = "DIR")]
     pub site_root: Option<String>,
+    /// Follow redirects to internal addresses too: link-local and cloud metadata addresses,
+    /// and private or loopback ones when the URL itself is public. By default they are
+    /// reported and not followed.
+    #[arg(long)]
+    pub follow_internal_redirects: bool,
 }
 
 /// How the run ended, as the exit code says.
@@ -106,12 +111,12 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     }
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let reports = runtime.block_on(engine::run_all(
-        registry::plan(&incident),
-        Limits::default(),
-        engine::real_runner(),
-        |_| {},
-    ));
+    let mut plan = registry::plan(&incident);
+    if args.follow_internal_redirects {
+        plan = plan.into_iter().map(follow_internal).collect();
+    }
+    let reports =
+        runtime.block_on(engine::run_all(plan, Limits::default(), engine::real_runner(), |_| {}));
     // Every check has ended or timed out; a blocking read still stuck in the kernel (a FIFO, a
     // hung NFS mount) must not hold the exit, as dropping the runtime would.
     runtime.shutdown_timeout(SHUTDOWN);
@@ -119,6 +124,15 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let text = if args.json { to_json(&outcome) } else { to_text(&outcome, colour()) };
     super::stdout(&text)?;
     Ok(ExitCode::from(outcome.health.code()))
+}
+
+/// The probe's request with redirects to internal addresses allowed.
+fn follow_internal(request: crate::contract::CheckRequest) -> crate::contract::CheckRequest {
+    if request.check == crate::checks::http::SPEC.id {
+        request.with(crate::checks::http::FOLLOW_INTERNAL, "yes")
+    } else {
+        request
+    }
 }
 
 /// What the command line says of the incident. The checks of this machine join the outside
