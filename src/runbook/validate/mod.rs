@@ -5,6 +5,7 @@
 mod commands;
 mod conditions;
 mod flow;
+mod shell;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -430,9 +431,12 @@ fn variables(r: &mut Report, raw: &RawRunbook) {
     let defaults =
         raw.inputs.iter().filter_map(|i| i.default.as_ref().map(|d| (d, TextUse::Prose)));
     for (text, usage) in raw.texts().into_iter().chain(defaults) {
+        let reparsed =
+            if usage == TextUse::Command { shell::reparsed(&text.value) } else { Vec::new() };
         for p in template::scan(&text.value) {
             let shown = &text.value[p.range.clone()];
             used.insert(p.name.to_owned());
+            let again = reparsed.iter().find(|(range, _)| range.contains(&p.range.start));
             if !declared.contains(&p.name) {
                 let hint = did_you_mean(p.name, declared.iter().copied());
                 let pos = r.inside(text.pos, shown);
@@ -440,6 +444,9 @@ fn variables(r: &mut Report, raw: &RawRunbook) {
                     pos,
                     format!("`{shown}` is not a declared input{hint}; declare it under `inputs:`"),
                 );
+            } else if let Some((_, why)) = again {
+                let pos = r.inside(text.pos, shown);
+                r.error(pos, why.message(shown));
             } else if usage == TextUse::Command
                 && template::inside_quotes(&text.value, p.range.start)
             {
