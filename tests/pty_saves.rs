@@ -5,6 +5,8 @@
 // Test helpers outside #[test] functions may fail loudly too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,6 +26,8 @@ struct Tui {
     writer: Box<dyn Write + Send>,
     parser: Arc<Mutex<vt100::Parser>>,
     _master: Box<dyn portable_pty::MasterPty + Send>,
+    /// The machine as the walk's checks see it: no process of this host, so none of its logs.
+    _view: support::View,
 }
 
 impl Tui {
@@ -36,6 +40,8 @@ impl Tui {
         cmd.env("TRIAGE_DATA_DIR", data);
         cmd.env("TRIAGE_CONFIG_DIR", data.join("config"));
         cmd.env("TERM", "xterm-256color");
+        let view = support::View::of(&[]);
+        cmd.env("TRIAGE_PROC_ROOT", &view.proc);
         for var in ["NO_COLOR", "TMUX", "STY"] {
             cmd.env_remove(var);
         }
@@ -58,7 +64,7 @@ impl Tui {
             }
         });
         let writer = pty.master.take_writer().unwrap();
-        Tui { child, writer, parser, _master: pty.master }
+        Tui { child, writer, parser, _master: pty.master, _view: view }
     }
 
     fn press(&mut self, keys: &str) {

@@ -188,11 +188,13 @@ pub fn cutoff(params: &Params, clock: &Clock) -> Option<i64> {
 /// Runs the check with explicit parameters and clock (the CLI and tests). The journal is read
 /// when no files are named.
 pub async fn run_with(params: Params, clock: Clock, progress: Progress) -> CheckReport {
-    let elsewhere = !crate::system::System::from_env().is_real_root();
+    let system = crate::system::System::from_env();
+    let elsewhere = !system.is_real_root() || !system.machine_wide();
     let journal = match (params.files.is_empty(), cutoff(&params, &clock)) {
-        // The journal is this machine's; a fixture root has none.
+        // The journal is the whole machine's; a fixture root or a narrowed /proc has none.
         (true, Some(_)) if elsewhere => Some(Journal::Unavailable {
-            reason: "not read: TRIAGE_ROOT points the checks at another root".to_owned(),
+            reason: "not read: TRIAGE_ROOT or TRIAGE_PROC_ROOT points the checks elsewhere"
+                .to_owned(),
         }),
         (true, Some(cutoff)) => Some(match journal::locate() {
             Ok(program) => journal::read(&program, cutoff).await,

@@ -73,8 +73,12 @@ impl<'a> Reader<'a> {
 
     pub(super) fn read_all(&mut self, params: &Params, journal: Option<Journal>) {
         let logs = if params.files.is_empty() {
-            let root = crate::system::System::from_env().root;
-            let found = discover::discover(&params.config_logs, &root);
+            let system = crate::system::System::from_env();
+            let found = if system.machine_wide() {
+                discover::discover(&params.config_logs, &system.root)
+            } else {
+                discover::discover_named(&params.config_logs)
+            };
             for (dir, kind) in found.unlisted {
                 self.unreadable(&dir, &io::Error::from(kind), true);
             }
