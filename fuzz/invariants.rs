@@ -65,37 +65,43 @@ pub fn fingerprints(data: &[u8]) {
     let _ = table.cdn_for(&cnames, &addresses);
 }
 
-/// A fixture root holding `data` as the main config at `main`, so includes stay inside it.
-fn config_root(main: &str, data: &[u8]) -> (tempfile::TempDir, System, PathBuf) {
-    let dir = tempfile::Builder::new().prefix("triage-fuzz-").tempdir().unwrap();
-    let system = System::fixture(dir.path());
+thread_local! {
+    /// One fixture root per thread, reused by every input (a directory per input would cost
+    /// more than the parse it feeds); removed when the thread ends.
+    static ROOT: tempfile::TempDir =
+        tempfile::Builder::new().prefix("triage-fuzz-").tempdir().unwrap();
+}
+
+/// The fixture root holding `data` as the main config at `main`, so includes stay inside it.
+fn config_root(main: &str, data: &[u8]) -> (System, PathBuf) {
+    let system = ROOT.with(|root| System::fixture(root.path()));
     let main = PathBuf::from(main);
     let file = system.path(&main);
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, data).unwrap();
-    (dir, system, main)
+    (system, main)
 }
 
 pub fn nginx_config(data: &[u8]) {
-    let (_dir, system, main) = config_root("/etc/nginx/nginx.conf", data);
+    let (system, main) = config_root("/etc/nginx/nginx.conf", data);
     let config = nginx::read(&system, &main, Some(Path::new("/usr/share/nginx")));
     assert!(config.files.len() <= 1000);
 }
 
 pub fn apache_config(data: &[u8]) {
-    let (_dir, system, main) = config_root("/etc/apache2/apache2.conf", data);
+    let (system, main) = config_root("/etc/apache2/apache2.conf", data);
     let config = apache::read(&system, &main);
     let paths: usize = config.logs.iter().map(|l| l.path.as_os_str().len()).sum();
     assert!(paths <= 64 * data.len().max(1024), "expansion grew {paths} bytes of paths");
 }
 
 pub fn haproxy_config(data: &[u8]) {
-    let (_dir, system, main) = config_root("/etc/haproxy/haproxy.cfg", data);
+    let (system, main) = config_root("/etc/haproxy/haproxy.cfg", data);
     let _ = haproxy::read(&system, &main);
 }
 
 pub fn phpfpm_config(data: &[u8]) {
-    let (_dir, system, main) = config_root("/etc/php/8.2/fpm/php-fpm.conf", data);
+    let (system, main) = config_root("/etc/php/8.2/fpm/php-fpm.conf", data);
     let _ = phpfpm::read(&system, &main);
 }
 
