@@ -1,6 +1,5 @@
-//! nginx configs: a tokenizer for nginx's syntax (words, quotes, `${var}`, `;`, blocks,
-//! comments), `include` expanded where it stands (globs sorted, relative to the main file's
-//! directory, as nginx does), and a walk over `http`/`server`/`location` that collects targets,
+//! nginx configs: the directives (`syntax`: the tokenizer and the bounded parser, `include`
+//! expanded where it stands) and a walk over `http`/`server`/`location` that collects targets,
 //! upstream groups, timeouts, limits, maintenance rules and logs with their file and line.
 
 use std::collections::HashMap;
