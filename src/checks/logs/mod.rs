@@ -3,6 +3,7 @@
 //! and classifies lines against the signature table. It reads; it never writes, truncates or
 //! rotates a log, and every line it reports is sanitised and redacted.
 
+pub mod access;
 pub mod discover;
 pub mod journal;
 mod read;
@@ -15,9 +16,11 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 use std::time::Duration;
 
+use self::access::AccessLog;
 use self::journal::Journal;
 use self::read::Reader;
 use self::time::Clock;
+use crate::contract::evidence::web::{LogPath, name_matches};
 use crate::contract::{
     Applies, CheckReport, CheckRequest, CheckSpec, Input, Progress, Scope, fact, input, param,
 };
@@ -93,6 +96,8 @@ pub struct Params {
     /// The host (with a port that is not the scheme's) of the site under investigation, from
     /// the `url` param: its lines are quoted first.
     pub site: Option<String>,
+    /// The site's access logs, whose window is counted per minute (`url` given, configs read).
+    pub access_logs: Vec<AccessLog>,
 }
 
 impl Params {
@@ -119,6 +124,7 @@ impl Params {
                 .param("url")
                 .and_then(|u| SiteUrl::parse(u).ok())
                 .map(|u| u.host_header()),
+            access_logs: Vec::new(),
         })
     }
 }
@@ -147,34 +153,61 @@ pub fn parse_since(text: &str) -> Result<Option<u64>, String> {
 }
 
 /// Runs the check. Unless the request names its own files, the logs that the running web
-/// servers' and PHP-FPM's configs name (`checks::proxy::log_paths`) are read first, ahead of
-/// `config_logs` and the usual places.
+/// servers' and PHP-FPM's configs name (`system::proxy::log_paths`) are read first, ahead of
+/// `config_logs` and the usual places; with a `url`, the access logs of the site that serves it
+/// are counted per minute.
 pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
     let mut params = match Params::from_request(&request) {
         Ok(params) => params,
         Err(reason) => return CheckReport::could_not_run(SPEC.id, reason, None),
     };
     if params.files.is_empty() {
-        let configured = tokio::task::spawn_blocking(configured_logs).await.unwrap_or_default();
-        for path in configured.into_iter().rev() {
+        let url = request.param("url").and_then(|u| SiteUrl::parse(u).ok());
+        let task = tokio::task::spawn_blocking(move || configured_logs(url.as_ref()));
+        let (errors, access) = task.await.unwrap_or_default();
+        for path in errors.into_iter().rev() {
             if !params.config_logs.contains(&path) {
                 params.config_logs.insert(0, path);
             }
         }
+        params.access_logs = access;
     }
     run_with(params, Clock::system(), progress).await
 }
 
-/// The log files the running servers' configs name (blocking: reads /proc and the configs),
-/// under `TRIAGE_ROOT` when it is set. Paths with a variable (`$host.log`) only the server can
-/// expand are left out.
-pub fn configured_logs() -> Vec<PathBuf> {
+/// The error logs the running servers' configs name, and the access logs of the site that
+/// serves `url` (blocking: reads /proc and the configs), under `TRIAGE_ROOT` when it is set.
+/// Paths with a variable (`$host.log`) only the server can expand are left out.
+pub fn configured_logs(url: Option<&SiteUrl>) -> (Vec<PathBuf>, Vec<AccessLog>) {
     let system = crate::system::System::from_env();
-    crate::system::proxy::log_paths(&system)
-        .paths
+    let paths = crate::system::proxy::log_paths(&system).paths;
+    let paths: Vec<LogPath> = paths
         .into_iter()
-        .map(|log| system.path(&log.path))
-        .filter(|path| !path.to_string_lossy().contains('$'))
+        .filter(|log| !log.path.to_string_lossy().contains('$'))
+        .map(|log| LogPath { path: system.path(&log.path), ..log })
+        .collect();
+    let (access, errors): (Vec<LogPath>, Vec<LogPath>) =
+        paths.into_iter().partition(|log| log.kind.is_access());
+    let errors = errors.into_iter().map(|log| log.path).collect();
+    (errors, url.map(|url| access_logs_of(access, url)).unwrap_or_default())
+}
+
+/// The access logs a site writes: its own when its server block names one, else the shared
+/// ones (written by every site).
+fn access_logs_of(access: Vec<LogPath>, url: &SiteUrl) -> Vec<AccessLog> {
+    let host = url.host().to_ascii_lowercase();
+    let own: Vec<AccessLog> = access
+        .iter()
+        .filter(|log| log.site.as_deref().is_some_and(|s| name_matches(s, &host)))
+        .map(|log| AccessLog { path: log.path.clone(), site: log.site.clone() })
+        .collect();
+    if !own.is_empty() {
+        return own;
+    }
+    access
+        .into_iter()
+        .filter(|log| log.site.is_none())
+        .map(|log| AccessLog { path: log.path, site: None })
         .collect()
 }
 

@@ -55,7 +55,8 @@ pub(super) async fn examine(
             None,
         );
     }
-    outcome(planned, probe::probe(target.protocol, &target.address, &planned.host).await)
+    let contact = probe::probe(target.protocol, &target.address, &planned.ask, planned.limits);
+    outcome(planned, contact.await)
 }
 
 pub(super) fn outcome(planned: &Planned, probe: Contact) -> (UpstreamState, Option<u64>) {
@@ -63,6 +64,12 @@ pub(super) fn outcome(planned: &Planned, probe: Contact) -> (UpstreamState, Opti
     match probe {
         Contact::Answered { answer, ms } if http_status(&answer).is_some_and(|s| s >= 500) => {
             (UpstreamState::Erroring { answer }, Some(ms))
+        }
+        // An answer later than the proxy waits is no answer to the proxy.
+        Contact::Answered { ms, .. }
+            if planned.timeout.is_some_and(|t| u128::from(ms) > t.as_millis()) =>
+        {
+            (UpstreamState::NoAnswer, Some(ms))
         }
         Contact::Answered { answer, ms } if ms > SLOW_MS => {
             (UpstreamState::Slow { answer }, Some(ms))
@@ -80,7 +87,7 @@ pub(super) fn outcome(planned: &Planned, probe: Contact) -> (UpstreamState, Opti
         }
         Contact::Unresolved { detail } => (UpstreamState::Misconfigured { detail }, None),
         Contact::ConnectTimeout => {
-            (UpstreamState::NoAnswer, Some(probe::CONNECT_LIMIT.as_millis() as u64))
+            (UpstreamState::NoAnswer, Some(planned.limits.connect.as_millis() as u64))
         }
         Contact::NoAnswer { after_ms } => (UpstreamState::NoAnswer, Some(after_ms)),
         Contact::WrongProtocol { detail } => (

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use self::examine::{examine, holder, refine};
+use self::probe::{Ask, Limits};
 use self::report::report;
 use crate::contract::evidence::stack::{Role, SUDO_STACK, Service, Stack, Unseen};
 use crate::contract::evidence::upstreams::{Credentials, UpstreamResult, Upstreams};
@@ -22,6 +23,7 @@ use crate::contract::{
     Applies, CheckReport, CheckRequest, CheckSpec, Input, Progress, Scope, fact, input, param,
 };
 use crate::facts::FactKind::{Int, List, Text};
+use crate::knowledge::services;
 use crate::sanitize;
 use crate::site::SiteUrl;
 use crate::system::proxy::{self, phpfpm};
@@ -94,6 +96,8 @@ struct Gathered {
     fpm: Vec<FpmConfig>,
     users: Users,
     notes: Vec<String>,
+    /// The incident's path and query, which HTTP upstreams are asked for (`/` without a URL).
+    path: String,
 }
 
 /// Runs the check. Parameters: `config` (a config file to read instead of the running servers'),
@@ -161,7 +165,14 @@ fn gather(
         filter_sites(&mut configs, url, &mut notes);
     }
     let fpm = phpfpm::read_stack(system, &stack);
-    Ok(Gathered { stack, configs, fpm, users, notes })
+    let path = url.and_then(|u| SiteUrl::parse(u).ok()).map_or_else(
+        || "/".to_owned(),
+        |u| {
+            let url = u.url();
+            url.query().map_or_else(|| url.path().to_owned(), |q| format!("{}?{q}", url.path()))
+        },
+    );
+    Ok(Gathered { stack, configs, fpm, users, notes, path })
 }
 
 fn none_running_hint(stack: &Stack) -> Option<String> {
@@ -214,10 +225,13 @@ fn filter_sites(
 struct Planned {
     server: ServerKind,
     site: String,
-    host: String,
+    ask: Ask,
     target: Upstream,
     also_at: Vec<Location>,
     who: Option<Credentials>,
+    /// How long the proxy waits for it, by its config (or its default).
+    timeout: Option<Duration>,
+    limits: Limits,
 }
 
 async fn check(system: &System, gathered: Gathered) -> Upstreams {
@@ -239,6 +253,8 @@ async fn check(system: &System, gathered: Gathered) -> Upstreams {
                 held_by,
                 outcome,
                 ms,
+                timeout_ms: p.timeout.map(|t| t.as_millis() as u64),
+                waited_ms: Some(p.limits.answer.as_millis() as u64),
             }
         })
         .collect();
@@ -250,6 +266,31 @@ async fn check(system: &System, gathered: Gathered) -> Upstreams {
     }
     let configs = gathered.configs.into_iter().map(|(c, _)| c).collect();
     Upstreams { configs, results, unseen, notes }
+}
+
+/// How long the proxy waits to connect to `target` and for its answer: the site's settings
+/// named in assets/stack.yaml (the last one set wins, as the innermost does in the config), else
+/// the server's default.
+fn proxy_waits(
+    server: ServerKind,
+    site: &Site,
+    target: &Upstream,
+) -> (Option<Duration>, Option<Duration>) {
+    let Some(timeouts) = services::table().get(server.id()).and_then(|s| s.timeouts.as_ref())
+    else {
+        return (None, None);
+    };
+    let setting = |names: &[String]| {
+        names.iter().find_map(|name| {
+            let found = site.timeouts.iter().rev().find(|s| s.name.eq_ignore_ascii_case(name));
+            found.and_then(|s| timeouts.parse(&s.value))
+        })
+    };
+    let protocol = target.protocol.id();
+    let connect = setting(timeouts.connect_names(protocol));
+    let answer = setting(timeouts.answer_names(protocol))
+        .or_else(|| timeouts.default_answer.as_deref().and_then(|d| timeouts.parse(d)));
+    (connect, answer)
 }
 
 /// One entry per distinct (protocol, address), in config order.
@@ -276,13 +317,16 @@ fn plan(gathered: &Gathered, notes: &mut Vec<String>) -> Vec<Planned> {
                     .find(|n| !n.contains(['*', '~', '_']))
                     .cloned()
                     .unwrap_or_else(|| "localhost".to_owned());
+                let (connect, timeout) = proxy_waits(config.server, site, target);
                 planned.push(Planned {
                     server: config.server,
                     site: site.name.clone(),
-                    host,
+                    ask: Ask { host, path: gathered.path.clone() },
                     target: target.clone(),
                     also_at: Vec::new(),
                     who: who.clone(),
+                    timeout,
+                    limits: Limits::within(connect, timeout),
                 });
             }
         }

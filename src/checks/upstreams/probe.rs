@@ -1,6 +1,7 @@
-//! Asking an upstream whether it answers, the way its proxy would: an HTTP/1.0 `GET /` for HTTP
-//! upstreams, a FastCGI `FCGI_GET_VALUES` record for FastCGI (PHP-FPM answers it without running
-//! any PHP), a bare connect for the rest. Every step is bounded in time and in bytes read.
+//! Asking an upstream whether it answers, the way its proxy would: an HTTP/1.0 `GET` of the
+//! incident's path for HTTP upstreams, a FastCGI `FCGI_GET_VALUES` record for FastCGI (PHP-FPM
+//! answers it without running any PHP), a bare connect for the rest. Every step is bounded in
+//! time — never longer than the proxy in front of it waits — and in bytes read.
 
 use std::io;
 use std::path::Path;
@@ -12,8 +13,42 @@ use tokio::net::{TcpStream, UnixStream};
 use crate::contract::evidence::web::{Address, Protocol};
 use crate::sanitize;
 
+/// The longest connect attempt: a proxy that waits longer would time out the same way.
 pub const CONNECT_LIMIT: Duration = Duration::from_secs(2);
-pub const ANSWER_LIMIT: Duration = Duration::from_secs(5);
+/// The longest wait for an answer when the proxy's own timeout is longer, or unknown.
+pub const ANSWER_LIMIT: Duration = Duration::from_secs(20);
+/// Added to the proxy's own timeout, so an answer the proxy would just get is seen too.
+pub const MARGIN: Duration = Duration::from_millis(250);
+
+/// How long one probe may take: no longer than the proxy waits, and never unbounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub connect: Duration,
+    pub answer: Duration,
+}
+
+impl Limits {
+    /// The limits for a proxy that waits `connect` and `answer` (when its config says).
+    pub fn within(connect: Option<Duration>, answer: Option<Duration>) -> Limits {
+        Limits {
+            connect: connect.map_or(CONNECT_LIMIT, |c| (c + MARGIN).min(CONNECT_LIMIT)),
+            answer: answer.map_or(ANSWER_LIMIT, |a| (a + MARGIN).min(ANSWER_LIMIT)),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { connect: CONNECT_LIMIT, answer: ANSWER_LIMIT }
+    }
+}
+
+/// What to ask: the Host header and path an HTTP upstream gets (the incident's own request).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ask {
+    pub host: String,
+    pub path: String,
+}
 const MAX_ANSWER_BYTES: usize = 4096;
 
 /// How a probe ended.
@@ -53,16 +88,16 @@ pub enum Contact {
     },
 }
 
-/// Probes `address` in `protocol`; `host` is the Host header for HTTP.
-pub async fn probe(protocol: Protocol, address: &Address, host: &str) -> Contact {
+/// Probes `address` in `protocol`, asking an HTTP upstream for `ask`.
+pub async fn probe(protocol: Protocol, address: &Address, ask: &Ask, limits: Limits) -> Contact {
     let started = Instant::now();
     match address {
-        Address::Tcp { host: name, port } => match connect_tcp(name, *port).await {
-            Ok(stream) => exchange(stream, protocol, host, started).await,
+        Address::Tcp { host: name, port } => match connect_tcp(name, *port, limits.connect).await {
+            Ok(stream) => exchange(stream, protocol, ask, started, limits.answer).await,
             Err(probe) => probe,
         },
-        Address::Unix { path } => match connect_unix(path).await {
-            Ok(stream) => exchange(stream, protocol, host, started).await,
+        Address::Unix { path } => match connect_unix(path, limits.connect).await {
+            Ok(stream) => exchange(stream, protocol, ask, started, limits.answer).await,
             Err(probe) => probe,
         },
         Address::Dynamic { text } => {
@@ -71,7 +106,7 @@ pub async fn probe(protocol: Protocol, address: &Address, host: &str) -> Contact
     }
 }
 
-async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, Contact> {
+async fn connect_tcp(host: &str, port: u16, limit: Duration) -> Result<TcpStream, Contact> {
     let resolved = tokio::time::timeout(CONNECT_LIMIT, tokio::net::lookup_host((host, port))).await;
     let addrs: Vec<_> = match resolved {
         Ok(Ok(addrs)) => addrs.collect(),
@@ -87,15 +122,15 @@ async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, Contact> {
     let Some(addr) = addrs.first() else {
         return Err(Contact::Unresolved { detail: format!("{host} has no address") });
     };
-    match tokio::time::timeout(CONNECT_LIMIT, TcpStream::connect(addr)).await {
+    match tokio::time::timeout(limit, TcpStream::connect(addr)).await {
         Ok(Ok(stream)) => Ok(stream),
         Ok(Err(e)) => Err(connect_error(&e)),
         Err(_) => Err(Contact::ConnectTimeout),
     }
 }
 
-async fn connect_unix(path: &Path) -> Result<UnixStream, Contact> {
-    match tokio::time::timeout(CONNECT_LIMIT, UnixStream::connect(path)).await {
+async fn connect_unix(path: &Path, limit: Duration) -> Result<UnixStream, Contact> {
+    match tokio::time::timeout(limit, UnixStream::connect(path)).await {
         Ok(Ok(stream)) => Ok(stream),
         Ok(Err(e)) => Err(connect_error(&e)),
         Err(_) => Err(Contact::ConnectTimeout),
@@ -114,11 +149,12 @@ fn connect_error(e: &io::Error) -> Contact {
 async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     protocol: Protocol,
-    host: &str,
+    ask: &Ask,
     started: Instant,
+    limit: Duration,
 ) -> Contact {
     let request = match protocol {
-        Protocol::Http => http_request(host),
+        Protocol::Http => http_request(ask),
         Protocol::FastCgi => get_values_request(),
         _ => {
             return Contact::Answered {
@@ -127,7 +163,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
             };
         }
     };
-    let reply = tokio::time::timeout(ANSWER_LIMIT, async {
+    let reply = tokio::time::timeout(limit, async {
         stream.write_all(&request).await?;
         read_some(&mut stream, protocol).await
     })
@@ -175,8 +211,19 @@ fn millis(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
-fn http_request(host: &str) -> Vec<u8> {
-    format!("GET / HTTP/1.0\r\nHost: {host}\r\nUser-Agent: triage (read-only upstream check)\r\nAccept: */*\r\nConnection: close\r\n\r\n").into_bytes()
+/// The agent an access log shows for it: `triage/…` like the public probe, so neither counts
+/// as the incident's own traffic.
+const USER_AGENT: &str =
+    concat!("triage/", env!("CARGO_PKG_VERSION"), " (read-only upstream check)");
+
+fn http_request(ask: &Ask) -> Vec<u8> {
+    let path = if ask.path.starts_with('/') && !ask.path.contains(['\r', '\n', ' ']) {
+        ask.path.as_str()
+    } else {
+        "/"
+    };
+    let host = ask.host.replace(['\r', '\n'], "");
+    format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: {USER_AGENT}\r\nAccept: */*\r\nConnection: close\r\n\r\n").into_bytes()
 }
 
 fn http_answer(bytes: &[u8], ms: u64) -> Contact {
@@ -277,6 +324,10 @@ fn name_values(mut body: &[u8]) -> Vec<String> {
 mod tests {
     use super::*;
 
+    fn ask() -> Ask {
+        Ask { host: "x".to_owned(), path: "/".to_owned() }
+    }
+
     #[test]
     fn get_values_records_are_well_formed() {
         let r = get_values_request();
@@ -311,11 +362,17 @@ mod tests {
         });
         let address = Address::Tcp { host: "127.0.0.1".into(), port };
         assert!(
-            matches!(probe(Protocol::Http, &address, "x").await, Contact::Answered { answer, .. } if answer == "HTTP/1.1 503 Service Unavailable")
+            matches!(probe(Protocol::Http, &address, &ask(), Limits::default()).await, Contact::Answered { answer, .. } if answer == "HTTP/1.1 503 Service Unavailable")
         );
         server.await.unwrap();
-        assert_eq!(probe(Protocol::Http, &address, "x").await, Contact::Refused);
+        assert_eq!(
+            probe(Protocol::Http, &address, &ask(), Limits::default()).await,
+            Contact::Refused
+        );
         let missing = Address::Unix { path: "/nonexistent/triage.sock".into() };
-        assert_eq!(probe(Protocol::FastCgi, &missing, "x").await, Contact::Missing);
+        assert_eq!(
+            probe(Protocol::FastCgi, &missing, &ask(), Limits::default()).await,
+            Contact::Missing
+        );
     }
 }

@@ -34,6 +34,12 @@ pub struct UpstreamResult {
     pub outcome: UpstreamState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ms: Option<u64>,
+    /// How long the proxy waits for its answer, by its config or its default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// How long the probe waited: the proxy's wait and a margin, at most 20 s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waited_ms: Option<u64>,
 }
 
 /// What a target did.
