@@ -332,18 +332,18 @@ fn with_descendants(pids: &[u32]) -> Vec<u32> {
         .unwrap()
         .flatten()
         .filter_map(|e| {
-            let pid = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let child = e.file_name().to_str()?.parse::<u32>().ok()?;
             let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
             let after = stat.rsplit_once(')')?.1;
-            let ppid = after.split_whitespace().nth(1)?.parse().ok()?;
-            Some((pid, ppid))
+            let parent = after.split_whitespace().nth(1)?.parse().ok()?;
+            Some((child, parent))
         })
         .collect();
     loop {
         let more: Vec<u32> = parents
             .iter()
-            .filter(|(pid, ppid)| keep.contains(ppid) && !keep.contains(pid))
-            .map(|(pid, _)| *pid)
+            .filter(|(child, parent)| keep.contains(parent) && !keep.contains(child))
+            .map(|(child, _)| *child)
             .collect();
         if more.is_empty() {
             return keep;

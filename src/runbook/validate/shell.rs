@@ -41,8 +41,11 @@ const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ksh", "ash", "mksh"];
 /// ssh options that take an argument.
 const SSH_ARGS: &str = "bcDEeFIiJLlmOopQRSWw";
 
+/// Text that a second shell parses: where, and why.
+type Reparsed = Vec<(Range<usize>, Reparse)>;
+
 /// The byte ranges of `run` that a second shell parses, with why.
-pub(super) fn reparsed(run: &str) -> Vec<(Range<usize>, Reparse)> {
+pub(super) fn reparsed(run: &str) -> Reparsed {
     let (commands, mut found) = lex(run);
     for words in &commands {
         found.extend(in_command(words));
@@ -57,7 +60,7 @@ struct Word {
 }
 
 /// The simple commands of `run` as words, and the heredoc bodies.
-fn lex(run: &str) -> (Vec<Vec<Word>>, Vec<(Range<usize>, Reparse)>) {
+fn lex(run: &str) -> (Vec<Vec<Word>>, Reparsed) {
     let mut lexer =
         Lexer { run, commands: vec![Vec::new()], heredocs: Vec::new(), bodies: Vec::new() };
     lexer.all();
@@ -69,7 +72,7 @@ struct Lexer<'a> {
     commands: Vec<Vec<Word>>,
     /// Heredocs opened on the current line: (delimiter, `<<-`).
     heredocs: Vec<(String, bool)>,
-    bodies: Vec<(Range<usize>, Reparse)>,
+    bodies: Reparsed,
 }
 
 impl Lexer<'_> {
@@ -171,7 +174,7 @@ fn read_word(run: &str, start: usize) -> (String, usize) {
 
 /// The reparsed words of one simple command: wherever a shell with `-c`, `su -c`, `ssh` or
 /// `eval` appears in it (after `sudo`, `timeout`, `xargs`, `find -exec`, `docker exec` …).
-fn in_command(words: &[Word]) -> Vec<(Range<usize>, Reparse)> {
+fn in_command(words: &[Word]) -> Reparsed {
     let mut found = Vec::new();
     for (i, word) in words.iter().enumerate() {
         let name = word.text.rsplit('/').next().unwrap_or_default();
