@@ -125,12 +125,18 @@ pub fn log_classifier(data: &[u8]) {
     assert!(tally.matched_lines() <= data.len() as u64 + 1);
 }
 
-/// The timestamp reader, in a zone with DST so folds and gaps are exercised.
+thread_local! {
+    /// A present and a zone with DST, so folds and gaps are exercised; made once, as a scan does.
+    static BERLIN: triage::checks::logs::time::Clock = triage::checks::logs::time::Clock::new(
+        1_764_600_000,
+        jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC),
+    );
+}
+
+/// The timestamp reader.
 pub fn log_time(data: &[u8]) {
-    use triage::checks::logs::time::{Clock, line_time};
-    let zone = jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC);
-    let clock = Clock::new(1_764_600_000, zone);
-    if let Some(t) = line_time(data, &clock) {
+    use triage::checks::logs::time::line_time;
+    if let Some(t) = BERLIN.with(|clock| line_time(data, clock)) {
         assert!((-377_705_116_800..=253_402_300_799).contains(&t), "{t}");
     }
 }
