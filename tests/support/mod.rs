@@ -118,6 +118,11 @@ impl Nginx {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        // The master listens before it forks its workers; a test that looks at the processes
+        // (a `View`, the user a worker runs as) needs them there.
+        while with_descendants(&[pid]).len() < 2 && started.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let access_log = prefix.join("access.log");
         Ok(Nginx { port, prefix, config, error_log, access_log, pid, child, _dir: dir })
     }
