@@ -54,7 +54,12 @@ pub fn fingerprints(data: &[u8]) {
     let status = lines.next().and_then(|s| s.trim().parse().ok()).unwrap_or(502);
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (triage::sanitize::line(n.trim()).to_ascii_lowercase(), triage::sanitize::line(v.trim()).into_owned()))
+        .map(|(n, v)| {
+            (
+                triage::sanitize::line(n.trim()).to_ascii_lowercase(),
+                triage::sanitize::line(v.trim()).into_owned(),
+            )
+        })
         .collect();
     let table = fingerprints::table();
     let fp = table.identify(&Response { status, headers: &headers, body: &body });
