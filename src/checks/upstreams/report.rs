@@ -50,7 +50,7 @@ pub fn report(upstreams: &Upstreams) -> CheckReport {
         .with_evidence(Evidence::Upstreams(Box::new(upstreams.clone())))
 }
 
-pub(super) fn facts(u: &Upstreams) -> Facts {
+pub fn facts(u: &Upstreams) -> Facts {
     let mut facts = Facts::new();
     let live = || u.results.iter().filter(|r| !r.target.standby);
     let list = |f: &dyn Fn(&UpstreamResult) -> Option<String>| -> Vec<String> {

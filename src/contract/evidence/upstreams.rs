@@ -4,12 +4,15 @@
 use serde::{Deserialize, Serialize};
 
 use super::stack::Unseen;
-use super::web::{Location, ProxyConfig, ServerKind, Upstream};
+use super::web::{FpmConfig, Location, ProxyConfig, ServerKind, Upstream};
 
 /// What the check found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Upstreams {
     pub configs: Vec<ProxyConfig>,
+    /// The PHP-FPM configs of the running masters: which pool listens where, and its logs.
+    #[serde(default)]
+    pub fpm: Vec<FpmConfig>,
     pub results: Vec<UpstreamResult>,
     pub unseen: Vec<Unseen>,
     pub notes: Vec<String>,
