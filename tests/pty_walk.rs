@@ -9,6 +9,8 @@
 // Test helpers outside #[test] functions may fail loudly too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -54,6 +56,8 @@ struct Tui {
     writer: Box<dyn Write + Send>,
     parser: Arc<Mutex<vt100::Parser>>,
     master: Box<dyn MasterPty + Send>,
+    /// The machine as the walk's checks see it: no process of this host, so none of its logs.
+    _view: support::View,
 }
 
 impl Tui {
@@ -66,6 +70,8 @@ impl Tui {
         cmd.env("TRIAGE_DATA_DIR", data);
         cmd.env("TRIAGE_CONFIG_DIR", data.join("config"));
         cmd.env("TERM", "xterm-256color");
+        let view = support::View::of(&[]);
+        cmd.env("TRIAGE_PROC_ROOT", &view.proc);
         for var in ["NO_COLOR", "TMUX", "STY"] {
             cmd.env_remove(var);
         }
@@ -88,7 +94,7 @@ impl Tui {
             }
         });
         let writer = pty.master.take_writer().unwrap();
-        Tui { child, writer, parser, master: pty.master }
+        Tui { child, writer, parser, master: pty.master, _view: view }
     }
 
     /// Resizes the terminal (the program gets SIGWINCH) and the emulator with it.

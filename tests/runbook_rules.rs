@@ -126,6 +126,24 @@ const CASES: &[(&str, &[Expected])] = &[
         ],
     ),
     (
+        "invalid/placeholder-in-heredoc",
+        &[
+            (E, 29, 57, "`{{url}}` is inside a heredoc, where shell quoting does not apply (a `$(…)` in the value would run); pass the value as an argument outside the heredoc"),
+        ],
+    ),
+    (
+        "invalid/placeholder-in-sh-c",
+        &[
+            (E, 27, 38, "`{{url}}` is in the script of `sh -c`, which that shell parses again, so its quoting does not hold; pass the value as an argument after the script: `sh -c '… \"$1\"' sh {{url}}`"),
+        ],
+    ),
+    (
+        "invalid/placeholder-in-ssh",
+        &[
+            (E, 27, 42, "`{{url}}` is in the remote command of `ssh`, which the remote shell parses again, so its quoting does not hold; show a command to run on that host instead"),
+        ],
+    ),
+    (
         "invalid/quoted-placeholder",
         &[
             (E, 27, 26, "`{{url}}` is inside quotes in a command; values are shell-quoted when rendered, so write it without quotes"),

@@ -62,6 +62,7 @@ pub fn run(args: &LogsArgs) -> anyhow::Result<ExitCode> {
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let report = runtime.block_on(logs::run_with(params, Clock::system(), Progress::none()));
+    runtime.shutdown_timeout(super::check::SHUTDOWN);
     if args.json {
         let mut json = serde_json::to_value(&report)?;
         crate::redact::json_value(&mut json);

@@ -7,6 +7,7 @@
 //! evidence) is derived by replaying the log. This module performs no IO except in `store`, and
 //! never reads the clock (the shell passes [`Stamp`]s in).
 
+pub mod lock;
 pub mod store;
 pub mod time;
 

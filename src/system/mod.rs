@@ -6,7 +6,9 @@
 //!
 //! `TRIAGE_ROOT=DIR` makes the checks read `DIR/etc/...`, `DIR/run/...` and `DIR/proc` instead of
 //! the real ones; `TRIAGE_PROC_ROOT=DIR` moves `/proc` alone. Both are for tests and for looking
-//! at a copy of a server's files; commands (`systemctl`) run only against the real root.
+//! at a copy of a server's files; commands (`systemctl`) run only against the real root. A
+//! `TRIAGE_PROC_ROOT` that holds only some processes (the tests' own servers) narrows the real
+//! machine to them: the machine-wide places (usual logs, journal, package history) are not read.
 
 pub mod proxy;
 pub mod stack;
@@ -75,6 +77,14 @@ impl System {
     /// Whether this is the machine itself, so commands such as `systemctl` describe it.
     pub fn is_real_root(&self) -> bool {
         self.root == Path::new("/")
+    }
+
+    /// Whether the places that belong to the whole machine (the usual log directories, the
+    /// journal, package history, config directories) are part of what the checks look at.
+    /// Not when `TRIAGE_PROC_ROOT` narrows the real machine to some of its processes: then
+    /// only what those processes' configs name is read.
+    pub fn machine_wide(&self) -> bool {
+        !self.is_real_root() || self.proc == Path::new("/proc")
     }
 
     /// An absolute path of the machine, under this root. `..` cannot climb out of the root.
@@ -148,7 +158,7 @@ impl System {
 /// Reads at most [`MAX_FILE_BYTES`] of a file as text (invalid UTF-8 replaced).
 pub fn read_text(path: &Path) -> io::Result<String> {
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?.take(MAX_FILE_BYTES).read_to_end(&mut bytes)?;
+    crate::file::open_regular(path)?.take(MAX_FILE_BYTES).read_to_end(&mut bytes)?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 

@@ -119,6 +119,8 @@ pub struct App {
     pub(crate) status: Option<String>,
     pub(crate) spinner: usize,
     pub(crate) dirty: bool,
+    /// Why the last save failed; `None` once a save succeeds again.
+    pub(crate) unsaved: Option<String>,
 }
 
 impl App {
@@ -142,6 +144,7 @@ impl App {
             now,
             status: None,
             spinner: 0,
+            unsaved: None,
             dirty: true,
         }
     }
@@ -312,10 +315,30 @@ impl App {
         }
     }
 
+    /// A failed save is shown in full (a box the first time each error appears, the status
+    /// line after); the next save that works says so.
     fn on_saved(&mut self, result: Result<(), String>) {
-        if let Err(e) = result {
-            self.say(format!("could not save the session: {e}"));
+        match result {
+            Ok(()) => {
+                if self.unsaved.take().is_some() {
+                    self.say("saved again: the session file is up to date");
+                }
+            }
+            Err(e) => {
+                let new = self.unsaved.as_deref() != Some(e.as_str());
+                if new && self.overlay.is_none() {
+                    let intro = "The session could not be saved. What you record stays in memory, and triage tries again after each answer; free space or fix the directory, and quit only once a save has worked.";
+                    self.overlay = Some(Overlay::text("NOT SAVED", intro, &e));
+                }
+                self.say(format!("NOT SAVED: {e}"));
+                self.unsaved = Some(e);
+            }
         }
+    }
+
+    /// Why the last save failed, while it has not worked again.
+    pub fn save_failure(&self) -> Option<&str> {
+        self.unsaved.as_deref()
     }
 
     fn on_exported(&mut self, result: Result<String, String>, fx: &mut Vec<Effect>) {

@@ -140,6 +140,11 @@ impl Nginx {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        // The master listens before it forks its workers; a test that looks at the processes
+        // (a `View`, the user a worker runs as) needs them there.
+        while with_descendants(&[pid]).len() < 2 && started.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let access_log = prefix.join("access.log");
         Ok(Nginx { port, prefix, config, error_log, access_log, pid, child, _dir: dir })
     }
@@ -295,5 +300,90 @@ impl PhpFpm {
 impl Drop for PhpFpm {
     fn drop(&mut self) {
         stop(&mut self.child);
+    }
+}
+
+/// What a `triage` run under test may see of this machine: only the given servers' processes
+/// (a `/proc` of links to theirs and to the rest of `/proc` that is not a process, with a calm
+/// load and memory). Pointed at it (`TRIAGE_PROC_ROOT`), the local checks find the test's
+/// servers, read the configs they were started with and the logs those name, and never the
+/// machine's own servers, configs, usual logs, package history or journal: on a server where
+/// nginx, PHP-FPM or PostgreSQL serve real sites, they stay unread.
+#[derive(Debug)]
+pub struct View {
+    pub proc: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl View {
+    /// A view holding the processes `pids` and their descendants.
+    pub fn of(pids: &[u32]) -> View {
+        let dir = open_dir();
+        let proc = dir.path().join("proc");
+        std::fs::create_dir(&proc).unwrap();
+        std::fs::set_permissions(&proc, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let keep = with_descendants(pids);
+        // A calm machine: the load, memory and OOM kills of the host running the tests (busy
+        // with other builds, say) must not change what the checks conclude.
+        for (file, text) in CALM_PROC {
+            std::fs::write(proc.join(file), text).unwrap();
+        }
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let name = entry.file_name();
+            let pid = name.to_str().and_then(|n| n.parse::<u32>().ok());
+            let calm = CALM_PROC.iter().any(|(file, _)| name.to_str() == Some(file));
+            if !calm && name != "pressure" && pid.is_none_or(|p| keep.contains(&p)) {
+                let _ = std::os::unix::fs::symlink(entry.path(), proc.join(&name));
+            }
+        }
+        View { proc, _dir: dir }
+    }
+
+    /// The machine as the view shows it, for the library's checks.
+    pub fn system(&self) -> triage::system::System {
+        triage::system::System { proc: self.proc.clone(), root: PathBuf::from("/") }
+    }
+
+    /// `command` pointed at this view.
+    pub fn apply<'c>(&self, command: &'c mut Command) -> &'c mut Command {
+        command.env("TRIAGE_PROC_ROOT", &self.proc)
+    }
+}
+
+/// The host's state as a [`View`] shows it: idle, plenty of memory, no OOM kill.
+const CALM_PROC: &[(&str, &str)] = &[
+    ("loadavg", "0.05 0.04 0.01 1/180 4242\n"),
+    ("uptime", "86400.00 170000.00\n"),
+    (
+        "meminfo",
+        "MemTotal:       24576000 kB\nMemFree:        20000000 kB\nMemAvailable:   21000000 kB\nBuffers:          100000 kB\nCached:          1000000 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n",
+    ),
+    ("vmstat", "pgfault 1000\npgmajfault 10\noom_kill 0\n"),
+];
+
+/// `pids` and every process below them.
+fn with_descendants(pids: &[u32]) -> Vec<u32> {
+    let mut keep = pids.to_vec();
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let child = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let after = stat.rsplit_once(')')?.1;
+            let parent = after.split_whitespace().nth(1)?.parse().ok()?;
+            Some((child, parent))
+        })
+        .collect();
+    loop {
+        let more: Vec<u32> = parents
+            .iter()
+            .filter(|(child, parent)| keep.contains(parent) && !keep.contains(child))
+            .map(|(child, _)| *child)
+            .collect();
+        if more.is_empty() {
+            return keep;
+        }
+        keep.extend(more);
     }
 }

@@ -19,6 +19,7 @@ use crate::contract::{
 use crate::facts::FactKind::{Int, List};
 use crate::facts::Facts;
 use crate::sanitize;
+use crate::system::System;
 
 /// What this check is called, what it takes and which facts it produces.
 pub const SPEC: CheckSpec = CheckSpec {
@@ -75,10 +76,19 @@ pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
     };
     let site_root =
         request.param("site_root").map(str::trim).filter(|s| !s.is_empty()).map(PathBuf::from);
-    let scope = Search { root: PathBuf::from("/"), site_root, hours };
+    let system = System::from_env();
+    let scope = Search { root: system.root.clone(), site_root, hours };
     let clock = Clock::system();
     let since = clock.now - i64::try_from(hours * 3600).unwrap_or(i64::MAX / 2);
+    if !system.machine_wide() {
+        return tokio::task::spawn_blocking(move || narrowed(&scope, &system, &clock))
+            .await
+            .unwrap_or_else(|e| {
+                CheckReport::could_not_run(SPEC.id, format!("listing changes failed: {e}"), None)
+            });
+    }
     let journal = match journal::locate() {
+        Ok(_) if !system.is_real_root() => None,
         // systemd's own messages (PID 1) are the ones that say a service started or stopped.
         Ok(program) => Some(journal::read_matching(&program, since, &["_PID=1"]).await),
         Err(_) => None,
@@ -87,6 +97,21 @@ pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
     task.await.unwrap_or_else(|e| {
         CheckReport::could_not_run(SPEC.id, format!("listing changes failed: {e}"), None)
     })
+}
+
+/// The changes of a machine narrowed to some processes: their restarts and the site's deploys;
+/// package history, config directories and the journal belong to the whole machine.
+fn narrowed(scope: &Search, system: &System, clock: &Clock) -> CheckReport {
+    let since = clock.now - i64::try_from(scope.hours * 3600).unwrap_or(i64::MAX / 2);
+    let mut found = Found::default();
+    sources::process_starts(&system.proc, since, &mut found);
+    if let Some(site) = &scope.site_root {
+        sources::deploys(site, since, &mut found);
+    }
+    found.notes.push(
+        "package history, config directories and the journal were not read: TRIAGE_PROC_ROOT narrows the checks to some processes".to_owned(),
+    );
+    report(scope, clock, found)
 }
 
 /// Gathers every source and builds the report. `journal` is the journal's window, when read.

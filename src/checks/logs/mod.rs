@@ -175,8 +175,8 @@ pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
 }
 
 /// The error logs the running servers' configs name, and the access logs of the site that
-/// serves `url` (blocking: reads /proc and the configs). Paths with a variable (`$host.log`)
-/// only the server can expand are left out.
+/// serves `url` (blocking: reads /proc and the configs), under `TRIAGE_ROOT` when it is set.
+/// Paths with a variable (`$host.log`) only the server can expand are left out.
 pub fn configured_logs(url: Option<&SiteUrl>) -> (Vec<PathBuf>, Vec<AccessLog>) {
     let system = crate::system::System::from_env();
     let expandable = |path: &PathBuf| !path.to_string_lossy().contains('$');
@@ -184,7 +184,7 @@ pub fn configured_logs(url: Option<&SiteUrl>) -> (Vec<PathBuf>, Vec<AccessLog>) 
         .paths
         .into_iter()
         .filter(|log| !log.kind.is_access())
-        .map(|log| log.path)
+        .map(|log| system.path(&log.path))
         .filter(expandable)
         .collect();
     let access = url
@@ -192,7 +192,7 @@ pub fn configured_logs(url: Option<&SiteUrl>) -> (Vec<PathBuf>, Vec<AccessLog>) 
         .unwrap_or_default()
         .into_iter()
         .filter(|log| expandable(&log.path))
-        .map(|log| AccessLog { path: log.path, site: log.site })
+        .map(|log| AccessLog { path: system.path(&log.path), site: log.site })
         .collect();
     (errors, access)
 }
@@ -207,7 +207,14 @@ pub fn cutoff(params: &Params, clock: &Clock) -> Option<i64> {
 /// Runs the check with explicit parameters and clock (the CLI and tests). The journal is read
 /// when no files are named.
 pub async fn run_with(params: Params, clock: Clock, progress: Progress) -> CheckReport {
+    let system = crate::system::System::from_env();
+    let elsewhere = !system.is_real_root() || !system.machine_wide();
     let journal = match (params.files.is_empty(), cutoff(&params, &clock)) {
+        // The journal is the whole machine's; a fixture root or a narrowed /proc has none.
+        (true, Some(_)) if elsewhere => Some(Journal::Unavailable {
+            reason: "not read: TRIAGE_ROOT or TRIAGE_PROC_ROOT points the checks elsewhere"
+                .to_owned(),
+        }),
         (true, Some(cutoff)) => Some(match journal::locate() {
             Ok(program) => journal::read(&program, cutoff).await,
             Err(reason) => Journal::Unavailable { reason },

@@ -75,7 +75,12 @@ impl<'a> Reader<'a> {
 
     pub(super) fn read_all(&mut self, params: &Params, journal: Option<Journal>) {
         let logs = if params.files.is_empty() {
-            let found = discover::discover(&params.config_logs, Path::new("/"));
+            let system = crate::system::System::from_env();
+            let found = if system.machine_wide() {
+                discover::discover(&params.config_logs, &system.root)
+            } else {
+                discover::discover_named(&params.config_logs)
+            };
             for (dir, kind) in found.unlisted {
                 self.unreadable(&dir, &io::Error::from(kind), true);
             }
@@ -137,6 +142,11 @@ impl<'a> Reader<'a> {
                     }
                 }
                 Ok(None) => break,
+                Err(e) if crate::file::not_regular_kind(&e).is_some() => {
+                    let shown = sanitize::line(&file.display().to_string()).into_owned();
+                    self.evidence.skipped.push(format!("{shown}: {e}; not read"));
+                    break;
+                }
                 Err(e) => {
                     self.unreadable(&file, &e, false);
                     break;
@@ -151,7 +161,7 @@ impl<'a> Reader<'a> {
     /// What to read of one file, and whether the window reaches further back than it.
     /// `None` when nothing in it (or older) is in the window.
     fn plan(&mut self, path: &Path) -> io::Result<Option<(Part, bool)>> {
-        let file = File::open(path)?;
+        let file = crate::file::open_regular(path)?;
         let meta = file.metadata()?;
         let part = Part::new(path, file, meta.len());
         if part.size == 0 {

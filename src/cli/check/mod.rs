@@ -18,6 +18,9 @@ use crate::engine::{self, Limits};
 use crate::site::SiteUrl;
 use crate::system::{System, proxy, stack};
 
+/// How long the runtime waits for blocking work left behind once the checks have reported.
+pub const SHUTDOWN: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// The version of the `--json` schema; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 2;
 
@@ -51,6 +54,11 @@ pub struct CheckArgs {
     /// config when not given.
     #[arg(long, value_name = "DIR")]
     pub site_root: Option<String>,
+    /// Follow redirects to internal addresses too: link-local and cloud metadata addresses,
+    /// and private or loopback ones when the URL itself is public. By default they are
+    /// reported and not followed.
+    #[arg(long)]
+    pub follow_internal_redirects: bool,
 }
 
 /// How the run ended, as the exit code says.
@@ -100,16 +108,32 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     }
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let mut plan = registry::plan(&incident);
+    if args.follow_internal_redirects {
+        plan = plan.into_iter().map(follow_internal).collect();
+    }
     let reports = runtime.block_on(engine::run_all(
-        registry::plan(&incident),
+        plan,
         Limits::default(),
         engine::real_runner(),
         |_| {},
     ));
+    // Every check has ended or timed out; a blocking read still stuck in the kernel (a FIFO, a
+    // hung NFS mount) must not hold the exit, as dropping the runtime would.
+    runtime.shutdown_timeout(SHUTDOWN);
     let outcome = CheckRun::new(&site, reports)?;
     let text = if args.json { to_json(&outcome) } else { to_text(&outcome, colour()) };
     super::stdout(&text)?;
     Ok(ExitCode::from(outcome.health.code()))
+}
+
+/// The probe's request with redirects to internal addresses allowed.
+fn follow_internal(request: crate::contract::CheckRequest) -> crate::contract::CheckRequest {
+    if request.check == crate::checks::http::SPEC.id {
+        request.with(crate::checks::http::FOLLOW_INTERNAL, "yes")
+    } else {
+        request
+    }
 }
 
 /// What the command line says of the incident. The checks of this machine join the outside

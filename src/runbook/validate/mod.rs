@@ -5,6 +5,7 @@
 mod commands;
 mod conditions;
 mod flow;
+mod shell;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -16,11 +17,16 @@ use crate::runbook::raw::{
     TextUse,
 };
 use crate::runbook::template;
-use crate::yaml::{At, Level, Pos, Problem, SourceError, Text};
+use crate::yaml::{At, Level, MAX_PROBLEMS, Pos, Problem, SourceError, Text};
+
+/// Longest word that gets a "did you mean" hint.
+const MAX_HINT_CHARS: usize = 64;
+/// Most candidates a hint compares a word with.
+const MAX_HINT_CANDIDATES: usize = 1000;
 
 /// Runs every rule and returns all problems in source order.
 pub(crate) fn validate(origin: &str, text: &str, raw: &RawRunbook) -> Vec<Problem> {
-    let mut r = Report { origin, text, problems: Vec::new() };
+    let mut r = Report::new(origin, text);
     ids(&mut r, raw);
     inputs(&mut r, raw);
     statuses(&mut r, raw);
@@ -36,8 +42,7 @@ pub(crate) fn validate(origin: &str, text: &str, raw: &RawRunbook) -> Vec<Proble
     targets(&mut r, raw);
     flow(&mut r, raw);
     variables(&mut r, raw);
-    r.problems.sort_by_key(|p| (p.error.line, p.error.column));
-    r.problems
+    r.finish()
 }
 
 /// The problems in a list of conditions written in another file of the same grammar (the
@@ -48,23 +53,50 @@ pub(crate) fn condition_problems(
     conditions: &[At<RawCondition>],
     facts: &[&Text],
 ) -> Vec<Problem> {
-    let mut r = Report { origin, text, problems: Vec::new() };
+    let mut r = Report::new(origin, text);
     for cond in conditions {
         condition(&mut r, cond);
     }
     for fact in facts {
         fact_spec(&mut r, fact);
     }
-    r.problems
+    r.finish()
 }
 
+/// The problems found so far, at most [`MAX_PROBLEMS`] of them kept; the rest are counted.
 pub(super) struct Report<'a> {
     origin: &'a str,
     text: &'a str,
     problems: Vec<Problem>,
+    /// Problems past the budget: how many, and the worst level among them.
+    left_out: usize,
+    worst_left_out: Option<Level>,
 }
 
-impl Report<'_> {
+impl<'a> Report<'a> {
+    fn new(origin: &'a str, text: &'a str) -> Self {
+        Report { origin, text, problems: Vec::new(), left_out: 0, worst_left_out: None }
+    }
+
+    /// Whether the budget is spent: rules may skip costly hints and positions then.
+    pub(super) fn is_full(&self) -> bool {
+        self.problems.len() >= MAX_PROBLEMS
+    }
+
+    /// The problems in source order, then one line for those left out.
+    fn finish(mut self) -> Vec<Problem> {
+        self.problems.sort_by_key(|p| (p.error.line, p.error.column));
+        if let Some(level) = self.worst_left_out {
+            let message = format!(
+                "{} more problems not shown (only the first {MAX_PROBLEMS} are); fix these and validate again",
+                self.left_out
+            );
+            let error = SourceError::whole_file(self.origin, message);
+            self.problems.push(Problem { level, error });
+        }
+        self.problems
+    }
+
     pub(super) fn error(&mut self, pos: Pos, message: impl Into<String>) {
         self.push(Level::Error, pos, message.into());
     }
@@ -74,12 +106,20 @@ impl Report<'_> {
     }
 
     pub(super) fn push(&mut self, level: Level, pos: Pos, message: String) {
+        if self.is_full() {
+            self.left_out += 1;
+            self.worst_left_out = self.worst_left_out.max(Some(level));
+            return;
+        }
         let error = SourceError::at(self.origin, self.text, pos.line, pos.column, message);
         self.problems.push(Problem { level, error });
     }
 
     /// The position of `needle` inside the scalar at `at`, or the scalar's own position.
     pub(super) fn inside(&self, at: Pos, needle: &str) -> Pos {
+        if self.is_full() {
+            return at;
+        }
         let Some(start) = at.byte_offset.filter(|&o| o <= self.text.len()) else {
             return at;
         };
@@ -99,14 +139,21 @@ impl Report<'_> {
     }
 }
 
-/// A close spelling among `candidates`, for "did you mean" hints.
+/// A close spelling among `candidates`, for "did you mean" hints. Only short words get one:
+/// the edit distance costs the product of the lengths, and nobody mistypes a 200-character id.
 pub(super) fn closest<'c>(
     word: &str,
     candidates: impl IntoIterator<Item = &'c str>,
 ) -> Option<&'c str> {
-    let limit = (word.chars().count() / 3).clamp(1, 3);
+    let length = word.chars().count();
+    if length > MAX_HINT_CHARS {
+        return None;
+    }
+    let limit = (length / 3).clamp(1, 3);
     candidates
         .into_iter()
+        .take(MAX_HINT_CANDIDATES)
+        .filter(|c| c.len() <= MAX_HINT_CHARS * 4 && c.chars().count().abs_diff(length) <= limit)
         .map(|c| (distance(word, c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
@@ -384,9 +431,12 @@ fn variables(r: &mut Report, raw: &RawRunbook) {
     let defaults =
         raw.inputs.iter().filter_map(|i| i.default.as_ref().map(|d| (d, TextUse::Prose)));
     for (text, usage) in raw.texts().into_iter().chain(defaults) {
+        let reparsed =
+            if usage == TextUse::Command { shell::reparsed(&text.value) } else { Vec::new() };
         for p in template::scan(&text.value) {
             let shown = &text.value[p.range.clone()];
             used.insert(p.name.to_owned());
+            let again = reparsed.iter().find(|(range, _)| range.contains(&p.range.start));
             if !declared.contains(&p.name) {
                 let hint = did_you_mean(p.name, declared.iter().copied());
                 let pos = r.inside(text.pos, shown);
@@ -394,6 +444,9 @@ fn variables(r: &mut Report, raw: &RawRunbook) {
                     pos,
                     format!("`{shown}` is not a declared input{hint}; declare it under `inputs:`"),
                 );
+            } else if let Some((_, why)) = again {
+                let pos = r.inside(text.pos, shown);
+                r.error(pos, why.message(shown));
             } else if usage == TextUse::Command
                 && template::inside_quotes(&text.value, p.range.start)
             {
