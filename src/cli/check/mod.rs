@@ -112,12 +112,8 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     if args.follow_internal_redirects {
         plan = plan.into_iter().map(follow_internal).collect();
     }
-    let reports = runtime.block_on(engine::run_all(
-        plan,
-        Limits::default(),
-        engine::real_runner(),
-        |_| {},
-    ));
+    let reports =
+        runtime.block_on(engine::run_all(plan, Limits::default(), engine::real_runner(), |_| {}));
     // Every check has ended or timed out; a blocking read still stuck in the kernel (a FIFO, a
     // hung NFS mount) must not hold the exit, as dropping the runtime would.
     runtime.shutdown_timeout(SHUTDOWN);
