@@ -47,6 +47,35 @@ pub struct ServiceSpec {
     /// Which worker limit to measure against its busy workers.
     #[serde(default)]
     pub workers: Option<WorkerLimit>,
+    /// For a proxy: the settings that bound how long it waits for an upstream, and its defaults.
+    #[serde(default)]
+    pub upstream_timeouts: Option<UpstreamTimeouts>,
+}
+
+/// How long a proxy waits for an upstream: the settings that say so, most specific first, and
+/// what it waits when none is set. Matched case-insensitively against the setting names the
+/// parsers report (`proxy_read_timeout`, `timeout server`, `.first_byte_timeout`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamTimeouts {
+    /// What a bare number counts: `s` or `ms` (HAProxy).
+    pub unit: String,
+    /// The settings that bound opening the connection.
+    pub connect: Vec<String>,
+    /// The settings that bound waiting for the response (its headers, or its first byte).
+    pub answer: Vec<String>,
+    /// The server's own value when none is set; absent when it then waits without a limit.
+    #[serde(default)]
+    pub default_connect: Option<String>,
+    #[serde(default)]
+    pub default_answer: Option<String>,
+}
+
+impl UpstreamTimeouts {
+    /// Milliseconds in a bare number.
+    pub fn bare_unit_ms(&self) -> f64 {
+        if self.unit == "ms" { 1.0 } else { 1000.0 }
+    }
 }
 
 /// How a proxy's upstream names the runtime behind it.
@@ -172,6 +201,10 @@ pub fn load_str(origin: &str, text: &str) -> Result<Services, SourceError> {
             Some(format!("service `{}` is listed twice", spec.id))
         } else if spec.names.is_empty() && spec.prefixes.is_empty() {
             Some(format!("service `{}` needs at least one of `names` or `prefixes`", spec.id))
+        } else if let Some(t) =
+            spec.upstream_timeouts.as_ref().filter(|t| !matches!(t.unit.as_str(), "s" | "ms"))
+        {
+            Some(format!("service `{}`: unit `{}` must be s or ms", spec.id, t.unit))
         } else {
             bad_glob(spec).map(|g| format!("service `{}`: `{g}` is not a valid glob", spec.id))
         };

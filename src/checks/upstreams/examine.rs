@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::access::{self, Access};
-use super::probe::{self, Contact};
+use super::probe::{self, Contact, Waits};
 use super::{Gathered, Planned, SLOW_MS, SUDO_CHECK};
 use crate::contract::evidence::stack::{Endpoint, Listener};
 use crate::contract::evidence::upstreams::{UpstreamResult, UpstreamState};
@@ -55,11 +55,21 @@ pub(super) async fn examine(
             None,
         );
     }
-    outcome(planned, probe::probe(target.protocol, &target.address, &planned.host).await)
+    let waits = Waits {
+        connect: std::time::Duration::from_millis(planned.limits.connect.ms),
+        answer: std::time::Duration::from_millis(planned.limits.answer.ms),
+        resolver: planned.resolver.clone(),
+    };
+    outcome(planned, probe::probe(target.protocol, &target.address, &planned.host, &waits).await)
 }
 
 pub(super) fn outcome(planned: &Planned, probe: Contact) -> (UpstreamState, Option<u64>) {
     let protocol = planned.target.protocol.id();
+    let (connect, answer) = (&planned.limits.connect, &planned.limits.answer);
+    let timed_out = |phase: &str, by: &str| UpstreamState::TimedOut {
+        phase: phase.to_owned(),
+        limit: by.to_owned(),
+    };
     match probe {
         Contact::Answered { answer, ms } if http_status(&answer).is_some_and(|s| s >= 500) => {
             (UpstreamState::Erroring { answer }, Some(ms))
@@ -78,9 +88,14 @@ pub(super) fn outcome(planned: &Planned, probe: Contact) -> (UpstreamState, Opti
             );
             (UpstreamState::Unseen { reason, instead: SUDO_CHECK.to_owned() }, None)
         }
-        Contact::Unresolved { detail } => (UpstreamState::Misconfigured { detail }, None),
-        Contact::ConnectTimeout => {
-            (UpstreamState::NoAnswer, Some(probe::CONNECT_LIMIT.as_millis() as u64))
+        Contact::Unresolved { detail } => (UpstreamState::Unresolved { detail }, None),
+        Contact::TlsFailed { detail } => (UpstreamState::TlsFailed { detail }, None),
+        Contact::ConnectTimeout if connect.proxy_own => {
+            (timed_out("connect", &connect.by), Some(connect.ms))
+        }
+        Contact::ConnectTimeout => (UpstreamState::NoAnswer, Some(connect.ms)),
+        Contact::NoAnswer { after_ms } if answer.proxy_own => {
+            (timed_out("answer", &answer.by), Some(after_ms))
         }
         Contact::NoAnswer { after_ms } => (UpstreamState::NoAnswer, Some(after_ms)),
         Contact::WrongProtocol { detail } => (
@@ -173,6 +188,26 @@ pub(super) fn near(target: &Address, listener: &Listener) -> bool {
     }
 }
 
+/// The PHP-FPM pool that listens at `address` by its config: `www (pool.d/www.conf:4)`.
+pub(super) fn pool_of(fpm: &[FpmConfig], address: &Address) -> Option<String> {
+    let listens_here = |listen: &str| match address {
+        Address::Unix { path } => Path::new(listen) == path,
+        Address::Tcp { host, port } => {
+            let (pool_host, pool_port) = listen.rsplit_once(':').unwrap_or(("", listen));
+            pool_port.parse::<u16>().ok() == Some(*port)
+                && (pool_host.is_empty()
+                    || pool_host == "0.0.0.0"
+                    || pool_host == "[::]"
+                    || resolve_local(pool_host) == resolve_local(host))
+        }
+        Address::Dynamic { .. } => false,
+    };
+    pool_addresses(fpm)
+        .into_iter()
+        .find(|(_, listen, _)| listens_here(listen))
+        .map(|(pool, _, at)| format!("{pool} ({at})"))
+}
+
 pub(super) fn pool_addresses(fpm: &[FpmConfig]) -> Vec<(String, String, Location)> {
     fpm.iter()
         .flat_map(|c| c.pools.iter())
@@ -195,6 +230,7 @@ mod tests {
             at: Location::new(Path::new("/x"), 1),
             member_at: None,
             standby: false,
+            settings: Vec::new(),
         };
         assert_eq!(
             expected_runtime(&t(

@@ -5,16 +5,19 @@
 
 pub mod access;
 mod examine;
+pub mod limits;
 pub mod probe;
 mod report;
+pub mod resolve;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use self::examine::{examine, holder, refine};
+use self::examine::{examine, holder, pool_of, refine};
 use self::report::report;
+use self::resolve::ProxyResolver;
 use crate::contract::evidence::stack::{Role, SUDO_STACK, Service, Stack, Unseen};
-use crate::contract::evidence::upstreams::{Credentials, UpstreamResult, Upstreams};
+use crate::contract::evidence::upstreams::{Credentials, ProbeLimits, UpstreamResult, Upstreams};
 use crate::contract::evidence::web::{
     FpmConfig, Location, ProxyConfig, ServerKind, Site, Upstream,
 };
@@ -45,7 +48,31 @@ pub const SPEC: CheckSpec = CheckSpec {
         fact("upstream.socket_permission", List, "sockets the web server user cannot open"),
         fact("upstream.slow", List, "targets slower than the proxy's timeout allows"),
         fact("upstream.healthy", Int, "targets that answered"),
-        fact("upstream.no_answer", List, "targets that accepted the connection but did not answer"),
+        fact(
+            "upstream.no_answer",
+            List,
+            "targets that accepted the connection but did not answer (within the proxy's own timeout, or triage's)",
+        ),
+        fact(
+            "upstream.timed_out",
+            List,
+            "targets slower than the proxy's own timeout, with the setting and its file:line",
+        ),
+        fact(
+            "upstream.unresolved",
+            List,
+            "targets whose host name does not resolve (with the proxy's own resolver where it has one)",
+        ),
+        fact(
+            "upstream.tls_failed",
+            List,
+            "targets the proxy speaks TLS to that fail the handshake (https:// to a plain-HTTP port)",
+        ),
+        fact(
+            "upstream.pools",
+            List,
+            "the PHP-FPM pools behind the targets, with their request limits and file:line",
+        ),
         fact(
             "upstream.closed",
             List,
@@ -137,11 +164,12 @@ fn gather(
     let mut notes = Vec::new();
     let mut configs: Vec<(ProxyConfig, Option<Credentials>)> = Vec::new();
     for service in stack.of_role(Role::WebServer) {
-        let Some((kind, main, prefix)) = proxy::config_of(service) else { continue };
-        if config.is_some_and(|c| c != main) || configs.iter().any(|(c, _)| c.main == main) {
+        let Some(running) = proxy::config_of(service) else { continue };
+        let main = &running.main;
+        if config.is_some_and(|c| c != main) || configs.iter().any(|(c, _)| &c.main == main) {
             continue;
         }
-        let read = proxy::read(system, kind, &main, prefix.as_deref());
+        let read = proxy::read_running(system, &running);
         let who = worker_credentials(service, &users).or_else(|| config_credentials(&read, &users));
         configs.push((read, who));
     }
@@ -152,7 +180,7 @@ fn gather(
     }
     if configs.is_empty() {
         return Err((
-            "no nginx, Apache or HAProxy is running here, so there is no proxy config to read"
+            "no web server or proxy (nginx, Apache, HAProxy, Varnish, Caddy, Traefik, Envoy) is running here, so there is no proxy config to read"
                 .to_owned(),
             none_running_hint(&stack),
         ));
@@ -185,6 +213,10 @@ fn config_credentials(config: &ProxyConfig, users: &Users) -> Option<Credentials
         ServerKind::Nginx => "nobody",
         ServerKind::Apache => "www-data",
         ServerKind::Haproxy => "haproxy",
+        ServerKind::Varnish => "vcache",
+        ServerKind::Caddy => "caddy",
+        ServerKind::Traefik => "traefik",
+        ServerKind::Envoy => "envoy",
     });
     let user = users.by_name(name)?;
     Some(Credentials { name: user.name.clone(), uid: user.uid, gids: users.groups_of(user) })
@@ -218,6 +250,10 @@ struct Planned {
     target: Upstream,
     also_at: Vec<Location>,
     who: Option<Credentials>,
+    /// How long to wait: no longer than the proxy would.
+    limits: ProbeLimits,
+    /// The proxy's own resolver, for an address from a variable.
+    resolver: Option<ProxyResolver>,
 }
 
 async fn check(system: &System, gathered: Gathered) -> Upstreams {
@@ -230,6 +266,7 @@ async fn check(system: &System, gathered: Gathered) -> Upstreams {
         .zip(outcomes)
         .map(|(p, (outcome, ms))| {
             let held_by = holder(&gathered, &p.target.address);
+            let pool = pool_of(&gathered.fpm, &p.target.address);
             UpstreamResult {
                 server: p.server,
                 site: p.site,
@@ -239,6 +276,8 @@ async fn check(system: &System, gathered: Gathered) -> Upstreams {
                 held_by,
                 outcome,
                 ms,
+                limits: Some(p.limits),
+                pool,
             }
         })
         .collect();
@@ -249,7 +288,8 @@ async fn check(system: &System, gathered: Gathered) -> Upstreams {
         notes.extend(config.problems.iter().cloned());
     }
     let configs = gathered.configs.into_iter().map(|(c, _)| c).collect();
-    Upstreams { configs, results, unseen, notes }
+    let runtimes = gathered.fpm;
+    Upstreams { configs, runtimes, results, unseen, notes }
 }
 
 /// One entry per distinct (protocol, address), in config order.
@@ -276,6 +316,7 @@ fn plan(gathered: &Gathered, notes: &mut Vec<String>) -> Vec<Planned> {
                     .find(|n| !n.contains(['*', '~', '_']))
                     .cloned()
                     .unwrap_or_else(|| "localhost".to_owned());
+                let dynamic = target.directive.contains('$');
                 planned.push(Planned {
                     server: config.server,
                     site: site.name.clone(),
@@ -283,6 +324,8 @@ fn plan(gathered: &Gathered, notes: &mut Vec<String>) -> Vec<Planned> {
                     target: target.clone(),
                     also_at: Vec::new(),
                     who: who.clone(),
+                    limits: limits::limits(config.server, site, target),
+                    resolver: resolve::proxy_resolver(&target.settings, dynamic),
                 });
             }
         }

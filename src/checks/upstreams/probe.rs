@@ -1,20 +1,44 @@
 //! Asking an upstream whether it answers, the way its proxy would: an HTTP/1.0 `GET /` for HTTP
-//! upstreams, a FastCGI `FCGI_GET_VALUES` record for FastCGI (PHP-FPM answers it without running
-//! any PHP), a bare connect for the rest. Every step is bounded in time and in bytes read.
+//! upstreams (after a TLS handshake for HTTPS ones, as the proxy makes it), a FastCGI
+//! `FCGI_GET_VALUES` record for FastCGI (PHP-FPM answers it without running any PHP), a bare
+//! connect for the rest. Every step is bounded in time — by the proxy's own timeouts where they
+//! are shorter than triage's caps — and in bytes read. A host name from a variable is resolved
+//! with the proxy's own resolver.
 
 use std::io;
+use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 
+use super::resolve::{self, ProxyResolver};
+use crate::checks::tls;
 use crate::contract::evidence::web::{Address, Protocol};
 use crate::sanitize;
 
+/// The longest triage waits for a connection, whatever the proxy's timeout.
 pub const CONNECT_LIMIT: Duration = Duration::from_secs(2);
+/// The longest triage waits for an answer, whatever the proxy's timeout.
 pub const ANSWER_LIMIT: Duration = Duration::from_secs(5);
 const MAX_ANSWER_BYTES: usize = 4096;
+
+/// How long one probe may wait, and the proxy's own resolver if it has one.
+#[derive(Debug, Clone)]
+pub struct Waits {
+    pub connect: Duration,
+    pub answer: Duration,
+    pub resolver: Option<ProxyResolver>,
+}
+
+impl Default for Waits {
+    fn default() -> Self {
+        Waits { connect: CONNECT_LIMIT, answer: ANSWER_LIMIT, resolver: None }
+    }
+}
 
 /// How a probe ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +58,7 @@ pub enum Contact {
     Unresolved {
         detail: String,
     },
-    /// The connection did not open in time (a firewall dropping, a host down).
+    /// The connection did not open in time (a firewall dropping, a host down, a full backlog).
     ConnectTimeout,
     /// Connected, but no answer in time.
     NoAnswer {
@@ -42,6 +66,10 @@ pub enum Contact {
     },
     /// Connected, but the answer is not the protocol the proxy speaks.
     WrongProtocol {
+        detail: String,
+    },
+    /// Connected, but the TLS handshake failed.
+    TlsFailed {
         detail: String,
     },
     /// Connected, and it closed or reset without answering.
@@ -53,16 +81,19 @@ pub enum Contact {
     },
 }
 
-/// Probes `address` in `protocol`; `host` is the Host header for HTTP.
-pub async fn probe(protocol: Protocol, address: &Address, host: &str) -> Contact {
+/// Probes `address` in `protocol`; `host` is the Host header (and TLS name) for HTTP.
+pub async fn probe(protocol: Protocol, address: &Address, host: &str, waits: &Waits) -> Contact {
     let started = Instant::now();
     match address {
-        Address::Tcp { host: name, port } => match connect_tcp(name, *port).await {
-            Ok(stream) => exchange(stream, protocol, host, started).await,
+        Address::Tcp { host: name, port } => match connect_tcp(name, *port, waits).await {
+            Ok(stream) if protocol == Protocol::Https => {
+                tls_exchange(stream, name, host, waits, started).await
+            }
+            Ok(stream) => exchange(stream, protocol, host, waits, started).await,
             Err(probe) => probe,
         },
-        Address::Unix { path } => match connect_unix(path).await {
-            Ok(stream) => exchange(stream, protocol, host, started).await,
+        Address::Unix { path } => match connect_unix(path, waits).await {
+            Ok(stream) => exchange(stream, protocol, host, waits, started).await,
             Err(probe) => probe,
         },
         Address::Dynamic { text } => {
@@ -71,31 +102,39 @@ pub async fn probe(protocol: Protocol, address: &Address, host: &str) -> Contact
     }
 }
 
-async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, Contact> {
-    let resolved = tokio::time::timeout(CONNECT_LIMIT, tokio::net::lookup_host((host, port))).await;
-    let addrs: Vec<_> = match resolved {
-        Ok(Ok(addrs)) => addrs.collect(),
-        Ok(Err(e)) => {
-            return Err(Contact::Unresolved { detail: format!("{host} does not resolve: {e}") });
+async fn connect_tcp(host: &str, port: u16, waits: &Waits) -> Result<TcpStream, Contact> {
+    let addrs = match &waits.resolver {
+        Some(resolver) if host.parse::<std::net::IpAddr>().is_err() => {
+            let limit = resolver.timeout.min(waits.connect);
+            let ips = resolve::lookup(host, resolver, limit)
+                .await
+                .map_err(|detail| Contact::Unresolved { detail })?;
+            ips.into_iter().map(|ip| SocketAddr::new(ip, port)).collect()
         }
-        Err(_) => {
-            return Err(Contact::Unresolved {
-                detail: format!("resolving {host} took more than {} s", CONNECT_LIMIT.as_secs()),
-            });
-        }
+        _ => system_lookup(host, port, waits.connect).await?,
     };
     let Some(addr) = addrs.first() else {
         return Err(Contact::Unresolved { detail: format!("{host} has no address") });
     };
-    match tokio::time::timeout(CONNECT_LIMIT, TcpStream::connect(addr)).await {
+    match tokio::time::timeout(waits.connect, TcpStream::connect(addr)).await {
         Ok(Ok(stream)) => Ok(stream),
         Ok(Err(e)) => Err(connect_error(&e)),
         Err(_) => Err(Contact::ConnectTimeout),
     }
 }
 
-async fn connect_unix(path: &Path) -> Result<UnixStream, Contact> {
-    match tokio::time::timeout(CONNECT_LIMIT, UnixStream::connect(path)).await {
+async fn system_lookup(host: &str, port: u16, limit: Duration) -> Result<Vec<SocketAddr>, Contact> {
+    match tokio::time::timeout(limit, tokio::net::lookup_host((host, port))).await {
+        Ok(Ok(addrs)) => Ok(addrs.collect()),
+        Ok(Err(e)) => Err(Contact::Unresolved { detail: format!("{host} does not resolve: {e}") }),
+        Err(_) => Err(Contact::Unresolved {
+            detail: format!("resolving {host} took more than {} ms", limit.as_millis()),
+        }),
+    }
+}
+
+async fn connect_unix(path: &Path, waits: &Waits) -> Result<UnixStream, Contact> {
+    match tokio::time::timeout(waits.connect, UnixStream::connect(path)).await {
         Ok(Ok(stream)) => Ok(stream),
         Ok(Err(e)) => Err(connect_error(&e)),
         Err(_) => Err(Contact::ConnectTimeout),
@@ -111,14 +150,55 @@ fn connect_error(e: &io::Error) -> Contact {
     }
 }
 
+/// The TLS handshake the proxy would make (any certificate accepted: this asks whether the
+/// upstream speaks TLS, not whether its certificate is good), then the HTTP exchange.
+async fn tls_exchange(
+    stream: TcpStream,
+    name: &str,
+    host: &str,
+    waits: &Waits,
+    started: Instant,
+) -> Contact {
+    let config = match tls::client_config(&tls::Capture::default(), true, None) {
+        Ok(mut config) => {
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            config
+        }
+        Err(e) => return Contact::Failed { detail: e.to_string() },
+    };
+    let server_name = ServerName::try_from(name.to_owned())
+        .unwrap_or(ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    match tokio::time::timeout(waits.answer, connector.connect(server_name, stream)).await {
+        Err(_) => Contact::NoAnswer { after_ms: millis(started) },
+        Ok(Err(e)) => Contact::TlsFailed { detail: tls_words(&e) },
+        Ok(Ok(tls)) => exchange(tls, Protocol::Http, host, waits, started).await,
+    }
+}
+
+/// A failed handshake in words: a plain-HTTP port answers bytes that are no TLS record.
+fn tls_words(error: &io::Error) -> String {
+    let text = error.to_string();
+    if text.contains("InvalidContentType") || text.contains("corrupt message") {
+        "does not speak TLS: it answered with something that is not a TLS record (a plain-HTTP port; nginx logs `wrong version number`)".to_owned()
+    } else if error.kind() == io::ErrorKind::UnexpectedEof
+        || error.kind() == io::ErrorKind::ConnectionReset
+    {
+        "closed the connection during the TLS handshake".to_owned()
+    } else {
+        format!("the TLS handshake failed: {}", sanitize::line(&text))
+    }
+}
+
 async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     protocol: Protocol,
     host: &str,
+    waits: &Waits,
     started: Instant,
 ) -> Contact {
     let request = match protocol {
-        Protocol::Http => http_request(host),
+        Protocol::Http | Protocol::Https => http_request(host),
         Protocol::FastCgi => get_values_request(),
         _ => {
             return Contact::Answered {
@@ -127,7 +207,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
             };
         }
     };
-    let reply = tokio::time::timeout(ANSWER_LIMIT, async {
+    let reply = tokio::time::timeout(waits.answer, async {
         stream.write_all(&request).await?;
         read_some(&mut stream, protocol).await
     })
@@ -310,12 +390,45 @@ mod tests {
             s.write_all(b"HTTP/1.1 503 Service Unavailable\r\n\r\n").await.unwrap();
         });
         let address = Address::Tcp { host: "127.0.0.1".into(), port };
+        let waits = Waits::default();
         assert!(
-            matches!(probe(Protocol::Http, &address, "x").await, Contact::Answered { answer, .. } if answer == "HTTP/1.1 503 Service Unavailable")
+            matches!(probe(Protocol::Http, &address, "x", &waits).await, Contact::Answered { answer, .. } if answer == "HTTP/1.1 503 Service Unavailable")
         );
         server.await.unwrap();
-        assert_eq!(probe(Protocol::Http, &address, "x").await, Contact::Refused);
+        assert_eq!(probe(Protocol::Http, &address, "x", &waits).await, Contact::Refused);
         let missing = Address::Unix { path: "/nonexistent/triage.sock".into() };
-        assert_eq!(probe(Protocol::FastCgi, &missing, "x").await, Contact::Missing);
+        assert_eq!(probe(Protocol::FastCgi, &missing, "x", &waits).await, Contact::Missing);
+    }
+
+    #[tokio::test]
+    async fn https_to_a_plain_http_port_fails_the_handshake_and_a_slow_answer_times_out() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = [0u8; 512];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
+            }
+        });
+        let address = Address::Tcp { host: "127.0.0.1".into(), port };
+        let contact = probe(Protocol::Https, &address, "x", &Waits::default()).await;
+        assert!(
+            matches!(&contact, Contact::TlsFailed { detail } if detail.contains("does not speak TLS")),
+            "{contact:?}"
+        );
+        let quiet = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let quiet_port = quiet.local_addr().unwrap().port();
+        let _held = tokio::spawn(async move {
+            let _kept = quiet.accept().await;
+            std::future::pending::<()>().await
+        });
+        let waits = Waits { answer: Duration::from_millis(300), ..Waits::default() };
+        let address = Address::Tcp { host: "127.0.0.1".into(), port: quiet_port };
+        let contact = probe(Protocol::Http, &address, "x", &waits).await;
+        assert!(
+            matches!(contact, Contact::NoAnswer { after_ms } if (300..2000).contains(&after_ms)),
+            "{contact:?}"
+        );
     }
 }

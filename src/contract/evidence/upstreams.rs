@@ -4,12 +4,15 @@
 use serde::{Deserialize, Serialize};
 
 use super::stack::Unseen;
-use super::web::{Location, ProxyConfig, ServerKind, Upstream};
+use super::web::{FpmConfig, Location, ProxyConfig, ServerKind, Upstream};
 
 /// What the check found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Upstreams {
     pub configs: Vec<ProxyConfig>,
+    /// The PHP-FPM configs read: the pools behind FastCGI targets, their limits and logs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runtimes: Vec<FpmConfig>,
     pub results: Vec<UpstreamResult>,
     pub unseen: Vec<Unseen>,
     pub notes: Vec<String>,
@@ -34,6 +37,31 @@ pub struct UpstreamResult {
     pub outcome: UpstreamState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ms: Option<u64>,
+    /// How long the probe waited, and what set that (the proxy's own timeout where shorter
+    /// than triage's cap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<ProbeLimits>,
+    /// The PHP-FPM pool that listens at this address, by its config: `www
+    /// (/etc/php/8.2/fpm/pool.d/www.conf:4)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+}
+
+/// The connect and answer limits a probe used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeLimits {
+    pub connect: Limit,
+    pub answer: Limit,
+}
+
+/// One limit: how long, and what set it (`.first_byte_timeout 1s (default.vcl:4)`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limit {
+    pub ms: u64,
+    pub by: String,
+    /// The proxy's own limit (shorter than triage's cap): a probe that runs past it shows what
+    /// the proxy saw.
+    pub proxy_own: bool,
 }
 
 /// What a target did.
@@ -58,6 +86,21 @@ pub enum UpstreamState {
         detail: String,
     },
     NoAnswer,
+    /// Did not connect or answer within the proxy's own timeout: the proxy gives up first.
+    TimedOut {
+        /// `connect` or `answer`.
+        phase: String,
+        /// What set the limit: `.first_byte_timeout 1s (default.vcl:4)`.
+        limit: String,
+    },
+    /// The host name does not resolve (with the proxy's own resolver, where it has one).
+    Unresolved {
+        detail: String,
+    },
+    /// The TLS handshake the proxy would make fails (`https://` to a plain-HTTP port).
+    TlsFailed {
+        detail: String,
+    },
     /// Connected, then closed or reset without answering.
     Closed {
         detail: String,
@@ -89,6 +132,9 @@ impl UpstreamState {
             UpstreamState::SocketMissing { .. } => "socket missing",
             UpstreamState::Permission { .. } => "permission denied",
             UpstreamState::NoAnswer => "no answer",
+            UpstreamState::TimedOut { .. } => "timed out",
+            UpstreamState::Unresolved { .. } => "does not resolve",
+            UpstreamState::TlsFailed { .. } => "TLS handshake fails",
             UpstreamState::Closed { .. } => "closed",
             UpstreamState::Misconfigured { .. } => "misconfigured",
             UpstreamState::PointsElsewhere { .. } => "points elsewhere",

@@ -234,6 +234,7 @@ impl Walk<'_> {
             at,
             member_at: None,
             standby: false,
+            settings: Vec::new(),
         };
         match url.strip_prefix("balancer://") {
             Some(rest) => {
