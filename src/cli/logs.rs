@@ -43,12 +43,12 @@ pub fn run(args: &LogsArgs) -> anyhow::Result<ExitCode> {
     let params = Params {
         since_minutes,
         files: args.files.clone(),
-        config_logs: if args.files.is_empty() { logs::configured_logs() } else { Vec::new() },
+        config_logs: Vec::new(),
         time_limit: None,
         site: None,
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let report = runtime.block_on(logs::run_with(params, Clock::system(), Progress::none()));
+    let report = runtime.block_on(logs::run_discovered(params, Clock::system(), Progress::none()));
     if args.json {
         stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
     } else {

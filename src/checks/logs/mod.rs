@@ -3,6 +3,7 @@
 //! and classifies lines against the signature table. It reads; it never writes, truncates or
 //! rotates a log, and every line it reports is sanitised and redacted.
 
+pub mod commands;
 pub mod discover;
 pub mod journal;
 mod read;
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 use std::time::Duration;
 
+use self::commands::Captured;
 use self::journal::Journal;
 use self::read::Reader;
 use self::time::Clock;
@@ -150,31 +152,48 @@ pub fn parse_since(text: &str) -> Result<Option<u64>, String> {
 /// servers' and PHP-FPM's configs name (`checks::proxy::log_paths`) are read first, ahead of
 /// `config_logs` and the usual places.
 pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
-    let mut params = match Params::from_request(&request) {
-        Ok(params) => params,
-        Err(reason) => return CheckReport::could_not_run(SPEC.id, reason, None),
-    };
+    match Params::from_request(&request) {
+        Ok(params) => run_discovered(params, Clock::system(), progress).await,
+        Err(reason) => CheckReport::could_not_run(SPEC.id, reason, None),
+    }
+}
+
+/// Runs the check; unless `params` names its own files, the logs the running servers' and
+/// runtimes' configs name come first, and the log commands of the running stack
+/// (`varnishlog -d`, `docker logs`) are read too.
+pub async fn run_discovered(mut params: Params, clock: Clock, progress: Progress) -> CheckReport {
+    let mut captured = Vec::new();
     if params.files.is_empty() {
-        let configured = tokio::task::spawn_blocking(configured_logs).await.unwrap_or_default();
+        let (configured, stack) =
+            tokio::task::spawn_blocking(configured_logs).await.unwrap_or_default();
         for path in configured.into_iter().rev() {
             if !params.config_logs.contains(&path) {
                 params.config_logs.insert(0, path);
             }
         }
+        captured = commands::gather(stack.as_ref(), params.since_minutes).await;
     }
-    run_with(params, Clock::system(), progress).await
+    let journal = read_journal_from(params.files.is_empty(), cutoff(&params, &clock)).await;
+    run_with_sources(params, clock, progress, journal, captured).await
 }
 
-/// The log files the running servers' configs name (blocking: reads /proc and the configs). Paths with a variable (`$host.log`) only
+/// The log files the running servers' and runtimes' configs name (blocking: reads /proc and
+/// the configs), and the stack they were found in. Paths with a variable (`$host.log`) only
 /// the server can expand are left out.
-pub fn configured_logs() -> Vec<PathBuf> {
+pub fn configured_logs() -> (Vec<PathBuf>, Option<crate::contract::evidence::stack::Stack>) {
     let system = crate::system::System::from_env();
-    crate::system::proxy::log_paths(&system)
+    let stack = crate::system::stack::discover(&system).ok();
+    let paths = match &stack {
+        Some(stack) => crate::system::proxy::log_paths_of(&system, stack),
+        None => crate::system::proxy::log_paths(&system),
+    };
+    let files = paths
         .paths
         .into_iter()
         .map(|log| log.path)
         .filter(|path| !path.to_string_lossy().contains('$'))
-        .collect()
+        .collect();
+    (files, stack)
 }
 
 /// The window's start for these parameters, Unix seconds; `None` reads whole files.
@@ -187,7 +206,19 @@ pub fn cutoff(params: &Params, clock: &Clock) -> Option<i64> {
 /// Runs the check with explicit parameters and clock (the CLI and tests). The journal is read
 /// when no files are named.
 pub async fn run_with(params: Params, clock: Clock, progress: Progress) -> CheckReport {
-    let journal = match (params.files.is_empty(), cutoff(&params, &clock)) {
+    let journal = read_journal(&params, &clock).await;
+    run_with_journal(params, clock, progress, journal).await
+}
+
+/// The journal of the window, when no files are named.
+async fn read_journal(params: &Params, clock: &Clock) -> Option<Journal> {
+    let window = cutoff(params, clock);
+    read_journal_from(params.files.is_empty(), window).await
+}
+
+/// The journal from `window` (Unix seconds) when `wanted`.
+async fn read_journal_from(wanted: bool, window: Option<i64>) -> Option<Journal> {
+    match (wanted, window) {
         (true, Some(cutoff)) => Some(match journal::locate() {
             Ok(program) => journal::read(&program, cutoff).await,
             Err(reason) => Journal::Unavailable { reason },
@@ -196,8 +227,7 @@ pub async fn run_with(params: Params, clock: Clock, progress: Progress) -> Check
             reason: "not read with --since all (the whole journal is too much)".to_owned(),
         }),
         (false, _) => None,
-    };
-    run_with_journal(params, clock, progress, journal).await
+    }
 }
 
 /// Runs the check on the files and on a journal already read (`None`: no journal).
@@ -206,6 +236,18 @@ pub async fn run_with_journal(
     clock: Clock,
     progress: Progress,
     journal: Option<Journal>,
+) -> CheckReport {
+    run_with_sources(params, clock, progress, journal, Vec::new()).await
+}
+
+/// Runs the check on the files, a journal already read and the output of log commands
+/// (`varnishlog -d`, `docker logs`) already captured.
+pub async fn run_with_sources(
+    params: Params,
+    clock: Clock,
+    progress: Progress,
+    journal: Option<Journal>,
+    captured: Vec<Captured>,
 ) -> CheckReport {
     let signatures = match SIGNATURES.as_ref() {
         Ok(s) => s,
@@ -218,6 +260,9 @@ pub async fn run_with_journal(
     let task = tokio::task::spawn_blocking(move || {
         let mut reader = Reader::new(signatures, &clock, cutoff, &params, progress);
         reader.read_all(&params, journal);
+        for source in captured {
+            reader.read_captured(source);
+        }
         reader.report()
     });
     task.await.unwrap_or_else(|e| {
