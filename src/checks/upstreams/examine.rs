@@ -166,11 +166,26 @@ pub(super) fn refine(gathered: &Gathered, results: &mut [UpstreamResult], notes:
         if !listens.is_empty() {
             result.outcome =
                 UpstreamState::PointsElsewhere { runtime: runtime.to_owned(), listens };
-        } else if runtime == "php-fpm" && !runs {
-            notes.extend(pool_addresses(&gathered.fpm).into_iter().map(|(pool, listen, at)| {
-                format!("PHP-FPM pool {pool} would listen at {listen} ({at})")
-            }));
+        } else if runtime == "php-fpm" {
+            notes.extend(pool_notes(&gathered.fpm, &result.target.address, runs));
         }
+    }
+}
+
+/// For a FastCGI target nothing listens at: the pools' own addresses when none is configured
+/// there (the proxy and PHP-FPM disagree), else that its pool's PHP-FPM is not running.
+fn pool_notes(fpm: &[FpmConfig], address: &Address, runs: bool) -> Vec<String> {
+    match pool_of(fpm, address) {
+        None => pool_addresses(fpm)
+            .into_iter()
+            .map(|(pool, listen, at)| {
+                format!("no PHP-FPM pool is configured at {address}: pool {pool} would listen at {listen} ({at})")
+            })
+            .collect(),
+        Some(pool) if !runs => {
+            vec![format!("PHP-FPM pool {pool} would listen at {address}, but PHP-FPM is not running")]
+        }
+        Some(_) => Vec::new(),
     }
 }
 

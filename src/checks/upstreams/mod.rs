@@ -13,7 +13,7 @@ pub mod resolve;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use self::examine::{examine, holder, pool_of, refine};
+use self::examine::{examine, expected_runtime, holder, pool_of, refine};
 use self::report::report;
 use self::resolve::ProxyResolver;
 use crate::contract::evidence::stack::{Role, SUDO_STACK, Service, Stack, Unseen};
@@ -40,6 +40,11 @@ pub const SPEC: CheckSpec = CheckSpec {
     params: &[
         param("config", false, "a proxy config file to read instead of the running servers'"),
         input("url", false, Input::Url, "check only the sites that serve this URL's host and port"),
+        param(
+            "fpm_config",
+            false,
+            "a php-fpm.conf to read for the pools behind FastCGI targets, instead of the running or installed PHP-FPM's",
+        ),
     ],
     produces: &[
         fact("upstream.targets", List, "upstream targets from the proxy configs"),
@@ -124,19 +129,24 @@ struct Gathered {
 }
 
 /// Runs the check. Parameters: `config` (a config file to read instead of the running servers'),
-/// `url` (only the sites that serve this URL's host and port).
+/// `url` (only the sites that serve this URL's host and port), `fpm_config` (the PHP-FPM config
+/// behind FastCGI targets, instead of the running or installed one's).
 pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
     run_on(System::from_env(), &request, progress).await
 }
 
 /// [`run`] on the given roots (a fixture tree in tests).
 pub async fn run_on(system: System, request: &CheckRequest, progress: Progress) -> CheckReport {
-    let config = request.param("config").filter(|c| !c.trim().is_empty()).map(PathBuf::from);
-    let url = request.param("url").filter(|u| !u.trim().is_empty()).map(str::to_owned);
+    let given =
+        |name: &str| request.param(name).filter(|v| !v.trim().is_empty()).map(str::to_owned);
+    let asked = Asked {
+        config: given("config").map(PathBuf::from),
+        url: given("url"),
+        fpm_config: given("fpm_config").map(PathBuf::from),
+    };
     let gathered = {
         let system = system.clone();
-        tokio::task::spawn_blocking(move || gather(&system, config.as_deref(), url.as_deref()))
-            .await
+        tokio::task::spawn_blocking(move || gather(&system, &asked)).await
     };
     let gathered = match gathered {
         Ok(Ok(g)) => g,
@@ -154,11 +164,15 @@ pub async fn run_on(system: System, request: &CheckRequest, progress: Progress) 
     report(&upstreams)
 }
 
-fn gather(
-    system: &System,
-    config: Option<&Path>,
-    url: Option<&str>,
-) -> Result<Gathered, (String, Option<String>)> {
+/// What the request names.
+struct Asked {
+    config: Option<PathBuf>,
+    url: Option<String>,
+    fpm_config: Option<PathBuf>,
+}
+
+fn gather(system: &System, asked: &Asked) -> Result<Gathered, (String, Option<String>)> {
+    let config = asked.config.as_deref();
     let stack = stack::discover(system).map_err(|r| (r, Some(SUDO_STACK.to_owned())))?;
     let users = Users::load(system);
     let mut notes = Vec::new();
@@ -185,11 +199,30 @@ fn gather(
             none_running_hint(&stack),
         ));
     }
-    if let Some(url) = url {
+    if let Some(url) = &asked.url {
         filter_sites(&mut configs, url, &mut notes);
     }
-    let fpm = phpfpm::read_stack(system, &stack);
+    let fpm = fpm_configs(system, &stack, &configs, asked.fpm_config.as_deref());
     Ok(Gathered { stack, configs, fpm, users, notes })
+}
+
+/// The PHP-FPM configs behind the FastCGI targets: the one asked for, else the running or
+/// installed PHP-FPM's; none when no target speaks FastCGI.
+fn fpm_configs(
+    system: &System,
+    stack: &Stack,
+    configs: &[(ProxyConfig, Option<Credentials>)],
+    asked: Option<&Path>,
+) -> Vec<FpmConfig> {
+    if let Some(path) = asked {
+        return vec![phpfpm::read(system, path)];
+    }
+    let fastcgi = configs
+        .iter()
+        .flat_map(|(c, _)| c.sites.iter())
+        .flat_map(|s| s.targets.iter())
+        .any(|t| expected_runtime(t) == Some("php-fpm"));
+    if fastcgi { phpfpm::read_stack(system, stack) } else { Vec::new() }
 }
 
 fn none_running_hint(stack: &Stack) -> Option<String> {

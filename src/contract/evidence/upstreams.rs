@@ -41,8 +41,8 @@ pub struct UpstreamResult {
     /// than triage's cap).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<ProbeLimits>,
-    /// The PHP-FPM pool that listens at this address, by its config: `www
-    /// (/etc/php/8.2/fpm/pool.d/www.conf:4)`.
+    /// The PHP-FPM pool whose `listen` is this address, with that line: `www
+    /// (/etc/php/8.2/fpm/pool.d/www.conf:41)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<String>,
 }
