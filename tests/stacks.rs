@@ -188,7 +188,7 @@ fn caddy_reverse_proxy_to_a_refused_port_names_the_caddyfile_line_and_its_json_e
     assert_eq!(list(&up, "upstream.refused"), vec![format!("127.0.0.1:{dead}")]);
     assert_eq!(text(&up, "upstream.problem_at"), location(&caddy.config, "reverse_proxy"));
 
-    let logs = logs_of(&[caddy.log.clone()], Vec::new());
+    let logs = logs_of(std::slice::from_ref(&caddy.log), Vec::new());
     assert_eq!(list(&logs, "logs.signatures")[0], "caddy_upstream_refused", "{logs:#?}");
     assert!(
         text(&logs, "logs.first_line")
@@ -224,7 +224,7 @@ fn caddy_php_fastcgi_to_a_missing_socket_names_the_socket_and_the_pool_that_woul
         up.details
     );
 
-    let logs = logs_of(&[caddy.log.clone()], Vec::new());
+    let logs = logs_of(std::slice::from_ref(&caddy.log), Vec::new());
     assert_eq!(list(&logs, "logs.signatures")[0], "caddy_socket_missing", "{logs:#?}");
     assert!(
         text(&logs, "logs.first_line")
@@ -271,7 +271,7 @@ fn haproxy_with_maxconn_1_and_a_queue_timeout_is_a_full_queue_not_a_timeout() {
     let queue = site.timeouts.iter().find(|t| t.name == "timeout queue").unwrap();
     assert_eq!(queue.at.to_string(), location(&haproxy.config, "timeout queue"));
 
-    let logs = logs_of(&[haproxy.log.clone()], Vec::new());
+    let logs = logs_of(std::slice::from_ref(&haproxy.log), Vec::new());
     assert_eq!(list(&logs, "logs.signatures")[0], "haproxy_queue_timeout", "{logs:#?}");
     assert_eq!(list(&logs, "logs.causes")[0], "upstream_queue_full");
     assert!(
@@ -451,7 +451,7 @@ fn nginx_with_a_resolver_that_answers_nxdomain_names_the_name_and_the_resolver()
     );
     assert_eq!(text(&up, "upstream.problem_at"), nginx.location_of("proxy_pass"));
 
-    let logs = logs_of(&[nginx.error_log.clone()], Vec::new());
+    let logs = logs_of(std::slice::from_ref(&nginx.error_log), Vec::new());
     assert_eq!(list(&logs, "logs.signatures")[0], "nginx_resolver_not_found", "{logs:#?}");
     assert_eq!(list(&logs, "logs.causes")[0], "upstream_dns");
 
@@ -479,7 +479,7 @@ fn nginx_proxy_pass_https_to_a_plain_http_port_is_a_tls_error_with_its_line() {
         "{failed:?}"
     );
 
-    let logs = logs_of(&[nginx.error_log.clone()], Vec::new());
+    let logs = logs_of(std::slice::from_ref(&nginx.error_log), Vec::new());
     assert_eq!(list(&logs, "logs.signatures")[0], "nginx_upstream_tls_plain_port", "{logs:#?}");
     assert!(text(&logs, "logs.first_line").contains("wrong version number"));
 

@@ -142,7 +142,7 @@ async fn run(program: &Path, args: &[String]) -> Result<(Vec<u8>, bool), String>
             TIME_LIMIT.as_secs()
         ));
     };
-    let failed = status.map(|s| !s.success()).unwrap_or(true);
+    let failed = status.map_or(true, |s| !s.success());
     if failed && out.is_empty() {
         let first = String::from_utf8_lossy(&err).lines().next().unwrap_or("failed").to_owned();
         return Err(crate::sanitize::line(&first).into_owned());

@@ -421,7 +421,7 @@ mod tests {
         let quiet_port = quiet.local_addr().unwrap().port();
         let _held = tokio::spawn(async move {
             let _kept = quiet.accept().await;
-            std::future::pending::<()>().await
+            std::future::pending::<()>().await;
         });
         let waits = Waits { answer: Duration::from_millis(300), ..Waits::default() };
         let address = Address::Tcp { host: "127.0.0.1".into(), port: quiet_port };

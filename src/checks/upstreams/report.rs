@@ -293,7 +293,8 @@ pub(super) fn result_line(r: &UpstreamResult) -> String {
         }
         UpstreamState::Permission { detail }
         | UpstreamState::Closed { detail }
-        | UpstreamState::Misconfigured { detail } => detail.clone(),
+        | UpstreamState::Misconfigured { detail }
+        | UpstreamState::Unresolved { detail } => detail.clone(),
         UpstreamState::NoAnswer => format!(
             "accepted the connection but did not answer within {} ms",
             r.limits.as_ref().map_or(probe::ANSWER_LIMIT.as_millis() as u64, |l| l.answer.ms)
@@ -301,7 +302,6 @@ pub(super) fn result_line(r: &UpstreamResult) -> String {
         UpstreamState::TimedOut { phase, limit } => {
             format!("the {phase} took longer than the proxy waits: {limit}")
         }
-        UpstreamState::Unresolved { detail } => detail.clone(),
         UpstreamState::TlsFailed { detail } => {
             format!("the proxy speaks TLS to it, but it {detail}")
         }

@@ -155,7 +155,7 @@ pub fn read(system: &System, main: &Path) -> ProxyConfig {
         match yaml::from_str::<Bootstrap>(&main.display().to_string(), &text) {
             Ok(boot) => from_bootstrap(&boot.static_resources, main, &mut config),
             Err(e) => {
-                config.problems.push(e.to_string().lines().next().unwrap_or_default().to_owned())
+                config.problems.push(e.to_string().lines().next().unwrap_or_default().to_owned());
             }
         }
     }

@@ -83,12 +83,11 @@ fn listen_address(arg: &str) -> String {
 }
 
 fn command_line_backend(arg: &str, at: &Location, params: &[Setting]) -> Option<Upstream> {
-    let address = match arg.strip_prefix('/') {
-        Some(_) => Address::Unix { path: PathBuf::from(arg) },
-        None => {
-            let (host, port) = super::split_host_port(arg, Some(80))?;
-            Address::Tcp { host, port }
-        }
+    let address = if arg.starts_with('/') {
+        Address::Unix { path: PathBuf::from(arg) }
+    } else {
+        let (host, port) = super::split_host_port(arg, Some(80))?;
+        Address::Tcp { host, port }
     };
     Some(Upstream {
         protocol: Protocol::Http,

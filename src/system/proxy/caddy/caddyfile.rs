@@ -287,7 +287,7 @@ fn reverse_proxy(node: &Node) -> Vec<Upstream> {
     }
     let mut out = upstreams(node, after_matcher(node.args()), protocol, &settings, None);
     for to in node.children().iter().filter(|n| n.name() == "to") {
-        out.extend(upstreams(node, to.args(), protocol, &settings, Some(to.at.clone())));
+        out.extend(upstreams(node, to.args(), protocol, &settings, Some(&to.at)));
     }
     out
 }
@@ -297,7 +297,7 @@ fn php_fastcgi(node: &Node) -> Vec<Upstream> {
     let settings = timeouts(node.children());
     let mut out = upstreams(node, after_matcher(node.args()), Protocol::FastCgi, &settings, None);
     for to in node.children().iter().filter(|n| n.name() == "to") {
-        out.extend(upstreams(node, to.args(), Protocol::FastCgi, &settings, Some(to.at.clone())));
+        out.extend(upstreams(node, to.args(), Protocol::FastCgi, &settings, Some(&to.at)));
     }
     out
 }
@@ -315,7 +315,7 @@ fn upstreams(
     args: &[String],
     protocol: Protocol,
     settings: &[Setting],
-    member_at: Option<Location>,
+    member_at: Option<&Location>,
 ) -> Vec<Upstream> {
     args.iter()
         .filter_map(|arg| address::upstream(arg, protocol))
@@ -325,7 +325,7 @@ fn upstreams(
             group: None,
             directive: node.text(),
             at: node.at.clone(),
-            member_at: member_at.clone(),
+            member_at: member_at.cloned(),
             standby: false,
             settings: settings.to_vec(),
         })
