@@ -150,6 +150,7 @@ async fn all_examples_in_one_log_are_each_counted_once_by_the_check() {
         config_logs: Vec::new(),
         time_limit: None,
         site: None,
+        access_logs: Vec::new(),
     };
     let report =
         logs::run_with(params, Clock::new(T + 600, jiff::tz::TimeZone::UTC), Progress::none())

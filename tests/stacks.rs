@@ -56,6 +56,7 @@ fn logs_of(files: &[PathBuf], captured: Vec<Captured>) -> CheckReport {
         config_logs: Vec::new(),
         time_limit: None,
         site: None,
+        access_logs: Vec::new(),
     };
     let run = logs::run_with_sources(params, Clock::system(), Progress::none(), None, captured);
     checked(runtime().block_on(run))
@@ -165,8 +166,13 @@ fn varnish_with_a_slow_backend_times_out_at_its_own_first_byte_timeout() {
         "bounded by the backend's own timeout, named with its line: {timed_out:?}"
     );
     let Evidence::Upstreams(evidence) = &up.evidence else { panic!() };
-    let limits = evidence.results[0].limits.as_ref().unwrap();
-    assert_eq!((limits.answer.ms, limits.answer.proxy_own), (1000, true));
+    let result = &evidence.results[0];
+    assert_eq!(result.timeout_ms, Some(1000), "the backend's own first byte timeout");
+    assert_eq!(
+        result.timeout_by.as_deref(),
+        Some(format!(".first_byte_timeout 1s ({timeout_at})").as_str())
+    );
+    assert!(result.waited_ms.is_some_and(|ms| ms < 2000), "waited as long as Varnish does");
 
     let captured = runtime().block_on(commands::varnishlog(Some(&varnish.workdir)));
     let (_keep, empty) = nothing_else();
@@ -246,7 +252,7 @@ fn haproxy_with_maxconn_1_and_a_queue_timeout_is_a_full_queue_not_a_timeout() {
     };
     let port = haproxy.port;
     let holder = std::thread::spawn(move || http_get(port, "/holds-the-only-slot"));
-    std::thread::sleep(Duration::from_millis(300));
+    slow.wait_for_connections(1);
     let url = format!("http://127.0.0.1:{port}/");
     let http = checked(runtime().block_on(http::run(
         CheckRequest::new("http_probe").with("url", url.as_str()).with("count", "1"),

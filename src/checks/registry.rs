@@ -185,6 +185,7 @@ mod tests {
                 "upstreams",
                 "logs",
                 "resources",
+                "security",
                 "database",
                 "recent_changes"
             ]

@@ -36,11 +36,23 @@ pub struct Signature {
     pub source: String,
 }
 
+/// A field a matching line may carry about where it came from (nginx's `server:` and `host:`,
+/// the `upstream:` it tried, a PHP-FPM `[pool …]`, an HAProxy backend), so the line can be
+/// attributed to a hop of the request path rather than to the whole machine.
+#[derive(Debug, Clone)]
+pub struct FieldRule {
+    pub name: String,
+    /// Its first capture group is the value.
+    pub regex: Regex,
+}
+
 /// The validated table, compiled for scanning.
 #[derive(Debug, Clone)]
 pub struct Signatures {
     /// In precedence order: a line counts for the first signature that matches it.
     pub list: Vec<Signature>,
+    /// Applied to matching lines only, in table order; the first rule to find a name wins.
+    pub fields: Vec<FieldRule>,
     /// All patterns, in the order of `list`.
     pub set: RegexSet,
     /// The literals every match contains, for all signatures; a line without one of them
@@ -79,6 +91,11 @@ impl Signatures {
             errors.sort_by_key(|e| (e.line, e.column));
             return Err(invalid(errors));
         }
+        let fields = raw.fields.iter().filter_map(|f| field_rule(f, &mut errors, origin, text));
+        let fields: Vec<FieldRule> = fields.collect();
+        if !errors.is_empty() {
+            return Err(invalid(errors));
+        }
         let list: Vec<Signature> = raw.signatures.into_iter().map(build).collect();
         let per_signature = choose(&options);
         let literals = minimal(per_signature.iter().flatten().cloned().collect());
@@ -100,7 +117,23 @@ impl Signatures {
             .map_err(|e| whole(format!("the prefilter literals do not compile: {e}")))?;
         let in_line = build(MatchKind::Standard)
             .map_err(|e| whole(format!("the prefilter literals do not compile: {e}")))?;
-        Ok(Signatures { list, set, prefilter, in_line, regexes, by_literal })
+        Ok(Signatures { list, fields, set, prefilter, in_line, regexes, by_literal })
+    }
+
+    /// The fields a line carries, each name once (the first rule that finds it wins), values
+    /// bounded to 200 bytes and lossily decoded.
+    pub fn fields_of(&self, line: &[u8]) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for rule in &self.fields {
+            if out.iter().any(|(name, _)| *name == rule.name) {
+                continue;
+            }
+            if let Some(value) = rule.regex.captures(line).and_then(|c| c.get(1)) {
+                let value = &value.as_bytes()[..value.len().min(200)];
+                out.push((rule.name.clone(), String::from_utf8_lossy(value).trim().to_owned()));
+            }
+        }
+        out
     }
 
     /// The first signature (in table order) that matches `line`, by index into `list`. Only
@@ -131,7 +164,58 @@ fn invalid(errors: Vec<SourceError>) -> LoadFailure {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTable {
+    #[serde(default)]
+    fields: Vec<RawField>,
     signatures: Vec<RawSignature>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawField {
+    name: Text,
+    pattern: Text,
+    /// A real line the pattern takes the value from, and the value it must take.
+    example: Text,
+    value: Text,
+    source: Text,
+}
+
+/// A field rule whose pattern compiles, has a capture group and takes `value` from `example`.
+fn field_rule(
+    raw: &RawField,
+    errors: &mut Vec<SourceError>,
+    origin: &str,
+    text: &str,
+) -> Option<FieldRule> {
+    let mut error = |pos: Pos, message: String| {
+        errors.push(SourceError::at(origin, text, pos.line, pos.column, message));
+    };
+    if !is_snake_case(&raw.name.value) {
+        error(raw.name.pos, format!("field `{}` must be snake_case", raw.name.value));
+    }
+    if raw.source.value.trim().is_empty() {
+        error(raw.source.pos, "`source` must not be empty".to_owned());
+    }
+    let regex = match Regex::new(&raw.pattern.value) {
+        Ok(regex) if regex.captures_len() > 1 => regex,
+        Ok(_) => {
+            error(raw.pattern.pos, "a field pattern needs a capture group for the value".into());
+            return None;
+        }
+        Err(e) => {
+            let first = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
+            error(raw.pattern.pos, format!("the pattern does not compile: {first}"));
+            return None;
+        }
+    };
+    let got = regex.captures(raw.example.value.as_bytes()).and_then(|c| c.get(1));
+    if got.is_none_or(|m| m.as_bytes() != raw.value.value.as_bytes()) {
+        error(
+            raw.example.pos,
+            format!("the pattern does not take `{}` from the example", raw.value.value),
+        );
+    }
+    Some(FieldRule { name: raw.name.value.clone(), regex })
 }
 
 #[derive(Debug, Deserialize)]

@@ -78,7 +78,12 @@ pub fn clean(text: &str) -> String {
 
 /// Like [`clean`], line by line, keeping the line breaks (notes, pasted answers).
 pub fn clean_lines(text: &str) -> String {
-    sanitize::terminal_text(text, true).lines().map(clean).collect::<Vec<_>>().join("\n")
+    // Redacted whole first: a private key or a YAML block spans lines.
+    redact::text(&sanitize::terminal_text(text, true))
+        .lines()
+        .map(clean)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn text(facts: &Facts, key: &str) -> Option<String> {

@@ -18,6 +18,23 @@ use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Opens a file for reading only if it is a regular file: a FIFO, a device or a socket is
+/// never read (opening does not block: `O_NONBLOCK`, then `fstat`).
+pub fn open_regular(path: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = rustix::fs::OFlags::NONBLOCK.bits();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(i32::try_from(flags).unwrap_or_default())
+        .open(path)?;
+    let kind = file.metadata()?.file_type();
+    if kind.is_file() {
+        return Ok(file);
+    }
+    let what = if kind.is_dir() { "a directory" } else { "not a regular file" };
+    Err(io::Error::new(io::ErrorKind::InvalidInput, what))
+}
+
 /// The largest file a local check reads whole (configs, /proc files).
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 

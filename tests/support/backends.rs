@@ -6,7 +6,7 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// A TCP backend that handles each connection in a thread with `handler`.
@@ -14,6 +14,7 @@ use std::time::Duration;
 pub struct Backend {
     pub port: u16,
     stopping: Arc<AtomicBool>,
+    accepted: Arc<AtomicUsize>,
 }
 
 impl Backend {
@@ -21,16 +22,30 @@ impl Backend {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let stopping = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stopping);
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let (flag, count) = (Arc::clone(&stopping), Arc::clone(&accepted));
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 if flag.load(Ordering::SeqCst) {
                     return;
                 }
+                count.fetch_add(1, Ordering::SeqCst);
                 std::thread::spawn(move || handler(stream));
             }
         });
-        Backend { port, stopping }
+        Backend { port, stopping, accepted }
+    }
+
+    /// Waits (up to 10 s) until `n` connections have reached it.
+    pub fn wait_for_connections(&self, n: usize) {
+        let started = std::time::Instant::now();
+        while self.accepted.load(Ordering::SeqCst) < n {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no connection reached the backend"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Reads the request, waits 3 s, then answers 200: slower than a 1 s proxy timeout.

@@ -306,7 +306,16 @@ impl Postgres {
             .arg(temp.path())
             .stdout(Stdio::null());
         as_user(&mut command, user);
-        let daemon = Daemon::start(command, temp, "postgres", &listening(port));
+        // Listening is not ready: until its start-up ends, PostgreSQL answers "the database
+        // system is starting up". pg_isready asks the way a client would.
+        let isready = bin.join("pg_isready");
+        let ready = move || {
+            Command::new(&isready)
+                .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let daemon = Daemon::start(command, temp, "postgres", &ready);
         Some(Postgres { port, daemon })
     }
 }

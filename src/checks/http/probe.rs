@@ -15,6 +15,7 @@ use super::timing::{Clock, HandshakeStart, TimingLayer, TimingResolver};
 use crate::checks::tls::{self, Capture};
 use crate::contract::evidence::http::{Probe, ProbeFailure, Redirect, Timings};
 use crate::contract::evidence::tls::Certificate;
+use crate::knowledge::fingerprints;
 use crate::{redact, sanitize};
 
 /// How long each phase may take and how much a probe reads. Tests shorten them.
@@ -156,8 +157,9 @@ fn finish(
         Err(failure) => probe.failure = Some(failure),
         Ok(answer) => {
             probe.body = sanitize::bytes(&answer.body, true);
-            let excerpt = crate::knowledge::fingerprints::clip(&probe.body, EXCERPT);
-            probe.body_excerpt = redact::text(&excerpt).into_owned();
+            // Redacted before it is cut, or the cut could leave half a token no pattern knows.
+            let window = fingerprints::clip(&probe.body, 4 * EXCERPT);
+            probe.body_excerpt = fingerprints::clip(&redact::text(&window), EXCERPT);
             probe.body_bytes = answer.body.len();
             probe.body_complete = answer.complete;
             probe.status = Some(answer.status);

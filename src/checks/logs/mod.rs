@@ -3,6 +3,7 @@
 //! and classifies lines against the signature table. It reads; it never writes, truncates or
 //! rotates a log, and every line it reports is sanitised and redacted.
 
+pub mod access;
 pub mod commands;
 pub mod discover;
 pub mod journal;
@@ -16,10 +17,13 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 use std::time::Duration;
 
+use self::access::AccessLog;
 use self::commands::Captured;
 use self::journal::Journal;
 use self::read::Reader;
 use self::time::Clock;
+use crate::contract::evidence::stack::Stack;
+use crate::contract::evidence::web::{LogPath, name_matches};
 use crate::contract::{
     Applies, CheckReport, CheckRequest, CheckSpec, Input, Progress, Scope, fact, input, param,
 };
@@ -95,6 +99,8 @@ pub struct Params {
     /// The host (with a port that is not the scheme's) of the site under investigation, from
     /// the `url` param: its lines are quoted first.
     pub site: Option<String>,
+    /// The site's access logs, whose window is counted per minute (`url` given, configs read).
+    pub access_logs: Vec<AccessLog>,
 }
 
 impl Params {
@@ -121,6 +127,7 @@ impl Params {
                 .param("url")
                 .and_then(|u| SiteUrl::parse(u).ok())
                 .map(|u| u.host_header()),
+            access_logs: Vec::new(),
         })
     }
 }
@@ -149,51 +156,80 @@ pub fn parse_since(text: &str) -> Result<Option<u64>, String> {
 }
 
 /// Runs the check. Unless the request names its own files, the logs that the running web
-/// servers' and PHP-FPM's configs name (`checks::proxy::log_paths`) are read first, ahead of
-/// `config_logs` and the usual places.
+/// servers' and PHP-FPM's configs name (`system::proxy::log_paths`) are read first, ahead of
+/// `config_logs` and the usual places; with a `url`, the access logs of the site that serves it
+/// are counted per minute.
 pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
+    let url = request.param("url").and_then(|u| SiteUrl::parse(u).ok());
     match Params::from_request(&request) {
-        Ok(params) => run_discovered(params, Clock::system(), progress).await,
+        Ok(params) => run_discovered(params, url, Clock::system(), progress).await,
         Err(reason) => CheckReport::could_not_run(SPEC.id, reason, None),
     }
 }
 
 /// Runs the check; unless `params` names its own files, the logs the running servers' and
-/// runtimes' configs name come first, and the log commands of the running stack
-/// (`varnishlog -d`, `docker logs`) are read too.
-pub async fn run_discovered(mut params: Params, clock: Clock, progress: Progress) -> CheckReport {
+/// runtimes' configs name come first, the access logs of the site that serves `url` are counted
+/// per minute, and the log commands of the running stack (`varnishlog -d`, `docker logs`) are
+/// read too.
+pub async fn run_discovered(
+    mut params: Params,
+    url: Option<SiteUrl>,
+    clock: Clock,
+    progress: Progress,
+) -> CheckReport {
     let mut captured = Vec::new();
     if params.files.is_empty() {
-        let (configured, stack) =
-            tokio::task::spawn_blocking(configured_logs).await.unwrap_or_default();
-        for path in configured.into_iter().rev() {
+        let task = tokio::task::spawn_blocking(move || configured_logs(url.as_ref()));
+        let (errors, access, stack) = task.await.unwrap_or_default();
+        for path in errors.into_iter().rev() {
             if !params.config_logs.contains(&path) {
                 params.config_logs.insert(0, path);
             }
         }
+        params.access_logs = access;
         captured = commands::gather(stack.as_ref(), params.since_minutes).await;
     }
     let journal = read_journal_from(params.files.is_empty(), cutoff(&params, &clock)).await;
     run_with_sources(params, clock, progress, journal, captured).await
 }
 
-/// The log files the running servers' and runtimes' configs name (blocking: reads /proc and
-/// the configs), and the stack they were found in. Paths with a variable (`$host.log`) only
-/// the server can expand are left out.
-pub fn configured_logs() -> (Vec<PathBuf>, Option<crate::contract::evidence::stack::Stack>) {
+/// The logs the running servers', PHP-FPM's and the runtimes' configs name (blocking: reads
+/// /proc and the configs): the error logs, the access logs of the site that serves `url`, and
+/// the stack they were found in. Paths with a variable (`$host.log`) only the server can expand
+/// are left out.
+pub fn configured_logs(url: Option<&SiteUrl>) -> (Vec<PathBuf>, Vec<AccessLog>, Option<Stack>) {
     let system = crate::system::System::from_env();
     let stack = crate::system::stack::discover(&system).ok();
     let paths = match &stack {
-        Some(stack) => crate::system::proxy::log_paths_of(&system, stack),
-        None => crate::system::proxy::log_paths(&system),
+        Some(stack) => crate::system::proxy::log_paths_of(&system, stack).paths,
+        None => crate::system::proxy::log_paths(&system).paths,
     };
-    let files = paths
-        .paths
-        .into_iter()
-        .map(|log| log.path)
-        .filter(|path| !path.to_string_lossy().contains('$'))
+    let paths: Vec<LogPath> =
+        paths.into_iter().filter(|log| !log.path.to_string_lossy().contains('$')).collect();
+    let (access, errors): (Vec<LogPath>, Vec<LogPath>) =
+        paths.into_iter().partition(|log| log.kind.is_access());
+    let errors = errors.into_iter().map(|log| log.path).collect();
+    let access = url.map(|url| access_logs_of(access, url)).unwrap_or_default();
+    (errors, access, stack)
+}
+
+/// The access logs a site writes: its own when its server block names one, else the shared
+/// ones (written by every site).
+fn access_logs_of(access: Vec<LogPath>, url: &SiteUrl) -> Vec<AccessLog> {
+    let host = url.host().to_ascii_lowercase();
+    let own: Vec<AccessLog> = access
+        .iter()
+        .filter(|log| log.site.as_deref().is_some_and(|s| name_matches(s, &host)))
+        .map(|log| AccessLog { path: log.path.clone(), site: log.site.clone() })
         .collect();
-    (files, stack)
+    if !own.is_empty() {
+        return own;
+    }
+    access
+        .into_iter()
+        .filter(|log| log.site.is_none())
+        .map(|log| AccessLog { path: log.path, site: None })
+        .collect()
 }
 
 /// The window's start for these parameters, Unix seconds; `None` reads whole files.

@@ -10,9 +10,10 @@ use std::time::Instant;
 
 use flate2::read::MultiGzDecoder;
 
+use super::access;
 use super::commands::Captured;
 use super::journal::{self, Journal};
-use super::report::{details, facts, ranked, since_arg, verdict};
+use super::report::{details, facts, groups, ranked, since_arg, verdict};
 use super::scan::{Scan, Tally};
 use super::time::Clock;
 use super::window::{self, Start};
@@ -85,6 +86,12 @@ impl<'a> Reader<'a> {
         };
         for log in &logs {
             self.read_family(log);
+        }
+        for log in &params.access_logs {
+            match access::summarise(log, self.cutoff, self.clock) {
+                Ok(summary) => self.evidence.access.push(summary),
+                Err(e) => self.unreadable(&log.path, &e, false),
+            }
         }
         if let Some(journal) = journal {
             self.read_journal(journal);
@@ -323,6 +330,8 @@ impl<'a> Reader<'a> {
     pub(super) fn report(mut self) -> CheckReport {
         self.evidence.signatures = ranked(self.signatures, &self.tally);
         self.evidence.upstreams = self.tally.upstreams.iter().cloned().collect();
+        self.evidence.groups = groups(self.signatures, &self.tally);
+        self.evidence.ungrouped = self.tally.ungrouped;
         let facts = facts(&self.evidence, self.journal_fact);
         let details = details(&self.evidence, self.clock);
         let (status, summary) = verdict(&self.evidence, &self.sudo);

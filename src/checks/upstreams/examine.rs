@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::access::{self, Access};
-use super::probe::{self, Contact, Waits};
+use super::probe::{self, Contact};
 use super::{Gathered, Planned, SLOW_MS, SUDO_CHECK};
 use crate::contract::evidence::stack::{Endpoint, Listener};
 use crate::contract::evidence::upstreams::{UpstreamResult, UpstreamState};
@@ -55,17 +55,19 @@ pub(super) async fn examine(
             None,
         );
     }
-    let waits = Waits {
-        connect: std::time::Duration::from_millis(planned.limits.connect.ms),
-        answer: std::time::Duration::from_millis(planned.limits.answer.ms),
-        resolver: planned.resolver.clone(),
-    };
-    outcome(planned, probe::probe(target.protocol, &target.address, &planned.host, &waits).await)
+    let resolver = planned.resolver.as_ref();
+    let contact =
+        probe::probe(target.protocol, &target.address, &planned.ask, planned.limits, resolver);
+    outcome(planned, contact.await)
 }
 
 pub(super) fn outcome(planned: &Planned, probe: Contact) -> (UpstreamState, Option<u64>) {
     let protocol = planned.target.protocol.id();
-    let (connect, answer) = (&planned.limits.connect, &planned.limits.answer);
+    // The proxy's own waits that the probe waited out in full (it waits no longer than 20 s).
+    let (limits, waits) = (&planned.limits, &planned.waits);
+    let connect = waits.connect.as_ref().filter(|w| limits.connect > w.duration);
+    let answer = waits.answer.as_ref().filter(|w| limits.answer > w.duration);
+    let late = |ms: u64| answer.is_some_and(|w| u128::from(ms) > w.duration.as_millis());
     let timed_out = |phase: &str, by: &str| UpstreamState::TimedOut {
         phase: phase.to_owned(),
         limit: by.to_owned(),
@@ -73,6 +75,10 @@ pub(super) fn outcome(planned: &Planned, probe: Contact) -> (UpstreamState, Opti
     match probe {
         Contact::Answered { answer, ms } if http_status(&answer).is_some_and(|s| s >= 500) => {
             (UpstreamState::Erroring { answer }, Some(ms))
+        }
+        // An answer later than the proxy waits is no answer to the proxy.
+        Contact::Answered { ms, .. } if late(ms) => {
+            (timed_out("answer", answer.map_or("", |w| w.by.as_str())), Some(ms))
         }
         Contact::Answered { answer, ms } if ms > SLOW_MS => {
             (UpstreamState::Slow { answer }, Some(ms))
@@ -90,12 +96,15 @@ pub(super) fn outcome(planned: &Planned, probe: Contact) -> (UpstreamState, Opti
         }
         Contact::Unresolved { detail } => (UpstreamState::Unresolved { detail }, None),
         Contact::TlsFailed { detail } => (UpstreamState::TlsFailed { detail }, None),
-        Contact::ConnectTimeout if connect.proxy_own => {
-            (timed_out("connect", &connect.by), Some(connect.ms))
+        Contact::ConnectTimeout => {
+            let ms = Some(limits.connect.as_millis() as u64);
+            match connect {
+                Some(w) => (timed_out("connect", &w.by), ms),
+                None => (UpstreamState::NoAnswer, ms),
+            }
         }
-        Contact::ConnectTimeout => (UpstreamState::NoAnswer, Some(connect.ms)),
-        Contact::NoAnswer { after_ms } if answer.proxy_own => {
-            (timed_out("answer", &answer.by), Some(after_ms))
+        Contact::NoAnswer { after_ms } if answer.is_some() => {
+            (timed_out("answer", answer.map_or("", |w| w.by.as_str())), Some(after_ms))
         }
         Contact::NoAnswer { after_ms } => (UpstreamState::NoAnswer, Some(after_ms)),
         Contact::WrongProtocol { detail } => (

@@ -14,10 +14,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use self::examine::{examine, expected_runtime, holder, pool_of, refine};
+use self::limits::ProxyWaits;
+use self::probe::{Ask, Limits};
 use self::report::report;
 use self::resolve::ProxyResolver;
 use crate::contract::evidence::stack::{Role, SUDO_STACK, Service, Stack, Unseen};
-use crate::contract::evidence::upstreams::{Credentials, ProbeLimits, UpstreamResult, Upstreams};
+use crate::contract::evidence::upstreams::{Credentials, UpstreamResult, Upstreams};
 use crate::contract::evidence::web::{
     FpmConfig, Location, ProxyConfig, ServerKind, Site, Upstream,
 };
@@ -126,6 +128,8 @@ struct Gathered {
     fpm: Vec<FpmConfig>,
     users: Users,
     notes: Vec<String>,
+    /// The incident's path and query, which HTTP upstreams are asked for (`/` without a URL).
+    path: String,
 }
 
 /// Runs the check. Parameters: `config` (a config file to read instead of the running servers'),
@@ -203,7 +207,14 @@ fn gather(system: &System, asked: &Asked) -> Result<Gathered, (String, Option<St
         filter_sites(&mut configs, url, &mut notes);
     }
     let fpm = fpm_configs(system, &stack, &configs, asked.fpm_config.as_deref());
-    Ok(Gathered { stack, configs, fpm, users, notes })
+    let path = asked.url.as_deref().and_then(|u| SiteUrl::parse(u).ok()).map_or_else(
+        || "/".to_owned(),
+        |u| {
+            let url = u.url();
+            url.query().map_or_else(|| url.path().to_owned(), |q| format!("{}?{q}", url.path()))
+        },
+    );
+    Ok(Gathered { stack, configs, fpm, users, notes, path })
 }
 
 /// The PHP-FPM configs behind the FastCGI targets: the one asked for, else the running or
@@ -279,12 +290,14 @@ fn filter_sites(
 struct Planned {
     server: ServerKind,
     site: String,
-    host: String,
+    ask: Ask,
     target: Upstream,
     also_at: Vec<Location>,
     who: Option<Credentials>,
-    /// How long to wait: no longer than the proxy would.
-    limits: ProbeLimits,
+    /// How long the proxy waits for it, by its config (or its default), and what says so.
+    waits: ProxyWaits,
+    /// How long the probe waits: no longer than the proxy (and a margin).
+    limits: Limits,
     /// The proxy's own resolver, for an address from a variable.
     resolver: Option<ProxyResolver>,
 }
@@ -309,7 +322,11 @@ async fn check(system: &System, gathered: Gathered) -> Upstreams {
                 held_by,
                 outcome,
                 ms,
-                limits: Some(p.limits),
+                timeout_ms: p.waits.answer.as_ref().map(|w| w.duration.as_millis() as u64),
+                timeout_by: p.waits.answer.map(|w| w.by),
+                connect_timeout_ms: p.waits.connect.as_ref().map(|w| w.duration.as_millis() as u64),
+                connect_timeout_by: p.waits.connect.map(|w| w.by),
+                waited_ms: Some(p.limits.answer.as_millis() as u64),
                 pool,
             }
         })
@@ -350,14 +367,18 @@ fn plan(gathered: &Gathered, notes: &mut Vec<String>) -> Vec<Planned> {
                     .cloned()
                     .unwrap_or_else(|| "localhost".to_owned());
                 let dynamic = target.directive.contains('$');
+                let waits = limits::proxy_waits(config.server, site, target);
+                let wait = |w: &Option<limits::Wait>| w.as_ref().map(|w| w.duration);
+                let probe_limits = Limits::within(wait(&waits.connect), wait(&waits.answer));
                 planned.push(Planned {
                     server: config.server,
                     site: site.name.clone(),
-                    host,
+                    ask: Ask { host, path: gathered.path.clone() },
                     target: target.clone(),
                     also_at: Vec::new(),
                     who: who.clone(),
-                    limits: limits::limits(config.server, site, target),
+                    waits,
+                    limits: probe_limits,
                     resolver: resolve::proxy_resolver(&target.settings, dynamic),
                 });
             }

@@ -1,9 +1,9 @@
-//! Asking an upstream whether it answers, the way its proxy would: an HTTP/1.0 `GET /` for HTTP
-//! upstreams (after a TLS handshake for HTTPS ones, as the proxy makes it), a FastCGI
-//! `FCGI_GET_VALUES` record for FastCGI (PHP-FPM answers it without running any PHP), a bare
-//! connect for the rest. Every step is bounded in time — by the proxy's own timeouts where they
-//! are shorter than triage's caps — and in bytes read. A host name from a variable is resolved
-//! with the proxy's own resolver.
+//! Asking an upstream whether it answers, the way its proxy would: an HTTP/1.0 `GET` of the
+//! incident's path for HTTP upstreams (after a TLS handshake for HTTPS ones, as the proxy makes
+//! it), a FastCGI `FCGI_GET_VALUES` record for FastCGI (PHP-FPM answers it without running any
+//! PHP), a bare connect for the rest. Every step is bounded in time — never longer than the
+//! proxy in front of it waits — and in bytes read. A host name from a variable is resolved with
+//! the proxy's own resolver.
 
 use std::io;
 use std::net::SocketAddr;
@@ -20,25 +20,43 @@ use crate::checks::tls;
 use crate::contract::evidence::web::{Address, Protocol};
 use crate::sanitize;
 
-/// The longest triage waits for a connection, whatever the proxy's timeout.
+/// The longest connect attempt: a proxy that waits longer would time out the same way.
 pub const CONNECT_LIMIT: Duration = Duration::from_secs(2);
-/// The longest triage waits for an answer, whatever the proxy's timeout.
-pub const ANSWER_LIMIT: Duration = Duration::from_secs(5);
-const MAX_ANSWER_BYTES: usize = 4096;
+/// The longest wait for an answer when the proxy's own timeout is longer, or unknown.
+pub const ANSWER_LIMIT: Duration = Duration::from_secs(20);
+/// Added to the proxy's own timeout, so an answer the proxy would just get is seen too.
+pub const MARGIN: Duration = Duration::from_millis(250);
 
-/// How long one probe may wait, and the proxy's own resolver if it has one.
-#[derive(Debug, Clone)]
-pub struct Waits {
+/// How long one probe may take: no longer than the proxy waits, and never unbounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
     pub connect: Duration,
     pub answer: Duration,
-    pub resolver: Option<ProxyResolver>,
 }
 
-impl Default for Waits {
-    fn default() -> Self {
-        Waits { connect: CONNECT_LIMIT, answer: ANSWER_LIMIT, resolver: None }
+impl Limits {
+    /// The limits for a proxy that waits `connect` and `answer` (when its config says).
+    pub fn within(connect: Option<Duration>, answer: Option<Duration>) -> Limits {
+        Limits {
+            connect: connect.map_or(CONNECT_LIMIT, |c| (c + MARGIN).min(CONNECT_LIMIT)),
+            answer: answer.map_or(ANSWER_LIMIT, |a| (a + MARGIN).min(ANSWER_LIMIT)),
+        }
     }
 }
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { connect: CONNECT_LIMIT, answer: ANSWER_LIMIT }
+    }
+}
+
+/// What to ask: the Host header and path an HTTP upstream gets (the incident's own request).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ask {
+    pub host: String,
+    pub path: String,
+}
+const MAX_ANSWER_BYTES: usize = 4096;
 
 /// How a probe ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +76,7 @@ pub enum Contact {
     Unresolved {
         detail: String,
     },
-    /// The connection did not open in time (a firewall dropping, a host down, a full backlog).
+    /// The connection did not open in time (a firewall dropping, a host down).
     ConnectTimeout,
     /// Connected, but no answer in time.
     NoAnswer {
@@ -81,19 +99,28 @@ pub enum Contact {
     },
 }
 
-/// Probes `address` in `protocol`; `host` is the Host header (and TLS name) for HTTP.
-pub async fn probe(protocol: Protocol, address: &Address, host: &str, waits: &Waits) -> Contact {
+/// Probes `address` in `protocol`, asking an HTTP upstream for `ask`; a host name is resolved
+/// with `resolver` (the proxy's own) when it has one.
+pub async fn probe(
+    protocol: Protocol,
+    address: &Address,
+    ask: &Ask,
+    limits: Limits,
+    resolver: Option<&ProxyResolver>,
+) -> Contact {
     let started = Instant::now();
     match address {
-        Address::Tcp { host: name, port } => match connect_tcp(name, *port, waits).await {
-            Ok(stream) if protocol == Protocol::Https => {
-                tls_exchange(stream, name, host, waits, started).await
+        Address::Tcp { host: name, port } => {
+            match connect_tcp(name, *port, limits.connect, resolver).await {
+                Ok(stream) if protocol == Protocol::Https => {
+                    tls_exchange(stream, name, ask, started, limits.answer).await
+                }
+                Ok(stream) => exchange(stream, protocol, ask, started, limits.answer).await,
+                Err(probe) => probe,
             }
-            Ok(stream) => exchange(stream, protocol, host, waits, started).await,
-            Err(probe) => probe,
-        },
-        Address::Unix { path } => match connect_unix(path, waits).await {
-            Ok(stream) => exchange(stream, protocol, host, waits, started).await,
+        }
+        Address::Unix { path } => match connect_unix(path, limits.connect).await {
+            Ok(stream) => exchange(stream, protocol, ask, started, limits.answer).await,
             Err(probe) => probe,
         },
         Address::Dynamic { text } => {
@@ -102,39 +129,44 @@ pub async fn probe(protocol: Protocol, address: &Address, host: &str, waits: &Wa
     }
 }
 
-async fn connect_tcp(host: &str, port: u16, waits: &Waits) -> Result<TcpStream, Contact> {
-    let addrs = match &waits.resolver {
+async fn connect_tcp(
+    host: &str,
+    port: u16,
+    limit: Duration,
+    resolver: Option<&ProxyResolver>,
+) -> Result<TcpStream, Contact> {
+    let addrs = match resolver {
         Some(resolver) if host.parse::<std::net::IpAddr>().is_err() => {
-            let limit = resolver.timeout.min(waits.connect);
-            let ips = resolve::lookup(host, resolver, limit)
+            let ips = resolve::lookup(host, resolver, resolver.timeout.min(CONNECT_LIMIT))
                 .await
                 .map_err(|detail| Contact::Unresolved { detail })?;
             ips.into_iter().map(|ip| SocketAddr::new(ip, port)).collect()
         }
-        _ => system_lookup(host, port, waits.connect).await?,
+        _ => system_lookup(host, port).await?,
     };
     let Some(addr) = addrs.first() else {
         return Err(Contact::Unresolved { detail: format!("{host} has no address") });
     };
-    match tokio::time::timeout(waits.connect, TcpStream::connect(addr)).await {
+    match tokio::time::timeout(limit, TcpStream::connect(addr)).await {
         Ok(Ok(stream)) => Ok(stream),
         Ok(Err(e)) => Err(connect_error(&e)),
         Err(_) => Err(Contact::ConnectTimeout),
     }
 }
 
-async fn system_lookup(host: &str, port: u16, limit: Duration) -> Result<Vec<SocketAddr>, Contact> {
-    match tokio::time::timeout(limit, tokio::net::lookup_host((host, port))).await {
+/// The system's resolver, as a proxy that resolved the name at start-up used it.
+async fn system_lookup(host: &str, port: u16) -> Result<Vec<SocketAddr>, Contact> {
+    match tokio::time::timeout(CONNECT_LIMIT, tokio::net::lookup_host((host, port))).await {
         Ok(Ok(addrs)) => Ok(addrs.collect()),
         Ok(Err(e)) => Err(Contact::Unresolved { detail: format!("{host} does not resolve: {e}") }),
         Err(_) => Err(Contact::Unresolved {
-            detail: format!("resolving {host} took more than {} ms", limit.as_millis()),
+            detail: format!("resolving {host} took more than {} s", CONNECT_LIMIT.as_secs()),
         }),
     }
 }
 
-async fn connect_unix(path: &Path, waits: &Waits) -> Result<UnixStream, Contact> {
-    match tokio::time::timeout(waits.connect, UnixStream::connect(path)).await {
+async fn connect_unix(path: &Path, limit: Duration) -> Result<UnixStream, Contact> {
+    match tokio::time::timeout(limit, UnixStream::connect(path)).await {
         Ok(Ok(stream)) => Ok(stream),
         Ok(Err(e)) => Err(connect_error(&e)),
         Err(_) => Err(Contact::ConnectTimeout),
@@ -155,9 +187,9 @@ fn connect_error(e: &io::Error) -> Contact {
 async fn tls_exchange(
     stream: TcpStream,
     name: &str,
-    host: &str,
-    waits: &Waits,
+    ask: &Ask,
     started: Instant,
+    limit: Duration,
 ) -> Contact {
     let config = match tls::client_config(&tls::Capture::default(), true, None) {
         Ok(mut config) => {
@@ -169,10 +201,10 @@ async fn tls_exchange(
     let server_name = ServerName::try_from(name.to_owned())
         .unwrap_or(ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    match tokio::time::timeout(waits.answer, connector.connect(server_name, stream)).await {
+    match tokio::time::timeout(limit, connector.connect(server_name, stream)).await {
         Err(_) => Contact::NoAnswer { after_ms: millis(started) },
         Ok(Err(e)) => Contact::TlsFailed { detail: tls_words(&e) },
-        Ok(Ok(tls)) => exchange(tls, Protocol::Http, host, waits, started).await,
+        Ok(Ok(tls)) => exchange(tls, Protocol::Http, ask, started, limit).await,
     }
 }
 
@@ -193,12 +225,12 @@ fn tls_words(error: &io::Error) -> String {
 async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     protocol: Protocol,
-    host: &str,
-    waits: &Waits,
+    ask: &Ask,
     started: Instant,
+    limit: Duration,
 ) -> Contact {
     let request = match protocol {
-        Protocol::Http | Protocol::Https => http_request(host),
+        Protocol::Http | Protocol::Https => http_request(ask),
         Protocol::FastCgi => get_values_request(),
         _ => {
             return Contact::Answered {
@@ -207,7 +239,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
             };
         }
     };
-    let reply = tokio::time::timeout(waits.answer, async {
+    let reply = tokio::time::timeout(limit, async {
         stream.write_all(&request).await?;
         read_some(&mut stream, protocol).await
     })
@@ -255,8 +287,19 @@ fn millis(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
-fn http_request(host: &str) -> Vec<u8> {
-    format!("GET / HTTP/1.0\r\nHost: {host}\r\nUser-Agent: triage (read-only upstream check)\r\nAccept: */*\r\nConnection: close\r\n\r\n").into_bytes()
+/// The agent an access log shows for it: `triage/…` like the public probe, so neither counts
+/// as the incident's own traffic.
+const USER_AGENT: &str =
+    concat!("triage/", env!("CARGO_PKG_VERSION"), " (read-only upstream check)");
+
+fn http_request(ask: &Ask) -> Vec<u8> {
+    let path = if ask.path.starts_with('/') && !ask.path.contains(['\r', '\n', ' ']) {
+        ask.path.as_str()
+    } else {
+        "/"
+    };
+    let host = ask.host.replace(['\r', '\n'], "");
+    format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: {USER_AGENT}\r\nAccept: */*\r\nConnection: close\r\n\r\n").into_bytes()
 }
 
 fn http_answer(bytes: &[u8], ms: u64) -> Contact {
@@ -357,6 +400,10 @@ fn name_values(mut body: &[u8]) -> Vec<String> {
 mod tests {
     use super::*;
 
+    fn ask() -> Ask {
+        Ask { host: "x".to_owned(), path: "/".to_owned() }
+    }
+
     #[test]
     fn get_values_records_are_well_formed() {
         let r = get_values_request();
@@ -390,14 +437,19 @@ mod tests {
             s.write_all(b"HTTP/1.1 503 Service Unavailable\r\n\r\n").await.unwrap();
         });
         let address = Address::Tcp { host: "127.0.0.1".into(), port };
-        let waits = Waits::default();
         assert!(
-            matches!(probe(Protocol::Http, &address, "x", &waits).await, Contact::Answered { answer, .. } if answer == "HTTP/1.1 503 Service Unavailable")
+            matches!(probe(Protocol::Http, &address, &ask(), Limits::default(), None).await, Contact::Answered { answer, .. } if answer == "HTTP/1.1 503 Service Unavailable")
         );
         server.await.unwrap();
-        assert_eq!(probe(Protocol::Http, &address, "x", &waits).await, Contact::Refused);
+        assert_eq!(
+            probe(Protocol::Http, &address, &ask(), Limits::default(), None).await,
+            Contact::Refused
+        );
         let missing = Address::Unix { path: "/nonexistent/triage.sock".into() };
-        assert_eq!(probe(Protocol::FastCgi, &missing, "x", &waits).await, Contact::Missing);
+        assert_eq!(
+            probe(Protocol::FastCgi, &missing, &ask(), Limits::default(), None).await,
+            Contact::Missing
+        );
     }
 
     #[tokio::test]
@@ -412,7 +464,7 @@ mod tests {
             }
         });
         let address = Address::Tcp { host: "127.0.0.1".into(), port };
-        let contact = probe(Protocol::Https, &address, "x", &Waits::default()).await;
+        let contact = probe(Protocol::Https, &address, &ask(), Limits::default(), None).await;
         assert!(
             matches!(&contact, Contact::TlsFailed { detail } if detail.contains("does not speak TLS")),
             "{contact:?}"
@@ -423,9 +475,9 @@ mod tests {
             let _kept = quiet.accept().await;
             std::future::pending::<()>().await;
         });
-        let waits = Waits { answer: Duration::from_millis(300), ..Waits::default() };
+        let limits = Limits::within(None, Some(Duration::from_millis(300)));
         let address = Address::Tcp { host: "127.0.0.1".into(), port: quiet_port };
-        let contact = probe(Protocol::Http, &address, "x", &waits).await;
+        let contact = probe(Protocol::Http, &address, &ask(), limits, None).await;
         assert!(
             matches!(contact, Contact::NoAnswer { after_ms } if (300..2000).contains(&after_ms)),
             "{contact:?}"

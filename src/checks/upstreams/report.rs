@@ -295,10 +295,7 @@ pub(super) fn result_line(r: &UpstreamResult) -> String {
         | UpstreamState::Closed { detail }
         | UpstreamState::Misconfigured { detail }
         | UpstreamState::Unresolved { detail } => detail.clone(),
-        UpstreamState::NoAnswer => format!(
-            "accepted the connection but did not answer within {} ms",
-            r.limits.as_ref().map_or(probe::ANSWER_LIMIT.as_millis() as u64, |l| l.answer.ms)
-        ),
+        UpstreamState::NoAnswer => no_answer(r),
         UpstreamState::TimedOut { phase, limit } => {
             format!("the {phase} took longer than the proxy waits: {limit}")
         }
@@ -325,4 +322,18 @@ pub(super) fn result_line(r: &UpstreamResult) -> String {
         line.push_str(&format!("; also at {}", more.join(", ")));
     }
     line
+}
+
+/// A target that did not answer in time, with how long the proxy itself waits.
+fn no_answer(r: &UpstreamResult) -> String {
+    let secs = |ms: u64| format!("{:.1} s", ms as f64 / 1000.0);
+    let waited = r.waited_ms.unwrap_or(probe::ANSWER_LIMIT.as_millis() as u64);
+    match r.timeout_ms {
+        Some(t) => format!(
+            "accepted the connection but did not answer within {} (the proxy waits {})",
+            secs(waited),
+            secs(t)
+        ),
+        None => format!("accepted the connection but did not answer within {}", secs(waited)),
+    }
 }

@@ -10,7 +10,7 @@ use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolveHosts,
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 
 use crate::contract::evidence::web::Setting;
-use crate::system::proxy::duration;
+use crate::text::{duration_words, parse_duration};
 
 /// The proxy's own resolver for a target, when it has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub fn proxy_resolver(settings: &[Setting], dynamic: bool) -> Option<ProxyResolv
         .iter()
         .rev()
         .find(|s| s.name == "resolver_timeout")
-        .and_then(|s| duration::parse(&s.value, 1000.0))
+        .and_then(|s| parse_duration(&s.value, 1000.0))
         .unwrap_or(Duration::from_secs(30));
     (!servers.is_empty()).then(|| ProxyResolver {
         servers,
@@ -77,7 +77,7 @@ pub async fn lookup(
     let dns = builder.build().map_err(|e| e.to_string())?;
     let asked = format!("{host} at {}", resolver.by);
     match tokio::time::timeout(limit + Duration::from_millis(250), dns.lookup_ip(host)).await {
-        Err(_) => Err(format!("{asked}: no answer within {}", duration::words(limit))),
+        Err(_) => Err(format!("{asked}: no answer within {}", duration_words(limit))),
         Ok(Err(e)) if e.is_nx_domain() => Err(format!("{asked}: no such name (NXDOMAIN)")),
         Ok(Err(e)) if e.is_no_records_found() => Err(format!("{asked}: no A/AAAA records")),
         Ok(Err(e)) => Err(format!("{asked}: {e}")),

@@ -37,31 +37,25 @@ pub struct UpstreamResult {
     pub outcome: UpstreamState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ms: Option<u64>,
-    /// How long the probe waited, and what set that (the proxy's own timeout where shorter
-    /// than triage's cap).
+    /// How long the proxy waits for its answer, by its config or its default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limits: Option<ProbeLimits>,
+    pub timeout_ms: Option<u64>,
+    /// What sets `timeout_ms`: the setting with its line (`.first_byte_timeout 1s
+    /// (/etc/varnish/default.vcl:5)`) or the server's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_by: Option<String>,
+    /// How long the proxy waits for the connection, and what sets that.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout_by: Option<String>,
+    /// How long the probe waited: the proxy's wait and a margin, at most 20 s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waited_ms: Option<u64>,
     /// The PHP-FPM pool whose `listen` is this address, with that line: `www
     /// (/etc/php/8.2/fpm/pool.d/www.conf:41)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<String>,
-}
-
-/// The connect and answer limits a probe used.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProbeLimits {
-    pub connect: Limit,
-    pub answer: Limit,
-}
-
-/// One limit: how long, and what set it (`.first_byte_timeout 1s (default.vcl:4)`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Limit {
-    pub ms: u64,
-    pub by: String,
-    /// The proxy's own limit (shorter than triage's cap): a probe that runs past it shows what
-    /// the proxy saw.
-    pub proxy_own: bool,
 }
 
 /// What a target did.

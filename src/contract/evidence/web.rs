@@ -214,6 +214,13 @@ pub enum LogKind {
     RuntimeLog,
 }
 
+impl LogKind {
+    /// A log of requests (one line each), as opposed to a log of errors.
+    pub fn is_access(self) -> bool {
+        matches!(self, LogKind::NginxAccess | LogKind::ApacheAccess)
+    }
+}
+
 /// A log file the configs write to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogPath {

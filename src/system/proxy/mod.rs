@@ -8,7 +8,6 @@
 
 pub mod apache;
 pub mod caddy;
-pub mod duration;
 pub mod envoy;
 pub mod haproxy;
 pub mod nginx;
