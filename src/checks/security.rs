@@ -206,7 +206,9 @@ fn blocks_proxy(e: &SecurityEvidence) -> bool {
         && e.denials.iter().any(|d| {
             !d.permissive
                 && matches!(d.permission.as_str(), "name_connect" | "connectto")
-                && (WEB_PROCESSES.contains(&d.comm.as_str()) || d.scontext.contains(":httpd_t:"))
+                && (WEB_PROCESSES.contains(&d.comm.as_str())
+                    || d.comm.starts_with("php-fpm")
+                    || d.scontext.contains(":httpd_t:"))
         })
 }
 
