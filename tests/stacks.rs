@@ -68,7 +68,7 @@ fn check_json(url: &str, local: Vec<CheckReport>) -> Value {
     let request = CheckRequest::new("http_probe").with("url", url).with("count", "1");
     let mut reports = vec![checked(runtime().block_on(http::run(request, Progress::none())))];
     reports.extend(local);
-    let run = CheckRun::new(url.to_owned(), reports).unwrap();
+    let run = CheckRun::new(&triage::site::SiteUrl::parse(url).unwrap(), reports).unwrap();
     serde_json::from_str(&to_json(&run)).unwrap()
 }
 
@@ -286,7 +286,7 @@ fn haproxy_with_maxconn_1_and_a_queue_timeout_is_a_full_queue_not_a_timeout() {
         text(&logs, "logs.first_line")
     );
 
-    let run = CheckRun::new(url, vec![http, up, logs]).unwrap();
+    let run = CheckRun::new(&triage::site::SiteUrl::parse(&url).unwrap(), vec![http, up, logs]).unwrap();
     let json: Value = serde_json::from_str(&to_json(&run)).unwrap();
     // Expected verdict once the request path ranks the hop's own log: upstream_queue_full.
     assert!(

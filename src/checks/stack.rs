@@ -103,7 +103,7 @@ fn dedup<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     out
 }
 
-fn facts(stack: &Stack) -> Facts {
+pub fn facts(stack: &Stack) -> Facts {
     let mut facts = Facts::new();
     let ids = |role: Role| -> Vec<String> {
         dedup(stack.of_role(role).map(|s| s.id.as_str())).into_iter().map(str::to_owned).collect()

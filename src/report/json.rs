@@ -4,8 +4,10 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::diagnosis::attribute::Elsewhere;
+use crate::diagnosis::path::Hop;
+use crate::diagnosis::timeline::Timeline;
 use crate::diagnosis::{Diagnosis, Rules};
-use crate::report::Assessment;
 use crate::report::support::{self, Item, clean_lines};
 use crate::session::{Entry, RunbookRef, Session, Stamp};
 
@@ -21,7 +23,11 @@ struct Export<'a> {
     generator: String,
     session: Header<'a>,
     support: Vec<Item>,
-    diagnosis: &'a Diagnosis,
+    diagnosis: Diagnosis,
+    /// The request path, each hop with its state (`triage check --json`'s `path`).
+    path: Vec<Hop>,
+    elsewhere: Vec<Elsewhere>,
+    timeline: Option<Timeline>,
     entries: &'a [Entry],
 }
 
@@ -39,7 +45,7 @@ struct Header<'a> {
 
 /// The export as pretty-printed JSON.
 pub fn render(session: &Session, rules: &Rules) -> String {
-    let assessment = Assessment::of(session, rules);
+    let assessment = crate::report::assess(session, rules);
     let export = Export {
         schema: SCHEMA,
         version: VERSION,
@@ -54,8 +60,11 @@ pub fn render(session: &Session, rules: &Rules) -> String {
             closed: session.is_closed(),
             last_step: session.last_title(),
         },
-        support: support::collect(session, &assessment.facts, &assessment.diagnosis),
-        diagnosis: &assessment.diagnosis,
+        support: support::collect(session, &assessment.facts, &assessment),
+        diagnosis: assessment.diagnosis(),
+        path: assessment.path.clone(),
+        elsewhere: assessment.elsewhere.clone(),
+        timeline: assessment.timeline.clone(),
         entries: &session.entries,
     };
     let mut value = serde_json::to_value(&export).unwrap_or(Value::Null);

@@ -4,16 +4,16 @@
 //! tried, notes, commands copied, and the check results. Everything from outside is sanitised,
 //! redacted and escaped here; the output renders cleanly on GitHub.
 
+use crate::diagnosis::Assessment;
 use crate::diagnosis::Rules;
-use crate::report::Assessment;
 use crate::report::support::{self, Item, NOT_COLLECTED, clean, clean_lines};
 use crate::sanitize::{markdown_code_block, markdown_code_span, markdown_inline};
 use crate::session::{Agreement, Copied, Ending, Event, FixOutcome, Session, Via};
 
 /// The whole note.
 pub fn render(session: &Session, rules: &Rules) -> String {
-    let assessment = Assessment::of(session, rules);
-    let items = support::collect(session, &assessment.facts, &assessment.diagnosis);
+    let assessment = crate::report::assess(session, rules);
+    let items = support::collect(session, &assessment.facts, &assessment);
     let mut out = String::new();
     title(&mut out, session, &assessment);
     summary(&mut out, session, &assessment);
@@ -44,7 +44,7 @@ fn title(out: &mut String, session: &Session, assessment: &Assessment) {
 }
 
 fn summary(out: &mut String, session: &Session, assessment: &Assessment) {
-    let verdict = &assessment.diagnosis.verdict;
+    let verdict = &assessment.verdict;
     let layer = verdict.layer.map_or_else(
         || match last_step(session) {
             Some(step) => format!("not determined by the evidence (the last step was {step})"),
@@ -63,6 +63,9 @@ fn summary(out: &mut String, session: &Session, assessment: &Assessment) {
         verdict.confidence.label(),
         ending(session)
     ));
+    if !assessment.path.is_empty() {
+        out.push_str(&format!("**Request path:** {}\n\n", inline(&assessment.chain())));
+    }
     out.push_str(&format!(
         "Runbook “{}” (version {}), session {}; times are in {} (UTC{}).\n\n",
         inline(&session.runbook.title),

@@ -6,22 +6,13 @@ pub mod json;
 pub mod markdown;
 pub mod support;
 
-use crate::diagnosis::{self, Diagnosis, Rules};
-use crate::facts::Facts;
+use crate::diagnosis::{self, Assessment, Rules};
 use crate::session::Session;
+use crate::site::SiteUrl;
 
-/// What a session's evidence amounts to: every check's facts plus the diagnosis made from them.
-#[derive(Debug, Clone)]
-pub struct Assessment {
-    pub facts: Facts,
-    pub diagnosis: Diagnosis,
-}
-
-impl Assessment {
-    pub fn of(session: &Session, rules: &Rules) -> Assessment {
-        let mut facts = session.facts();
-        let diagnosis = diagnosis::diagnose(rules, &facts);
-        facts.merge(&diagnosis.facts());
-        Assessment { facts, diagnosis }
-    }
+/// What a session's evidence amounts to: the one assessment (`diagnosis::assess`) of the latest
+/// report of each check it ran.
+pub fn assess(session: &Session, rules: &Rules) -> Assessment {
+    let url = SiteUrl::parse(&session.url).ok();
+    diagnosis::assess(rules, url.as_ref(), &session.latest_reports())
 }

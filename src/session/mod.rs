@@ -345,6 +345,17 @@ impl Session {
         facts
     }
 
+    /// The latest report of each check that finished (a later run of a check replaces an
+    /// earlier one), in the order they finished: what the assessment reads.
+    pub fn latest_reports(&self) -> Vec<&CheckReport> {
+        let mut latest: Vec<&CheckReport> = Vec::new();
+        for report in self.reports() {
+            latest.retain(|r| r.check != report.check);
+            latest.push(report);
+        }
+        latest
+    }
+
     /// Every finished check's report, in the order they finished.
     pub fn reports(&self) -> impl Iterator<Item = &CheckReport> {
         self.entries.iter().filter_map(|e| match &e.event {

@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::contract::{CheckEvent, CheckReport, CheckRequest, RunId};
+use crate::diagnosis::Assessment;
 use crate::diagnosis::Rules;
-use crate::report::Assessment;
 use crate::runbook::condition::Suggestion;
 use crate::runbook::model::Runbook;
 use crate::session::{Event, Position, Session, Stamp};
@@ -125,7 +125,7 @@ impl App {
     /// A fresh walk: the inputs form first, the URL prefilled.
     pub fn new(runbook: Runbook, rules: Rules, session: Session, now: Stamp) -> App {
         let form = Form::new(&runbook, &session.url);
-        let assessment = Assessment::of(&session, &rules);
+        let assessment = crate::report::assess(&session, &rules);
         App {
             runbook,
             rules,

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use ratatui::crossterm::event::KeyEvent;
 
 use crate::contract::{CheckEvent, CheckRequest, RunId};
-use crate::report::Assessment;
 use crate::runbook::condition;
 use crate::runbook::model::{Next, Outcome, Question, Step, SupportItem};
 use crate::runbook::template::{render_command, render_text};
@@ -234,7 +233,7 @@ impl App {
 
     /// Recomputes the facts, the diagnosis and the suggestion for the current question.
     pub(crate) fn refresh_evidence(&mut self) {
-        self.assessment = Assessment::of(&self.session, &self.rules);
+        self.assessment = crate::report::assess(&self.session, &self.rules);
         self.suggestion = self
             .current_step()
             .and_then(|step| condition::suggest(&step.question, &self.assessment.facts));
@@ -443,10 +442,9 @@ impl App {
         let items = crate::report::support::collect(
             &self.session,
             &self.assessment.facts,
-            &self.assessment.diagnosis,
+            &self.assessment,
         );
-        let text =
-            crate::report::support::plain_text(&self.session, &items, &self.assessment.diagnosis);
+        let text = crate::report::support::plain_text(&self.session, &items, &self.assessment);
         let step = self.current_step().map(|s| s.id.clone());
         self.copy(step, Copied::SupportSummary, "Support summary copied", text, fx);
     }

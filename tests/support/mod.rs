@@ -89,14 +89,36 @@ impl Nginx {
         panic!("nginx did not start: {last_error}");
     }
 
+    /// nginx with the whole `http { … }` body given: `{prefix}` and `{port}` (a free port for
+    /// the first server) in it are replaced. For several servers sharing one error log.
+    pub fn start_http(http_body: &str) -> Option<Nginx> {
+        let binary = require(Path::new(NGINX), "nginx-light", "real nginx test")?;
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            let make = |prefix: &Path, port: u16| http_config(prefix, port, http_body);
+            match Nginx::try_start_config(&binary, &make) {
+                Ok(nginx) => return Some(nginx),
+                Err(e) => last_error = e,
+            }
+        }
+        panic!("nginx did not start: {last_error}");
+    }
+
     fn try_start(binary: &Path, http_extra: &str, server_body: &str) -> Result<Nginx, String> {
+        let make = |prefix: &Path, port: u16| nginx_config(prefix, port, http_extra, server_body);
+        Nginx::try_start_config(binary, &make)
+    }
+
+    fn try_start_config(
+        binary: &Path,
+        make: &dyn Fn(&Path, u16) -> String,
+    ) -> Result<Nginx, String> {
         let dir = open_dir();
         let prefix = dir.path().to_owned();
         let port = free_port();
         std::fs::create_dir(prefix.join("tmp")).unwrap();
         let config = prefix.join("nginx.conf");
-        let text = nginx_config(&prefix, port, http_extra, server_body);
-        std::fs::write(&config, text).unwrap();
+        std::fs::write(&config, make(&prefix, port)).unwrap();
         let error_log = prefix.join("error.log");
         let mut child = Command::new(binary)
             .arg("-p")
@@ -167,6 +189,15 @@ fn nginx_config(prefix: &Path, port: u16, http_extra: &str, server_body: &str) -
     let extra = http_extra.replace("{prefix}", &p.to_string());
     format!(
         "daemon off;\nmaster_process on;\nworker_processes 1;\n{user}pid {p}/nginx.pid;\nerror_log {p}/error.log info;\nevents {{\n    worker_connections 64;\n}}\nhttp {{\n    access_log {p}/access.log;\n    client_body_temp_path {p}/tmp/body;\n    proxy_temp_path {p}/tmp/proxy;\n    fastcgi_temp_path {p}/tmp/fastcgi;\n    uwsgi_temp_path {p}/tmp/uwsgi;\n    scgi_temp_path {p}/tmp/scgi;\n{extra}\n    server {{\n        listen 127.0.0.1:{port};\n        server_name localhost;\n{body}\n    }}\n}}\n"
+    )
+}
+
+fn http_config(prefix: &Path, port: u16, http_body: &str) -> String {
+    let p = prefix.display();
+    let user = if is_root() { "user nobody nogroup;\n" } else { "" };
+    let body = http_body.replace("{prefix}", &p.to_string()).replace("{port}", &port.to_string());
+    format!(
+        "daemon off;\nmaster_process on;\nworker_processes 1;\n{user}pid {p}/nginx.pid;\nerror_log {p}/error.log info;\nevents {{\n    worker_connections 64;\n}}\nhttp {{\n    client_body_temp_path {p}/tmp/body;\n    proxy_temp_path {p}/tmp/proxy;\n    fastcgi_temp_path {p}/tmp/fastcgi;\n    uwsgi_temp_path {p}/tmp/uwsgi;\n    scgi_temp_path {p}/tmp/scgi;\n{body}\n}}\n"
     )
 }
 

@@ -23,7 +23,6 @@ use self::journal::Journal;
 use self::read::Reader;
 use self::time::Clock;
 use crate::contract::evidence::stack::Stack;
-use crate::contract::evidence::web::{LogPath, name_matches};
 use crate::contract::{
     Applies, CheckReport, CheckRequest, CheckSpec, Input, Progress, Scope, fact, input, param,
 };
@@ -199,37 +198,26 @@ pub async fn run_discovered(
 /// are left out.
 pub fn configured_logs(url: Option<&SiteUrl>) -> (Vec<PathBuf>, Vec<AccessLog>, Option<Stack>) {
     let system = crate::system::System::from_env();
+    let expandable = |path: &PathBuf| !path.to_string_lossy().contains('$');
     let stack = crate::system::stack::discover(&system).ok();
     let paths = match &stack {
         Some(stack) => crate::system::proxy::log_paths_of(&system, stack).paths,
         None => crate::system::proxy::log_paths(&system).paths,
     };
-    let paths: Vec<LogPath> =
-        paths.into_iter().filter(|log| !log.path.to_string_lossy().contains('$')).collect();
-    let (access, errors): (Vec<LogPath>, Vec<LogPath>) =
-        paths.into_iter().partition(|log| log.kind.is_access());
-    let errors = errors.into_iter().map(|log| log.path).collect();
-    let access = url.map(|url| access_logs_of(access, url)).unwrap_or_default();
-    (errors, access, stack)
-}
-
-/// The access logs a site writes: its own when its server block names one, else the shared
-/// ones (written by every site).
-fn access_logs_of(access: Vec<LogPath>, url: &SiteUrl) -> Vec<AccessLog> {
-    let host = url.host().to_ascii_lowercase();
-    let own: Vec<AccessLog> = access
-        .iter()
-        .filter(|log| log.site.as_deref().is_some_and(|s| name_matches(s, &host)))
-        .map(|log| AccessLog { path: log.path.clone(), site: log.site.clone() })
-        .collect();
-    if !own.is_empty() {
-        return own;
-    }
-    access
+    let errors = paths
         .into_iter()
-        .filter(|log| log.site.is_none())
-        .map(|log| AccessLog { path: log.path, site: None })
-        .collect()
+        .filter(|log| !log.kind.is_access())
+        .map(|log| log.path)
+        .filter(expandable)
+        .collect();
+    let access = url
+        .map(|url| crate::system::proxy::access_logs_for(&system, url))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|log| expandable(&log.path))
+        .map(|log| AccessLog { path: log.path, site: log.site })
+        .collect();
+    (errors, access, stack)
 }
 
 /// The window's start for these parameters, Unix seconds; `None` reads whole files.

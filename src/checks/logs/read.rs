@@ -58,6 +58,7 @@ impl<'a> Reader<'a> {
             cutoff: cutoff
                 .and_then(|c| jiff::Timestamp::from_second(c).ok())
                 .map(|t| t.to_string()),
+            read_at: jiff::Timestamp::from_second(clock.now).ok().map(|t| t.to_string()),
             ..LogsEvidence::default()
         };
         Reader {

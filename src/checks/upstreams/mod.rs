@@ -4,10 +4,10 @@
 //! it stats, connects and sends one harmless request (`GET /`, `FCGI_GET_VALUES`) per target.
 
 pub mod access;
-mod examine;
+pub mod examine;
 pub mod limits;
 pub mod probe;
-mod report;
+pub mod report;
 pub mod resolve;
 
 use std::path::{Path, PathBuf};
@@ -21,7 +21,7 @@ use self::resolve::ProxyResolver;
 use crate::contract::evidence::stack::{Role, SUDO_STACK, Service, Stack, Unseen};
 use crate::contract::evidence::upstreams::{Credentials, UpstreamResult, Upstreams};
 use crate::contract::evidence::web::{
-    FpmConfig, Location, ProxyConfig, ServerKind, Site, Upstream,
+    Address, FpmConfig, Location, ProxyConfig, ServerKind, Site, Upstream,
 };
 use crate::contract::{
     Applies, CheckReport, CheckRequest, CheckSpec, Input, Progress, Scope, fact, input, param,
@@ -266,7 +266,9 @@ fn config_credentials(config: &ProxyConfig, users: &Users) -> Option<Credentials
     Some(Credentials { name: user.name.clone(), uid: user.uid, gids: users.groups_of(user) })
 }
 
-/// Keeps the sites that serve the URL's host and port; all of them when none does.
+/// Keeps the sites that serve the URL's host and port, and the sites those send requests on to
+/// (a local proxy behind a proxy: nginx → varnish → nginx), so the whole request path is
+/// checked; all of them when none serves the URL.
 fn filter_sites(
     configs: &mut [(ProxyConfig, Option<Credentials>)],
     url: &str,
@@ -276,14 +278,59 @@ fn filter_sites(
         notes.push(format!("`{}` is not a URL; every site was checked", sanitize::line(url)));
         return;
     };
-    let serves = |site: &Site| site.serves(&parsed);
-    if !configs.iter().any(|(c, _)| c.sites.iter().any(serves)) {
+    let all: Vec<&ProxyConfig> = configs.iter().map(|(c, _)| c).collect();
+    let keep = path_sites(&all, &parsed);
+    if keep.is_empty() {
         notes.push(format!("no site serves {}; every site was checked", sanitize::line(url)));
         return;
     }
-    for (config, _) in configs.iter_mut() {
-        config.sites.retain(serves);
+    for (n, (config, _)) in configs.iter_mut().enumerate() {
+        let mut index = 0;
+        config.sites.retain(|_| {
+            index += 1;
+            keep.contains(&(n, index - 1))
+        });
     }
+}
+
+/// The sites on the request path, as (config, site) indexes: those serving the URL, then every
+/// site a kept site's upstream reaches on this machine, to a bounded depth.
+fn path_sites(configs: &[&ProxyConfig], url: &SiteUrl) -> Vec<(usize, usize)> {
+    let mut keep: Vec<(usize, usize)> = sites_where(configs, |site| site.serves(url));
+    let mut next = 0;
+    while next < keep.len() && keep.len() < MAX_TARGETS {
+        let (c, s) = keep[next];
+        next += 1;
+        for target in &configs[c].sites[s].targets {
+            let Some(port) = local_port(&target.address) else { continue };
+            for found in sites_where(configs, |site| site.listens_on(port)) {
+                if !keep.contains(&found) {
+                    keep.push(found);
+                }
+            }
+        }
+    }
+    keep
+}
+
+fn sites_where(configs: &[&ProxyConfig], test: impl Fn(&Site) -> bool) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for (c, config) in configs.iter().enumerate() {
+        for (s, site) in config.sites.iter().enumerate() {
+            if test(site) {
+                out.push((c, s));
+            }
+        }
+    }
+    out
+}
+
+/// The port of an upstream on this machine (loopback or localhost).
+pub fn local_port(address: &Address) -> Option<u16> {
+    let Address::Tcp { host, port } = address else { return None };
+    let local = host == "localhost"
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+    local.then_some(*port)
 }
 
 /// A distinct target to probe and everything that points at it.
@@ -338,8 +385,7 @@ async fn check(system: &System, gathered: Gathered) -> Upstreams {
         notes.extend(config.problems.iter().cloned());
     }
     let configs = gathered.configs.into_iter().map(|(c, _)| c).collect();
-    let runtimes = gathered.fpm;
-    Upstreams { configs, runtimes, results, unseen, notes }
+    Upstreams { configs, fpm: gathered.fpm, results, unseen, notes }
 }
 
 /// One entry per distinct (protocol, address), in config order.

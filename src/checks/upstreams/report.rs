@@ -50,7 +50,7 @@ pub fn report(upstreams: &Upstreams) -> CheckReport {
         .with_evidence(Evidence::Upstreams(Box::new(upstreams.clone())))
 }
 
-pub(super) fn facts(u: &Upstreams) -> Facts {
+pub fn facts(u: &Upstreams) -> Facts {
     let mut facts = Facts::new();
     let live = || u.results.iter().filter(|r| !r.target.standby);
     let list = |f: &dyn Fn(&UpstreamResult) -> Option<String>| -> Vec<String> {
@@ -219,7 +219,7 @@ pub(super) fn summary_facts(u: &Upstreams, facts: &mut Facts) {
 /// (www.conf:9), memory_limit = 16M (www.conf:11)`.
 fn pool_facts(u: &Upstreams) -> Vec<String> {
     let used: Vec<&str> = u.results.iter().filter_map(|r| r.pool.as_deref()).collect();
-    u.runtimes
+    u.fpm
         .iter()
         .flat_map(|c| c.pools.iter())
         .filter_map(|pool| {

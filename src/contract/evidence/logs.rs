@@ -11,6 +11,9 @@ pub struct LogsEvidence {
     pub since_minutes: Option<u64>,
     /// The window's start, RFC 3339.
     pub cutoff: Option<String>,
+    /// When the logs were read, RFC 3339: what "the last minutes" are measured from.
+    #[serde(default)]
+    pub read_at: Option<String>,
     pub files: Vec<LogFile>,
     /// Ranked: signatures that name a cause first, then by count.
     pub signatures: Vec<SignatureHit>,

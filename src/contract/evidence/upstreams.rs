@@ -10,9 +10,10 @@ use super::web::{FpmConfig, Location, ProxyConfig, ServerKind, Upstream};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Upstreams {
     pub configs: Vec<ProxyConfig>,
-    /// The PHP-FPM configs read: the pools behind FastCGI targets, their limits and logs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub runtimes: Vec<FpmConfig>,
+    /// The PHP-FPM configs behind the FastCGI targets: which pool listens where, its request
+    /// limits (with their lines) and its logs.
+    #[serde(default)]
+    pub fpm: Vec<FpmConfig>,
     pub results: Vec<UpstreamResult>,
     pub unseen: Vec<Unseen>,
     pub notes: Vec<String>,

@@ -266,6 +266,14 @@ impl Site {
     }
 }
 
+impl Site {
+    /// Whether one of its `listen`s is on this port (none means 80).
+    pub fn listens_on(&self, port: u16) -> bool {
+        self.listen.is_empty() && port == 80
+            || self.listen.iter().any(|l| listen_port(l) == Some(port))
+    }
+}
+
 /// `80`, `127.0.0.1:8080`, `[::]:443`, `*:80`, `unix:…` (none).
 pub fn listen_port(listen: &str) -> Option<u16> {
     listen.rsplit(':').next().and_then(|p| p.parse().ok())

@@ -130,6 +130,23 @@ pub fn site_root_for(system: &System, stack: &Stack, url: &SiteUrl) -> Option<St
         .find_map(|site| site.root.filter(|root| !root.contains('$')))
 }
 
+/// The access logs of the site that serves `url`, in each running server that serves it: the
+/// site's own when its server block names one, else the ones every site of that server writes.
+pub fn access_logs_for(system: &System, url: &SiteUrl) -> Vec<LogPath> {
+    let Ok(stack) = stack::discover(system) else { return Vec::new() };
+    let mut out = Vec::new();
+    for config in read_stack(system, &stack) {
+        let Some(site) = config.sites.iter().find(|s| s.serves(url)) else { continue };
+        let access = config.logs.iter().filter(|l| l.kind.is_access());
+        let own: Vec<&LogPath> =
+            access.clone().filter(|l| l.site.as_ref() == Some(&site.name)).collect();
+        let chosen: Vec<&LogPath> =
+            if own.is_empty() { access.filter(|l| l.site.is_none()).collect() } else { own };
+        out.extend(chosen.into_iter().cloned());
+    }
+    out
+}
+
 /// [`log_paths`] for a stack already discovered.
 pub fn log_paths_of(system: &System, stack: &Stack) -> LogPaths {
     let mut out = LogPaths::default();

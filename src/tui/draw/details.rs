@@ -188,8 +188,8 @@ fn finished(report: &CheckReport, theme: Theme) -> (&'static str, Style, String)
 }
 
 fn diagnosis(doc: &mut Doc, app: &App, theme: Theme) {
-    let verdict = &app.assessment.diagnosis.verdict;
-    if verdict.cause == "unknown" {
+    let verdict = &app.assessment.verdict;
+    if verdict.cause == "unknown" && verdict.hop.is_none() {
         return;
     }
     doc.heading("What the evidence says", theme.heading());
@@ -199,8 +199,18 @@ fn diagnosis(doc: &mut Doc, app: &App, theme: Theme) {
         &format!("{} ({layer}; {} confidence)", verdict.summary, verdict.confidence.label()),
         Style::new(),
     );
+    if !app.assessment.path.is_empty() {
+        let chain = crate::sanitize::line(&app.assessment.chain()).into_owned();
+        doc.para("  ", &format!("path: {chain}"), theme.dim());
+    }
     for reason in verdict.reasons.iter().take(4) {
         doc.para("  ", &format!("{} {reason}", theme.glyphs().bullet), theme.dim());
+    }
+    let elsewhere: u64 = app.assessment.elsewhere.iter().map(|e| e.lines).sum();
+    if elsewhere > 0 {
+        let line =
+            format!("other sites on this server: {elsewhere} error lines, not this incident");
+        doc.para("  ", &line, theme.dim());
     }
 }
 
@@ -296,7 +306,7 @@ fn records(doc: &mut Doc, app: &App, step: &Step, theme: Theme) {
         return;
     }
     doc.heading("For the support note", theme.heading());
-    let items = support::collect(app.session(), &app.assessment.facts, &app.assessment.diagnosis);
+    let items = support::collect(app.session(), &app.assessment.facts, &app.assessment);
     for record in &step.record {
         let Some(item) = items.iter().find(|i| i.item == record.item) else { continue };
         let (text, style) = match (item.lines.first(), &record.ask) {
@@ -375,7 +385,7 @@ fn outcome_doc(app: &App, width: usize, theme: Theme) -> Doc {
 
 fn support_items(doc: &mut Doc, app: &App, theme: Theme) {
     doc.heading("What to send support", theme.heading());
-    let items = support::collect(app.session(), &app.assessment.facts, &app.assessment.diagnosis);
+    let items = support::collect(app.session(), &app.assessment.facts, &app.assessment);
     let bullet = theme.glyphs().bullet;
     for item in items {
         if item.lines.is_empty() {
