@@ -198,7 +198,7 @@ const CASES: &[(&str, &[Expected])] = &[
     (
         "invalid/unknown-check",
         &[
-            (E, 17, 16, "unknown check `http_prob` (did you mean `http_probe`?); expected one of: http_probe, dns, tls, origin, stack, upstreams, logs, resources, database, recent_changes"),
+            (E, 17, 16, "unknown check `http_prob` (did you mean `http_probe`?); expected one of: http_probe, dns, tls, origin, stack, upstreams, logs, resources, security, database, recent_changes"),
         ],
     ),
     (

@@ -3,7 +3,9 @@
 //! `SPEC` and `run`, and one row here; the engine, the runbook validator, `triage check` and the
 //! TUI all read this table.
 
-use super::{changes, database, dns, http, logs, origin, resources, stack, tls, upstreams};
+use super::{
+    changes, database, dns, http, logs, origin, resources, security, stack, tls, upstreams,
+};
 use crate::contract::{
     Applies, CheckReport, CheckRequest, CheckSpec, FactSpec, Input, Progress, ReportFuture,
     VERDICT_FACTS,
@@ -36,6 +38,7 @@ pub const CHECKS: &[Check] = &[
     row!(upstreams),
     row!(logs),
     row!(resources),
+    row!(security),
     row!(database),
     row!(changes),
 ];
@@ -182,6 +185,7 @@ mod tests {
                 "upstreams",
                 "logs",
                 "resources",
+                "security",
                 "database",
                 "recent_changes"
             ]

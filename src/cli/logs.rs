@@ -47,21 +47,17 @@ pub struct LogsArgs {
 pub fn run(args: &LogsArgs) -> anyhow::Result<ExitCode> {
     let since_minutes = logs::parse_since(&args.since).map_err(anyhow::Error::msg)?;
     let url = args.url.as_deref().map(SiteUrl::parse).transpose()?;
-    let (config_logs, access_logs) = if args.files.is_empty() {
-        logs::configured_logs(url.as_ref())
-    } else {
-        Default::default()
-    };
     let params = Params {
         since_minutes,
         files: args.files.clone(),
-        config_logs,
+        config_logs: Vec::new(),
         time_limit: None,
         site: url.as_ref().map(SiteUrl::host_header),
-        access_logs,
+        access_logs: Vec::new(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let report = runtime.block_on(logs::run_with(params, Clock::system(), Progress::none()));
+    let report =
+        runtime.block_on(logs::run_discovered(params, url, Clock::system(), Progress::none()));
     runtime.shutdown_timeout(super::check::SHUTDOWN);
     if args.json {
         let mut json = serde_json::to_value(&report)?;

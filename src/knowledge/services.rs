@@ -55,7 +55,7 @@ pub struct ServiceSpec {
 
 /// How long a proxy waits for its upstream, by the names its config gives the settings. Each
 /// map goes from a protocol (`http`, `fastcgi`, …, or `any`) to the setting names to look for,
-/// first found first.
+/// most specific first (a target's own `.first_byte_timeout` before the `-p` parameter).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Timeouts {
@@ -64,6 +64,9 @@ pub struct Timeouts {
     /// The wait for an answer when the config sets none; absent when the server waits forever.
     #[serde(default)]
     pub default_answer: Option<String>,
+    /// The wait for a connection when the config sets none (Varnish 3.5 s, Caddy 3 s).
+    #[serde(default)]
+    pub default_connect: Option<String>,
     #[serde(default)]
     pub connect: BTreeMap<String, Vec<String>>,
     #[serde(default)]
@@ -91,24 +94,14 @@ impl Timeouts {
         map.get(protocol).or_else(|| map.get("any")).map_or(&[], Vec::as_slice)
     }
 
-    /// A setting's value as a duration: `60`, `60s`, `500ms`, `2m`, `1h`, `5000` (ms in HAProxy).
+    /// A setting's value as a duration: `60`, `60s`, `500ms`, `1m30s`, `3.5` (Varnish), `0.25s`
+    /// (Envoy), `5000` (ms in HAProxy); `None` for `0` and what is not a duration.
     pub fn parse(&self, text: &str) -> Option<Duration> {
-        let text = text.trim().to_ascii_lowercase();
-        let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-        let (number, unit) = text.split_at(split);
-        let n: u64 = number.parse().ok()?;
-        let ms = match unit.trim() {
-            "" => match self.unit {
-                TimeUnit::S => n.checked_mul(1000)?,
-                TimeUnit::Ms => n,
-            },
-            "ms" => n,
-            "s" => n.checked_mul(1000)?,
-            "m" => n.checked_mul(60_000)?,
-            "h" => n.checked_mul(3_600_000)?,
-            _ => return None,
+        let bare_ms = match self.unit {
+            TimeUnit::S => 1000.0,
+            TimeUnit::Ms => 1.0,
         };
-        Some(Duration::from_millis(ms))
+        crate::text::parse_duration(text, bare_ms)
     }
 }
 

@@ -12,6 +12,7 @@
 
 pub mod proxy;
 pub mod stack;
+pub mod units;
 pub mod users;
 
 use std::io::{self, Read};

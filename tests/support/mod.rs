@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod backends;
+pub mod servers;
+
 pub const NGINX: &str = "/usr/sbin/nginx";
 
 /// The binary, or `None` after a loud skip message; under `CI=true` a missing binary fails.

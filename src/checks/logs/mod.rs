@@ -4,6 +4,7 @@
 //! rotates a log, and every line it reports is sanitised and redacted.
 
 pub mod access;
+pub mod commands;
 pub mod discover;
 pub mod journal;
 mod read;
@@ -17,9 +18,11 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use self::access::AccessLog;
+use self::commands::Captured;
 use self::journal::Journal;
 use self::read::Reader;
 use self::time::Clock;
+use crate::contract::evidence::stack::Stack;
 use crate::contract::{
     Applies, CheckReport, CheckRequest, CheckSpec, Input, Progress, Scope, fact, input, param,
 };
@@ -156,32 +159,52 @@ pub fn parse_since(text: &str) -> Result<Option<u64>, String> {
 /// `config_logs` and the usual places; with a `url`, the access logs of the site that serves it
 /// are counted per minute.
 pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
-    let mut params = match Params::from_request(&request) {
-        Ok(params) => params,
-        Err(reason) => return CheckReport::could_not_run(SPEC.id, reason, None),
-    };
+    let url = request.param("url").and_then(|u| SiteUrl::parse(u).ok());
+    match Params::from_request(&request) {
+        Ok(params) => run_discovered(params, url, Clock::system(), progress).await,
+        Err(reason) => CheckReport::could_not_run(SPEC.id, reason, None),
+    }
+}
+
+/// Runs the check; unless `params` names its own files, the logs the running servers' and
+/// runtimes' configs name come first, the access logs of the site that serves `url` are counted
+/// per minute, and the log commands of the running stack (`varnishlog -d`, `docker logs`) are
+/// read too.
+pub async fn run_discovered(
+    mut params: Params,
+    url: Option<SiteUrl>,
+    clock: Clock,
+    progress: Progress,
+) -> CheckReport {
+    let mut captured = Vec::new();
     if params.files.is_empty() {
-        let url = request.param("url").and_then(|u| SiteUrl::parse(u).ok());
         let task = tokio::task::spawn_blocking(move || configured_logs(url.as_ref()));
-        let (errors, access) = task.await.unwrap_or_default();
+        let (errors, access, stack) = task.await.unwrap_or_default();
         for path in errors.into_iter().rev() {
             if !params.config_logs.contains(&path) {
                 params.config_logs.insert(0, path);
             }
         }
         params.access_logs = access;
+        captured = commands::gather(stack.as_ref(), params.since_minutes).await;
     }
-    run_with(params, Clock::system(), progress).await
+    let journal = read_journal_from(params.files.is_empty(), cutoff(&params, &clock)).await;
+    run_with_sources(params, clock, progress, journal, captured).await
 }
 
-/// The error logs the running servers' configs name, and the access logs of the site that
-/// serves `url` (blocking: reads /proc and the configs), under `TRIAGE_ROOT` when it is set.
-/// Paths with a variable (`$host.log`) only the server can expand are left out.
-pub fn configured_logs(url: Option<&SiteUrl>) -> (Vec<PathBuf>, Vec<AccessLog>) {
+/// The logs the running servers', PHP-FPM's and the runtimes' configs name (blocking: reads
+/// /proc and the configs, under `TRIAGE_ROOT` when it is set): the error logs, the access logs of the site that serves `url`, and
+/// the stack they were found in. Paths with a variable (`$host.log`) only the server can expand
+/// are left out.
+pub fn configured_logs(url: Option<&SiteUrl>) -> (Vec<PathBuf>, Vec<AccessLog>, Option<Stack>) {
     let system = crate::system::System::from_env();
     let expandable = |path: &PathBuf| !path.to_string_lossy().contains('$');
-    let errors = crate::system::proxy::log_paths(&system)
-        .paths
+    let stack = crate::system::stack::discover(&system).ok();
+    let paths = match &stack {
+        Some(stack) => crate::system::proxy::log_paths_of(&system, stack).paths,
+        None => crate::system::proxy::log_paths(&system).paths,
+    };
+    let errors = paths
         .into_iter()
         .filter(|log| !log.kind.is_access())
         .map(|log| system.path(&log.path))
@@ -194,7 +217,7 @@ pub fn configured_logs(url: Option<&SiteUrl>) -> (Vec<PathBuf>, Vec<AccessLog>) 
         .filter(|log| expandable(&log.path))
         .map(|log| AccessLog { path: system.path(&log.path), site: log.site })
         .collect();
-    (errors, access)
+    (errors, access, stack)
 }
 
 /// The window's start for these parameters, Unix seconds; `None` reads whole files.
@@ -207,9 +230,21 @@ pub fn cutoff(params: &Params, clock: &Clock) -> Option<i64> {
 /// Runs the check with explicit parameters and clock (the CLI and tests). The journal is read
 /// when no files are named.
 pub async fn run_with(params: Params, clock: Clock, progress: Progress) -> CheckReport {
+    let journal = read_journal(&params, &clock).await;
+    run_with_journal(params, clock, progress, journal).await
+}
+
+/// The journal of the window, when no files are named.
+async fn read_journal(params: &Params, clock: &Clock) -> Option<Journal> {
+    let window = cutoff(params, clock);
+    read_journal_from(params.files.is_empty(), window).await
+}
+
+/// The journal from `window` (Unix seconds) when `wanted`.
+async fn read_journal_from(wanted: bool, window: Option<i64>) -> Option<Journal> {
     let system = crate::system::System::from_env();
     let elsewhere = !system.is_real_root() || !system.machine_wide();
-    let journal = match (params.files.is_empty(), cutoff(&params, &clock)) {
+    match (wanted, window) {
         // The journal is the whole machine's; a fixture root or a narrowed /proc has none.
         (true, Some(_)) if elsewhere => Some(Journal::Unavailable {
             reason: "not read: TRIAGE_ROOT or TRIAGE_PROC_ROOT points the checks elsewhere"
@@ -223,8 +258,7 @@ pub async fn run_with(params: Params, clock: Clock, progress: Progress) -> Check
             reason: "not read with --since all (the whole journal is too much)".to_owned(),
         }),
         (false, _) => None,
-    };
-    run_with_journal(params, clock, progress, journal).await
+    }
 }
 
 /// Runs the check on the files and on a journal already read (`None`: no journal).
@@ -233,6 +267,18 @@ pub async fn run_with_journal(
     clock: Clock,
     progress: Progress,
     journal: Option<Journal>,
+) -> CheckReport {
+    run_with_sources(params, clock, progress, journal, Vec::new()).await
+}
+
+/// Runs the check on the files, a journal already read and the output of log commands
+/// (`varnishlog -d`, `docker logs`) already captured.
+pub async fn run_with_sources(
+    params: Params,
+    clock: Clock,
+    progress: Progress,
+    journal: Option<Journal>,
+    captured: Vec<Captured>,
 ) -> CheckReport {
     let signatures = match SIGNATURES.as_ref() {
         Ok(s) => s,
@@ -245,6 +291,9 @@ pub async fn run_with_journal(
     let task = tokio::task::spawn_blocking(move || {
         let mut reader = Reader::new(signatures, &clock, cutoff, &params, progress);
         reader.read_all(&params, journal);
+        for source in captured {
+            reader.read_captured(source);
+        }
         reader.report()
     });
     task.await.unwrap_or_else(|e| {

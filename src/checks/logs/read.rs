@@ -11,6 +11,7 @@ use std::time::Instant;
 use flate2::read::MultiGzDecoder;
 
 use super::access;
+use super::commands::Captured;
 use super::journal::{self, Journal};
 use super::report::{details, facts, groups, ranked, since_arg, verdict};
 use super::scan::{Scan, Tally};
@@ -283,6 +284,37 @@ impl<'a> Reader<'a> {
         let _ = scan.read(output.as_slice(), &mut self.tally, &mut |_| true);
         self.evidence.files.push(LogFile {
             path: "systemd journal".to_owned(),
+            compressed: false,
+            size,
+            bytes_read: size,
+            note,
+        });
+    }
+
+    /// The output of a log command (`varnishlog -d`, `docker logs`), scanned as one log.
+    pub(super) fn read_captured(&mut self, captured: Captured) {
+        let name = sanitize::line(&captured.name).into_owned();
+        let output = match captured.output {
+            Ok(output) => output,
+            Err(reason) => {
+                self.evidence.skipped.push(format!("{name}: {}", sanitize::line(&reason)));
+                return;
+            }
+        };
+        let mut scan = Scan::new(self.signatures, self.clock, &name);
+        scan.cutoff = self.cutoff;
+        scan.timed = captured.timed;
+        let size = output.len() as u64;
+        let _ = scan.read(output.as_slice(), &mut self.tally, &mut |_| true);
+        let note = match (captured.truncated, captured.timed) {
+            (true, _) => Some(format!("stopped after {} MiB", super::commands::MAX_BYTES >> 20)),
+            (false, false) => {
+                Some("what the command still holds in memory; its lines carry no time".to_owned())
+            }
+            (false, true) => None,
+        };
+        self.evidence.files.push(LogFile {
+            path: name,
             compressed: false,
             size,
             bytes_read: size,

@@ -63,8 +63,7 @@ fn nginx(
     workers: &[&Process],
     unseen: &mut Vec<Unseen>,
 ) -> Option<WorkerPool> {
-    let (kind, main, prefix) = proxy::config_of(service)?;
-    let config = proxy::read(system, kind, &main, prefix.as_deref());
+    let config = proxy::read_running(system, &proxy::config_of(service)?);
     let setting = config.setting("worker_connections");
     let limit = setting.and_then(|s| s.value.parse().ok()).unwrap_or(NGINX_DEFAULT_CONNECTIONS);
     let mut used = 0;

@@ -1,15 +1,22 @@
 //! Asking an upstream whether it answers, the way its proxy would: an HTTP/1.0 `GET` of the
-//! incident's path for HTTP upstreams, a FastCGI `FCGI_GET_VALUES` record for FastCGI (PHP-FPM
-//! answers it without running any PHP), a bare connect for the rest. Every step is bounded in
-//! time — never longer than the proxy in front of it waits — and in bytes read.
+//! incident's path for HTTP upstreams (after a TLS handshake for HTTPS ones, as the proxy makes
+//! it), a FastCGI `FCGI_GET_VALUES` record for FastCGI (PHP-FPM answers it without running any
+//! PHP), a bare connect for the rest. Every step is bounded in time — never longer than the
+//! proxy in front of it waits — and in bytes read. A host name from a variable is resolved with
+//! the proxy's own resolver.
 
 use std::io;
+use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 
+use super::resolve::{self, ProxyResolver};
+use crate::checks::tls;
 use crate::contract::evidence::web::{Address, Protocol};
 use crate::sanitize;
 
@@ -79,6 +86,10 @@ pub enum Contact {
     WrongProtocol {
         detail: String,
     },
+    /// Connected, but the TLS handshake failed.
+    TlsFailed {
+        detail: String,
+    },
     /// Connected, and it closed or reset without answering.
     Closed {
         detail: String,
@@ -88,14 +99,26 @@ pub enum Contact {
     },
 }
 
-/// Probes `address` in `protocol`, asking an HTTP upstream for `ask`.
-pub async fn probe(protocol: Protocol, address: &Address, ask: &Ask, limits: Limits) -> Contact {
+/// Probes `address` in `protocol`, asking an HTTP upstream for `ask`; a host name is resolved
+/// with `resolver` (the proxy's own) when it has one.
+pub async fn probe(
+    protocol: Protocol,
+    address: &Address,
+    ask: &Ask,
+    limits: Limits,
+    resolver: Option<&ProxyResolver>,
+) -> Contact {
     let started = Instant::now();
     match address {
-        Address::Tcp { host: name, port } => match connect_tcp(name, *port, limits.connect).await {
-            Ok(stream) => exchange(stream, protocol, ask, started, limits.answer).await,
-            Err(probe) => probe,
-        },
+        Address::Tcp { host: name, port } => {
+            match connect_tcp(name, *port, limits.connect, resolver).await {
+                Ok(stream) if protocol == Protocol::Https => {
+                    tls_exchange(stream, name, ask, started, limits.answer).await
+                }
+                Ok(stream) => exchange(stream, protocol, ask, started, limits.answer).await,
+                Err(probe) => probe,
+            }
+        }
         Address::Unix { path } => match connect_unix(path, limits.connect).await {
             Ok(stream) => exchange(stream, protocol, ask, started, limits.answer).await,
             Err(probe) => probe,
@@ -106,18 +129,20 @@ pub async fn probe(protocol: Protocol, address: &Address, ask: &Ask, limits: Lim
     }
 }
 
-async fn connect_tcp(host: &str, port: u16, limit: Duration) -> Result<TcpStream, Contact> {
-    let resolved = tokio::time::timeout(CONNECT_LIMIT, tokio::net::lookup_host((host, port))).await;
-    let addrs: Vec<_> = match resolved {
-        Ok(Ok(addrs)) => addrs.collect(),
-        Ok(Err(e)) => {
-            return Err(Contact::Unresolved { detail: format!("{host} does not resolve: {e}") });
+async fn connect_tcp(
+    host: &str,
+    port: u16,
+    limit: Duration,
+    resolver: Option<&ProxyResolver>,
+) -> Result<TcpStream, Contact> {
+    let addrs = match resolver {
+        Some(resolver) if host.parse::<std::net::IpAddr>().is_err() => {
+            let ips = resolve::lookup(host, resolver, resolver.timeout.min(CONNECT_LIMIT))
+                .await
+                .map_err(|detail| Contact::Unresolved { detail })?;
+            ips.into_iter().map(|ip| SocketAddr::new(ip, port)).collect()
         }
-        Err(_) => {
-            return Err(Contact::Unresolved {
-                detail: format!("resolving {host} took more than {} s", CONNECT_LIMIT.as_secs()),
-            });
-        }
+        _ => system_lookup(host, port).await?,
     };
     let Some(addr) = addrs.first() else {
         return Err(Contact::Unresolved { detail: format!("{host} has no address") });
@@ -126,6 +151,17 @@ async fn connect_tcp(host: &str, port: u16, limit: Duration) -> Result<TcpStream
         Ok(Ok(stream)) => Ok(stream),
         Ok(Err(e)) => Err(connect_error(&e)),
         Err(_) => Err(Contact::ConnectTimeout),
+    }
+}
+
+/// The system's resolver, as a proxy that resolved the name at start-up used it.
+async fn system_lookup(host: &str, port: u16) -> Result<Vec<SocketAddr>, Contact> {
+    match tokio::time::timeout(CONNECT_LIMIT, tokio::net::lookup_host((host, port))).await {
+        Ok(Ok(addrs)) => Ok(addrs.collect()),
+        Ok(Err(e)) => Err(Contact::Unresolved { detail: format!("{host} does not resolve: {e}") }),
+        Err(_) => Err(Contact::Unresolved {
+            detail: format!("resolving {host} took more than {} s", CONNECT_LIMIT.as_secs()),
+        }),
     }
 }
 
@@ -146,6 +182,46 @@ fn connect_error(e: &io::Error) -> Contact {
     }
 }
 
+/// The TLS handshake the proxy would make (any certificate accepted: this asks whether the
+/// upstream speaks TLS, not whether its certificate is good), then the HTTP exchange.
+async fn tls_exchange(
+    stream: TcpStream,
+    name: &str,
+    ask: &Ask,
+    started: Instant,
+    limit: Duration,
+) -> Contact {
+    let config = match tls::client_config(&tls::Capture::default(), true, None) {
+        Ok(mut config) => {
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            config
+        }
+        Err(e) => return Contact::Failed { detail: e.to_string() },
+    };
+    let server_name = ServerName::try_from(name.to_owned())
+        .unwrap_or(ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    match tokio::time::timeout(limit, connector.connect(server_name, stream)).await {
+        Err(_) => Contact::NoAnswer { after_ms: millis(started) },
+        Ok(Err(e)) => Contact::TlsFailed { detail: tls_words(&e) },
+        Ok(Ok(tls)) => exchange(tls, Protocol::Http, ask, started, limit).await,
+    }
+}
+
+/// A failed handshake in words: a plain-HTTP port answers bytes that are no TLS record.
+fn tls_words(error: &io::Error) -> String {
+    let text = error.to_string();
+    if text.contains("InvalidContentType") || text.contains("corrupt message") {
+        "does not speak TLS: it answered with something that is not a TLS record (a plain-HTTP port; nginx logs `wrong version number`)".to_owned()
+    } else if error.kind() == io::ErrorKind::UnexpectedEof
+        || error.kind() == io::ErrorKind::ConnectionReset
+    {
+        "closed the connection during the TLS handshake".to_owned()
+    } else {
+        format!("the TLS handshake failed: {}", sanitize::line(&text))
+    }
+}
+
 async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     protocol: Protocol,
@@ -154,7 +230,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     limit: Duration,
 ) -> Contact {
     let request = match protocol {
-        Protocol::Http => http_request(ask),
+        Protocol::Http | Protocol::Https => http_request(ask),
         Protocol::FastCgi => get_values_request(),
         _ => {
             return Contact::Answered {
@@ -362,17 +438,49 @@ mod tests {
         });
         let address = Address::Tcp { host: "127.0.0.1".into(), port };
         assert!(
-            matches!(probe(Protocol::Http, &address, &ask(), Limits::default()).await, Contact::Answered { answer, .. } if answer == "HTTP/1.1 503 Service Unavailable")
+            matches!(probe(Protocol::Http, &address, &ask(), Limits::default(), None).await, Contact::Answered { answer, .. } if answer == "HTTP/1.1 503 Service Unavailable")
         );
         server.await.unwrap();
         assert_eq!(
-            probe(Protocol::Http, &address, &ask(), Limits::default()).await,
+            probe(Protocol::Http, &address, &ask(), Limits::default(), None).await,
             Contact::Refused
         );
         let missing = Address::Unix { path: "/nonexistent/triage.sock".into() };
         assert_eq!(
-            probe(Protocol::FastCgi, &missing, &ask(), Limits::default()).await,
+            probe(Protocol::FastCgi, &missing, &ask(), Limits::default(), None).await,
             Contact::Missing
+        );
+    }
+
+    #[tokio::test]
+    async fn https_to_a_plain_http_port_fails_the_handshake_and_a_slow_answer_times_out() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = [0u8; 512];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
+            }
+        });
+        let address = Address::Tcp { host: "127.0.0.1".into(), port };
+        let contact = probe(Protocol::Https, &address, &ask(), Limits::default(), None).await;
+        assert!(
+            matches!(&contact, Contact::TlsFailed { detail } if detail.contains("does not speak TLS")),
+            "{contact:?}"
+        );
+        let quiet = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let quiet_port = quiet.local_addr().unwrap().port();
+        let _held = tokio::spawn(async move {
+            let _kept = quiet.accept().await;
+            std::future::pending::<()>().await;
+        });
+        let limits = Limits::within(None, Some(Duration::from_millis(300)));
+        let address = Address::Tcp { host: "127.0.0.1".into(), port: quiet_port };
+        let contact = probe(Protocol::Http, &address, &ask(), limits, None).await;
+        assert!(
+            matches!(contact, Contact::NoAnswer { after_ms } if (300..2000).contains(&after_ms)),
+            "{contact:?}"
         );
     }
 }

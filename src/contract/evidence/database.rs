@@ -17,4 +17,8 @@ pub struct DatabaseEvidence {
     /// The server's own error, e.g. `1040: Too many connections`.
     pub server_error: Option<String>,
     pub elapsed_ms: u64,
+    /// For a local database that does not answer: its server installed here but stopped, or
+    /// running but listening elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_server: Option<String>,
 }

@@ -235,14 +235,16 @@ impl Walk<'_> {
         else {
             return;
         };
-        let timeout = words.iter().find_map(|w| w.strip_prefix("timeout="));
-        if let Some(t) = timeout {
-            let setting = Setting {
-                name: "ProxyPass timeout".to_owned(),
-                value: t.to_owned(),
-                at: at.clone(),
-            };
-            self.site().timeouts.push(setting);
+        for key in ["timeout", "connectiontimeout"] {
+            let prefix = format!("{key}=");
+            if let Some(t) = words.iter().find_map(|w| w.strip_prefix(prefix.as_str())) {
+                let setting = Setting {
+                    name: format!("ProxyPass {key}"),
+                    value: t.to_owned(),
+                    at: at.clone(),
+                };
+                self.site().timeouts.push(setting);
+            }
         }
         self.target(&url.clone(), words.join(" "), at);
     }
@@ -257,6 +259,7 @@ impl Walk<'_> {
             at,
             member_at: None,
             standby: false,
+            settings: Vec::new(),
         };
         match url.strip_prefix("balancer://") {
             Some(rest) => {

@@ -5,10 +5,12 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+mod scope;
 mod syntax;
 
 pub use syntax::{Directive, MAX_BLOCK_DEPTH};
 
+use self::scope::{expand_variables, governing, scoped};
 use self::syntax::parse_file;
 use super::source::{self, Sources};
 use crate::contract::evidence::web::{
@@ -59,6 +61,8 @@ struct Inherited {
     timeouts: Vec<Setting>,
     limits: Vec<Setting>,
     root: Option<String>,
+    /// The settings that govern upstreams (see [`scoped`]), from `http`.
+    scope: Vec<Setting>,
 }
 
 impl Walk<'_> {
@@ -99,6 +103,7 @@ impl Walk<'_> {
                 _ => collect_setting(d, &mut inherited.timeouts, &mut inherited.limits),
             }
         }
+        inherited.scope = scoped(http, &[]);
         for server in http.iter().filter(|d| d.name == "server") {
             self.server(server, &inherited);
         }
@@ -121,26 +126,28 @@ impl Walk<'_> {
             }
         }
         site.name = site.names.first().cloned().unwrap_or_else(|| "_".to_owned());
-        self.body(server.children(), &mut site, None);
+        self.body(server.children(), &mut site, None, &inherited.scope);
         self.config.sites.push(site);
     }
 
     /// The directives of a server, location or `if` block; `flag` is the file an enclosing
     /// `if (-f …)` tests.
-    fn body(&mut self, body: &[Directive], site: &mut Site, flag: Option<&str>) {
+    /// `scope` holds the upstream settings of the enclosing blocks.
+    fn body(&mut self, body: &[Directive], site: &mut Site, flag: Option<&str>, scope: &[Setting]) {
+        let scope = scoped(body, scope);
         for d in body {
             match d.name.as_str() {
-                "location" | "limit_except" => self.body(d.children(), site, flag),
+                "location" | "limit_except" => self.body(d.children(), site, flag, &scope),
                 "if" => {
                     let tested = flag_file(&d.args);
-                    self.body(d.children(), site, tested.as_deref().or(flag));
+                    self.body(d.children(), site, tested.as_deref().or(flag), &scope);
                 }
                 "error_log" => self.log(d, LogKind::NginxError, Some(&site.name)),
                 "access_log" => self.log(d, LogKind::NginxAccess, Some(&site.name)),
                 "return" if d.arg(0) == "503" => {
                     site.maintenance.push(self.maintenance(d, site, flag));
                 }
-                name if name.ends_with("_pass") => site.targets.extend(self.targets(d)),
+                name if name.ends_with("_pass") => site.targets.extend(self.targets(d, &scope)),
                 _ => collect_setting(d, &mut site.timeouts, &mut site.limits),
             }
         }
@@ -156,9 +163,11 @@ impl Walk<'_> {
         Maintenance { rule: d.text(), at: d.at.clone(), flag_file, active }
     }
 
-    /// The targets a `*_pass` directive points at, group members expanded.
-    fn targets(&self, d: &Directive) -> Vec<Upstream> {
+    /// The targets a `*_pass` directive points at, group members expanded; a variable set to
+    /// a literal by `set` in scope is expanded.
+    fn targets(&self, d: &Directive, scope: &[Setting]) -> Vec<Upstream> {
         let Some((protocol, rest)) = pass_target(&d.name, d.arg(0)) else { return Vec::new() };
+        let settings = governing(d, scope);
         let target = |address, member_at, standby, group: Option<&str>| Upstream {
             protocol,
             address,
@@ -167,7 +176,9 @@ impl Walk<'_> {
             at: d.at.clone(),
             member_at,
             standby,
+            settings: settings.clone(),
         };
+        let rest = expand_variables(&rest, scope);
         if rest.contains('$') {
             return vec![target(Address::Dynamic { text: rest }, None, false, None)];
         }
@@ -211,7 +222,7 @@ impl Walk<'_> {
     }
 }
 
-fn setting(d: &Directive) -> Setting {
+pub(super) fn setting(d: &Directive) -> Setting {
     Setting { name: d.name.clone(), value: d.args.join(" "), at: d.at.clone() }
 }
 
@@ -345,13 +356,16 @@ mod tests {
     #[test]
     fn quotes_variables_comments_and_unix_urls() {
         let config = parse(
-            "http {\n  # a comment { with braces\n  error_log \"logs/err;or.log\" warn;\n  server {\n    set $b \"x\";\n    location /a { proxy_pass http://unix:/run/app.sock:/api; }\n    location /b { proxy_pass http://${b}:81; }\n    location /c { proxy_pass http://backend.internal; }\n  }\n}\n",
+            "http {\n  # a comment { with braces\n  error_log \"logs/err;or.log\" warn;\n  server {\n    set $b \"x\";\n    location /a { proxy_pass http://unix:/run/app.sock:/api; }\n    location /b { proxy_pass http://${b}:81; resolver 127.0.0.1; }\n    location /c { proxy_pass http://backend.internal; }\n    location /d { proxy_pass http://$host$request_uri; }\n  }\n}\n",
         );
         assert_eq!(config.logs[0].path, PathBuf::from("/srv/nginx/logs/err;or.log"));
         let t = &config.sites[0].targets;
         assert_eq!(t[0].address, Address::Unix { path: "/run/app.sock".into() });
-        assert!(matches!(t[1].address, Address::Dynamic { .. }));
+        assert_eq!(t[1].address.to_string(), "x:81", "a variable set to a literal is expanded");
+        let governing: Vec<&str> = t[1].settings.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(governing, vec!["set", "resolver"]);
         assert_eq!(t[2].address.to_string(), "backend.internal:80");
+        assert!(matches!(t[3].address, Address::Dynamic { .. }));
     }
 
     #[test]
