@@ -20,8 +20,14 @@ use crate::tui::{App, Effect};
 /// The runbook walked when `--runbook` is not given.
 pub const DEFAULT_RUNBOOK: &str = "http-5xx";
 
-pub fn run(url: Option<String>, runbook: Option<&str>, ascii: bool) -> anyhow::Result<ExitCode> {
+pub fn run(
+    url: Option<String>,
+    runbook: Option<&str>,
+    ascii: bool,
+    presets: &[String],
+) -> anyhow::Result<ExitCode> {
     let runbook = load_runbook(runbook.unwrap_or(DEFAULT_RUNBOOK))?;
+    let presets = parse_presets(&runbook, presets)?;
     let rules = Rules::builtin().context("the built-in diagnosis rules")?;
     require_terminal()?;
     let store = Store::open()?;
@@ -29,11 +35,33 @@ pub fn run(url: Option<String>, runbook: Option<&str>, ascii: bool) -> anyhow::R
     let url = url.unwrap_or_default();
     let fresh = Session::new(new_id(&store, now), &runbook, url.clone(), time_zone(), now);
     let existing = if url.is_empty() { None } else { store.open_for(&url, &runbook.id)? };
-    let app = match existing {
-        Some(existing) => App::with_offer(runbook, rules, fresh, existing, now),
-        None => App::new(runbook, rules, fresh, now),
+    let (app, first) = match existing {
+        Some(existing) => (App::with_offer(runbook, rules, fresh, existing, now), Vec::new()),
+        // With a URL the checks start at once; the inputs stay one key (`i`) away.
+        None => App::start(runbook, rules, fresh, now, &presets),
     };
-    run_ui(app, &store, ascii, Vec::new())
+    run_ui(app, &store, ascii, first)
+}
+
+/// `NAME=VALUE` pairs for the runbook's inputs, each name checked against them.
+fn parse_presets(runbook: &Runbook, presets: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    presets
+        .iter()
+        .map(|pair| {
+            let Some((name, value)) = pair.split_once('=') else {
+                anyhow::bail!("`--set {pair}`: expected NAME=VALUE");
+            };
+            if runbook.input(name).is_none() {
+                let names: Vec<&str> = runbook.inputs.iter().map(|i| i.name.as_str()).collect();
+                anyhow::bail!(
+                    "`--set {pair}`: runbook `{}` has no input `{name}`; its inputs: {}",
+                    runbook.id,
+                    names.join(", ")
+                );
+            }
+            Ok((name.to_owned(), value.to_owned()))
+        })
+        .collect()
 }
 
 /// A runbook by file or id, with its warnings printed (they do not stop the walk).
@@ -95,7 +123,9 @@ pub fn run_ui(
     runtime.shutdown_timeout(Duration::from_millis(500));
     let ended = ended?;
     let session = app.session();
-    if !session.entries.is_empty() {
+    if session.entries.is_empty() {
+        stderr("Nothing was recorded, so no session was saved.");
+    } else {
         stderr(&format!(
             "Session {id} saved in {}\n  continue: triage resume {id}\n  export:   triage export {id} -o incident.md",
             store.path(&session.id).display(),

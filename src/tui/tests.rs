@@ -288,8 +288,9 @@ fn the_outline_and_the_search_jump_to_any_step() {
     assert!(
         matches!(events(&app).last(), Some(Event::StepEntered { step, via: Via::Jump, .. }) if step == "database")
     );
+    // The outline takes typing at once, whether it was opened with `o` or `/`.
     press(&mut app, KeyCode::Char('o'));
-    press(&mut app, KeyCode::Char('j'));
+    chars(&mut app, "error log");
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.session().position(), Position::Step("origin-logs".into()));
 }
@@ -344,13 +345,14 @@ fn the_offer_resumes_or_starts_fresh() {
         existing.clone(),
         at(50),
     );
-    press(&mut offer, KeyCode::Char('r'));
-    assert_eq!(offer.session().id, "t-1");
+    press(&mut offer, KeyCode::Enter);
+    assert_eq!(offer.session().id, "t-1", "Enter resumes, as the prompt says");
     assert!(matches!(offer.mode, Mode::Walk));
     let mut offer = App::with_offer(rb, Rules::builtin().unwrap(), fresh, existing, at(50));
-    press(&mut offer, KeyCode::Char('f'));
+    let fx = press(&mut offer, KeyCode::Char('f'));
     assert_eq!(offer.session().id, "t-2");
-    assert!(matches!(offer.mode, Mode::Form(_)));
+    assert!(matches!(offer.mode, Mode::Walk), "with the URL known, a fresh walk starts at once");
+    assert_eq!(started(&fx).len(), 1);
 }
 
 #[test]

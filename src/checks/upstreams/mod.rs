@@ -249,7 +249,7 @@ async fn check(system: &System, gathered: Gathered) -> Upstreams {
         notes.extend(config.problems.iter().cloned());
     }
     let configs = gathered.configs.into_iter().map(|(c, _)| c).collect();
-    Upstreams { configs, results, unseen, notes }
+    Upstreams { configs, results, unseen, notes, fpm: gathered.fpm }
 }
 
 /// One entry per distinct (protocol, address), in config order.

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::stack::Unseen;
-use super::web::{Location, ProxyConfig, ServerKind, Upstream};
+use super::web::{FpmConfig, Location, ProxyConfig, ServerKind, Upstream};
 
 /// What the check found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,6 +13,9 @@ pub struct Upstreams {
     pub results: Vec<UpstreamResult>,
     pub unseen: Vec<Unseen>,
     pub notes: Vec<String>,
+    /// The PHP-FPM configs read, so a socket can be traced to its pool file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fpm: Vec<FpmConfig>,
 }
 
 /// One distinct target and what it did.
