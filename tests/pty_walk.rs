@@ -197,7 +197,7 @@ fn triage(data: &Path, args: &[&str]) -> std::process::Output {
 /// From the start through the inputs onto the second step, with a note written there.
 fn to_second_step_with_a_note(tui: &mut Tui, note: &str) {
     tui.wait_for("First, what is affected?");
-    tui.press(&ENTER.repeat(3));
+    tui.press(&ENTER.repeat(5));
     tui.wait_for("Confirm the public error");
     tui.wait_for("A CDN error page (\"521\" & co.) ★ suggested");
     tui.press(ENTER);
@@ -336,7 +336,7 @@ fn resizing_at_any_moment_redraws_and_too_small_says_so() {
     tui.wait_for("First, what is affected?");
     tui.resize(20, 60);
     tui.wait_for("needs at least 80x24; this terminal is 60x20");
-    tui.press(&ENTER.repeat(3));
+    tui.press(&ENTER.repeat(5));
     tui.resize(30, 100);
     let screen = tui.wait_for("Confirm the public error <fast> · visitor / client");
     assert!(screen.lines().next().unwrap().trim_end().ends_with("step 1 of 4"), "{screen}");

@@ -122,8 +122,9 @@ fn scripted() -> App {
     );
     let mut walk =
         Walk { app: App::new(runbook, Rules::builtin().unwrap(), session, start), clock: 0 };
-    walk.key(KeyCode::Enter);
-    walk.key(KeyCode::Enter);
+    for _ in 0..4 {
+        walk.key(KeyCode::Enter);
+    }
     let fx = walk.key(KeyCode::Enter);
     walk.finish(&fx, probe);
     walk.key(KeyCode::Tab);

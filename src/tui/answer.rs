@@ -154,6 +154,7 @@ impl App {
 
     /// `c`: copies the selected command; when it still lacks a value, asks for it first.
     pub(crate) fn copy_command(&mut self, fx: &mut Vec<Effect>) {
+        self.view.item_touched = true;
         let Some(template) = self.selected_template() else {
             self.say("select a command first (Tab to the step, ↑↓ to one)");
             return;
@@ -214,6 +215,7 @@ impl App {
     }
 
     pub(crate) fn mark_tried(&mut self) {
+        self.view.item_touched = true;
         match self.selected_item() {
             Some(Item::Fix(fix) | Item::FixCommand(fix, _)) => {
                 self.overlay = Some(Overlay::FixOutcome { fix });

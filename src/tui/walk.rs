@@ -397,6 +397,9 @@ impl App {
     }
 
     fn activate(&mut self, fx: &mut Vec<Effect>) {
+        if self.focus == Pane::Details {
+            self.view.item_touched = true;
+        }
         match self.focus {
             Pane::Question => self.answer_selected(fx),
             Pane::Details => match self.selected_item() {

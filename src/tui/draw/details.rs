@@ -62,9 +62,12 @@ fn step_doc(app: &App, step: &Step, width: usize, theme: Theme) -> Doc {
     }
     super::watch::panel(&mut doc, app, theme);
     // The evidence next: at 80x24 it is what the first screen must show; why the step matters
-    // follows at once (and leads on steps without checks).
+    // follows at once (and leads on steps without checks). While watching, the panel above is
+    // the evidence: the diagnosis of the latest probe alone would mislead.
     checks(&mut doc, app, theme);
-    diagnosis(&mut doc, app, theme);
+    if step.repeat.is_none() {
+        diagnosis(&mut doc, app, theme);
+    }
     doc.heading_or_first("Why this step", theme.heading());
     doc.para("", &app.text(&step.why), Style::new());
     instructions(&mut doc, app, step, theme);

@@ -18,15 +18,14 @@ use crate::tui::form::{Field, Form};
 /// One line, at the top, so even a sliver of a terminal says what it needs.
 pub fn too_small(frame: &mut Frame, area: Rect, _theme: Theme) {
     let text = format!(
-        "triage needs {MIN_WIDTH}x{MIN_HEIGHT} or more (this is {}x{}); the session is saved",
+        "triage needs {MIN_WIDTH}x{MIN_HEIGHT} (this is {}x{}); nothing is lost",
         area.width, area.height
     );
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
 }
 
 pub fn offer(frame: &mut Frame, area: Rect, app: &App, existing: &Session, theme: Theme) {
-    let rect = centered(area, 72, 12);
-    let width = usize::from(rect.width.saturating_sub(4));
+    let width = usize::from(72.min(area.width).saturating_sub(4));
     let mut doc = Doc::new(width);
     doc.para("", &format!("An open session exists for {}.", existing.url), theme.heading());
     doc.blank();
@@ -44,6 +43,8 @@ pub fn offer(frame: &mut Frame, area: Rect, app: &App, existing: &Session, theme
     doc.blank();
     doc.line(keys_line(&[("⏎ r", "resume it"), ("f", "start fresh"), ("q", "quit")], theme));
     let title = format!(" {} ", truncate(&app.runbook().title, width));
+    let height = u16::try_from(doc.lines.len() + 2).unwrap_or(u16::MAX);
+    let rect = centered(area, 72, height);
     frame.render_widget(Paragraph::new(doc.lines).block(block(title, true, theme)), rect);
 }
 

@@ -48,7 +48,7 @@ fn secs(s: u64) -> String {
 fn rate(doc: &mut Doc, w: &Watch, theme: Theme) {
     let probes = w.probes.len();
     let errors = w.errors();
-    let pct = if probes == 0 { 0 } else { errors * 100 / probes };
+    let pct = if probes == 0 { 0 } else { (errors * 100 + probes / 2) / probes };
     let style = if errors == 0 { theme.ok() } else { theme.bad() };
     doc.line(Line::from(vec![
         Span::raw("5xx rate "),
