@@ -311,7 +311,7 @@ const GUIDE_502_HOWTO: &[Row] = &[
     ("Owner: is the application running (php-fpm)", "app-runtime", "systemctl status {{php_unit}}"),
     ("Owner: is the Node.js app running (pm2 status)", "app-runtime", "pm2 status"),
     ("Owner: restart the web server if needed", "fix-web-server", "sudo systemctl start {{web_server}}"),
-    ("Owner: restart PHP-FPM if needed", "fix-runtime-stopped", "sudo systemctl restart {{php_unit}}"),
+    ("Owner: restart PHP-FPM if needed", "fix-php-stopped", "sudo systemctl restart {{php_unit}}"),
     ("Owner: nginx error log (the one the config names)", "web-server-logs", "sudo tail -n 200 {{error_log}}"),
     ("Owner: Apache error log (the one the config names)", "web-server-logs", "(the log its nginx or apache config names)"),
     ("Owner: PHP-FPM log", "app-runtime", "/var/log/php-fpm/error.log"),
@@ -533,10 +533,10 @@ fn fixes_the_guides_describe_in_prose_are_cards() {
     let runbook = runbook();
     #[rustfmt::skip]
     let prose: &[(&str, &str, &str)] = &[
-        ("restart PHP-FPM after reading the log", "fix-runtime-stopped", "restart-php-fpm"),
+        ("restart PHP-FPM after reading the log", "fix-php-stopped", "restart-php-fpm"),
         ("tune the PHP-FPM pool and restart after changes", "fix-workers", "tune-php-fpm-pool"),
         ("fix the socket permissions", "fix-socket-permissions", "fix-socket-permissions"),
-        ("restart the Node/Python app after reading its log", "fix-runtime-stopped", "restart-app-service"),
+        ("restart the Node/Python app after reading its log", "fix-app-stopped", "restart-app-service"),
         ("queue long, synchronous work", "fix-timeouts", "queue-long-work"),
         ("raise the proxy timeouts", "fix-timeouts", "raise-proxy-timeouts"),
         ("fix the upstream address (proxy_pass)", "fix-upstream", "fix-upstream-address"),
@@ -728,7 +728,7 @@ fn the_flow_has_the_steps_other_work_refers_to() {
     let runbook = runbook();
     #[rustfmt::skip]
     let steps: &[(&str, Layer, &[&str])] = &[
-        ("confirm-public-error", Layer::Client, &["http_probe", "dns", "tls"]),
+        ("confirm-public-error", Layer::Client, &["http_probe", "dns", "tls", "upstreams"]),
         ("visitor-side", Layer::Client, &[]),
         ("identify-layer", Layer::Client, &["http_probe", "recent_changes", "dns"]),
         ("cdn-proxy", Layer::Cdn, &["origin", "tls"]),

@@ -10,6 +10,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod pty;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
@@ -223,6 +225,11 @@ impl PhpFpm {
 
     /// `None` when PHP-FPM is not installed (outside CI).
     pub fn start() -> Option<PhpFpm> {
+        PhpFpm::start_with("listen.mode = 0666\n")
+    }
+
+    /// As [`PhpFpm::start`], with the pool's `listen.*` lines given (owner, group, mode).
+    pub fn start_with(listen: &str) -> Option<PhpFpm> {
         let binary = PhpFpm::binary().unwrap_or_else(|| PathBuf::from("/usr/sbin/php-fpm8.2"));
         let binary = require(&binary, "php-fpm", "real PHP-FPM test")?;
         let dir = open_dir();
@@ -231,7 +238,7 @@ impl PhpFpm {
         let config = dir.path().join("php-fpm.conf");
         let user = if is_root() { "user = nobody\ngroup = nogroup\n" } else { "" };
         let text = format!(
-            "[global]\npid = {d}/php-fpm.pid\nerror_log = {d}/php-fpm.log\ndaemonize = no\n[www]\n{user}listen = {d}/php-fpm.sock\nlisten.mode = 0666\npm = static\npm.max_children = 2\n"
+            "[global]\npid = {d}/php-fpm.pid\nerror_log = {d}/php-fpm.log\ndaemonize = no\n[www]\n{user}listen = {d}/php-fpm.sock\n{listen}pm = static\npm.max_children = 2\n"
         );
         std::fs::write(&config, text).unwrap();
         let mut child = Command::new(&binary)
@@ -243,7 +250,7 @@ impl PhpFpm {
             .spawn()
             .unwrap();
         let started = Instant::now();
-        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        while !socket.exists() {
             if let Ok(Some(status)) = child.try_wait() {
                 let stderr =
                     std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default();
@@ -265,4 +272,119 @@ impl Drop for PhpFpm {
     fn drop(&mut self) {
         stop(&mut self.child);
     }
+}
+
+/// A PostgreSQL cluster in its own directory, port and socket directory, run as `postgres` when
+/// the tests run as root; it can be stopped and started again (an incident and its repair).
+#[derive(Debug)]
+pub struct Postgres {
+    pub port: u16,
+    bin: PathBuf,
+    data: PathBuf,
+    dir: tempfile::TempDir,
+    user: Option<(u32, u32)>,
+    child: Option<Child>,
+}
+
+impl Postgres {
+    /// `None` when PostgreSQL is not installed (outside CI).
+    pub fn start() -> Option<Postgres> {
+        let bin = postgres_bin();
+        let bin = require(
+            &bin.unwrap_or_else(|| PathBuf::from("/usr/lib/postgresql/15/bin")).join("postgres"),
+            "postgresql",
+            "real PostgreSQL test",
+        )?;
+        let bin = bin.parent().unwrap().to_owned();
+        let user = if is_root() { Some(postgres_user().expect("the postgres user")) } else { None };
+        let dir = open_dir();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let data = dir.path().join("data");
+        let mut initdb = Command::new(bin.join("initdb"));
+        initdb.arg("-D").arg(&data).args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        ]);
+        let status = as_user(&mut initdb, user)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "initdb failed");
+        let mut pg = Postgres { port: free_port(), bin, data, dir, user, child: None };
+        pg.start_again();
+        Some(pg)
+    }
+
+    /// Starts the stopped server again, on the same port, and waits until it listens.
+    pub fn start_again(&mut self) {
+        let mut cmd = Command::new(self.bin.join("postgres"));
+        cmd.arg("-D").arg(&self.data).args([
+            "-p",
+            &self.port.to_string(),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-k",
+        ]);
+        cmd.arg(self.dir.path());
+        let child = as_user(&mut cmd, self.user)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(30), "PostgreSQL did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops it (a fast shutdown), as an incident would.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if let Some(pid) =
+                i32::try_from(child.id()).ok().and_then(rustix::process::Pid::from_raw)
+            {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::INT);
+            }
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn postgres_bin() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .collect();
+    dirs.sort();
+    dirs.into_iter().rev().find(|d| d.join("initdb").is_file() && d.join("postgres").is_file())
+}
+
+fn postgres_user() -> Option<(u32, u32)> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    let line = passwd.lines().find(|l| l.starts_with("postgres:"))?;
+    let fields: Vec<&str> = line.split(':').collect();
+    Some((fields.get(2)?.parse().ok()?, fields.get(3)?.parse().ok()?))
+}
+
+fn as_user(command: &mut Command, user: Option<(u32, u32)>) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    if let Some((uid, gid)) = user {
+        command.uid(uid).gid(gid);
+    }
+    command
 }

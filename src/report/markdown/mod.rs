@@ -79,9 +79,10 @@ fn first_screen(out: &mut String, session: &Session, a: &Assessment) {
     if let Some(path) = &a.path {
         out.push_str(&format!("- **Path:** {}\n", inline(&path.line())));
     }
-    if let Some(line) = a.incident.facts.get("logs.first_line") {
-        let quoted = markdown_code_span(&clean(&line.to_string()));
-        out.push_str(&format!("- **First log line of this site:** {quoted}\n"));
+    if let Some((line, answered)) = first_log_line(session, a) {
+        let from = if answered { " (as pasted during the walk)" } else { "" };
+        let quoted = markdown_code_span(&line);
+        out.push_str(&format!("- **First log line of this site{from}:** {quoted}\n"));
     }
     tried(out, &note::tried(session, a.watch.as_ref()));
     out.push_str(&format!("- **Outcome:** {}\n\n", outcome(session)));
@@ -93,6 +94,16 @@ fn first_screen(out: &mut String, session: &Session, a: &Assessment) {
         inline(&session.runbook.version),
         markdown_code_span(&session.id)
     ));
+}
+
+/// The site's first matching log line, from the logs check or, failing that, as the user
+/// pasted it; and whether it was pasted.
+fn first_log_line(session: &Session, a: &Assessment) -> Option<(String, bool)> {
+    let items = support::collect(session, &a.incident.facts, &a.incident.diagnosis);
+    let item =
+        items.into_iter().find(|i| i.item == crate::runbook::model::SupportItem::FirstLogLine)?;
+    let answered = item.source.iter().any(|s| s == "answer");
+    item.lines.into_iter().next().map(|line| (line, answered))
 }
 
 /// `worst 502, made by nginx (web server); first seen …, last seen …, recovered at …`.
@@ -149,6 +160,11 @@ fn outcome(session: &Session) -> String {
         _ => None,
     });
     match (session.is_closed(), last) {
+        (true, Some((title, Ending::Resolved, summary)))
+            if title.eq_ignore_ascii_case("resolved") =>
+        {
+            format!("resolved. {}", inline(summary))
+        }
         (true, Some((title, Ending::Resolved, summary))) => {
             format!("resolved ({}). {}", inline(title), inline(summary))
         }
