@@ -34,8 +34,21 @@ fn confirm(tui: &mut Tui, step: &str, label: &str) {
     tui.wait_gone(&pane);
 }
 
-/// On a fix step: the card is open, first; after the repair `r` checks again and the suggested
-/// "the change is made" is confirmed.
+/// Copies the card's first command; a value it lacks is asked for (and given) first.
+fn copy_first_command(tui: &mut Tui, value: &str) {
+    tui.press("j");
+    tui.press("c");
+    while tui.wait_for_any(&["Command copied", "A value the command needs"]).0 == 1 {
+        tui.paste(value);
+        tui.press(ENTER);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    tui.press(ESC);
+    tui.wait_gone("Command copied");
+}
+
+/// On a fix step: the card is open, first; a command of it is copied; after the repair `r`
+/// checks again and the suggested "the change is made" is confirmed.
 fn repaired(tui: &mut Tui, card: &str, repair: impl FnOnce()) {
     tui.wait_for(card);
     let screen = tui.wait_for("Question — Tab to answer");
@@ -44,6 +57,7 @@ fn repaired(tui: &mut Tui, card: &str, repair: impl FnOnce()) {
         "the card opens first, in full:\n{screen}"
     );
     assert!(screen.contains("Question — Tab to answer"), "the card has the height:\n{screen}");
+    copy_first_command(tui, "shop");
     repair();
     tui.press("r");
     tui.press(TAB);
@@ -108,7 +122,9 @@ fn the_note(data: &Path) -> String {
     let (path, session) = session_file(data);
     let typed = serde_json::from_value::<triage::session::Session>(session.clone());
     assert!(typed.is_ok(), "the session file reads back: {typed:?}");
-    for copied in entries_of(&session, "copied") {
+    let copied = entries_of(&session, "copied");
+    assert!(!copied.is_empty(), "a command of the card was copied");
+    for copied in copied {
         let text = copied["text"].as_str().unwrap();
         assert!(!text.contains("{{") && !text.contains('‹'), "copied with a gap: {text}");
     }

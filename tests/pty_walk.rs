@@ -13,7 +13,6 @@ mod support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::Path;
 
 use support::pty::{CTRL_S, ENTER, ESC, PAGE_DOWN, TAB, Tui, entries_of, session_file, triage};
 

@@ -137,9 +137,11 @@ fn upstream(facts: &Facts) -> Option<Hop> {
     })
 }
 
+/// The runtime the site's upstream implies (PHP-FPM behind FastCGI), not any runtime that
+/// happens to run on the machine.
 fn runtime(facts: &Facts) -> Option<Hop> {
     let down = text(facts, "upstream.runtimes_down");
-    let name = down.clone().or_else(|| text(facts, "stack.runtimes"))?;
+    let name = down.clone().or_else(|| text(facts, "found.runtime"))?;
     let unit = text(facts, "found.php_unit").filter(|_| name == "php-fpm");
     let state = if down.is_some() { "not listening" } else { "running" }.to_owned();
     Some(Hop {

@@ -143,14 +143,13 @@ impl Timeline {
     }
 
     fn mark_times(&mut self) {
-        let failed = |p: &&Probe| p.failed();
-        let probed = self.probes.iter().find(failed).map(|p| p.at);
+        let probed = self.probes.iter().find(|p| p.failed()).map(|p| p.at);
         self.first_seen = match (probed, self.first_logged) {
             (Some(p), Some(l)) => Some(p.min(l)),
             (p, l) => p.or(l),
         };
-        self.last_seen = self.probes.iter().rev().find(failed).map(|p| p.at);
-        let last_error = self.probes.iter().rposition(|p| p.failed());
+        self.last_seen = self.probes.iter().rev().find(|p| p.failed()).map(|p| p.at);
+        let last_error = self.probes.iter().rposition(Probe::failed);
         self.recovered_at =
             last_error.and_then(|i| self.probes.get(i + 1..)?.first()).map(|p| p.at);
     }
@@ -181,7 +180,10 @@ mod tests {
         Event::CheckFinished {
             step: "s".into(),
             run: RunId(1),
-            request: CheckRequest { check: "http_probe".into(), params: Default::default() },
+            request: CheckRequest {
+                check: "http_probe".into(),
+                params: std::collections::BTreeMap::default(),
+            },
             report: CheckReport::new("http_probe", CheckStatus::Failed, "x").with_facts(facts),
         }
     }

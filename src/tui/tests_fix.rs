@@ -110,7 +110,7 @@ fn a_url_starts_the_checks_at_once_and_the_inputs_are_one_key_away() {
     let (mut app, fx) = start();
     assert!(matches!(app.mode, Mode::Walk));
     assert_eq!(app.session().position(), Position::Step("confirm-public-error".into()));
-    assert_eq!(started(&fx).len(), 3, "probe, DNS and TLS start with the walk");
+    assert_eq!(started(&fx).len(), 4, "probe, DNS, TLS and the site's proxy config at once");
     key(&mut app, 1, KeyCode::Char('i'));
     assert!(matches!(&app.mode, Mode::Form(form) if form.editing));
     let entries = app.session().entries.len();
@@ -124,7 +124,7 @@ fn a_url_starts_the_checks_at_once_and_the_inputs_are_one_key_away() {
     }
     let fx = app.update(at(2), Msg::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL)));
     assert_eq!(app.session().inputs().unwrap()["origin"], "203.0.113.7");
-    assert_eq!(started(&fx).len(), 3, "the step's checks run again with the new inputs");
+    assert_eq!(started(&fx).len(), 4, "the step's checks run again with the new inputs");
 }
 
 #[test]
@@ -239,4 +239,38 @@ fn page_down_moves_a_pane_less_one_line() {
     let height = crate::tui::draw::pane_height(&app, Pane::Details);
     key(&mut app, 7, KeyCode::PageDown);
     assert_eq!(usize::from(app.view.scroll), height - 1);
+}
+
+#[test]
+fn no_command_of_the_runbook_is_ever_shown_or_copied_with_a_placeholder() {
+    let (mut app, _) = start();
+    let rb = builtin();
+    let templates: Vec<String> = rb
+        .steps
+        .iter()
+        .flat_map(|s| s.commands.iter().chain(s.fixes.iter().flat_map(|f| &f.commands)))
+        .flat_map(|c| {
+            let rollback = match &c.effect {
+                crate::runbook::model::Effect::ChangesSystem { rollback, .. } => {
+                    Some(rollback.clone())
+                }
+                crate::runbook::model::Effect::ReadOnly => None,
+            };
+            std::iter::once(c.run.clone()).chain(rollback)
+        })
+        .collect();
+    assert!(templates.len() > 100, "{}", templates.len());
+    // Nothing found yet: every gap is marked, and the copy asks for exactly those.
+    for t in &templates {
+        let shown = app.command(t);
+        assert!(!shown.contains("{{"), "{t} → {shown}");
+        assert_eq!(shown.contains('‹'), !app.missing(t).is_empty(), "{t} → {shown}");
+    }
+    // Every input set (as `i` or the copy's questions would): every command is complete.
+    let values = rb.inputs.iter().map(|i| (i.name.clone(), format!("/x/{}", i.name))).collect();
+    app.record(Event::InputsSet { values }, &mut Vec::new());
+    for t in &templates {
+        let shown = app.command(t);
+        assert!(!shown.contains("{{") && !shown.contains('‹'), "{t} → {shown}");
+    }
 }

@@ -337,14 +337,10 @@ impl App {
     /// the step); ← goes to the trail at the left, and → or Tab back.
     fn switch_pane(&mut self, forward: bool) {
         let at_step = self.current_step().is_some();
-        self.focus = match (forward, self.focus) {
-            (true, Pane::Question) => Pane::Details,
-            (true, Pane::Details) if at_step => Pane::Question,
-            (true, _) if at_step => Pane::Question,
-            (true, _) => Pane::Details,
-            (false, Pane::Trail) if at_step => Pane::Question,
-            (false, Pane::Trail) => Pane::Details,
-            (false, _) => Pane::Trail,
+        self.focus = match (forward, self.focus, at_step) {
+            (true, Pane::Question, _) | (_, Pane::Trail, false) | (true, _, false) => Pane::Details,
+            (true, _, true) | (false, Pane::Trail, true) => Pane::Question,
+            (false, _, _) => Pane::Trail,
         };
         if self.focus == Pane::Trail {
             self.trail_cursor = self.session.path().len().saturating_sub(1);
@@ -403,12 +399,10 @@ impl App {
         match self.focus {
             Pane::Question => self.answer_selected(fx),
             Pane::Details => match self.selected_item() {
-                Some(Item::Fix(i)) => {
-                    if !self.view.expanded.remove(&i) {
-                        self.view.expanded.insert(i);
-                    }
+                Some(Item::Fix(i)) if !self.view.expanded.remove(&i) => {
+                    self.view.expanded.insert(i);
                 }
-                None => {}
+                Some(Item::Fix(_)) | None => {}
                 Some(Item::Command(_) | Item::FixCommand(..)) => self.copy_command(fx),
             },
             Pane::Trail => self.jump_to_visit(fx),

@@ -108,6 +108,19 @@ impl Tui {
         }
     }
 
+    /// Waits until the screen shows one of `texts`; which one, and the screen.
+    pub fn wait_for_any(&self, texts: &[&str]) -> (usize, String) {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if let Some(i) = texts.iter().position(|t| screen.contains(t)) {
+                return (i, screen);
+            }
+            assert!(start.elapsed() < DEADLINE, "waited for {texts:?}; the screen:\n{screen}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Waits until the screen no longer shows `text` (an overlay closed).
     pub fn wait_gone(&self, text: &str) {
         let start = Instant::now();

@@ -100,20 +100,17 @@ fn send(doc: &mut Doc, app: &App, theme: Theme) {
     doc.heading("Send with it", theme.heading());
     for entry in filled {
         let value = entry.lines.first().cloned().or(entry.answer.clone());
-        match value {
-            Some(value) => {
-                bullet(doc, &format!("{}:", entry.text), Style::new(), theme);
-                doc.para("    ", &value, theme.command());
-                if entry.lines.len() > 1 {
-                    let more = format!("(+{} more lines in the note)", entry.lines.len() - 1);
-                    doc.para("    ", &more, theme.dim());
-                }
-            }
-            None => {
-                let ask = entry.ask.map_or(String::new(), |q| format!(" — a asks: {q}"));
-                let text = format!("{}: {}{ask}", entry.text, support::NOT_COLLECTED);
-                bullet(doc, &text, theme.dim(), theme);
-            }
+        let Some(value) = value else {
+            let ask = entry.ask.map_or(String::new(), |q| format!(" — a asks: {q}"));
+            let text = format!("{}: {}{ask}", entry.text, support::NOT_COLLECTED);
+            bullet(doc, &text, theme.dim(), theme);
+            continue;
+        };
+        bullet(doc, &format!("{}:", entry.text), Style::new(), theme);
+        doc.para("    ", &value, theme.command());
+        if entry.lines.len() > 1 {
+            let more = format!("(+{} more lines in the note)", entry.lines.len() - 1);
+            doc.para("    ", &more, theme.dim());
         }
     }
 }

@@ -227,8 +227,8 @@ fn prompt_box(
 ) {
     let width = 72.min(area.width);
     let lines = super::doc::wrap(prompt, usize::from(width.saturating_sub(4)));
-    let height = (u16::try_from(lines.len()).unwrap_or(3) + 6).min(area.height);
-    let rect = centered(area, width, height);
+    let box_height = (u16::try_from(lines.len()).unwrap_or(3) + 6).min(area.height);
+    let rect = centered(area, width, box_height);
     frame.render_widget(Clear, rect);
     let outer = block(title.to_owned(), true, theme)
         .title_bottom(Line::styled(hint, theme.dim()).right_aligned());
@@ -236,13 +236,13 @@ fn prompt_box(
     frame.render_widget(outer, rect);
     let prompt_height = u16::try_from(lines.len()).unwrap_or(1).min(inner.height.saturating_sub(1));
     let text: Vec<Line> = lines.into_iter().map(|l| Line::styled(l, theme.heading())).collect();
-    let [top, rest] = ratatui::layout::Layout::vertical([
+    let [top, below] = ratatui::layout::Layout::vertical([
         ratatui::layout::Constraint::Length(prompt_height),
         ratatui::layout::Constraint::Min(1),
     ])
     .areas(inner);
     frame.render_widget(Paragraph::new(text), top);
-    frame.render_widget(&editor.area, rest);
+    frame.render_widget(&editor.area, below);
 }
 
 fn confirm_quit(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {

@@ -48,7 +48,7 @@ fn secs(s: u64) -> String {
 fn rate(doc: &mut Doc, w: &Watch, theme: Theme) {
     let probes = w.probes.len();
     let errors = w.errors();
-    let pct = if probes == 0 { 0 } else { (errors * 100 + probes / 2) / probes };
+    let pct = (errors * 100 + probes / 2).checked_div(probes).unwrap_or(0);
     let style = if errors == 0 { theme.ok() } else { theme.bad() };
     doc.line(Line::from(vec![
         Span::raw("5xx rate "),
@@ -74,7 +74,8 @@ fn sparkline(doc: &mut Doc, w: &Watch, theme: Theme) {
     }
     spans.push(Span::styled(format!(" {}", last.at.clock()), theme.dim()));
     doc.line(Line::from(spans));
-    let labels: Vec<String> = shown.iter().rev().take(6).map(|p| p.label()).collect();
+    let labels: Vec<String> =
+        shown.iter().rev().take(6).map(crate::report::timeline::Probe::label).collect();
     doc.para("", &format!("latest: {}", labels.join(" ")), theme.dim());
 }
 
