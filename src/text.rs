@@ -5,6 +5,23 @@
 
 use std::time::Duration;
 
+/// `10s`, `5m`, `1h` (or a bare number of seconds) as seconds; `None` for anything else.
+pub fn duration(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number.parse().ok()?;
+    let scale = match unit.trim() {
+        "s" | "sec" | "secs" => 1,
+        "m" | "min" | "mins" => 60,
+        "h" => 3600,
+        _ => return None,
+    };
+    n.checked_mul(scale).filter(|s| *s > 0)
+}
+
 /// `1 step`, `2 steps`.
 pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -117,6 +134,17 @@ pub fn duration_words(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_seconds_minutes_and_hours() {
+        assert_eq!(duration("10s"), Some(10));
+        assert_eq!(duration("5m"), Some(300));
+        assert_eq!(duration(" 1h "), Some(3600));
+        assert_eq!(duration("90"), Some(90));
+        assert_eq!(duration("0s"), None);
+        assert_eq!(duration("5 weeks"), None);
+        assert_eq!(duration(""), None);
+    }
 
     #[test]
     fn long_lines_wrap_at_words() {

@@ -52,14 +52,14 @@ async fn triage_check_and_the_tui_give_the_same_verdict_on_the_same_reports() {
     }
     let app = App::new(runbook, rules.clone(), session.clone(), at(60));
 
-    let (ours, theirs) = (&check.assessment, app.assessment());
+    let (ours, theirs) = (&check.assessment, &app.assessment().now);
     assert_eq!(ours.verdict, theirs.verdict, "the same verdict");
     assert_eq!(ours.path, theirs.path, "the same path");
     assert_eq!(ours.timeline, theirs.timeline, "the same timeline");
     assert_eq!(ours.verdict.cause, "upstream_socket_missing", "{:#?}", ours.verdict);
     let note = markdown::render(&session, &rules);
     assert!(note.contains("`upstream_socket_missing`"), "the note states it:\n{note}");
-    assert!(note.contains("**Request path:**"), "and the path:\n{note}");
+    assert!(note.contains("**Path:**"), "and the path:\n{note}");
 }
 
 fn record(

@@ -86,6 +86,15 @@ const CASES: &[(&str, &[Expected])] = &[
         ],
     ),
     (
+        "invalid/made-unknown-fix",
+        &[
+            (E, 31, 49, "`made: restart-it` names no fix card of this step (did you mean `restart`?); it must be the id of one of the step's `fixes`"),
+            (E, 44, 9, "a `kind: fix` step needs at least one fix card under `fixes:`"),
+            (W, 44, 9, "step `third` is never reached: no path from `start` leads here"),
+            (E, 49, 21, "`soon` is not a duration; expected a number and s, m or h (like `10s`, `5m`)"),
+        ],
+    ),
+    (
         "invalid/missing-check-param",
         &[
             (E, 17, 16, "check `http_probe` needs the parameter `url` (absolute http(s) URL); add it under `with:`"),
@@ -210,7 +219,7 @@ const CASES: &[(&str, &[Expected])] = &[
     (
         "invalid/unknown-key",
         &[
-            (E, 23, 5, "unknown field `titel`, expected one of id, title, layer, why, instructions, commands, checks, causes, checklists, notes, record, question, fixes"),
+            (E, 23, 5, "unknown field `titel`, expected one of id, title, kind, layer, why, instructions, commands, checks, causes, checklists, notes, record, question, fixes, watch"),
         ],
     ),
     (

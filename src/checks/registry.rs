@@ -8,7 +8,7 @@ use super::{
 };
 use crate::contract::{
     Applies, CheckReport, CheckRequest, CheckSpec, FactSpec, Input, Progress, ReportFuture,
-    VERDICT_FACTS,
+    VERDICT_FACTS, WALK_FACTS,
 };
 
 /// One row: what the check is, and what runs it.
@@ -58,9 +58,9 @@ pub fn fact(key: &str) -> Option<&'static FactSpec> {
     all_facts().find(|f| f.key == key)
 }
 
-/// Every declared fact: the checks' and the diagnosis's.
+/// Every declared fact: the checks', the diagnosis's and the walk's.
 pub fn all_facts() -> impl Iterator<Item = &'static FactSpec> {
-    specs().flat_map(|s| s.produces.iter()).chain(VERDICT_FACTS)
+    specs().flat_map(|s| s.produces.iter()).chain(VERDICT_FACTS).chain(WALK_FACTS)
 }
 
 /// How a report breaks its check's declaration (see [`CheckSpec::breaches`]); every check's

@@ -22,7 +22,9 @@ use crate::runbook::model::Severity;
 use crate::sanitize;
 
 pub use assess::{Assessment, assess};
+pub use path::{Hop, HopState};
 pub use rules::{CauseSpec, Confidence, Rule, Rules, Source, Where};
+pub use select::branch;
 
 /// One thing the evidence shows, with where to go about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -37,6 +37,23 @@ pub fn open_regular(path: &Path) -> io::Result<std::fs::File> {
     Err(io::Error::new(io::ErrorKind::InvalidInput, what))
 }
 
+/// The family an os-release file names; `None` for others (Alpine, SUSE, Arch).
+pub fn family_of(os_release: &str) -> Option<&'static str> {
+    let ids: Vec<&str> = os_release
+        .lines()
+        .filter_map(|l| l.strip_prefix("ID=").or_else(|| l.strip_prefix("ID_LIKE=")))
+        .flat_map(|v| v.trim_matches(['"', '\'']).split_whitespace())
+        .collect();
+    let any = |names: &[&str]| ids.iter().any(|id| names.contains(id));
+    if any(&["debian", "ubuntu"]) {
+        Some("debian")
+    } else if any(&["rhel", "fedora", "centos", "rocky", "almalinux"]) {
+        Some("rhel")
+    } else {
+        None
+    }
+}
+
 /// The largest file a local check reads whole (configs, /proc files).
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -117,6 +134,13 @@ impl System {
     }
 
     /// Reads a `/proc` file, at most [`MAX_FILE_BYTES`].
+    /// The Linux family from `/etc/os-release` (`ID` and `ID_LIKE`): `debian` for Debian,
+    /// Ubuntu and their derivatives, `rhel` for RHEL, Alma, Rocky, CentOS and Fedora.
+    pub fn family(&self) -> Option<&'static str> {
+        let text = self.read(Path::new("/etc/os-release")).ok()?;
+        family_of(&text)
+    }
+
     pub fn read_proc(&self, relative: &str) -> io::Result<String> {
         read_text(&self.proc_path(relative))
     }
@@ -232,6 +256,14 @@ mod tests {
         );
         assert_eq!(s.path(Path::new("/../../etc/passwd")), Path::new("/tmp/fx/etc/passwd"));
         assert_eq!(System::real().path(Path::new("/etc/x")), Path::new("/etc/x"));
+    }
+
+    #[test]
+    fn os_release_names_the_family() {
+        assert_eq!(family_of("ID=ubuntu\nID_LIKE=debian\n"), Some("debian"));
+        assert_eq!(family_of("ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\n"), Some("rhel"));
+        assert_eq!(family_of("ID=debian\n"), Some("debian"));
+        assert_eq!(family_of("ID=alpine\n"), None);
     }
 
     #[test]

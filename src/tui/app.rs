@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::contract::{CheckEvent, CheckReport, CheckRequest, RunId};
-use crate::diagnosis::Assessment;
 use crate::diagnosis::Rules;
+use crate::report::Assessment;
 use crate::runbook::condition::Suggestion;
 use crate::runbook::model::Runbook;
 use crate::session::{Event, Position, Session, Stamp};
@@ -31,6 +31,9 @@ pub enum Msg {
     Exported(Result<String, String>),
     /// Something the shell could not do (write to the clipboard), to show in the status line.
     Problem(String),
+    /// The terminal's size, at the start and after every resize: paging moves by a pane's
+    /// height less one line.
+    Resize(u16, u16),
 }
 
 /// What `update` asks the shell to do.
@@ -78,8 +81,12 @@ pub struct StepView {
     pub choice_touched: bool,
     /// The selected command or fix card in the details pane.
     pub item: usize,
-    /// Fix cards shown in full.
+    /// The user moved the item cursor: the pane follows it (until then it reads from the top).
+    pub item_touched: bool,
+    /// Fix cards opened (or, on a fix step where cards start open, closed) by the user.
     pub expanded: BTreeSet<usize>,
+    /// Lines the question pane is scrolled past the selected choice.
+    pub question_scroll: u16,
     /// Lines scrolled past the selected item.
     pub scroll: u16,
 }
@@ -121,13 +128,17 @@ pub struct App {
     pub(crate) dirty: bool,
     /// Why the last save failed; `None` once a save succeeds again.
     pub(crate) unsaved: Option<String>,
+    /// The terminal's size as the shell last reported it.
+    pub(crate) viewport: (u16, u16),
+    /// When the current round of a watched step's checks began.
+    pub(crate) round: Option<Stamp>,
 }
 
 impl App {
     /// A fresh walk: the inputs form first, the URL prefilled.
     pub fn new(runbook: Runbook, rules: Rules, session: Session, now: Stamp) -> App {
         let form = Form::new(&runbook, &session.url);
-        let assessment = crate::report::assess(&session, &rules);
+        let assessment = Assessment::of(&session, &rules);
         App {
             runbook,
             rules,
@@ -146,7 +157,29 @@ impl App {
             spinner: 0,
             unsaved: None,
             dirty: true,
+            viewport: (80, 24),
+            round: None,
         }
+    }
+
+    /// A fresh walk that starts at once: the URL is given and every input has a value or may
+    /// stay blank, so the first step's checks run now and the inputs stay one key (`i`) away.
+    /// Falls back to the form when the URL or a required input is missing.
+    pub fn start(
+        runbook: Runbook,
+        rules: Rules,
+        session: Session,
+        now: Stamp,
+        presets: &[(String, String)],
+    ) -> (App, Vec<Effect>) {
+        let mut app = App::new(runbook, rules, session, now);
+        let mut fx = Vec::new();
+        let Mode::Form(form) = &mut app.mode else { return (app, fx) };
+        form.preset(presets);
+        if let crate::tui::form::FormAction::Submit(values) = form.submit_if_ready() {
+            app.start_walk(values, &mut fx);
+        }
+        (app, fx)
     }
 
     /// A fresh walk that first asks whether to resume `existing`, an open session on this URL.
@@ -253,6 +286,13 @@ impl App {
             Msg::Saved(result) => self.on_saved(result),
             Msg::Exported(result) => self.on_exported(result, &mut fx),
             Msg::Problem(problem) => self.say(problem),
+            Msg::Resize(width, height) => {
+                self.viewport = (width, height);
+                self.dirty = true;
+            }
+        }
+        if matches!(self.mode, Mode::Walk) {
+            self.tick_watch(&mut fx);
         }
         fx
     }
@@ -279,10 +319,12 @@ impl App {
         }
         match &mut self.mode {
             Mode::Offer(_) => self.offer_key(key, fx),
-            Mode::Form(form) => match form.key(key) {
-                FormAction::Stay => {}
-                FormAction::Quit => self.overlay = Some(Overlay::ConfirmQuit),
-                FormAction::Submit(values) => self.start_walk(values, fx),
+            Mode::Form(form) => match (form.key(key), form.editing) {
+                (FormAction::Stay, _) => {}
+                (FormAction::Quit, false) => self.overlay = Some(Overlay::ConfirmQuit),
+                (FormAction::Quit, true) => self.mode = Mode::Walk,
+                (FormAction::Submit(values), false) => self.start_walk(values, fx),
+                (FormAction::Submit(values), true) => self.change_inputs(values, fx),
             },
             Mode::Walk => self.walk_key(key, fx),
         }
@@ -309,6 +351,11 @@ impl App {
             }
             KeyCode::Char('f' | 'n') => {
                 self.mode = Mode::Form(Form::new(&self.runbook, &self.session.url));
+                if let Mode::Form(form) = &mut self.mode
+                    && let FormAction::Submit(values) = form.submit_if_ready()
+                {
+                    self.start_walk(values, fx);
+                }
             }
             KeyCode::Char('q') | KeyCode::Esc => fx.push(Effect::Quit),
             _ => {}

@@ -141,6 +141,12 @@ async fn event_loop(
     terminal_events: &mut TerminalEvents,
     checks: &mut mpsc::UnboundedReceiver<CheckEvent>,
 ) -> anyhow::Result<Stop> {
+    if let Ok(size) = shell.guard.terminal.size() {
+        let fx = app.update(Stamp::now(), Msg::Resize(size.width, size.height));
+        if let Some(stop) = shell.apply(app, fx) {
+            return Ok(stop);
+        }
+    }
     shell.draw(app)?;
     loop {
         let tick =
@@ -191,7 +197,10 @@ fn push_terminal(msgs: &mut Vec<Msg>, resized: &mut bool, event: TermEvent) {
     match event {
         TermEvent::Key(key) if key.kind == KeyEventKind::Press => msgs.push(Msg::Key(key)),
         TermEvent::Paste(text) => msgs.push(Msg::Paste(text)),
-        TermEvent::Resize(..) => *resized = true,
+        TermEvent::Resize(width, height) => {
+            *resized = true;
+            msgs.push(Msg::Resize(width, height));
+        }
         _ => {}
     }
 }

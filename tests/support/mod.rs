@@ -10,6 +10,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod pty;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
@@ -262,6 +264,11 @@ impl PhpFpm {
 
     /// `None` when PHP-FPM is not installed (outside CI).
     pub fn start() -> Option<PhpFpm> {
+        PhpFpm::start_with("listen.mode = 0666\n")
+    }
+
+    /// As [`PhpFpm::start`], with the pool's `listen.*` lines given (owner, group, mode).
+    pub fn start_with(listen: &str) -> Option<PhpFpm> {
         let binary = PhpFpm::binary().unwrap_or_else(|| PathBuf::from("/usr/sbin/php-fpm8.2"));
         let binary = require(&binary, "php-fpm", "real PHP-FPM test")?;
         let dir = open_dir();
@@ -270,7 +277,7 @@ impl PhpFpm {
         let config = dir.path().join("php-fpm.conf");
         let user = if is_root() { "user = nobody\ngroup = nogroup\n" } else { "" };
         let text = format!(
-            "[global]\npid = {d}/php-fpm.pid\nerror_log = {d}/php-fpm.log\ndaemonize = no\n[www]\n{user}listen = {d}/php-fpm.sock\nlisten.mode = 0666\npm = static\npm.max_children = 2\n"
+            "[global]\npid = {d}/php-fpm.pid\nerror_log = {d}/php-fpm.log\ndaemonize = no\n[www]\n{user}listen = {d}/php-fpm.sock\n{listen}pm = static\npm.max_children = 2\n"
         );
         std::fs::write(&config, text).unwrap();
         let mut child = Command::new(&binary)
@@ -282,7 +289,7 @@ impl PhpFpm {
             .spawn()
             .unwrap();
         let started = Instant::now();
-        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        while !socket.exists() {
             if let Ok(Some(status)) = child.try_wait() {
                 let stderr =
                     std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default();

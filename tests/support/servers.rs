@@ -24,31 +24,21 @@ impl Daemon {
     /// Spawns `command` (its output to `DIR/stdout.log` unless already redirected) and waits
     /// until `ready` says so, or fails the test with what the daemon printed.
     fn start(
-        mut command: Command,
+        command: Command,
         temp: tempfile::TempDir,
         what: &str,
         ready: &dyn Fn() -> bool,
     ) -> Daemon {
         let dir = temp.path().to_owned();
-        let stderr = std::fs::File::create(dir.join("stderr.log")).unwrap();
-        let mut child = command
-            .stdin(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .unwrap_or_else(|e| panic!("{what}: {e}"));
-        let started = Instant::now();
-        while !ready() {
-            let said = || std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default();
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("{what} exited with {status}: {}", said());
-            }
-            if started.elapsed() > Duration::from_secs(30) {
-                stop(&mut child);
-                panic!("{what} was not ready within 30 s: {}", said());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let child = spawn_ready(command, &dir, what, ready);
         Daemon { pid: child.id(), dir, child, _temp: temp }
+    }
+
+    /// Starts it again after [`Daemon::stop`], in the same directory.
+    fn restart(&mut self, command: Command, what: &str, ready: &dyn Fn() -> bool) {
+        stop(&mut self.child);
+        self.child = spawn_ready(command, &self.dir, what, ready);
+        self.pid = self.child.id();
     }
 
     /// Stops it now (the test goes on without it).
@@ -61,6 +51,30 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         stop(&mut self.child);
     }
+}
+
+/// Spawns `command` (its stderr to `DIR/stderr.log`) and waits until `ready` says so, or fails
+/// the test with what the daemon printed.
+fn spawn_ready(mut command: Command, dir: &Path, what: &str, ready: &dyn Fn() -> bool) -> Child {
+    let stderr = std::fs::File::create(dir.join("stderr.log")).unwrap();
+    let mut child = command
+        .stdin(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    let started = Instant::now();
+    while !ready() {
+        let said = || std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default();
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited with {status}: {}", said());
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            stop(&mut child);
+            panic!("{what} was not ready within 30 s: {}", said());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
 }
 
 fn listening(port: u16) -> impl Fn() -> bool {
@@ -261,10 +275,13 @@ impl FpmPool {
 
 /// A PostgreSQL cluster (Debian's postgresql) in a temporary directory, trusting local users,
 /// on a free port and its own socket directory; run as `postgres` when the tests run as root.
+/// It can be stopped and started again on the same port (an incident and its repair).
 #[derive(Debug)]
 pub struct Postgres {
     pub port: u16,
     pub daemon: Daemon,
+    bin: PathBuf,
+    user: Option<(u32, u32)>,
 }
 
 impl Postgres {
@@ -280,9 +297,8 @@ impl Postgres {
         let temp = open_dir();
         std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
         let user = if is_root() { postgres_user() } else { None };
-        let data = temp.path().join("data");
         let mut initdb = Command::new(bin.join("initdb"));
-        initdb.arg("-D").arg(&data).args([
+        initdb.arg("-D").arg(temp.path().join("data")).args([
             "-A",
             "trust",
             "-U",
@@ -298,25 +314,45 @@ impl Postgres {
             .unwrap();
         assert!(status.success(), "initdb failed");
         let port = free_port();
-        let mut command = Command::new(bin.join("postgres"));
-        command
-            .arg("-D")
-            .arg(&data)
-            .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-k"])
-            .arg(temp.path())
-            .stdout(Stdio::null());
-        as_user(&mut command, user);
-        // Listening is not ready: until its start-up ends, PostgreSQL answers "the database
-        // system is starting up". pg_isready asks the way a client would.
-        let isready = bin.join("pg_isready");
-        let ready = move || {
-            Command::new(&isready)
-                .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        let daemon = Daemon::start(command, temp, "postgres", &ready);
-        Some(Postgres { port, daemon })
+        let command = postgres_command(&bin, temp.path(), port, user);
+        let daemon = Daemon::start(command, temp, "postgres", &pg_ready(&bin, port));
+        Some(Postgres { port, daemon, bin, user })
+    }
+
+    /// Stops it (the test goes on without it), as an incident would.
+    pub fn stop(&mut self) {
+        self.daemon.stop();
+    }
+
+    /// Starts the stopped server again, on the same port and data, and waits until it answers.
+    pub fn start_again(&mut self) {
+        let command = postgres_command(&self.bin, &self.daemon.dir, self.port, self.user);
+        self.daemon.restart(command, "postgres", &pg_ready(&self.bin, self.port));
+    }
+}
+
+/// `postgres -D DIR/data -p PORT` listening on loopback, its socket in `dir`.
+fn postgres_command(bin: &Path, dir: &Path, port: u16, user: Option<(u32, u32)>) -> Command {
+    let mut command = Command::new(bin.join("postgres"));
+    command
+        .arg("-D")
+        .arg(dir.join("data"))
+        .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-k"])
+        .arg(dir)
+        .stdout(Stdio::null());
+    as_user(&mut command, user);
+    command
+}
+
+/// Listening is not ready: until its start-up ends, PostgreSQL answers "the database system is
+/// starting up". pg_isready asks the way a client would.
+fn pg_ready(bin: &Path, port: u16) -> impl Fn() -> bool {
+    let isready = bin.join("pg_isready");
+    move || {
+        Command::new(&isready)
+            .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
+            .status()
+            .is_ok_and(|s| s.success())
     }
 }
 

@@ -51,7 +51,9 @@ fn php_fpm(system: &System, service: &Service, children: &[&Process]) -> Vec<Wor
                 used,
                 limit,
                 at: pool.max_children.as_ref().map(|s| s.at.clone()),
-                at_limit: limit > 0 && used >= limit,
+                // A static pool always runs max_children children: that says nothing about
+                // how many are busy. A dynamic or ondemand pool at its limit has run out.
+                at_limit: limit > 0 && used >= limit && pool.pm.as_deref() != Some("static"),
             })
         })
         .collect()

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 pub struct DatabaseEvidence {
     /// `host:port` or `unix:/path`.
     pub target: String,
-    /// `mysql`, `postgresql` or `unknown`.
+    /// `mysql`, `postgresql` or `unknown`. Written as `engine`: `kind` is the tag of
+    /// [`super::Evidence`], and a field of that name made a session unreadable.
+    #[serde(rename = "engine")]
     pub kind: String,
     /// Where the address came from: `wp-config.php`, `.env`, `.env DATABASE_URL`, `address`.
     pub source: String,

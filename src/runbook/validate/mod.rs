@@ -14,7 +14,7 @@ use self::conditions::{checks, choice_conditions, condition, fact_spec};
 use self::flow::{flow, targets};
 use crate::runbook::raw::{
     RawCondition, RawInputKind, RawOutcomeKind, RawQuestion, RawQuestionKind, RawRunbook, RawStep,
-    TextUse,
+    RawStepKind, TextUse,
 };
 use crate::runbook::template;
 use crate::yaml::{At, Level, MAX_PROBLEMS, Pos, Problem, SourceError, Text};
@@ -30,10 +30,15 @@ pub(crate) fn validate(origin: &str, text: &str, raw: &RawRunbook) -> Vec<Proble
     ids(&mut r, raw);
     inputs(&mut r, raw);
     statuses(&mut r, raw);
+    for input in raw.inputs.iter().filter_map(|i| i.from.as_ref()) {
+        fact_spec(&mut r, input);
+    }
     for step in &raw.steps.value {
         questions(&mut r, step);
         checks(&mut r, step);
         records(&mut r, step);
+        made(&mut r, step);
+        repeat(&mut r, step);
         for cmd in step.commands.iter().chain(step.fixes.iter().flat_map(|f| &f.commands)) {
             command(&mut r, cmd);
         }
@@ -403,6 +408,44 @@ fn exactly_one_target(
 fn records(r: &mut Report, step: &RawStep) {
     for from in step.record.iter().filter_map(|rec| rec.from.as_ref()) {
         fact_spec(r, from);
+    }
+}
+
+/// A choice's `made:` names a fix card of its own step.
+fn made(r: &mut Report, step: &RawStep) {
+    let choices = step.question.value.choices.iter().flat_map(|c| &c.value);
+    for made in choices.filter_map(|c| c.made.as_ref()) {
+        if !step.fixes.iter().any(|f| f.id.value == made.value) {
+            let ids = step.fixes.iter().map(|f| f.id.value.as_str());
+            let hint = did_you_mean(&made.value, ids);
+            r.error(
+                made.pos,
+                format!(
+                    "`made: {}` names no fix card of this step{hint}; it must be the id of one of the step's `fixes`",
+                    made.value
+                ),
+            );
+        }
+    }
+}
+
+/// `watch:` durations read as `10s`, `5m`, `1h` (or hold a placeholder, read at run time).
+fn repeat(r: &mut Report, step: &RawStep) {
+    if step.kind == RawStepKind::Fix && step.fixes.is_empty() {
+        r.error(step.id.pos, "a `kind: fix` step needs at least one fix card under `fixes:`");
+    }
+    let Some(repeat) = &step.watch else { return };
+    for text in [&repeat.value.every, &repeat.value.r#for] {
+        let placeholder = !template::scan(&text.value).is_empty();
+        if !placeholder && crate::text::duration(&text.value).is_none() {
+            r.error(
+                text.pos,
+                format!(
+                    "`{}` is not a duration; expected a number and s, m or h (like `10s`, `5m`)",
+                    text.value
+                ),
+            );
+        }
     }
 }
 
