@@ -10,95 +10,10 @@ mod support;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
-use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
+use support::pty::{CTRL_S, Tui};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/walk/checkout.yaml");
-const DEADLINE: Duration = Duration::from_secs(20);
-const ENTER: &str = "\r";
-const CTRL_S: &str = "\x13";
-
-/// The binary in an 80x24 pseudo-terminal, its screen read back through vt100.
-struct Tui {
-    child: Box<dyn Child + Send + Sync>,
-    writer: Box<dyn Write + Send>,
-    parser: Arc<Mutex<vt100::Parser>>,
-    _master: Box<dyn portable_pty::MasterPty + Send>,
-    /// The machine as the walk's checks see it: no process of this host, so none of its logs.
-    _view: support::View,
-}
-
-impl Tui {
-    fn start(data: &Path, args: &[&str]) -> Tui {
-        let pty = native_pty_system()
-            .openpty(PtySize { rows: 24, cols: 80, pixel_width: 0, pixel_height: 0 })
-            .unwrap();
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_triage"));
-        cmd.args(args);
-        cmd.env("TRIAGE_DATA_DIR", data);
-        cmd.env("TRIAGE_CONFIG_DIR", data.join("config"));
-        cmd.env("TERM", "xterm-256color");
-        let view = support::View::of(&[]);
-        cmd.env("TRIAGE_PROC_ROOT", &view.proc);
-        for var in ["NO_COLOR", "TMUX", "STY"] {
-            cmd.env_remove(var);
-        }
-        let child = pty.slave.spawn_command(cmd).unwrap();
-        drop(pty.slave);
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(
-            24.try_into().unwrap(),
-            80.try_into().unwrap(),
-            0,
-        )));
-        let mut reader = pty.master.try_clone_reader().unwrap();
-        let feed = Arc::clone(&parser);
-        std::thread::spawn(move || {
-            let mut buf = [0_u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                feed.lock().unwrap().process(&buf[..n]);
-            }
-        });
-        let writer = pty.master.take_writer().unwrap();
-        Tui { child, writer, parser, _master: pty.master, _view: view }
-    }
-
-    fn press(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
-    }
-
-    fn screen(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(start.elapsed() < DEADLINE, "waited for {text:?}; the screen:\n{screen}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(start.elapsed() < DEADLINE, "did not exit; the screen:\n{}", self.screen());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
 
 /// A loopback site that answers 502 to everything (the walk's checks run against it).
 fn site() -> String {
@@ -137,10 +52,9 @@ fn entries(path: &Path) -> usize {
     value["entries"].as_array().unwrap().len()
 }
 
-/// Through the inputs onto the first step: the walk has recorded and saved its first entries.
+/// Onto the first step (a URL starts the walk at once): the walk has recorded and saved its
+/// first entries.
 fn into_the_walk(tui: &mut Tui) {
-    tui.wait_for("First, what is affected?");
-    tui.press(&ENTER.repeat(3));
     tui.wait_for("Confirm the public error");
 }
 
@@ -238,11 +152,7 @@ fn a_failed_save_is_shown_in_full_and_the_exit_says_what_the_file_holds() {
     );
     assert!(joined.contains("quit only once a save has worked"), "{screen}");
     tui.press("\x1b");
-    let start = Instant::now();
-    while tui.screen().contains("NOT SAVED ") {
-        assert!(start.elapsed() < DEADLINE, "the box stayed open:\n{}", tui.screen());
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    tui.wait_gone("NOT SAVED ");
     quit(&mut tui);
     assert!(tui.wait_exit().success());
     let screen = tui.wait_for("NOT fully saved");

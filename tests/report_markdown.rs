@@ -200,7 +200,7 @@ fn the_json_export_has_the_same_data_a_schema_and_no_secret() {
     assert_eq!(doc["incident"]["status"], 502, "the incident, not the last probe");
     assert!(doc["incident"]["first_seen"].as_str().unwrap().ends_with("+01:00"));
     assert_eq!(doc["tried"][0]["outcome"], "worked");
-    assert!(doc["path"].is_object(), "the path (or null once nothing names a hop)");
+    assert!(doc["path"].is_array(), "the request path (empty when no typed evidence names a hop)");
     assert_eq!(doc["support"].as_array().unwrap().len(), 8);
     assert_eq!(doc["session"]["closed"], true);
     assert_eq!(doc["session"]["time_zone"], "Europe/Berlin");

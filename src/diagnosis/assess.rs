@@ -63,6 +63,7 @@ pub fn assess(rules: &Rules, url: Option<&SiteUrl>, reports: &[&CheckReport]) ->
         .map(|l| l.groups.iter().map(|g| (g, attribute::belongs(g, &hops, url))).collect())
         .unwrap_or_default();
     let mut found = hop_findings(rules, &hops, reports, &facts, &groups);
+    found.extend(unplaced_findings(rules, reports, &facts));
     found.extend(host_findings(rules, &facts, &groups));
     found.extend(outside_findings(rules, &facts, &hops, seen.as_ref()));
     let timeline = logs.and_then(|l| timeline::of(l, &hops));
@@ -95,7 +96,7 @@ fn http_of<'r>(reports: &[&'r CheckReport]) -> Option<&'r HttpEvidence> {
 /// across the probes (on a tie, the first), who made its page, and its status — or why there was
 /// no answer.
 fn observed(reports: &[&CheckReport], facts: &Facts) -> Option<Seen> {
-    let http = http_of(reports)?;
+    let Some(http) = http_of(reports) else { return observed_in_facts(facts) };
     let failing: Vec<&Probe> =
         http.probes.iter().filter(|p| p.status.is_none_or(|s| s >= 400)).collect();
     let probe = most_common(&failing)?;
@@ -111,6 +112,20 @@ fn observed(reports: &[&CheckReport], facts: &Facts) -> Option<Seen> {
     let failure = failure
         .or_else(|| facts.get("http.failure").and_then(FactValue::as_text).map(str::to_owned));
     failure.map(|failure| Seen { maker: "none".to_owned(), status: None, failure: Some(failure) })
+}
+
+/// What the probe's facts say it saw, for a report without typed evidence (scripted, or from
+/// an older triage): its status and who made the page, or why there was no answer.
+fn observed_in_facts(facts: &Facts) -> Option<Seen> {
+    let text = |key: &str| facts.get(key).and_then(FactValue::as_text).map(str::to_owned);
+    let status = facts.get("http.status").and_then(FactValue::as_int);
+    if let Some(status) = status.and_then(|s| u16::try_from(s).ok()).filter(|s| *s >= 400) {
+        let generated = facts.get("responder.generated").and_then(FactValue::as_bool) == Some(true);
+        let maker = text("responder.vendor").filter(|_| generated).unwrap_or_else(|| "app".into());
+        return Some(Seen { maker, status: Some(status), failure: None });
+    }
+    let failure = text("http.failure")?;
+    Some(Seen { maker: "none".to_owned(), status: None, failure: Some(failure) })
 }
 
 /// The probe whose outcome (status or failure kind) the most probes share; the first on a tie.
@@ -142,6 +157,21 @@ fn hop_findings(
         }
     }
     out
+}
+
+/// A report with facts but no typed evidence (scripted, or from an older triage) cannot be
+/// placed on the path; its facts still count, on no hop, so no evidence is silently dropped.
+fn unplaced_findings(rules: &Rules, reports: &[&CheckReport], facts: &Facts) -> Vec<Finding> {
+    let bare: Vec<&&CheckReport> =
+        reports.iter().filter(|r| matches!(r.evidence, Evidence::None)).collect();
+    if bare.is_empty() {
+        return Vec::new();
+    }
+    let mut scoped = outside_facts(facts);
+    for report in bare {
+        scoped.merge(&report.facts);
+    }
+    findings(rules, &scoped, Where::Hop)
 }
 
 fn gathered<'r>(reports: &[&'r CheckReport]) -> Gathered<'r> {

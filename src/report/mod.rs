@@ -61,7 +61,7 @@ impl Assessment {
             diagnosis: now.diagnosis(),
             assessed: now.clone(),
         });
-        let path = Path::of(&incident.assessed);
+        let path = Path::of(&incident.assessed, rules);
         let timeline = Timeline::of(session);
         let diagnosis = now.diagnosis();
         Assessment { now, facts, diagnosis, incident, timeline, path, watch }
