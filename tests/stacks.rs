@@ -5,9 +5,7 @@
 //! outside probe against the loopback site, `CheckRun`, `to_json`) for the verdict. Every check
 //! is given its config and log files explicitly, so no test reads the machine's /etc or
 //! /var/log (stack discovery reads /proc and the user database only).
-//!
-//! Where the verdict model (being reworked for the request path) does not yet rank the new
-//! cause first, the test asserts the finding that names it and says which verdict it expects.
+//! The verdict must name the specific cause and the hop of the request path it blames.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -60,6 +58,17 @@ fn logs_of(files: &[PathBuf], captured: Vec<Captured>) -> CheckReport {
     };
     let run = logs::run_with_sources(params, Clock::system(), Progress::none(), None, captured);
     checked(runtime().block_on(run))
+}
+
+/// The verdict names the hop it blames, and that hop names its config line.
+fn verdict_names_its_hop(json: &Value) {
+    let hop = json["verdict"]["hop"].as_u64().unwrap_or_else(|| panic!("{:#}", json["verdict"]));
+    let at = &json["path"][usize::try_from(hop).unwrap()]["at"];
+    assert!(
+        at.as_str().is_some_and(|a| a.contains(':')),
+        "the hop's config line: {:#}",
+        json["path"]
+    );
 }
 
 /// What `triage check --json URL` says given these local reports: the outside probe runs for
@@ -289,13 +298,15 @@ fn haproxy_with_maxconn_1_and_a_queue_timeout_is_a_full_queue_not_a_timeout() {
     let run =
         CheckRun::new(&triage::site::SiteUrl::parse(&url).unwrap(), vec![http, up, logs]).unwrap();
     let json: Value = serde_json::from_str(&to_json(&run)).unwrap();
-    // Expected verdict once the request path ranks the hop's own log: upstream_queue_full.
     assert!(
         findings(&json).contains(&"log-upstream-queue-full".to_owned()),
-        "{:#}",
-        json["findings"]
+        "{:#} {:#} {:#}",
+        json["findings"],
+        json["path"],
+        json["elsewhere"]
     );
-    eprintln!("haproxy queue: verdict today {}", json["verdict"]["cause"]);
+    assert_eq!(json["verdict"]["cause"], "upstream_queue_full", "{:#}", json["verdict"]);
+    verdict_names_its_hop(&json);
 }
 
 /// nginx in front of a PHP-FPM pool (started by the caller).
@@ -346,13 +357,13 @@ fn php_fpm_request_terminate_timeout_is_the_runtime_killing_the_request() {
 
     let json = check_json(&format!("{}sleep.php", nginx.url()), vec![up, logs]);
     assert_eq!(json["status"], 502);
-    // Expected verdict: runtime_request_timeout (FPM's kill explains nginx's reset).
     assert!(
         findings(&json).contains(&"log-runtime-request-timeout".to_owned()),
         "{:#}",
         json["findings"]
     );
-    eprintln!("php-fpm timeout: verdict today {}", json["verdict"]["cause"]);
+    assert_eq!(json["verdict"]["cause"], "runtime_request_timeout", "{:#}", json["verdict"]);
+    verdict_names_its_hop(&json);
 }
 
 #[test]
@@ -378,9 +389,9 @@ fn a_php_script_over_memory_limit_is_the_apps_memory_limit_with_the_pool_line() 
     );
 
     let json = check_json(&format!("{}mem.php", nginx.url()), vec![up, logs]);
-    // Expected verdict: app_memory_limit.
     assert!(findings(&json).contains(&"log-app-memory-limit".to_owned()), "{:#}", json["findings"]);
-    eprintln!("php memory_limit: verdict today {}", json["verdict"]["cause"]);
+    assert_eq!(json["verdict"]["cause"], "app_memory_limit", "{:#}", json["verdict"]);
+    verdict_names_its_hop(&json);
 }
 
 #[test]
@@ -463,9 +474,9 @@ fn nginx_with_a_resolver_that_answers_nxdomain_names_the_name_and_the_resolver()
     assert_eq!(list(&logs, "logs.causes")[0], "upstream_dns");
 
     let json = check_json(&nginx.url(), vec![up, logs]);
-    // Expected verdict: upstream_dns (today the misconfigured upstream ranks first).
     assert!(findings(&json).contains(&"upstream-dns".to_owned()), "{:#}", json["findings"]);
-    eprintln!("nginx resolver: verdict today {}", json["verdict"]["cause"]);
+    assert_eq!(json["verdict"]["cause"], "upstream_dns", "{:#}", json["verdict"]);
+    verdict_names_its_hop(&json);
 }
 
 #[test]
@@ -491,7 +502,7 @@ fn nginx_proxy_pass_https_to_a_plain_http_port_is_a_tls_error_with_its_line() {
     assert!(text(&logs, "logs.first_line").contains("wrong version number"));
 
     let json = check_json(&nginx.url(), vec![up, logs]);
-    // Expected verdict: upstream_tls_error (today the misconfigured upstream ranks first).
     assert!(findings(&json).contains(&"upstream-tls-error".to_owned()), "{:#}", json["findings"]);
-    eprintln!("nginx https to http: verdict today {}", json["verdict"]["cause"]);
+    assert_eq!(json["verdict"]["cause"], "upstream_tls_error", "{:#}", json["verdict"]);
+    verdict_names_its_hop(&json);
 }

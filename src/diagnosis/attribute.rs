@@ -72,13 +72,19 @@ fn by_fields(group: &LineGroup, hops: &[Hop], url: Option<&SiteUrl>) -> Picked {
             None => Picked::Elsewhere(site_label(group)),
         };
     }
-    if let Some(backend) = group.field("backend").or_else(|| group.field("frontend")) {
-        let hop = hops
-            .iter()
-            .position(|h| h.role == Role::Proxy && h.key.names.iter().any(|n| n == backend));
+    let sections: Vec<&str> =
+        ["backend", "frontend"].iter().filter_map(|f| group.field(f)).collect();
+    if let Some(first) = sections.first() {
+        // An HAProxy line names its frontend and its backend; the site is either.
+        let named = |h: &Hop| {
+            sections
+                .iter()
+                .any(|s| h.key.site.as_deref() == Some(*s) || h.key.names.iter().any(|n| n == s))
+        };
+        let hop = hops.iter().position(|h| h.role == Role::Proxy && named(h));
         return match hop {
             Some(i) => Picked::Hop { hop: i, writer: i },
-            None => Picked::Elsewhere(format!("HAProxy {backend}")),
+            None => Picked::Elsewhere(format!("HAProxy {first}")),
         };
     }
     Picked::Nothing
@@ -101,10 +107,13 @@ fn by_upstream(group: &LineGroup, upstream: &str, hops: &[Hop], url: Option<&Sit
     }
 }
 
-/// Whether hop `writer`'s config names `file` as one of its logs.
+/// Whether hop `writer`'s config names `file` as one of its logs. A config that names no log
+/// file (HAProxy's `log /dev/log` or `stdout`, whose lines syslog files wherever it is told)
+/// cannot be checked: the fields alone decide.
 fn writes(hops: &[Hop], writer: usize, file: &str) -> bool {
-    hops.get(writer)
-        .is_some_and(|h| h.key.logs.iter().any(|log| log.path.to_string_lossy() == file))
+    hops.get(writer).is_some_and(|h| {
+        h.key.logs.is_empty() || h.key.logs.iter().any(|log| log.path.to_string_lossy() == file)
+    })
 }
 
 /// The proxy hop whose site the line's `server:` or `host:` names.

@@ -106,6 +106,8 @@ pub struct Key {
     pub config: Option<(usize, usize)>,
     /// The names the site answers to.
     pub names: Vec<String>,
+    /// The site's own name in its config (HAProxy's backend or frontend, nginx's first name).
+    pub site: Option<String>,
     /// For an upstream or runtime: the upstream as configured, and its probe's index.
     pub upstream: Option<Upstream>,
     pub result: Option<usize>,
@@ -213,6 +215,7 @@ fn proxy_hop(
             vendor: Some(kind.to_owned()),
             config: Some((c, s)),
             names: site.names.clone(),
+            site: Some(site.name.clone()),
             logs: site_logs(config, site),
             ..Key::default()
         },
