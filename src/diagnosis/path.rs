@@ -361,7 +361,7 @@ fn database(db: &DatabaseEvidence, hops: &mut Vec<Hop>) {
             _ => "the database".to_owned(),
         },
         address: Some(db.target.clone()),
-        at: None,
+        at: Some(db.source.clone()).filter(|s| !s.is_empty()),
         found_by: format!("the app's config ({})", db.source),
         from,
         state: HopState::Unknown,
