@@ -6,16 +6,16 @@
 //! only loads, checks and classifies one line; reading logs is `checks::logs`.
 
 pub mod literals;
+mod verify;
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
-use memchr::memmem;
 use regex::bytes::Regex;
 use serde::Deserialize;
 
-use self::literals::{Analysis, Selection};
+use self::literals::Analysis;
+use self::verify::{Seen, Verify};
 pub use self::literals::{MIN_LITERAL, literal_options, required_literals};
 use crate::layer::Layer;
 use crate::yaml::{self, At, Level, LoadFailure, Pos, Problem, SourceError, Text};
@@ -47,25 +47,6 @@ pub struct Signatures {
     pub prefilter: AhoCorasick,
     /// How a line holding a prefilter literal is told apart.
     verify: Verify,
-}
-
-/// What confirms a candidate line, per prefilter literal and per signature.
-#[derive(Debug)]
-struct Verify {
-    /// For each prefilter literal, the signatures a line holding it may match, ascending.
-    by_literal: Vec<Vec<usize>>,
-    /// For each prefilter literal, the first signature it may match (`by_literal[l][0]`).
-    first_of: Vec<usize>,
-    /// The prefilter literals by `first_of`, ascending.
-    by_first: Vec<usize>,
-    /// Each signature's own literals: a line without one cannot match it, and a memmem
-    /// search says so far faster than the regex.
-    own: Vec<Vec<memmem::Finder<'static>>>,
-    /// The signatures whose pattern is one plain literal: holding it is matching.
-    plain: Vec<bool>,
-    /// Each pattern, compiled on first use (`None` if it does not compile, which the strict
-    /// load of the built-in table in the tests rules out).
-    regexes: Vec<OnceLock<Option<Regex>>>,
 }
 
 const BUILTIN: &str = include_str!("../../../assets/log-signatures.yaml");
@@ -111,7 +92,7 @@ impl Signatures {
                 let message = format!("the prefilter literals do not compile: {e}");
                 invalid(vec![SourceError::whole_file(origin, message)])
             })?;
-        let verify = Verify::new(selection, plain);
+        let verify = Verify::new(&selection, plain);
         Ok(Signatures { list, prefilter, verify })
     }
 
@@ -133,7 +114,7 @@ impl Signatures {
         let (mut literal, mut at) = (literal, at);
         loop {
             if seen.insert(literal) {
-                best = verify.first_in(&self.list, literal, line, best);
+                best = verify.first_in(&self.list, literal, at, line, best);
             }
             if !verify.could_improve(best.unwrap_or(self.list.len()), &seen) {
                 return best;
@@ -148,75 +129,6 @@ impl Signatures {
 
     pub fn get(&self, id: &str) -> Option<&Signature> {
         self.list.iter().find(|s| s.id == id)
-    }
-}
-
-impl Verify {
-    fn new(selection: Selection, plain: Vec<bool>) -> Self {
-        let by_literal = selection.by_literal;
-        let first_of: Vec<usize> =
-            by_literal.iter().map(|sigs| sigs.first().copied().unwrap_or(usize::MAX)).collect();
-        let mut by_first: Vec<usize> = (0..first_of.len()).collect();
-        by_first.sort_by_key(|&l| first_of[l]);
-        let own = selection
-            .per_signature
-            .iter()
-            .map(|lits| lits.iter().map(|l| memmem::Finder::new(l).into_owned()).collect())
-            .collect();
-        let regexes = plain.iter().map(|_| OnceLock::new()).collect();
-        Verify { by_literal, first_of, by_first, own, plain, regexes }
-    }
-
-    /// The first signature below `best` among those `literal` names that matches `line`.
-    fn first_in(
-        &self,
-        list: &[Signature],
-        literal: usize,
-        line: &[u8],
-        best: Option<usize>,
-    ) -> Option<usize> {
-        for &i in &self.by_literal[literal] {
-            if best.is_some_and(|b| i >= b) {
-                break;
-            }
-            if self.own[i].iter().any(|f| f.find(line).is_some())
-                && (self.plain[i] || self.regex(list, i).is_some_and(|r| r.is_match(line)))
-            {
-                return Some(i);
-            }
-        }
-        best
-    }
-
-    /// Whether a literal not yet seen in the line may name a signature before `limit`.
-    fn could_improve(&self, limit: usize, seen: &Seen) -> bool {
-        self.by_first.iter().take_while(|&&l| self.first_of[l] < limit).any(|&l| !seen.contains(l))
-    }
-
-    /// Signature `i`'s pattern, compiled the first time it is asked for.
-    fn regex(&self, list: &[Signature], i: usize) -> Option<&Regex> {
-        self.regexes[i].get_or_init(|| Regex::new(&list[i].pattern).ok()).as_ref()
-    }
-}
-
-/// The prefilter literals already handled in one line: a bit each for the first 256 (the
-/// prefilter holds at most 64 when Teddy applies); others are never marked, which only means
-/// they are looked at again.
-#[derive(Debug, Default)]
-struct Seen([u64; 4]);
-
-impl Seen {
-    /// Marks `literal`; false when it was marked already.
-    fn insert(&mut self, literal: usize) -> bool {
-        let Some(word) = self.0.get_mut(literal / 64) else { return true };
-        let bit = 1 << (literal % 64);
-        let fresh = *word & bit == 0;
-        *word |= bit;
-        fresh
-    }
-
-    fn contains(&self, literal: usize) -> bool {
-        self.0.get(literal / 64).is_some_and(|word| word & (1 << (literal % 64)) != 0)
     }
 }
 
@@ -355,8 +267,9 @@ mod tests {
         let cheap = Signatures::builtin().unwrap();
         let ids = |s: &Signatures| s.list.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
         assert_eq!(ids(&cheap), ids(&strict));
-        assert_eq!(cheap.verify.by_literal, strict.verify.by_literal);
-        assert!(cheap.verify.regexes.iter().all(|r| r.get().is_none()), "nothing compiled");
+        let by_literal = cheap.verify.signatures_by_literal();
+        assert_eq!(by_literal, strict.verify.signatures_by_literal());
+        assert!(!cheap.verify.compiled_any(), "nothing compiled on load");
         assert!(Signatures::load_str("t.yaml", &table(OK)).is_ok());
     }
 
