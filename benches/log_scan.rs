@@ -87,6 +87,7 @@ fn scan(path: &Path, since: Option<u64>) -> (Duration, LogsEvidence) {
         config_logs: Vec::new(),
         time_limit: None,
         site: None,
+        access_logs: Vec::new(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let clock = Clock::new(END + 60, jiff::tz::TimeZone::UTC);

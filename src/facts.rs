@@ -126,6 +126,10 @@ impl Facts {
         self.0.get(key)
     }
 
+    pub fn remove(&mut self, key: &str) -> Option<FactValue> {
+        self.0.remove(key)
+    }
+
     /// Adds every fact of `other`, replacing facts with the same key.
     pub fn merge(&mut self, other: &Facts) {
         for (k, v) in &other.0 {

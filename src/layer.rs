@@ -39,6 +39,11 @@ impl Layer {
         Layer::Deploy,
     ];
 
+    /// The layer with this id.
+    pub fn from_id(id: &str) -> Option<Layer> {
+        Layer::ALL.iter().copied().find(|l| l.id() == id)
+    }
+
     /// The id used in YAML, JSON and on the command line.
     pub fn id(self) -> &'static str {
         match self {

@@ -8,6 +8,7 @@ pub mod contract;
 pub mod diagnosis;
 pub mod engine;
 pub mod facts;
+pub mod file;
 pub mod knowledge;
 pub mod layer;
 pub mod redact;

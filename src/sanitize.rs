@@ -48,30 +48,44 @@ fn is_unsafe(c: char, keep_newlines: bool) -> bool {
     }
 }
 
+/// The sequence an ESC introduces; like every sequence, it ends before a line end.
 fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    match chars.next() {
+    match chars.next_if(|c| !is_line_end(*c)) {
         Some('[') => skip_csi(chars),
         Some(']' | 'P' | 'X' | '^' | '_') => skip_string(chars),
         // Two-byte sequences such as ESC c (reset) or ESC ( B (charset) end within a char or two.
         Some('(' | ')' | '*' | '+' | '#' | '%') => {
-            chars.next();
+            chars.next_if(|c| !is_line_end(*c));
         }
         _ => {}
     }
 }
 
-/// A CSI sequence ends at its first final byte in `@`..=`~`.
+fn is_line_end(c: char) -> bool {
+    matches!(c, '\n' | '\r')
+}
+
+/// A CSI sequence is parameter and intermediate bytes (` `..=`?`) up to a final byte in
+/// `@`..=`~`. Any other character ends it unfinished and is kept as text: a sequence never
+/// swallows a line end and what follows it (the start of the next line, where a redaction
+/// looks for `password=`).
 fn skip_csi(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    for c in chars.by_ref() {
+    while let Some(&c) = chars.peek() {
+        if !(' '..='~').contains(&c) {
+            return;
+        }
+        chars.next();
         if ('@'..='~').contains(&c) {
-            break;
+            return;
         }
     }
 }
 
-/// OSC, DCS and friends end at BEL, ST (ESC \\) or C1 ST.
+/// OSC, DCS and friends end at BEL, ST (ESC \\) or C1 ST; a line end ends them unfinished and
+/// is kept, for the same reason as in [`skip_csi`].
 fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    while let Some(c) = chars.next() {
+    while chars.peek().is_some_and(|c| !is_line_end(*c)) {
+        let Some(c) = chars.next() else { return };
         match c {
             '\u{7}' | '\u{9c}' => break,
             '\u{1b}' => {
@@ -129,6 +143,20 @@ fn longest_run(s: &str, c: char) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_sequence_swallows_a_line_end_or_the_next_line() {
+        for input in [
+            "a\u{1b}[0\npassword=x",
+            "a\u{1b}]0;title\npassword=x",
+            "a\u{1b}(\npassword=x",
+            "a\u{1b}\npassword=x",
+            "a\u{9b}12\npassword=x",
+        ] {
+            assert_eq!(terminal_text(input, true), "a\npassword=x", "{input:?}");
+        }
+        assert_eq!(terminal_text("a\u{1b}[0\u{1b}[31mb", false), "ab");
+    }
 
     #[test]
     fn strips_csi_osc_and_c1_sequences() {

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 /// project but what sits below it on the ground floor.
 const LAYERS: &[&str] = &[
     // ground
+    "file",
     "text",
     "sanitize",
     "redact",

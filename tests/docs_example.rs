@@ -11,7 +11,7 @@ use std::path::Path;
 
 use triage::checks::registry;
 use triage::cli::validate::summary;
-use triage::contract::{Scope, VERDICT_FACTS};
+use triage::contract::{Scope, VERDICT_FACTS, WALK_FACTS};
 use triage::facts::FactKind;
 use triage::layer::Layer;
 use triage::runbook::{
@@ -190,6 +190,7 @@ fn fact_rows() -> Vec<String> {
     registry::specs()
         .flat_map(|c| c.produces.iter().map(move |f| (f, format!("`{}`", c.id))))
         .chain(VERDICT_FACTS.iter().map(|f| (f, "the diagnosis".to_owned())))
+        .chain(WALK_FACTS.iter().map(|f| (f, "the walk".to_owned())))
         .map(|(f, by)| {
             format!("| `{}` | {} | {by} | {} |", f.key, kind_id(f.kind), f.doc.replace('|', "\\|"))
         })
@@ -244,7 +245,8 @@ fn the_fact_table_is_the_catalog() {
     let rows = table_rows("## The fact catalog");
     let known = registry::specs()
         .flat_map(|c| c.produces.iter().map(move |f| (f, format!("`{}`", c.id))))
-        .chain(VERDICT_FACTS.iter().map(|f| (f, "the diagnosis".to_owned())));
+        .chain(VERDICT_FACTS.iter().map(|f| (f, "the diagnosis".to_owned())))
+        .chain(WALK_FACTS.iter().map(|f| (f, "the walk".to_owned())));
     let want: Vec<[String; 4]> = known
         .map(|(f, by)| {
             [format!("`{}`", f.key), kind_id(f.kind).to_owned(), by, f.doc.replace('|', "\\|")]

@@ -84,7 +84,12 @@ fn changes_are_listed_newest_first_within_the_window() {
     let site = root.path().join("srv/shop");
     write(root.path(), "/srv/shop/wp-config.php", "<?php\n", NOW - 300);
     write(root.path(), "/srv/shop/wp-content/cache/page.html", "x", NOW - 30);
-    let scope = Search { root: root.path().to_path_buf(), site_root: Some(site), hours: 6 };
+    let scope = Search {
+        root: root.path().to_path_buf(),
+        site_root: Some(site),
+        hours: 6,
+        stack_only: false,
+    };
     let report = changes::collect(&scope, &Clock::new(NOW, jiff::tz::TimeZone::UTC), None);
     let e = evidence(&report);
     let got: Vec<(i64, &str, &str)> =
@@ -116,12 +121,26 @@ fn changes_are_listed_newest_first_within_the_window() {
         report.summary
     );
     assert_eq!(registry::contract_breaches(&report), Vec::<String>::new());
+
+    // Asked for the stack only, the package that is not part of it (jq) is left out and said so.
+    let stack = Search { stack_only: true, ..scope };
+    let report = changes::collect(&stack, &Clock::new(NOW, jiff::tz::TimeZone::UTC), None);
+    let kept: Vec<&str> = evidence(&report).changes.iter().map(|c| c.what.as_str()).collect();
+    assert!(!kept.contains(&"dpkg install jq 1.6-2.1"), "{kept:?}");
+    assert!(kept.contains(&"php-fpm8.2 started (pid 812)"), "{kept:?}");
+    assert!(kept.contains(&site_conf.as_str()), "{kept:?}");
+    assert!(
+        report.details.iter().any(|d| d == "left out 1 change, not touching the web stack"),
+        "{:?}",
+        report.details
+    );
 }
 
 #[test]
 fn a_quiet_machine_passes() {
     let root = tempfile::tempdir().unwrap();
-    let scope = Search { root: root.path().to_path_buf(), site_root: None, hours: 24 };
+    let scope =
+        Search { root: root.path().to_path_buf(), site_root: None, hours: 24, stack_only: false };
     let report = changes::collect(&scope, &Clock::new(NOW, jiff::tz::TimeZone::UTC), None);
     assert_eq!(report.summary, "No package, config, restart or deploy in the last 24 h.");
     assert_eq!(report.facts.get("changes.count"), Some(&FactValue::Int(0)));
@@ -154,6 +173,7 @@ fn a_git_checkout_shows_its_deploys_without_running_git() {
         root: tempfile::tempdir().unwrap().path().to_path_buf(),
         site_root: Some(dir.path().to_path_buf()),
         hours: 1,
+        stack_only: false,
     };
     let report = changes::collect(&scope, &clock, None);
     let deploys: Vec<&str> = evidence(&report)

@@ -68,6 +68,7 @@ async fn check(files: Vec<PathBuf>, since: Option<u64>) -> (CheckReport, LogsEvi
         config_logs: Vec::new(),
         time_limit: None,
         site: None,
+        access_logs: Vec::new(),
     };
     let report =
         logs::run_with(params, Clock::new(NOW, jiff::tz::TimeZone::UTC), Progress::none()).await;
@@ -298,6 +299,7 @@ async fn a_scan_stopped_by_the_time_limit_says_so() {
         config_logs: Vec::new(),
         time_limit: Some(Duration::ZERO),
         site: None,
+        access_logs: Vec::new(),
     };
     let report =
         logs::run_with(params, Clock::new(NOW, jiff::tz::TimeZone::UTC), Progress::none()).await;
@@ -337,6 +339,7 @@ async fn the_site_under_investigation_is_quoted_before_another_sites_errors() {
         config_logs: Vec::new(),
         time_limit: None,
         site: site.map(str::to_owned),
+        access_logs: Vec::new(),
     };
     let clock = || Clock::new(NOW, jiff::tz::TimeZone::UTC);
     let first_line = |report: &CheckReport| {

@@ -48,6 +48,7 @@ async fn check_with(journal: Journal) -> (triage::contract::CheckReport, LogsEvi
         config_logs: Vec::new(),
         time_limit: None,
         site: None,
+        access_logs: Vec::new(),
     };
     let clock = Clock::new(NOW, jiff::tz::TimeZone::UTC);
     let report = logs::run_with_journal(params, clock, Progress::none(), Some(journal)).await;

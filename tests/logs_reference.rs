@@ -102,6 +102,7 @@ async fn counted(file: PathBuf) -> BTreeMap<String, u64> {
         config_logs: Vec::new(),
         time_limit: None,
         site: None,
+        access_logs: Vec::new(),
     };
     let clock = Clock::new(1_796_110_222, jiff::tz::TimeZone::UTC);
     let report = logs::run_with(params, clock, Progress::none()).await;

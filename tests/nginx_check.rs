@@ -2,7 +2,8 @@
 //! public 502 that nginx generated, the upstream that the config points at (with its file and
 //! line), the error-log line that says why, and the verdict that ties them together. The site
 //! is probed from outside and the machine is read from inside (the running nginx is discovered
-//! from /proc, its config parsed, its error log found from that config).
+//! from /proc, its config parsed, its error log found from that config). Each run sees only
+//! its own nginx (`support::View`): never the machine's servers, configs, logs or journal.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -12,7 +13,7 @@ use std::process::Command;
 use std::sync::Mutex;
 
 use serde_json::Value;
-use support::Nginx;
+use support::{Nginx, View};
 
 /// One nginx at a time: the log scan reads every running nginx's logs, and "the first matching
 /// line" must be this test's.
@@ -20,7 +21,9 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Runs `triage check --json URL --count 3` and returns the parsed object and the exit code.
 fn check(nginx: &Nginx) -> (Value, i32) {
-    let out = Command::new(env!("CARGO_BIN_EXE_triage"))
+    let view = View::of(&[nginx.pid]);
+    let out = view
+        .apply(&mut Command::new(env!("CARGO_BIN_EXE_triage")))
         .args(["check", "--json", "--count", "3", "--since", "10m", &nginx.url()])
         .env("TRIAGE_CONFIG_DIR", nginx.prefix.join("config"))
         .output()
@@ -152,7 +155,9 @@ fn the_text_output_with_the_local_checks_fits_in_80_columns() {
     ) else {
         return;
     };
-    let out = Command::new(env!("CARGO_BIN_EXE_triage"))
+    let view = View::of(&[nginx.pid]);
+    let out = view
+        .apply(&mut Command::new(env!("CARGO_BIN_EXE_triage")))
         .args(["check", "--count", "2", &nginx.url()])
         .env("NO_COLOR", "1")
         .output()

@@ -10,7 +10,7 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-use support::Nginx;
+use support::{Nginx, View};
 use triage::checks::{resources, upstreams};
 use triage::contract::{CheckReport, CheckRequest, Progress};
 use triage::facts::FactValue;
@@ -44,8 +44,15 @@ fn as_nobody<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T 
     .unwrap()
 }
 
-fn run_check(request: CheckRequest, check: fn(System, CheckRequest) -> CheckReport) -> CheckReport {
-    as_nobody(move || check(System::real(), request))
+/// Runs `check` as `nobody` on the machine as `nginx` alone shows it (`support::View`).
+fn run_check(
+    nginx: &Nginx,
+    request: CheckRequest,
+    check: fn(System, CheckRequest) -> CheckReport,
+) -> CheckReport {
+    let view = View::of(&[nginx.pid]);
+    let system = view.system();
+    as_nobody(move || check(system, request))
 }
 
 fn unseen(report: &CheckReport, key: &str) -> Vec<String> {
@@ -66,7 +73,9 @@ fn triage_stack_as_nobody_names_what_it_could_not_see_and_the_sudo_command() {
     let binary = dir.path().join("triage");
     std::fs::copy(env!("CARGO_BIN_EXE_triage"), &binary).unwrap();
     std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = Command::new("runuser")
+    let view = View::of(&[nginx.pid]);
+    let out = view
+        .apply(&mut Command::new("runuser"))
         .args(["-u", "nobody", "--"])
         .arg(&binary)
         .args(["stack", "--json"])
@@ -90,7 +99,8 @@ fn triage_stack_as_nobody_names_what_it_could_not_see_and_the_sudo_command() {
         "{about_nginx}"
     );
 
-    let text = Command::new("runuser")
+    let text = view
+        .apply(&mut Command::new("runuser"))
         .args(["-u", "nobody", "--"])
         .arg(&binary)
         .arg("stack")
@@ -123,7 +133,7 @@ fn upstreams_as_nobody_name_the_config_it_could_not_read_and_the_command_that_wo
     .unwrap();
     std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
     let request = CheckRequest::new("upstreams").with("config", nginx.config.to_string_lossy());
-    let report = run_check(request, |system, request| {
+    let report = run_check(&nginx, request, |system, request| {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(upstreams::run_on(system, &request, Progress::none()))
     });
@@ -150,8 +160,8 @@ fn resources_as_nobody_say_which_limits_they_could_not_read() {
     if !root_or_skip("unprivileged resources") {
         return;
     }
-    let Some(_nginx) = Nginx::start("        return 204;") else { return };
-    let report = run_check(CheckRequest::new("resources"), |system, _| {
+    let Some(nginx) = Nginx::start("        return 204;") else { return };
+    let report = run_check(&nginx, CheckRequest::new("resources"), |system, _| {
         resources::report(&resources::measure(&system, &[], resources::DEFAULT_WINDOW))
     });
     let what = unseen(&report, "host.unseen");

@@ -14,12 +14,17 @@ use triage::contract::evidence::stack::ConfigSource;
 use triage::contract::evidence::upstreams::UpstreamState;
 use triage::contract::{CheckReport, CheckRequest, CheckStatus, Progress};
 use triage::facts::FactValue;
-use triage::system::{System, stack};
+use triage::system::stack;
 
-fn check_config(nginx: &Nginx) -> CheckReport {
+/// The upstreams check on `nginx`'s config, on the machine as `nginx` and `others` alone show
+/// it (`support::View`): the machine's own servers stay unread.
+fn check_config(nginx: &Nginx, others: &[u32]) -> CheckReport {
     let request = CheckRequest::new("upstreams").with("config", nginx.config.to_string_lossy());
+    let mut pids = vec![nginx.pid];
+    pids.extend(others);
+    let view = support::View::of(&pids);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let report = runtime.block_on(upstreams::run(request, Progress::none()));
+    let report = runtime.block_on(upstreams::run_on(view.system(), &request, Progress::none()));
     assert_only_declared_facts(&report);
     report
 }
@@ -60,7 +65,7 @@ fn a_proxy_to_a_port_where_nothing_listens_is_refused_with_its_config_line() {
         nginx.error_log_text()
     );
 
-    let report = check_config(&nginx);
+    let report = check_config(&nginx, &[]);
     assert_eq!(report.status, CheckStatus::Failed, "{report:#?}");
     assert_eq!(list(&report, "upstream.refused"), vec![format!("127.0.0.1:{dead}")]);
     assert_eq!(text(&report, "upstream.problem_at"), nginx.location_of("proxy_pass"));
@@ -88,7 +93,7 @@ fn fastcgi_to_a_missing_php_fpm_socket_names_the_socket() {
     let (status, _) = nginx.get("/");
     assert_eq!(status, 502);
 
-    let report = check_config(&nginx);
+    let report = check_config(&nginx, &[]);
     assert_eq!(
         list(&report, "upstream.socket_missing"),
         vec![socket.to_string_lossy().into_owned()]
@@ -134,7 +139,7 @@ fn a_socket_the_nginx_user_may_not_open_is_a_permission_problem() {
         nginx.error_log_text()
     );
 
-    let report = check_config(&nginx);
+    let report = check_config(&nginx, &[]);
     assert_eq!(
         list(&report, "upstream.socket_permission"),
         vec![socket.to_string_lossy().into_owned()]
@@ -156,7 +161,7 @@ fn a_live_php_fpm_is_healthy_and_timed() {
         fpm.socket.display()
     );
     let Some(nginx) = Nginx::start(&body) else { return };
-    let report = check_config(&nginx);
+    let report = check_config(&nginx, &[fpm.pid]);
     assert_eq!(report.status, CheckStatus::Passed, "{report:#?}");
     assert_eq!(report.facts.get("upstream.healthy"), Some(&FactValue::Int(1)));
     let triage::contract::Evidence::Upstreams(evidence) = &report.evidence else {
@@ -177,7 +182,8 @@ fn a_live_php_fpm_is_healthy_and_timed() {
 #[test]
 fn discovery_finds_a_running_nginx_with_its_config_and_sockets() {
     let Some(nginx) = Nginx::start("        return 204;") else { return };
-    let found = stack::discover(&System::real()).unwrap();
+    let view = support::View::of(&[nginx.pid]);
+    let found = stack::discover(&view.system()).unwrap();
     let service = found
         .services
         .iter()
@@ -209,8 +215,9 @@ fn the_url_parameter_picks_the_running_site_without_a_config_path() {
         return;
     };
     let request = CheckRequest::new("upstreams").with("url", nginx.url());
+    let view = support::View::of(&[nginx.pid]);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let report = runtime.block_on(upstreams::run(request, Progress::none()));
+    let report = runtime.block_on(upstreams::run_on(view.system(), &request, Progress::none()));
     assert!(
         list(&report, "upstream.refused").contains(&format!("127.0.0.1:{dead}")),
         "{report:#?}"

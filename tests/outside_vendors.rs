@@ -108,7 +108,7 @@ async fn a_healthy_site_exits_zero_with_the_documented_fields() {
             .await;
     let (code, json) = check_json(addr, &[]).await;
     assert_eq!(code, 0);
-    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["schema_version"], 2);
     assert_eq!(json["status"], 200);
     assert_eq!(json["health"], "healthy");
     assert_eq!(json["verdict"]["cause"], "none");

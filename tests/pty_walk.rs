@@ -9,13 +9,12 @@
 // Test helpers outside #[test] functions may fail loudly too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+mod support;
 
-use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+
+use support::pty::{CTRL_S, ENTER, ESC, PAGE_DOWN, TAB, Tui, entries_of, session_file, triage};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/walk/checkout.yaml");
 /// The page and headers Cloudflare sends with its own 502 (see assets/fingerprints.yaml).
@@ -42,162 +41,13 @@ fn site() -> String {
     });
     format!("http://127.0.0.1:{port}/checkout")
 }
-const DEADLINE: Duration = Duration::from_secs(20);
-
-const ENTER: &str = "\r";
-const TAB: &str = "\t";
-const CTRL_S: &str = "\x13";
-const PAGE_DOWN: &str = "\x1b[6~";
-
-struct Tui {
-    child: Box<dyn Child + Send + Sync>,
-    writer: Box<dyn Write + Send>,
-    parser: Arc<Mutex<vt100::Parser>>,
-    master: Box<dyn MasterPty + Send>,
-}
-
-impl Tui {
-    fn start(data: &Path, args: &[&str]) -> Tui {
-        let pty = native_pty_system()
-            .openpty(PtySize { rows: 24, cols: 80, pixel_width: 0, pixel_height: 0 })
-            .unwrap();
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_triage"));
-        cmd.args(args);
-        cmd.env("TRIAGE_DATA_DIR", data);
-        cmd.env("TRIAGE_CONFIG_DIR", data.join("config"));
-        cmd.env("TERM", "xterm-256color");
-        for var in ["NO_COLOR", "TMUX", "STY"] {
-            cmd.env_remove(var);
-        }
-        let child = pty.slave.spawn_command(cmd).unwrap();
-        drop(pty.slave);
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(
-            24.try_into().unwrap(),
-            80.try_into().unwrap(),
-            0,
-        )));
-        let mut reader = pty.master.try_clone_reader().unwrap();
-        let feed = Arc::clone(&parser);
-        std::thread::spawn(move || {
-            let mut buf = [0_u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                feed.lock().unwrap().process(&buf[..n]);
-            }
-        });
-        let writer = pty.master.take_writer().unwrap();
-        Tui { child, writer, parser, master: pty.master }
-    }
-
-    /// Resizes the terminal (the program gets SIGWINCH) and the emulator with it.
-    fn resize(&mut self, rows: u16, cols: u16) {
-        self.parser
-            .lock()
-            .unwrap()
-            .screen_mut()
-            .set_size(rows.try_into().unwrap(), cols.try_into().unwrap());
-        self.master.resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).unwrap();
-    }
-
-    fn press(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
-    }
-
-    fn paste(&mut self, text: &str) {
-        self.press(&format!("\x1b[200~{text}\x1b[201~"));
-    }
-
-    fn screen(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    /// Waits until the screen shows `text`; fails with the screen when the deadline passes.
-    fn wait_for(&self, text: &str) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                start.elapsed() < DEADLINE,
-                "waited {DEADLINE:?} for {text:?}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Waits until the screen no longer shows `text` (an overlay closed).
-    fn wait_gone(&self, text: &str) {
-        let start = Instant::now();
-        while self.screen().contains(text) {
-            assert!(start.elapsed() < DEADLINE, "{text:?} stayed; the screen:\n{}", self.screen());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                start.elapsed() < DEADLINE,
-                "the program did not exit; the screen:\n{}",
-                self.screen()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn signal(&self, name: &str) {
-        let pid = self.child.process_id().unwrap();
-        let status = std::process::Command::new("sh")
-            .args(["-c", &format!("kill -{name} {pid}")])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-}
-
 fn data_dir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
-/// The one session file in the data directory.
-fn session_file(data: &Path) -> (PathBuf, serde_json::Value) {
-    let dir = data.join("sessions");
-    let files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    let value = serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
-    (files[0].clone(), value)
-}
-
-fn entries_of(session: &serde_json::Value, kind: &str) -> Vec<serde_json::Value> {
-    session["entries"].as_array().unwrap().iter().filter(|e| e["type"] == kind).cloned().collect()
-}
-
-fn triage(data: &Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
-        .args(args)
-        .env("TRIAGE_DATA_DIR", data)
-        .env("TRIAGE_CONFIG_DIR", data.join("config"))
-        .output()
-        .unwrap()
-}
-
-/// From the start through the inputs onto the second step, with a note written there.
+/// From the start (a URL on the command line starts the checks at once) onto the second step,
+/// with a note written there.
 fn to_second_step_with_a_note(tui: &mut Tui, note: &str) {
-    tui.wait_for("First, what is affected?");
-    tui.press(&ENTER.repeat(3));
     tui.wait_for("Confirm the public error");
     tui.wait_for("A CDN error page (\"521\" & co.) ★ suggested");
     tui.press(ENTER);
@@ -225,11 +75,14 @@ fn walk_a_path_write_a_note_export_and_quit() {
     tui.wait_for("No; back to the logs ★ suggested");
     tui.press("k");
     tui.press(ENTER);
-    let screen = tui.wait_for("What to send support");
-    assert!(screen.contains("Resolved"), "{screen}");
+    // The outcome asks its question for the note first; Esc leaves it for later.
+    tui.wait_for("For the note: question 1 of 1");
+    tui.press(ESC);
+    tui.wait_gone("For the note");
+    tui.wait_for("The end: Resolved");
     tui.press("e");
     tui.wait_for("The incident note (markdown) is written to");
-    tui.press("\x1b");
+    tui.press(ESC);
     tui.wait_gone("is written to");
     tui.press("q");
     tui.wait_for("Quit triage?");
@@ -333,17 +186,34 @@ fn resizing_at_any_moment_redraws_and_too_small_says_so() {
     let data = data_dir();
     let url = site();
     let mut tui = Tui::start(data.path(), &["--runbook", FIXTURE, &url]);
-    tui.wait_for("First, what is affected?");
+    tui.wait_for("Confirm the public error");
+    // tmux's usual pane draws the full layout; a narrow one a compact one; a sliver one line.
+    tui.resize(23, 80);
+    tui.wait_for("╭ Trail");
     tui.resize(20, 60);
-    tui.wait_for("needs at least 80x24; this terminal is 60x20");
-    tui.press(&ENTER.repeat(3));
+    tui.wait_for("\n╭ Confirm the public error");
+    tui.resize(10, 36);
+    tui.wait_for("triage needs 40x12 (this is 36x10)");
     tui.resize(30, 100);
     let screen = tui.wait_for("Confirm the public error <fast> · visitor / client");
-    assert!(screen.lines().next().unwrap().trim_end().ends_with("step 1 of 4"), "{screen}");
-    tui.press("q");
-    tui.wait_for("Quit triage?");
+    assert!(screen.lines().next().unwrap().trim_end().ends_with("step 1 of 6"), "{screen}");
+    tui.quit();
+}
+
+#[test]
+fn without_a_url_the_form_asks_and_quitting_before_anything_is_recorded_says_so() {
+    let data = data_dir();
+    let mut tui = Tui::start(data.path(), &["--runbook", FIXTURE]);
+    tui.wait_for("First, what is affected?");
+    tui.press(ESC);
+    tui.wait_for("Quit triage? Nothing is recorded yet");
     tui.press("y");
     assert!(tui.wait_exit().success());
+    tui.wait_for("Nothing was recorded, so no session was saved.");
+    assert!(
+        !data.path().join("sessions").exists()
+            || std::fs::read_dir(data.path().join("sessions")).unwrap().next().is_none()
+    );
 }
 
 #[test]
@@ -358,7 +228,8 @@ fn an_open_session_for_the_url_is_offered_for_resuming() {
     assert!(tui.wait_exit().success());
     let mut tui = Tui::start(data.path(), &["--runbook", FIXTURE, &url]);
     tui.wait_for(&format!("An open session exists for {url}"));
-    tui.press("r");
+    tui.wait_for("⏎ r resume it");
+    tui.press(ENTER);
     tui.wait_for("Read the nginx error log");
     tui.press("q");
     tui.wait_for("Quit triage?");

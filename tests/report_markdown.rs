@@ -122,8 +122,9 @@ fn scripted() -> App {
     );
     let mut walk =
         Walk { app: App::new(runbook, Rules::builtin().unwrap(), session, start), clock: 0 };
-    walk.key(KeyCode::Enter);
-    walk.key(KeyCode::Enter);
+    for _ in 0..4 {
+        walk.key(KeyCode::Enter);
+    }
     let fx = walk.key(KeyCode::Enter);
     walk.finish(&fx, probe);
     walk.key(KeyCode::Tab);
@@ -170,8 +171,11 @@ fn the_markdown_note_is_golden_and_has_no_secret() {
     }
     assert!(note.contains("- **Recent changes:** _not collected_"));
     let order = [
-        "# ",
-        "**Layer:**",
+        "# HTTP 502 Bad Gateway on ",
+        "- **Cause:**",
+        "- **Seen:** worst HTTP 502 Bad Gateway, made by cloudflare",
+        "- **Tried:**",
+        "- **Outcome:** resolved",
         "## What to send support",
         "## Timeline",
         "## Fixes tried",
@@ -192,7 +196,11 @@ fn the_json_export_has_the_same_data_a_schema_and_no_secret() {
     }
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(doc["schema"], "triage.session-export");
-    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["version"], 2);
+    assert_eq!(doc["incident"]["status"], 502, "the incident, not the last probe");
+    assert!(doc["incident"]["first_seen"].as_str().unwrap().ends_with("+01:00"));
+    assert_eq!(doc["tried"][0]["outcome"], "worked");
+    assert!(doc["path"].is_object(), "the path (or null once nothing names a hop)");
     assert_eq!(doc["support"].as_array().unwrap().len(), 8);
     assert_eq!(doc["session"]["closed"], true);
     assert_eq!(doc["session"]["time_zone"], "Europe/Berlin");

@@ -86,6 +86,15 @@ const CASES: &[(&str, &[Expected])] = &[
         ],
     ),
     (
+        "invalid/made-unknown-fix",
+        &[
+            (E, 31, 49, "`made: restart-it` names no fix card of this step (did you mean `restart`?); it must be the id of one of the step's `fixes`"),
+            (E, 44, 9, "a `kind: fix` step needs at least one fix card under `fixes:`"),
+            (W, 44, 9, "step `third` is never reached: no path from `start` leads here"),
+            (E, 49, 21, "`soon` is not a duration; expected a number and s, m or h (like `10s`, `5m`)"),
+        ],
+    ),
+    (
         "invalid/missing-check-param",
         &[
             (E, 17, 16, "check `http_probe` needs the parameter `url` (absolute http(s) URL); add it under `with:`"),
@@ -123,6 +132,24 @@ const CASES: &[(&str, &[Expected])] = &[
         &[
             (E, 29, 16, "a choice question needs choices; found none"),
             (W, 32, 11, "outcome `escalate` is never reached: no path from `start` leads here"),
+        ],
+    ),
+    (
+        "invalid/placeholder-in-heredoc",
+        &[
+            (E, 29, 57, "`{{url}}` is inside a heredoc, where shell quoting does not apply (a `$(…)` in the value would run); pass the value as an argument outside the heredoc"),
+        ],
+    ),
+    (
+        "invalid/placeholder-in-sh-c",
+        &[
+            (E, 27, 38, "`{{url}}` is in the script of `sh -c`, which that shell parses again, so its quoting does not hold; pass the value as an argument after the script: `sh -c '… \"$1\"' sh {{url}}`"),
+        ],
+    ),
+    (
+        "invalid/placeholder-in-ssh",
+        &[
+            (E, 27, 42, "`{{url}}` is in the remote command of `ssh`, which the remote shell parses again, so its quoting does not hold; show a command to run on that host instead"),
         ],
     ),
     (
@@ -180,7 +207,7 @@ const CASES: &[(&str, &[Expected])] = &[
     (
         "invalid/unknown-check",
         &[
-            (E, 17, 16, "unknown check `http_prob` (did you mean `http_probe`?); expected one of: http_probe, dns, tls, origin, stack, upstreams, logs, resources, database, recent_changes"),
+            (E, 17, 16, "unknown check `http_prob` (did you mean `http_probe`?); expected one of: http_probe, dns, tls, origin, stack, upstreams, logs, resources, security, database, recent_changes"),
         ],
     ),
     (
@@ -192,7 +219,7 @@ const CASES: &[(&str, &[Expected])] = &[
     (
         "invalid/unknown-key",
         &[
-            (E, 23, 5, "unknown field `titel`, expected one of id, title, layer, why, instructions, commands, checks, causes, checklists, notes, record, question, fixes"),
+            (E, 23, 5, "unknown field `titel`, expected one of id, title, kind, layer, why, instructions, commands, checks, causes, checklists, notes, record, question, fixes, watch"),
         ],
     ),
     (

@@ -15,8 +15,8 @@ use std::fmt::Write as _;
 
 use triage::layer::Layer;
 use triage::runbook::{
-    Effect, EscalateTo, Outcome, OutcomeKind, Risk, Runbook, Severity, Step, SupportItem, Who,
-    builtin,
+    Condition, Effect, EscalateTo, FixCard, Next, Outcome, OutcomeKind, Risk, Runbook, Severity,
+    Step, SupportItem, Test, Who, builtin,
 };
 
 /// One item of a guide: what the guide says, the step or outcome that covers it, and a phrase
@@ -129,9 +129,9 @@ const GUIDE_502_503: &[Row] = &[
     ("Command: check the public status (curl -I)", "confirm-public-error", "like curl -i"),
     ("Command: follow redirects (curl -IL)", "confirm-public-error", "curl -ss -i -l"),
     ("Command: systemctl status nginx / apache2", "origin", "systemctl status {{web_server}}"),
-    ("Command: systemctl status php-fpm / php8.2-fpm", "app-runtime", "systemctl status php{{php_version}}-fpm"),
-    ("Command: recent nginx errors", "web-server-logs", "tail -n 200 /var/log/nginx/error.log"),
-    ("Command: recent Apache errors", "web-server-logs", "tail -n 200 /var/log/apache2/error.log"),
+    ("Command: systemctl status php-fpm / php8.2-fpm (the unit found)", "app-runtime", "systemctl status {{php_unit}}"),
+    ("Command: recent nginx errors (the log the config names)", "web-server-logs", "tail -n 200 {{error_log}}"),
+    ("Command: recent Apache errors (the log the config names)", "web-server-logs", "error log of nginx or apache"),
     ("Command: disk (df -h)", "resources", "df -h"),
     ("Command: memory (free -m)", "resources", "free -m"),
     ("Command: load (uptime)", "resources", "uptime"),
@@ -308,12 +308,12 @@ const GUIDE_502_HOWTO: &[Row] = &[
     ("Visitor: check whether the site is down for everyone", "visitor-side", "down for everyone"),
     // For website owners
     ("Owner: is the web server running (systemctl status nginx / apache2)", "origin", "systemctl status {{web_server}}"),
-    ("Owner: is the application running (php-fpm)", "app-runtime", "systemctl status php{{php_version}}-fpm"),
+    ("Owner: is the application running (php-fpm)", "app-runtime", "systemctl status {{php_unit}}"),
     ("Owner: is the Node.js app running (pm2 status)", "app-runtime", "pm2 status"),
-    ("Owner: restart the web server if needed", "web-server-logs", "sudo systemctl start {{web_server}}"),
-    ("Owner: restart PHP-FPM if needed", "app-runtime", "sudo systemctl restart php{{php_version}}-fpm"),
-    ("Owner: nginx error log", "web-server-logs", "/var/log/nginx/error.log"),
-    ("Owner: Apache error log", "web-server-logs", "/var/log/apache2/error.log"),
+    ("Owner: restart the web server if needed", "fix-web-server", "sudo systemctl start {{web_server}}"),
+    ("Owner: restart PHP-FPM if needed", "fix-php-stopped", "sudo systemctl restart {{php_unit}}"),
+    ("Owner: nginx error log (the one the config names)", "web-server-logs", "sudo tail -n 200 {{error_log}}"),
+    ("Owner: Apache error log (the one the config names)", "web-server-logs", "(the log its nginx or apache config names)"),
     ("Owner: PHP-FPM log", "app-runtime", "/var/log/php-fpm/error.log"),
     ("Owner: application logs", "app-runtime", "journalctl -u {{app_service}} -n 100"),
     ("Owner: CPU and memory (htop, free -m)", "resources", "or run htop"),
@@ -321,24 +321,24 @@ const GUIDE_502_HOWTO: &[Row] = &[
     ("Owner: zombie processes", "resources", "zombie (defunct) processes"),
     ("Owner: out of memory crashes PHP-FPM and causes 502; upgrade or optimise", "resources", "when memory runs out, the kernel kills php-fpm and other processes"),
     ("Owner: most PHP 502s are PHP-FPM issues", "app-runtime", "most 502s on php sites are php-fpm"),
-    ("Owner: check PHP-FPM status (php8.2-fpm)", "app-runtime", "php{{php_version}}-fpm --no-pager"),
-    ("Owner: the PHP-FPM pool config (pool.d/www.conf)", "app-runtime", "/fpm/pool.d/www.conf"),
+    ("Owner: check PHP-FPM status (php8.2-fpm)", "app-runtime", "{{php_unit}} --no-pager"),
+    ("Owner: the PHP-FPM pool config (pool.d/www.conf, the one found)", "app-runtime", "{{pool_file}}"),
     ("Owner: pool setting pm = dynamic", "app-runtime", "pm = dynamic"),
     ("Owner: pool setting pm.max_children = 50", "app-runtime", "pm.max_children = 50"),
     ("Owner: pool setting pm.start_servers = 5", "app-runtime", "pm.start_servers = 5"),
     ("Owner: pool setting pm.min_spare_servers = 5", "app-runtime", "pm.min_spare_servers = 5"),
     ("Owner: pool setting pm.max_spare_servers = 35", "app-runtime", "pm.max_spare_servers = 35"),
     ("Owner: pool setting pm.max_requests = 500", "app-runtime", "pm.max_requests = 500"),
-    ("Owner: restart PHP-FPM after pool changes", "app-runtime", "test and restart php-fpm"),
-    ("Owner: a slow app needs longer proxy timeouts", "web-server-logs", "raise the proxy timeouts for legitimately slow requests"),
-    ("Owner: proxy_connect_timeout 60s", "web-server-logs", "proxy_connect_timeout 60s"),
-    ("Owner: proxy_send_timeout 60s", "web-server-logs", "proxy_send_timeout 60s"),
-    ("Owner: proxy_read_timeout 60s", "web-server-logs", "proxy_read_timeout 60s"),
-    ("Owner: fastcgi_read_timeout 300", "web-server-logs", "fastcgi_read_timeout 300"),
-    ("Owner: fastcgi_send_timeout 300", "web-server-logs", "fastcgi_send_timeout 300"),
+    ("Owner: restart PHP-FPM after pool changes", "fix-workers", "test and restart php-fpm"),
+    ("Owner: a slow app needs longer proxy timeouts", "fix-timeouts", "raise the proxy timeouts for legitimately slow requests"),
+    ("Owner: proxy_connect_timeout 60s", "fix-timeouts", "proxy_connect_timeout 60s"),
+    ("Owner: proxy_send_timeout 60s", "fix-timeouts", "proxy_send_timeout 60s"),
+    ("Owner: proxy_read_timeout 60s", "fix-timeouts", "proxy_read_timeout 60s"),
+    ("Owner: fastcgi_read_timeout 300", "fix-timeouts", "fastcgi_read_timeout 300"),
+    ("Owner: fastcgi_send_timeout 300", "fix-timeouts", "fastcgi_send_timeout 300"),
     ("Owner: firewall status (ufw status)", "origin", "sudo ufw status verbose"),
-    ("Owner: allow internal communication (ufw allow from 127.0.0.1)", "origin", "sudo ufw allow from 127.0.0.1"),
-    ("Owner: the iptables rules", "origin", "iptables-save"),
+    ("Owner: allow internal communication (ufw allow from 127.0.0.1: a no-op, loopback is never blocked)", "fix-firewall", "never block loopback"),
+    ("Owner: the iptables rules", "fix-firewall", "iptables-save"),
     // Cloudflare
     ("Cloudflare 502: a bad response from the origin", "cloudflare-52x", "cloudflare got a bad response from the origin"),
     ("Cloudflare 521: the origin server is down", "cloudflare-52x", "521: web server is down"),
@@ -358,7 +358,7 @@ const GUIDE_502_HOWTO: &[Row] = &[
     ("Prevention: health checks on load balancers", "monitor", "let load balancers and cdns detect unhealthy backends"),
     ("Prevention: graceful restarts, never kill processes during deploys", "monitor", "graceful restarts and zero-downtime deploys"),
     ("Prevention: optimise the application (slow code means timeouts)", "monitor", "slow code means timeouts and 502s"),
-    ("Verify: 200 OK across all pages after the fix", "monitor", "every page returns 200"),
+    ("Verify: 200 OK across all pages after the fix", "monitor", "check the broken url and a few other pages return 200"),
 ];
 
 /// seeds/003: "What 502, 503, and 504 Errors Really Mean (And How to Fix Them)" (HelpWithWeb).
@@ -391,11 +391,11 @@ const GUIDE_502_503_504: &[Row] = &[
     ("504 cause: the app is very slow (slow query, external API timeout)", "app-runtime", "an external api times out"),
     ("504 cause: the app is stuck in a loop", "app-runtime", "the app is stuck in a loop"),
     ("504 cause: the database is overloaded", "database", "the database is overloaded"),
-    ("504 cause: the nginx timeout is too low for a legitimately slow operation", "web-server-logs", "raise the proxy timeouts for legitimately slow requests"),
+    ("504 cause: the nginx timeout is too low for a legitimately slow operation", "fix-timeouts", "raise the proxy timeouts for legitimately slow requests"),
     ("504 fix: check the app's response times", "app-runtime", "check the app's response times"),
     ("504 fix: look for slow queries (SHOW FULL PROCESSLIST)", "database", "show full processlist"),
-    ("504 fix: synchronous work that should be queued (email, files, external APIs)", "app-runtime", "sending email, processing files or calling slow external apis"),
-    ("504 fix: raise proxy_read_timeout 300s for legitimately long operations", "web-server-logs", "up to 300s for long operations"),
+    ("504 fix: synchronous work that should be queued (email, files, external APIs)", "fix-timeouts", "sending email, processing files or calling slow external apis"),
+    ("504 fix: raise proxy_read_timeout 300s for legitimately long operations", "fix-timeouts", "up to 300s for long operations"),
     // Which layer
     ("Which layer: check the response headers with curl -I", "identify-layer", "only the headers that name the responder"),
     ("Which layer: server: cloudflare, Cloudflare returns the error", "identify-layer", "server: cloudflare means cloudflare produced this response"),
@@ -472,7 +472,7 @@ fn step_text(step: &Step) -> String {
 
 fn outcome_text(outcome: &Outcome) -> String {
     let mut t = vec![outcome.title.clone(), outcome.summary.clone()];
-    t.extend(outcome.send.iter().cloned());
+    t.extend(outcome.send.iter().map(|s| s.text.clone()));
     t.join("\n").to_lowercase()
 }
 
@@ -533,31 +533,32 @@ fn fixes_the_guides_describe_in_prose_are_cards() {
     let runbook = runbook();
     #[rustfmt::skip]
     let prose: &[(&str, &str, &str)] = &[
-        ("restart PHP-FPM after reading the log", "app-runtime", "restart-php-fpm"),
-        ("tune the PHP-FPM pool and restart after changes", "app-runtime", "tune-php-fpm-pool"),
-        ("fix the socket permissions", "app-runtime", "fix-socket-permissions"),
-        ("restart the Node/Python app after reading its log", "app-runtime", "restart-app-service"),
-        ("queue long, synchronous work", "app-runtime", "queue-long-work"),
-        ("raise the proxy timeouts", "web-server-logs", "raise-proxy-timeouts"),
-        ("fix the upstream address (proxy_pass)", "web-server-logs", "fix-upstream-address"),
-        ("loosen rate limit rules", "web-server-logs", "relax-rate-limit"),
-        ("restart the web server if needed", "web-server-logs", "start-web-server"),
+        ("restart PHP-FPM after reading the log", "fix-php-stopped", "restart-php-fpm"),
+        ("tune the PHP-FPM pool and restart after changes", "fix-workers", "tune-php-fpm-pool"),
+        ("fix the socket permissions", "fix-socket-permissions", "fix-socket-permissions"),
+        ("restart the Node/Python app after reading its log", "fix-app-stopped", "restart-app-service"),
+        ("queue long, synchronous work", "fix-timeouts", "queue-long-work"),
+        ("raise the proxy timeouts", "fix-timeouts", "raise-proxy-timeouts"),
+        ("fix the upstream address (proxy_pass)", "fix-upstream", "fix-upstream-address"),
+        ("loosen rate limit rules", "fix-rate-limit", "relax-rate-limit"),
+        ("restart the web server if needed", "fix-web-server", "start-web-server"),
         ("disable maintenance mode", "maintenance", "disable-maintenance-mode"),
-        ("allow the CDN's IPs in the firewall", "origin", "allow-cdn-ips"),
-        ("allow internal communication (ufw allow from 127.0.0.1)", "origin", "allow-internal-traffic"),
-        ("fix the origin SSL mode", "cdn-proxy", "fix-origin-ssl-mode"),
-        ("point the CDN at the right origin", "cdn-proxy", "fix-cdn-origin-address"),
-        ("allow legitimate CDN/proxy traffic through the WAF", "cdn-proxy", "allow-waf-traffic"),
+        ("allow the CDN's IPs in the firewall", "fix-firewall", "allow-cdn-ips"),
+        ("allow internal communication (a firewall or SELinux between proxy and app)", "fix-firewall", "allow-proxy-to-app"),
+        ("fix the origin SSL mode", "fix-cdn", "fix-origin-ssl-mode"),
+        ("point the CDN at the right origin", "fix-cdn", "fix-cdn-origin-address"),
+        ("allow legitimate CDN/proxy traffic through the WAF", "fix-cdn", "allow-waf-traffic"),
         ("take an unhealthy backend out of the pool", "load-balancer", "drain-bad-backend"),
         ("correct a wrong DNS record", "dns-records", "fix-dns-record"),
-        ("disable the latest plugin or theme", "wordpress", "disable-latest-plugin"),
-        ("raise the PHP memory limit", "wordpress", "raise-php-memory-limit"),
-        ("start the database", "database", "start-database"),
-        ("stop a slow query", "database", "stop-runaway-query"),
-        ("fix the database credentials, socket or host", "database", "fix-db-credentials"),
-        ("free disk space", "resources", "free-disk-space"),
-        ("cache pages and review bots", "resources", "reduce-traffic-load"),
-        ("upgrade the server (more resources)", "resources", "add-server-resources"),
+        ("disable the latest plugin or theme", "fix-plugin", "disable-latest-plugin"),
+        ("raise the PHP memory limit", "fix-plugin", "raise-php-memory-limit"),
+        ("start the database (PostgreSQL)", "fix-database", "start-postgresql"),
+        ("start the database (MySQL, MariaDB)", "fix-database", "start-mysql"),
+        ("stop a slow query", "fix-db-connections", "stop-runaway-query"),
+        ("fix the database credentials, socket or host", "fix-db-credentials", "fix-db-credentials"),
+        ("free disk space", "fix-disk", "free-disk-space"),
+        ("cache pages and review bots", "fix-load", "reduce-traffic-load"),
+        ("upgrade the server (more resources)", "fix-load", "add-server-resources"),
         ("reduce load for hosting limits, or upgrade the plan", "shared-hosting", "reduce-hosting-load"),
     ];
     for (what, step, id) in prose {
@@ -584,7 +585,75 @@ fn fixes_the_guides_describe_in_prose_are_cards() {
             fix.id
         );
         assert!(!fix.steps.is_empty(), "{}: steps", fix.id);
+        let unsafe_edits = edits_without_a_restorable_copy(fix);
+        assert!(unsafe_edits.is_empty(), "{}: {unsafe_edits:?}", fix.id);
     }
+}
+
+/// The file a command edits in place: `sudoedit $(readlink -f F)`, `nano F`, `sed -i … F`,
+/// `… | tee F` (but not a new file of triage's own under /root/triage-…).
+fn edited_file(run: &str) -> Option<String> {
+    let real = run.replace("$(readlink -f ", "").replace(')', "");
+    let words: Vec<&str> = real.split_whitespace().filter(|w| *w != "sudo").collect();
+    let target = match words.as_slice() {
+        ["sudoedit" | "nano" | "vi" | "vim" | "ed", .., file] => *file,
+        ["sed", rest @ ..] if rest.contains(&"-i") => rest.last()?,
+        _ => {
+            let tee = words.iter().position(|w| *w == "tee")?;
+            words.get(tee + 1..)?.iter().find(|w| !w.starts_with('-'))?
+        }
+    };
+    let own = target.starts_with("/root/triage-") || target == "/dev/null";
+    (!own).then(|| target.to_owned())
+}
+
+/// Edits in a card that are not backed up: each edited file must be copied first, with the
+/// link followed (`cp --dereference --parents F /root/triage-backup/`, not `cp -a` of a
+/// directory of symlinks), and the edit's rollback must copy that copy back onto the real file.
+fn edits_without_a_restorable_copy(fix: &FixCard) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (i, command) in fix.commands.iter().enumerate() {
+        let Some(file) = edited_file(&command.run) else { continue };
+        let copied = fix.commands[..i].iter().find_map(|c| {
+            let words: Vec<&str> = c.run.split_whitespace().filter(|w| *w != "sudo").collect();
+            let ok = words.first() == Some(&"cp")
+                && words.contains(&"--dereference")
+                && words.contains(&"--parents")
+                && words.contains(&file.as_str());
+            let dest = words.last()?.trim_end_matches('/');
+            ok.then(|| format!("{dest}{file}"))
+        });
+        let Some(copy) = copied else {
+            problems.push(format!("`{}` edits {file} with no copy of it before", command.run));
+            continue;
+        };
+        let restores = match &command.effect {
+            Effect::ChangesSystem { rollback, .. } => {
+                rollback.contains("cp ")
+                    && rollback.contains(&copy)
+                    && rollback.contains(&format!("readlink -f {file}"))
+            }
+            Effect::ReadOnly => false,
+        };
+        if !restores {
+            problems.push(format!(
+                "the rollback of `{}` does not copy {copy} back onto {file}",
+                command.run
+            ));
+        }
+    }
+    problems
+}
+
+#[test]
+fn the_backup_rule_catches_the_edits_it_should() {
+    assert_eq!(
+        edited_file("sudoedit $(readlink -f {{pool_file}})").as_deref(),
+        Some("{{pool_file}}")
+    );
+    assert_eq!(edited_file("sudo sed -i s/a/b/ /etc/x.conf").as_deref(), Some("/etc/x.conf"));
+    assert_eq!(edited_file("curl -sS u | sudo tee /root/triage-cdn-ranges.txt"), None);
+    assert_eq!(edited_file("sudo nginx -t && sudo systemctl reload nginx"), None);
 }
 
 #[test]
@@ -659,17 +728,17 @@ fn the_flow_has_the_steps_other_work_refers_to() {
     let runbook = runbook();
     #[rustfmt::skip]
     let steps: &[(&str, Layer, &[&str])] = &[
-        ("confirm-public-error", Layer::Client, &["http_probe", "dns", "tls"]),
+        ("confirm-public-error", Layer::Client, &["http_probe", "dns", "tls", "upstreams"]),
         ("visitor-side", Layer::Client, &[]),
-        ("identify-layer", Layer::Client, &["http_probe", "dns"]),
+        ("identify-layer", Layer::Client, &["http_probe", "recent_changes", "dns"]),
         ("cdn-proxy", Layer::Cdn, &["origin", "tls"]),
         ("origin", Layer::WebServer, &["origin", "tls"]),
         ("web-server-logs", Layer::WebServer, &["logs", "upstreams"]),
-        ("app-runtime", Layer::AppRuntime, &["stack", "upstreams"]),
+        ("app-runtime", Layer::AppRuntime, &["stack", "upstreams", "resources", "database"]),
         ("database", Layer::Database, &["database"]),
         ("resources", Layer::Host, &["resources"]),
         ("rollback", Layer::Deploy, &["recent_changes"]),
-        ("monitor", Layer::Client, &["http_probe"]),
+        ("monitor", Layer::Client, &["http_probe", "logs"]),
     ];
     assert_eq!(runbook.start, "confirm-public-error");
     for (id, layer, checks) in steps {
@@ -701,4 +770,65 @@ fn outcomes_hand_over_to_the_right_people_with_what_to_send() {
         assert!(outcome.send.len() >= 3, "{}: an escalation says what to send", outcome.id);
         assert!(outcome_text(outcome).contains("time"), "{}: the time goes with it", outcome.id);
     }
+}
+
+/// What the cause's route ends in: a step with fix cards, or an escalation with a `send:` list.
+fn ends_in_a_card_or_escalation(runbook: &Runbook, target: &Next) -> bool {
+    match target {
+        Next::Step(id) => runbook.step(id).is_some_and(|s| !s.fixes.is_empty()),
+        Next::Outcome(id) => runbook
+            .outcome(id)
+            .is_some_and(|o| matches!(o.kind, OutcomeKind::Escalate(_)) && !o.send.is_empty()),
+    }
+}
+
+/// The choices whose evidence names `cause` through `verdict.cause`.
+fn routes<'a>(runbook: &'a Runbook, cause: &'a str) -> impl Iterator<Item = (&'a Step, &'a Next)> {
+    fn names(condition: &Condition, cause: &str) -> bool {
+        match condition {
+            Condition::Fact { fact, test } if fact == "verdict.cause" => match test {
+                Test::Equals(v) => v.as_text() == Some(cause),
+                Test::OneOf(vs) => vs.iter().any(|v| v.as_text() == Some(cause)),
+                _ => false,
+            },
+            Condition::Any(group) => group.iter().any(|c| names(c, cause)),
+            Condition::Fact { .. } => false,
+        }
+    }
+    runbook.steps.iter().flat_map(move |step| {
+        step.question
+            .choices()
+            .iter()
+            .filter(move |c| c.when.iter().any(|w| names(w, cause)))
+            .map(move |c| (step, &c.target))
+    })
+}
+
+#[test]
+fn every_cause_the_diagnosis_names_leads_to_a_card_or_an_escalation() {
+    let runbook = runbook();
+    let rules = triage::diagnosis::Rules::builtin().unwrap();
+    let mut missing = Vec::new();
+    for cause in
+        rules.causes.iter().map(|c| c.id.as_str()).filter(|c| !["none", "unknown"].contains(c))
+    {
+        // The steps the diagnosis itself points at for this cause count as a first hop too.
+        let rule_steps: Vec<Next> = rules
+            .rules
+            .iter()
+            .filter(|r| r.cause.as_deref() == Some(cause))
+            .filter_map(|r| r.step.clone().map(Next::Step))
+            .collect();
+        let first: Vec<Next> =
+            routes(&runbook, cause).map(|(_, t)| t.clone()).chain(rule_steps).collect();
+        let reached = first.iter().any(|t| {
+            ends_in_a_card_or_escalation(&runbook, t)
+                || matches!(t, Next::Step(id) if routes(&runbook, cause)
+                    .any(|(s, next)| &s.id == id && ends_in_a_card_or_escalation(&runbook, next)))
+        });
+        if !reached {
+            missing.push(cause);
+        }
+    }
+    assert!(missing.is_empty(), "causes with no route to a fix card or an escalation: {missing:?}");
 }

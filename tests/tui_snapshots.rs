@@ -63,6 +63,14 @@ fn snap(name: &str, app: &App) {
     }
 }
 
+/// Snapshots the screen at tmux's usual 80x23 too.
+fn snap3(name: &str, app: &mut App) {
+    for (w, h) in [(80, 23), (80, 24), (120, 40)] {
+        app.update(at(95), Msg::Resize(w, h));
+        insta::assert_snapshot!(format!("{name}@{w}x{h}"), screen(app, w, h, Theme::default()));
+    }
+}
+
 fn probe_facts() -> Facts {
     let mut facts = Facts::new();
     facts.set("http.status", 502_i64);
@@ -92,7 +100,7 @@ fn finish(
 /// On the first step, the probe finished with a Cloudflare 502.
 fn first_step_with_evidence() -> App {
     let mut app = app();
-    let fx = keys(&mut app, &[KeyCode::Enter, KeyCode::Enter, KeyCode::Enter]);
+    let fx = keys(&mut app, &[KeyCode::Enter; 5]);
     let (run, _) = runs(&fx)[0].clone();
     finish(
         &mut app,
@@ -112,6 +120,63 @@ fn second_step() -> (App, Vec<(RunId, String)>) {
     (app, runs(&fx))
 }
 
+/// On the fix step, reached through the typed log line and the "PHP-FPM is stopped" answer.
+fn fix_step() -> App {
+    let (mut app, started) = second_step();
+    for (run, check) in &started {
+        finish(&mut app, *run, check, CheckStatus::Failed, "1 matching line", Facts::new());
+    }
+    key(&mut app, KeyCode::Enter);
+    app.update(at(96), Msg::Paste("connect() to unix:/run/php/php8.2-fpm.sock failed".into()));
+    key(&mut app, KeyCode::Enter);
+    keys(&mut app, &[KeyCode::Down, KeyCode::Down, KeyCode::Down]);
+    let fx = key(&mut app, KeyCode::Enter);
+    for (run, check) in runs(&fx) {
+        finish(
+            &mut app,
+            run,
+            &check,
+            CheckStatus::Failed,
+            "3 of 3 probes returned 502",
+            probe_facts(),
+        );
+    }
+    app
+}
+
+fn ok_probe(app: &mut App, run: RunId, secs: i64, status: i64) {
+    let mut facts = Facts::new();
+    facts.set("http.status", status);
+    facts.set("http.statuses", vec![status.to_string()]);
+    facts.set("http.error_probes", i64::from(status >= 500));
+    let report =
+        CheckReport::new("http_probe", CheckStatus::Passed, format!("{status} on every probe"))
+            .with_facts(facts);
+    app.update(at(secs), Msg::Check(CheckEvent::Finished { run, report }));
+}
+
+#[test]
+fn the_fix_step_opens_its_card_at_full_height() {
+    let mut app = fix_step();
+    snap3("fix_step", &mut app);
+}
+
+#[test]
+fn monitoring_draws_a_sparkline() {
+    let mut app = fix_step();
+    let fx = key(&mut app, KeyCode::Char('r'));
+    ok_probe(&mut app, runs(&fx)[0].0, 100, 200);
+    keys(&mut app, &[KeyCode::Tab]);
+    let mut fx = app.update(at(101), Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    for (n, secs) in (101..=160).step_by(10).enumerate() {
+        if let Some((run, _)) = runs(&fx).first().cloned() {
+            ok_probe(&mut app, run, secs, if n == 3 { 502 } else { 200 });
+        }
+        fx = app.update(at(secs + 10), Msg::Tick);
+    }
+    snap3("monitor", &mut app);
+}
+
 #[test]
 fn the_inputs_form() {
     let mut app = app();
@@ -126,14 +191,14 @@ fn the_inputs_form_with_an_error() {
     let session =
         Session::new("s".into(), &runbook, "ftp://shop.example.com".into(), "UTC".into(), at(0));
     let mut app = App::new(runbook, Rules::builtin().unwrap(), session, at(0));
-    keys(&mut app, &[KeyCode::Enter, KeyCode::Enter, KeyCode::Enter]);
+    keys(&mut app, &[KeyCode::Enter; 5]);
     snap("form_error", &app);
 }
 
 #[test]
 fn a_step_while_its_check_runs() {
     let mut app = app();
-    let fx = keys(&mut app, &[KeyCode::Enter, KeyCode::Enter, KeyCode::Enter]);
+    let fx = keys(&mut app, &[KeyCode::Enter; 5]);
     let (run, _) = runs(&fx)[0].clone();
     app.update(at(91), Msg::Check(CheckEvent::Started { run }));
     app.update(at(92), Msg::Check(CheckEvent::Progress { run, message: "probe 3 of 5".into() }));
@@ -148,7 +213,7 @@ fn a_step_with_a_suggestion() {
 #[test]
 fn a_step_whose_checks_could_not_run() {
     let mut app = app();
-    let fx = keys(&mut app, &[KeyCode::Enter, KeyCode::Enter, KeyCode::Enter]);
+    let fx = keys(&mut app, &[KeyCode::Enter; 5]);
     let (run, _) = runs(&fx)[0].clone();
     let report = CheckReport::could_not_run(
         "http_probe",
@@ -185,7 +250,7 @@ fn a_text_question() {
 #[test]
 fn the_trail_focused() {
     let (mut app, _) = second_step();
-    keys(&mut app, &[KeyCode::BackTab, KeyCode::Up]);
+    keys(&mut app, &[KeyCode::Left, KeyCode::Up]);
     snap("trail", &app);
 }
 
@@ -234,16 +299,22 @@ fn the_resume_offer() {
     let existing = first_step_with_evidence().session().clone();
     let runbook = load::load_file(std::path::Path::new(FIXTURE)).unwrap().runbook;
     let fresh = Session::new("new".into(), &runbook, existing.url.clone(), "UTC".into(), at(200));
-    let app = App::with_offer(runbook, Rules::builtin().unwrap(), fresh, existing, at(200));
-    snap("offer", &app);
+    let mut app = App::with_offer(runbook, Rules::builtin().unwrap(), fresh, existing, at(200));
+    snap3("offer", &mut app);
 }
 
 #[test]
-fn too_small_a_terminal_gets_a_message() {
-    insta::assert_snapshot!(
-        "too_small@60x20",
-        screen(&first_step_with_evidence(), 60, 20, Theme::default())
-    );
+fn a_smaller_terminal_gets_a_compact_layout_then_one_line() {
+    let app = first_step_with_evidence();
+    insta::assert_snapshot!("compact@60x20", screen(&app, 60, 20, Theme::default()));
+    insta::assert_snapshot!("too_small@36x10", screen(&app, 36, 10, Theme::default()));
+}
+
+#[test]
+fn quitting_before_anything_is_recorded_says_so() {
+    let mut app = app();
+    key(&mut app, KeyCode::Esc);
+    snap("quit_unrecorded", &app);
 }
 
 #[test]
@@ -251,7 +322,7 @@ fn ascii_and_monochrome() {
     let theme = Theme { mono: true, ascii: true };
     let mut app = first_step_with_evidence();
     insta::assert_snapshot!("ascii@80x24", screen(&app, 80, 24, theme));
-    keys(&mut app, &[KeyCode::Tab]);
+    keys(&mut app, &[KeyCode::Tab, KeyCode::Down]);
     let monochrome = screen(&app, 80, 24, theme);
     assert!(monochrome.contains("> $ curl"), "the selection is marked by a symbol:\n{monochrome}");
 }
@@ -259,7 +330,7 @@ fn ascii_and_monochrome() {
 #[test]
 fn hostile_text_never_reaches_the_screen() {
     let mut app = app();
-    let fx = keys(&mut app, &[KeyCode::Enter, KeyCode::Enter, KeyCode::Enter]);
+    let fx = keys(&mut app, &[KeyCode::Enter; 5]);
     let (run, _) = runs(&fx)[0].clone();
     let mut facts = Facts::new();
     facts.set("http.server", FactValue::Text("evil\u{1b}]52;c;aGk=\u{7}".into()));

@@ -10,6 +10,7 @@ pub mod logs;
 pub mod origin;
 pub mod registry;
 pub mod resources;
+pub mod security;
 pub mod stack;
 pub mod tls;
 pub mod upstreams;

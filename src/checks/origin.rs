@@ -95,7 +95,7 @@ pub fn direct(url: &Url, address: SocketAddr) -> Destination {
     let _ = to.set_port(Some(address.port()));
     let pin = url.host_str().filter(|_| !literal).map(|h| (h.to_owned(), address.ip()));
     let host_header = (authority(&to) != public).then_some(public);
-    Destination { url: to, pin, host_header, accept_invalid_certs: true }
+    Destination { url: to, pin, host_header, accept_invalid_certs: true, follow_internal: false }
 }
 
 fn authority(url: &Url) -> String {

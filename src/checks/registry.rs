@@ -3,10 +3,12 @@
 //! `SPEC` and `run`, and one row here; the engine, the runbook validator, `triage check` and the
 //! TUI all read this table.
 
-use super::{changes, database, dns, http, logs, origin, resources, stack, tls, upstreams};
+use super::{
+    changes, database, dns, http, logs, origin, resources, security, stack, tls, upstreams,
+};
 use crate::contract::{
     Applies, CheckReport, CheckRequest, CheckSpec, FactSpec, Input, Progress, ReportFuture,
-    VERDICT_FACTS,
+    VERDICT_FACTS, WALK_FACTS,
 };
 
 /// One row: what the check is, and what runs it.
@@ -36,6 +38,7 @@ pub const CHECKS: &[Check] = &[
     row!(upstreams),
     row!(logs),
     row!(resources),
+    row!(security),
     row!(database),
     row!(changes),
 ];
@@ -55,9 +58,9 @@ pub fn fact(key: &str) -> Option<&'static FactSpec> {
     all_facts().find(|f| f.key == key)
 }
 
-/// Every declared fact: the checks' and the diagnosis's.
+/// Every declared fact: the checks', the diagnosis's and the walk's.
 pub fn all_facts() -> impl Iterator<Item = &'static FactSpec> {
-    specs().flat_map(|s| s.produces.iter()).chain(VERDICT_FACTS)
+    specs().flat_map(|s| s.produces.iter()).chain(VERDICT_FACTS).chain(WALK_FACTS)
 }
 
 /// How a report breaks its check's declaration (see [`CheckSpec::breaches`]); every check's
@@ -182,6 +185,7 @@ mod tests {
                 "upstreams",
                 "logs",
                 "resources",
+                "security",
                 "database",
                 "recent_changes"
             ]

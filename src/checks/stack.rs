@@ -11,7 +11,7 @@ use crate::contract::evidence::stack::{
 use crate::contract::{
     Applies, CheckReport, CheckRequest, CheckSpec, CheckStatus, Progress, Scope, fact,
 };
-use crate::facts::FactKind::List;
+use crate::facts::FactKind::{List, Text};
 use crate::facts::Facts;
 use crate::sanitize;
 use crate::system::System;
@@ -44,6 +44,12 @@ pub const SPEC: CheckSpec = CheckSpec {
             List,
             "what could not be seen without privileges (`sudo triage stack` shows it)",
         ),
+        fact("stack.family", Text, "the Linux family, from /etc/os-release: debian or rhel"),
+        fact(
+            "stack.units_starting",
+            List,
+            "systemd units of the stack still starting (activating), not yet serving",
+        ),
     ],
     timeout: Duration::from_secs(15),
 };
@@ -51,8 +57,15 @@ pub const SPEC: CheckSpec = CheckSpec {
 /// Runs the check.
 pub async fn run(_request: CheckRequest, _progress: Progress) -> CheckReport {
     let system = System::from_env();
+    let family = system.family();
     match tokio::task::spawn_blocking(move || discover(&system)).await {
-        Ok(Ok(stack)) => report(&stack),
+        Ok(Ok(stack)) => {
+            let mut report = report(&stack);
+            if let Some(family) = family {
+                report.facts.set("stack.family", family);
+            }
+            report
+        }
         Ok(Err(reason)) => CheckReport::could_not_run(SPEC.id, reason, Some(SUDO_STACK.to_owned())),
         Err(_) => CheckReport::could_not_run(SPEC.id, "the discovery stopped unexpectedly", None),
     }
@@ -103,7 +116,7 @@ fn dedup<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     out
 }
 
-fn facts(stack: &Stack) -> Facts {
+pub fn facts(stack: &Stack) -> Facts {
     let mut facts = Facts::new();
     let ids = |role: Role| -> Vec<String> {
         dedup(stack.of_role(role).map(|s| s.id.as_str())).into_iter().map(str::to_owned).collect()
@@ -116,6 +129,7 @@ fn facts(stack: &Stack) -> Facts {
         stack.units_down().iter().map(|u| u.name.clone()).collect::<Vec<_>>(),
     );
     facts.set("stack.not_running", stack.not_running.clone());
+    facts.set("stack.units_starting", starting(stack));
     let listening: Vec<String> = stack
         .services
         .iter()
@@ -128,6 +142,16 @@ fn facts(stack: &Stack) -> Facts {
         stack.unseen.iter().map(|u| u.what.clone()).take(20).collect::<Vec<_>>(),
     );
     facts
+}
+
+/// Units in `activating` (not the `auto-restart` of a unit that keeps crashing).
+fn starting(stack: &Stack) -> Vec<String> {
+    let Systemd::Running { units } = &stack.systemd else { return Vec::new() };
+    units
+        .iter()
+        .filter(|u| u.active == "activating" && u.sub != "auto-restart")
+        .map(|u| u.name.clone())
+        .collect()
 }
 
 /// One line per service, then what could not be seen.

@@ -29,7 +29,8 @@ pub struct ExportArgs {
     pub id: Option<String>,
     #[arg(long, value_enum, default_value = "md")]
     pub format: Format,
-    /// Write here instead of stdout.
+    /// Write here instead of stdout: a new file readable by you only (0600), put in place
+    /// atomically; a symbolic link or anything but a regular file there is refused.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
@@ -47,7 +48,8 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     };
     match &args.output {
         Some(path) => {
-            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+            crate::file::write_private(path, text.as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
         }
         None => stdout(&text)?,
     }

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use crate::site::SiteUrl;
+
 use super::stdout;
 use crate::checks::logs::{self, Params, time::Clock};
 use crate::contract::{CheckReport, CheckStatus, Progress};
@@ -36,21 +38,31 @@ pub struct LogsArgs {
     /// Print the full report (facts and typed evidence) as JSON.
     #[arg(long)]
     pub json: bool,
+    /// The site under investigation: its lines come first and its access logs are counted per
+    /// minute (when the running servers' configs name them).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
 }
 
 pub fn run(args: &LogsArgs) -> anyhow::Result<ExitCode> {
     let since_minutes = logs::parse_since(&args.since).map_err(anyhow::Error::msg)?;
+    let url = args.url.as_deref().map(SiteUrl::parse).transpose()?;
     let params = Params {
         since_minutes,
         files: args.files.clone(),
-        config_logs: if args.files.is_empty() { logs::configured_logs() } else { Vec::new() },
+        config_logs: Vec::new(),
         time_limit: None,
-        site: None,
+        site: url.as_ref().map(SiteUrl::host_header),
+        access_logs: Vec::new(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let report = runtime.block_on(logs::run_with(params, Clock::system(), Progress::none()));
+    let report =
+        runtime.block_on(logs::run_discovered(params, url, Clock::system(), Progress::none()));
+    runtime.shutdown_timeout(super::check::SHUTDOWN);
     if args.json {
-        stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
+        let mut json = serde_json::to_value(&report)?;
+        crate::redact::json_value(&mut json);
+        stdout(&format!("{}\n", serde_json::to_string_pretty(&json)?))?;
     } else {
         stdout(&human(&report))?;
     }
@@ -69,7 +81,7 @@ pub fn human(report: &CheckReport) -> String {
         status => format!("{}: {summary}\n", status.label()),
     };
     for line in &report.details {
-        out.push_str(&format!("  {}\n", sanitize::line(line)));
+        out.push_str(&format!("  {}\n", sanitize::line(&crate::redact::text(line))));
     }
     out
 }

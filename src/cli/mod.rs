@@ -20,7 +20,8 @@ pub mod validate;
 
 const EXAMPLES: &str = "\
 Examples:
-  triage https://shop.example.com/          walk through a 5xx on this URL
+  triage https://shop.example.com/          walk through a 5xx on this URL (checks start at once)
+  triage URL --monitor 15m --set origin=203.0.113.7   watch longer after the fix; preset an input
   triage check https://shop.example.com/    check from outside and print the verdict
   triage --runbook ./my-runbook.yaml URL    use your own runbook
   triage sessions                           list saved sessions
@@ -50,6 +51,13 @@ pub struct Cli {
     /// Draw with plain ASCII (for terminals without Unicode box drawing).
     #[arg(long)]
     pub ascii: bool,
+    /// How long Monitor watches the site after a fix (`30s`, `5m`, `15m`; the runbook's
+    /// `monitor_for` input, 5m by default).
+    #[arg(long, value_name = "DURATION")]
+    pub monitor: Option<String>,
+    /// Set a runbook input before the walk starts (`--set origin=203.0.113.7`); repeatable.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -98,7 +106,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Sessions(args)) => sessions::run(&args),
         Some(Command::Resume(args)) => resume::run(&args),
         Some(Command::Export(args)) => export::run(&args),
-        None => start::run(cli.url, cli.runbook.as_deref(), cli.ascii),
+        None => {
+            let mut presets = cli.set.clone();
+            if let Some(monitor) = &cli.monitor {
+                presets.push(format!("monitor_for={monitor}"));
+            }
+            start::run(cli.url, cli.runbook.as_deref(), cli.ascii, &presets)
+        }
     }
 }
 

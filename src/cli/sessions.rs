@@ -44,7 +44,7 @@ pub fn table(listed: &[Listed]) -> String {
                 s.id.clone(),
                 if s.is_closed() { "closed" } else { "open" }.to_owned(),
                 s.started.long(),
-                sanitize::line(&s.url).into_owned(),
+                sanitize::line(&crate::redact::url(&s.url)).into_owned(),
                 sanitize::line(s.last_title().unwrap_or("(inputs)")).into_owned(),
             ],
             Listed::Damaged { path, reason } => [

@@ -14,26 +14,71 @@ use crate::runbook::library;
 use crate::runbook::model::Runbook;
 use crate::session::{Session, Stamp, Store};
 use crate::tui::draw::Theme;
-use crate::tui::shell::{self, Ended};
+use crate::tui::shell::{self, Ended, Saving};
 use crate::tui::{App, Effect};
 
 /// The runbook walked when `--runbook` is not given.
 pub const DEFAULT_RUNBOOK: &str = "http-5xx";
 
-pub fn run(url: Option<String>, runbook: Option<&str>, ascii: bool) -> anyhow::Result<ExitCode> {
+pub fn run(
+    url: Option<String>,
+    runbook: Option<&str>,
+    ascii: bool,
+    presets: &[String],
+) -> anyhow::Result<ExitCode> {
     let runbook = load_runbook(runbook.unwrap_or(DEFAULT_RUNBOOK))?;
+    let presets = parse_presets(&runbook, presets)?;
     let rules = Rules::builtin().context("the built-in diagnosis rules")?;
+    let store = writable_store()?;
     require_terminal()?;
-    let store = Store::open()?;
     let now = Stamp::now();
     let url = url.unwrap_or_default();
     let fresh = Session::new(new_id(&store, now), &runbook, url.clone(), time_zone(), now);
+    let lock = store.lock(&fresh.id)?;
     let existing = if url.is_empty() { None } else { store.open_for(&url, &runbook.id)? };
-    let app = match existing {
-        Some(existing) => App::with_offer(runbook, rules, fresh, existing, now),
-        None => App::new(runbook, rules, fresh, now),
+    // A session another triage has open is not offered: two writers would lose updates.
+    let existing = existing.filter(|s| match store.lock(&s.id) {
+        Ok(_) => true,
+        Err(e) => {
+            stderr(&format!("{e}\nStarting a new session instead."));
+            false
+        }
+    });
+    let (app, first) = match existing {
+        Some(existing) => (App::with_offer(runbook, rules, fresh, existing, now), Vec::new()),
+        // With a URL the checks start at once; the inputs stay one key (`i`) away.
+        None => App::start(runbook, rules, fresh, now, &presets),
     };
-    run_ui(app, &store, ascii, Vec::new())
+    let saving = Saving { store, lock: Some(lock), read_only: false };
+    run_ui(app, saving, ascii, first)
+}
+
+/// The session store, checked writable before anything is recorded in it.
+pub fn writable_store() -> anyhow::Result<Store> {
+    let store = Store::open()?;
+    store.check_writable()?;
+    Ok(store)
+}
+
+/// `NAME=VALUE` pairs for the runbook's inputs, each name checked against them.
+fn parse_presets(runbook: &Runbook, presets: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    presets
+        .iter()
+        .map(|pair| {
+            let Some((name, value)) = pair.split_once('=') else {
+                anyhow::bail!("`--set {pair}`: expected NAME=VALUE");
+            };
+            if runbook.input(name).is_none() {
+                let names: Vec<&str> = runbook.inputs.iter().map(|i| i.name.as_str()).collect();
+                anyhow::bail!(
+                    "`--set {pair}`: runbook `{}` has no input `{name}`; its inputs: {}",
+                    runbook.id,
+                    names.join(", ")
+                );
+            }
+            Ok((name.to_owned(), value.to_owned()))
+        })
+        .collect()
 }
 
 /// A runbook by file or id, with its warnings printed (they do not stop the walk).
@@ -74,35 +119,71 @@ fn new_id(store: &Store, now: Stamp) -> String {
     }
 }
 
+/// What the user is told on the way out: what the session file holds, read back from disk,
+/// against what was recorded.
+pub fn exit_message(
+    session: &Session,
+    store: &Store,
+    read_only: bool,
+    unsaved: Option<&str>,
+) -> String {
+    let recorded = session.entries.len();
+    if recorded == 0 {
+        return "Nothing was recorded, so no session was saved.".to_owned();
+    }
+    let id = &session.id;
+    let path = store.path(id);
+    let entries = crate::text::count(recorded, "entry", "entries");
+    if read_only {
+        return format!(
+            "Session {id} was open read-only: nothing recorded in this run was saved ({} holds the other process's copy)",
+            path.display()
+        );
+    }
+    let on_disk = store.load(id).map(|s| s.entries.len());
+    match (on_disk, unsaved) {
+        (Ok(n), None) if n == recorded => format!(
+            "Session {id} saved in {}: all {entries}\n  continue: triage resume {id}\n  export:   triage export {id} -o incident.md",
+            path.display()
+        ),
+        (Ok(n), why) => format!(
+            "Session {id} was NOT fully saved: {} holds {n} of the {entries} recorded; the last {} are lost{}",
+            path.display(),
+            recorded.saturating_sub(n),
+            why.map(|w| format!(" ({w})")).unwrap_or_default()
+        ),
+        (Err(e), why) => format!(
+            "Session {id} was NOT saved: no readable file at {} ({e}); the {entries} recorded are lost{}",
+            path.display(),
+            why.map(|w| format!(" (last save: {w})")).unwrap_or_default()
+        ),
+    }
+}
+
 /// The system time zone's IANA name, or its offset when it has none.
 fn time_zone() -> String {
     let tz = jiff::tz::TimeZone::system();
     tz.iana_name().map_or_else(|| format!("UTC{}", Stamp::now().offset_label()), str::to_owned)
 }
 
-/// Runs the UI to its end and says where the session is.
+/// Runs the UI to its end and says what was saved where.
 pub fn run_ui(
     mut app: App,
-    store: &Store,
+    saving: Saving,
     ascii: bool,
     first: Vec<Effect>,
 ) -> anyhow::Result<ExitCode> {
     let theme = Theme::from_env(ascii);
+    let store = saving.store.clone();
+    let read_only = saving.read_only;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let ended = runtime.block_on(shell::run(&mut app, store.clone(), theme, first));
+    let outcome = runtime.block_on(shell::run(&mut app, saving, theme, first));
     // Checks still reading a slow disk must not hold the exit.
     runtime.shutdown_timeout(Duration::from_millis(500));
-    let ended = ended?;
-    let session = app.session();
-    if !session.entries.is_empty() {
-        stderr(&format!(
-            "Session {id} saved in {}\n  continue: triage resume {id}\n  export:   triage export {id} -o incident.md",
-            store.path(&session.id).display(),
-            id = session.id
-        ));
-    }
-    Ok(match ended {
+    let outcome = outcome?;
+    stderr(&exit_message(app.session(), &store, read_only, outcome.unsaved.as_deref()));
+    Ok(match outcome.ended {
         Ended::Quit => ExitCode::SUCCESS,
         Ended::Signal("SIGHUP") => ExitCode::from(129),
         Ended::Signal("SIGINT") => ExitCode::from(130),

@@ -19,8 +19,8 @@ use crate::facts::Facts;
 
 pub use evidence::Evidence;
 pub use spec::{
-    Applies, CheckSpec, FactSpec, Input, MAX_LIST_ITEMS, ParamSpec, Scope, VERDICT_FACTS, fact,
-    input, param,
+    Applies, CheckSpec, FactSpec, Input, MAX_LIST_ITEMS, ParamSpec, Scope, VERDICT_FACTS,
+    WALK_FACTS, fact, input, param,
 };
 
 /// A check to run, with its parameters already rendered from the runbook inputs.

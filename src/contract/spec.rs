@@ -101,6 +101,47 @@ pub const VERDICT_FACTS: &[FactSpec] = &[
     fact("findings", FactKind::List, "ids of every finding"),
 ];
 
+/// Facts the walk derives from everything recorded: what the checks found, in the form a
+/// command needs (`found.*`), and what monitoring after a fix saw (`watch.*`).
+pub const WALK_FACTS: &[FactSpec] = &[
+    fact("found.family", FactKind::Text, "the Linux family: debian or rhel"),
+    fact("found.php_version", FactKind::Text, "the PHP version of PHP-FPM: 8.2"),
+    fact("found.php_unit", FactKind::Text, "PHP-FPM's systemd unit: php8.2-fpm, php-fpm"),
+    fact(
+        "found.pool_file",
+        FactKind::Text,
+        "the PHP-FPM pool file that defines the socket or port",
+    ),
+    fact("found.socket", FactKind::Text, "the unix socket the proxy sends requests to"),
+    fact(
+        "found.runtime",
+        FactKind::Text,
+        "the runtime the proxy's upstream implies: php-fpm for FastCGI or a PHP socket",
+    ),
+    fact("found.site_config", FactKind::Text, "the proxy config file of the site's upstream"),
+    fact("found.site_config_line", FactKind::Text, "the line of that upstream directive"),
+    fact("found.error_log", FactKind::Text, "the web server's error log for the site"),
+    fact("found.access_log", FactKind::Text, "the web server's access log for the site"),
+    fact(
+        "found.web_server",
+        FactKind::Text,
+        "the web server's systemd unit: nginx, apache2, httpd",
+    ),
+    fact("found.web_user", FactKind::Text, "the user the web server's workers run as"),
+    fact("found.site_root", FactKind::Text, "the site's document root from its config"),
+    fact("found.database_unit", FactKind::Text, "the database's systemd unit"),
+    fact("found.database_kind", FactKind::Text, "mysql or postgresql"),
+    fact("watch.probes", FactKind::Int, "probes made while monitoring"),
+    fact("watch.errors", FactKind::Int, "of those, 5xx answers or no answer"),
+    fact(
+        "watch.log_errors",
+        FactKind::Int,
+        "new error lines of the site in the logs since monitoring began",
+    ),
+    fact("watch.done", FactKind::Bool, "the monitoring window has passed"),
+    fact("watch.minutes", FactKind::Int, "minutes watched so far"),
+];
+
 /// Most items a list fact may hold: facts stay small, the evidence holds the rest.
 pub const MAX_LIST_ITEMS: usize = 20;
 

@@ -1,8 +1,18 @@
-//! Evidence → findings → one verdict. The diagnosis reads only facts (from every check that has
-//! run, outside and local) and the rules table; it performs no IO and never guesses beyond the
-//! rules: when nothing matches, the verdict says so (`unknown`, low confidence).
+//! Evidence → findings → one verdict. [`assess`] is the one function every front end uses: it
+//! builds the request path from the checks' typed evidence, runs the rules on each hop's own
+//! facts, and names the first broken hop from the outside in whose cause explains the public
+//! error. [`diagnose`] runs the rules on one set of facts. Nothing here performs IO, and nothing
+//! guesses beyond the rules: when nothing fits, the verdict says so and names where to look.
 
+pub mod assess;
+pub mod attribute;
+pub mod causes;
+mod load;
+pub mod path;
 pub mod rules;
+pub mod scope;
+mod select;
+pub mod timeline;
 
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +21,10 @@ use crate::layer::Layer;
 use crate::runbook::model::Severity;
 use crate::sanitize;
 
-pub use rules::{CauseSpec, Confidence, Rule, Rules};
+pub use assess::{Assessment, assess};
+pub use path::{Hop, HopState};
+pub use rules::{CauseSpec, Confidence, Rule, Rules, Source, Where};
+pub use select::branch;
 
 /// One thing the evidence shows, with where to go about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +41,46 @@ pub struct Finding {
     pub evidence: Vec<String>,
     /// The runbook step to go to.
     pub step: Option<String>,
+    /// What kind of evidence it rests on.
+    #[serde(default = "probe_source")]
+    pub source: Source,
+    /// The hop of the request path it concerns (an index into the path), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop: Option<usize>,
+}
+
+fn probe_source() -> Source {
+    Source::Probe
+}
+
+/// Whether the failure goes on now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Timing {
+    /// Every probe failed.
+    Steady,
+    /// Some probes failed, or the probes passed but the site's logs show errors of the last
+    /// minutes.
+    Intermittent,
+    /// The probes pass and the errors stopped a while ago.
+    Recovered,
+    /// No error now nor in the window.
+    None,
+    /// Nothing to tell by (no probe of the site).
+    #[default]
+    Unknown,
+}
+
+impl Timing {
+    pub fn label(self) -> &'static str {
+        match self {
+            Timing::Steady => "steady",
+            Timing::Intermittent => "intermittent",
+            Timing::Recovered => "recovered",
+            Timing::None => "none",
+            Timing::Unknown => "unknown",
+        }
+    }
 }
 
 /// The layer and cause that best explain the error.
@@ -42,6 +95,14 @@ pub struct Verdict {
     pub reasons: Vec<String>,
     /// The runbook step to go to.
     pub step: Option<String>,
+    /// The failing hop (an index into the path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop: Option<usize>,
+    /// The kinds of evidence that agree on it.
+    #[serde(default)]
+    pub sources: Vec<Source>,
+    #[serde(default)]
+    pub timing: Timing,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,9 +129,22 @@ impl Diagnosis {
         }
         facts.set("verdict.cause", self.verdict.cause.as_str());
         facts.set("verdict.confidence", self.verdict.confidence.label());
-        facts.set("findings", self.findings.iter().map(|f| f.id.clone()).collect::<Vec<_>>());
+        facts.set("verdict.timing", self.verdict.timing.label());
+        let mut ids: Vec<String> = Vec::new();
+        for finding in &self.findings {
+            if !ids.contains(&finding.id) {
+                ids.push(finding.id.clone());
+            }
+        }
+        ids.truncate(crate::contract::MAX_LIST_ITEMS);
+        facts.set("findings", ids);
         facts
     }
+}
+
+/// The findings of the rules placed `at` (outside, per hop, the whole host) on `facts`.
+pub fn findings(rules: &Rules, facts: &Facts, at: Where) -> Vec<Finding> {
+    rules.rules.iter().filter(|r| r.at == at).filter_map(|r| apply(r, facts)).collect()
 }
 
 fn apply(rule: &Rule, facts: &Facts) -> Option<Finding> {
@@ -94,6 +168,8 @@ fn apply(rule: &Rule, facts: &Facts) -> Option<Finding> {
         summary: render(&rule.summary, facts),
         evidence,
         step: rule.step.clone(),
+        source: rule.source,
+        hop: None,
     })
 }
 
@@ -123,10 +199,13 @@ fn verdict(rules: &Rules, findings: &[Finding]) -> Verdict {
         summary: first.summary.clone(),
         reasons,
         step: first.step.clone(),
+        hop: None,
+        sources: vec![first.source],
+        timing: Timing::Unknown,
     }
 }
 
-fn unknown(rules: &Rules) -> Verdict {
+pub(crate) fn unknown(rules: &Rules) -> Verdict {
     let summary = rules.cause("unknown").map_or_else(
         || "The evidence so far does not point at one layer.".to_owned(),
         |c| c.description.clone(),
@@ -138,6 +217,9 @@ fn unknown(rules: &Rules) -> Verdict {
         summary,
         reasons: Vec::new(),
         step: None,
+        hop: None,
+        sources: Vec::new(),
+        timing: Timing::Unknown,
     }
 }
 

@@ -1,19 +1,19 @@
 //! The diagnosis rules table (`assets/diagnosis.yaml`): the causes triage can name and the rules
 //! that recognise them in the facts. Loaded in two stages like a runbook — raw serde types, then
 //! validated [`Rules`] — through the same strict YAML loader, so a typo names its line and column.
-//! This module only loads and checks the table; applying it is `diagnosis::diagnose`.
-
-use std::collections::HashMap;
+//! This module holds the table (loading it is `load`); applying it is `diagnosis::diagnose` and,
+//! over the request path, `diagnosis::assess`.
 
 use serde::{Deserialize, Serialize};
+
+pub use super::causes::CauseSpec;
+use super::load;
 
 use crate::knowledge::fingerprints;
 use crate::knowledge::signatures::Signatures;
 use crate::layer::Layer;
 use crate::runbook::model::{Condition, Severity};
-use crate::runbook::raw::RawCondition;
-use crate::runbook::{load, validate};
-use crate::yaml::{self, At, Level, LoadFailure, Problem, SourceError, Text};
+use crate::yaml::LoadFailure;
 
 /// How sure a finding or the verdict is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -43,14 +43,6 @@ impl Confidence {
     }
 }
 
-/// A cause triage can name, with a stable snake_case id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CauseSpec {
-    pub id: String,
-    pub title: String,
-    pub description: String,
-}
-
 /// One rule: when every condition holds, the facts show this finding.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rule {
@@ -69,12 +61,72 @@ pub struct Rule {
     pub when: Vec<Condition>,
     /// Further facts quoted as evidence when present.
     pub cite: Vec<String>,
+    /// Where its evidence sits, and what kind of source it is (from `scopes:`).
+    pub at: Where,
+    pub source: Source,
+}
+
+/// Where a rule's evidence sits on the request path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Where {
+    /// The public URL, seen from outside.
+    Outside,
+    /// One hop of the request path: its facts are scoped to the hop before the rule runs.
+    Hop,
+    /// The machine as a whole.
+    Host,
+}
+
+/// What kind of evidence a finding rests on. Two findings agree, for confidence, only when their
+/// sources differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The error page the maker served (its fingerprint).
+    Page,
+    /// A live probe: of the public URL, an upstream, the database.
+    Probe,
+    /// A log line attributed to the hop.
+    Log,
+    /// The site's access log.
+    Access,
+    /// The configuration read from disk.
+    Config,
+    /// The running services and their units.
+    Stack,
+    /// The machine's resources.
+    Host,
+}
+
+impl Source {
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::Page => "the error page",
+            Source::Probe => "a live probe",
+            Source::Log => "the error log",
+            Source::Access => "the access log",
+            Source::Config => "the configuration",
+            Source::Stack => "the running services",
+            Source::Host => "the machine's resources",
+        }
+    }
+}
+
+/// Which facts sit where: a rule takes its place and source from its first fact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    pub prefix: String,
+    pub at: Where,
+    pub source: Source,
 }
 
 /// The validated table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rules {
     pub causes: Vec<CauseSpec>,
+    pub scopes: Vec<Scope>,
     /// In precedence order: the first matching rule with a cause gives the verdict.
     pub rules: Vec<Rule>,
 }
@@ -90,14 +142,7 @@ impl Rules {
 
     /// Loads and validates a rules table; errors name `origin:line:col`.
     pub fn load_str(origin: &str, text: &str) -> Result<Rules, LoadFailure> {
-        let raw: RawRules = yaml::from_str(origin, text)
-            .map_err(|error| LoadFailure::Invalid(vec![Problem { level: Level::Error, error }]))?;
-        let mut problems = check(origin, text, &raw);
-        problems.sort_by_key(|p| (p.error.line, p.error.column));
-        if problems.iter().any(|p| p.level == Level::Error) {
-            return Err(LoadFailure::Invalid(problems));
-        }
-        Ok(build(raw))
+        load::rules(origin, text)
     }
 
     pub fn cause(&self, id: &str) -> Option<&CauseSpec> {
@@ -125,110 +170,6 @@ impl Rules {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRules {
-    causes: Vec<RawCause>,
-    rules: Vec<RawRule>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCause {
-    id: Text,
-    title: Text,
-    description: Text,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRule {
-    id: Text,
-    cause: Option<Text>,
-    layer: Option<At<Layer>>,
-    severity: Severity,
-    confidence: Confidence,
-    step: Option<Text>,
-    summary: Text,
-    when: At<Vec<At<RawCondition>>>,
-    #[serde(default)]
-    cite: Vec<Text>,
-}
-
-fn check(origin: &str, text: &str, raw: &RawRules) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    let mut error = |pos: crate::yaml::Pos, message: String| {
-        let error = SourceError::at(origin, text, pos.line, pos.column, message);
-        problems.push(Problem { level: Level::Error, error });
-    };
-    let mut causes = HashMap::new();
-    for cause in &raw.causes {
-        if let Some(line) = causes.insert(cause.id.value.as_str(), cause.id.pos.line) {
-            error(
-                cause.id.pos,
-                format!("duplicate cause `{}`: already at line {line}", cause.id.value),
-            );
-        }
-    }
-    let mut ids = HashMap::new();
-    for rule in &raw.rules {
-        if let Some(line) = ids.insert(rule.id.value.as_str(), rule.id.pos.line) {
-            error(
-                rule.id.pos,
-                format!("duplicate rule `{}`: already at line {line}", rule.id.value),
-            );
-        }
-        if let Some(cause) = rule.cause.as_ref().filter(|c| !causes.contains_key(c.value.as_str()))
-        {
-            error(cause.pos, format!("cause `{}` is not declared under `causes:`", cause.value));
-        }
-        if rule.when.value.is_empty() {
-            error(rule.when.pos, "a rule needs at least one condition under `when:`".to_owned());
-        }
-    }
-    for rule in &raw.rules {
-        let placeholders = placeholder_texts(&rule.summary);
-        let facts: Vec<&Text> = rule.cite.iter().chain(&placeholders).collect();
-        problems.extend(validate::condition_problems(origin, text, &rule.when.value, &facts));
-    }
-    problems
-}
-
-/// The `{fact.key}` placeholders of a summary, as texts positioned at the summary.
-fn placeholder_texts(summary: &Text) -> Vec<Text> {
-    super::placeholders(&summary.value)
-        .map(|key| At { value: key.to_owned(), pos: summary.pos })
-        .collect()
-}
-
-fn build(raw: RawRules) -> Rules {
-    let causes = raw
-        .causes
-        .into_iter()
-        .map(|c| CauseSpec {
-            id: c.id.value,
-            title: c.title.value,
-            description: c.description.value,
-        })
-        .collect();
-    let rules = raw
-        .rules
-        .into_iter()
-        .map(|r| Rule {
-            id: r.id.value,
-            cause: r.cause.map(|c| c.value),
-            layer: r.layer.map(|l| l.value),
-            severity: r.severity,
-            confidence: r.confidence,
-            step: r.step.map(|s| s.value),
-            summary: r.summary.value,
-            when: r.when.value.into_iter().map(|c| load::condition(c.value)).collect(),
-            cite: r.cite.into_iter().map(|c| c.value).collect(),
-        })
-        .collect();
-    Rules { causes, rules }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +190,44 @@ mod tests {
         let mut pages = pages;
         pages.vendors[0].pages[0].cause = Some("no_such_cause".to_owned());
         assert_eq!(rules.unknown_causes(&pages, &logs).len(), 1);
+    }
+
+    #[test]
+    fn every_cause_a_vendor_page_names_can_produce_that_page() {
+        let rules = Rules::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let pages = fingerprints::Table::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let mut missing = Vec::new();
+        for vendor in &pages.vendors {
+            for page in &vendor.pages {
+                let Some(cause) = page.cause.as_deref().and_then(|c| rules.cause(c)) else {
+                    continue;
+                };
+                for &status in &page.statuses {
+                    let seen = super::super::causes::Seen {
+                        maker: vendor.id.clone(),
+                        status: Some(status),
+                        failure: None,
+                    };
+                    if status >= 400 && !cause.explains(&seen) {
+                        missing
+                            .push(format!("{}: {} {status} ({})", cause.id, vendor.id, page.code));
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "causes whose `makes` lack their vendor's page:\n{}",
+            missing.join("\n")
+        );
+    }
+
+    #[test]
+    fn every_cause_but_none_and_unknown_says_what_it_makes() {
+        let rules = Rules::builtin().unwrap_or_else(|e| panic!("{e}"));
+        for cause in rules.causes.iter().filter(|c| !["none", "unknown"].contains(&c.id.as_str())) {
+            assert!(!cause.makes.is_empty(), "cause `{}` says nothing it makes", cause.id);
+        }
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! is `system::stack`, reading their logs `checks::logs`. A new server or runtime is a row here
 //! (plus, where it has a config to parse, one parser in `system::proxy`).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -47,6 +48,61 @@ pub struct ServiceSpec {
     /// Which worker limit to measure against its busy workers.
     #[serde(default)]
     pub workers: Option<WorkerLimit>,
+    /// For a proxy: the settings that bound how long it waits for an upstream.
+    #[serde(default)]
+    pub timeouts: Option<Timeouts>,
+}
+
+/// How long a proxy waits for its upstream, by the names its config gives the settings. Each
+/// map goes from a protocol (`http`, `fastcgi`, …, or `any`) to the setting names to look for,
+/// most specific first (a target's own `.first_byte_timeout` before the `-p` parameter).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timeouts {
+    /// The unit of a bare number (`60` is seconds for nginx, milliseconds for HAProxy).
+    pub unit: TimeUnit,
+    /// The wait for an answer when the config sets none; absent when the server waits forever.
+    #[serde(default)]
+    pub default_answer: Option<String>,
+    /// The wait for a connection when the config sets none (Varnish 3.5 s, Caddy 3 s).
+    #[serde(default)]
+    pub default_connect: Option<String>,
+    #[serde(default)]
+    pub connect: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub answer: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeUnit {
+    S,
+    Ms,
+}
+
+impl Timeouts {
+    /// The setting names that bound the wait for an answer over `protocol`.
+    pub fn answer_names(&self, protocol: &str) -> &[String] {
+        Self::names(&self.answer, protocol)
+    }
+
+    pub fn connect_names(&self, protocol: &str) -> &[String] {
+        Self::names(&self.connect, protocol)
+    }
+
+    fn names<'a>(map: &'a BTreeMap<String, Vec<String>>, protocol: &str) -> &'a [String] {
+        map.get(protocol).or_else(|| map.get("any")).map_or(&[], Vec::as_slice)
+    }
+
+    /// A setting's value as a duration: `60`, `60s`, `500ms`, `1m30s`, `3.5` (Varnish), `0.25s`
+    /// (Envoy), `5000` (ms in HAProxy); `None` for `0` and what is not a duration.
+    pub fn parse(&self, text: &str) -> Option<Duration> {
+        let bare_ms = match self.unit {
+            TimeUnit::S => 1000.0,
+            TimeUnit::Ms => 1.0,
+        };
+        crate::text::parse_duration(text, bare_ms)
+    }
 }
 
 /// How a proxy's upstream names the runtime behind it.
@@ -218,6 +274,20 @@ mod tests {
         assert_eq!(runtime(Protocol::Http, Some("/run/gunicorn/app.sock")), Some("gunicorn"));
         assert_eq!(runtime(Protocol::Http, Some("/run/php/php8.2-fpm.sock")), Some("php-fpm"));
         assert_eq!(runtime(Protocol::Http, None), None);
+    }
+
+    #[test]
+    fn proxy_timeouts_read_as_their_servers_write_them() {
+        let table = builtin().unwrap();
+        let nginx = table.get("nginx").unwrap().timeouts.as_ref().unwrap();
+        assert_eq!(nginx.parse("60"), Some(Duration::from_secs(60)));
+        assert_eq!(nginx.parse("2s"), Some(Duration::from_secs(2)));
+        assert_eq!(nginx.parse("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(nginx.answer_names("fastcgi"), ["fastcgi_read_timeout"]);
+        let haproxy = table.get("haproxy").unwrap().timeouts.as_ref().unwrap();
+        assert_eq!(haproxy.parse("5000"), Some(Duration::from_secs(5)));
+        assert_eq!(haproxy.answer_names("http"), ["timeout server"]);
+        assert_eq!(haproxy.default_answer, None, "HAProxy waits forever without `timeout server`");
     }
 
     #[test]

@@ -59,6 +59,11 @@ fn answers_filling(session: &Session, item: SupportItem) -> Vec<String> {
             {
                 Some(answer.clone())
             }
+            Event::Asked { item: Some(filled), answer, .. }
+                if *filled == item && !answer.trim().is_empty() =>
+            {
+                Some(answer.clone())
+            }
             _ => None,
         })
         .collect()
@@ -78,7 +83,12 @@ pub fn clean(text: &str) -> String {
 
 /// Like [`clean`], line by line, keeping the line breaks (notes, pasted answers).
 pub fn clean_lines(text: &str) -> String {
-    sanitize::terminal_text(text, true).lines().map(clean).collect::<Vec<_>>().join("\n")
+    // Redacted whole first: a private key or a YAML block spans lines.
+    redact::text(&sanitize::terminal_text(text, true))
+        .lines()
+        .map(clean)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn text(facts: &Facts, key: &str) -> Option<String> {
@@ -137,14 +147,18 @@ fn timestamps(session: &Session) -> Vec<String> {
         session.started.long(),
         sanitize::line(&session.time_zone)
     )];
-    let first_error = session.entries.iter().find(|e| match &e.event {
-        Event::CheckFinished { report, .. } => {
-            report.facts.get("http.status").and_then(FactValue::as_int).is_some_and(|s| s >= 500)
+    let timeline = super::Timeline::of(session);
+    let probed = timeline.probes.iter().find(|p| p.failed()).map(|p| p.at);
+    let times = [
+        ("first error line of the site in the logs", timeline.first_logged),
+        ("first error seen by triage", probed),
+        ("last error seen by triage", timeline.last_seen),
+        ("normal answers again from", timeline.recovered_at),
+    ];
+    for (label, at) in times {
+        if let Some(at) = at {
+            lines.push(format!("{label} {}", at.long()));
         }
-        _ => false,
-    });
-    if let Some(entry) = first_error {
-        lines.push(format!("first 5xx seen by triage {}", entry.at.long()));
     }
     lines.push(format!("last recorded {}", session.last_activity().long()));
     lines
@@ -172,19 +186,17 @@ fn headers(facts: &Facts) -> Vec<String> {
     }
 }
 
+/// The newest changes first (the `recent_changes` check lists those that touch the stack when
+/// asked to), then how many there were.
 fn changes(facts: &Facts) -> Vec<String> {
-    let mut parts = Vec::new();
+    let mut lines: Vec<String> = list(facts, "changes.recent").into_iter().take(5).collect();
     if let Some(count) = text(facts, "changes.count") {
-        parts.push(format!("{count} change(s) in the window"));
+        let kinds = list(facts, "changes.kinds");
+        let kinds =
+            if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) };
+        lines.push(format!("{count} change(s) in the window{kinds}"));
     }
-    if let Some(minutes) = text(facts, "changes.newest_minutes") {
-        parts.push(format!("newest {minutes} minutes ago"));
-    }
-    let kinds = list(facts, "changes.kinds");
-    if !kinds.is_empty() {
-        parts.push(format!("kinds: {}", kinds.join(", ")));
-    }
-    if parts.is_empty() { Vec::new() } else { vec![parts.join("; ")] }
+    lines
 }
 
 fn branding(facts: &Facts, diagnosis: &Diagnosis) -> (Vec<String>, Vec<String>) {

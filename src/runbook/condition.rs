@@ -178,6 +178,7 @@ mod tests {
             target: Next::Outcome("end".to_owned()),
             when,
             because: because.map(str::to_owned),
+            made: None,
         }
     }
 

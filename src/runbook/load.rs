@@ -7,11 +7,11 @@ use std::path::Path;
 use crate::facts::FactValue;
 use crate::runbook::model::{
     Cause, CheckCall, Checklist, Choice, Command, Condition, Effect, FixCard, Input, InputKind,
-    Next, Outcome, OutcomeKind, Question, Record, Risk, Runbook, Step, Test,
+    Next, Outcome, OutcomeKind, Question, Record, Repeat, Risk, Runbook, Send, Step, Test,
 };
 use crate::runbook::raw::{
     RawChoice, RawCommand, RawCondition, RawEffect, RawInput, RawInputKind, RawOutcome,
-    RawOutcomeKind, RawQuestion, RawQuestionKind, RawRunbook, RawScalar, RawStep,
+    RawOutcomeKind, RawQuestion, RawQuestionKind, RawRunbook, RawScalar, RawStep, RawStepKind,
 };
 use crate::runbook::validate;
 use crate::yaml::{self, Level, LoadFailure, Problem, Text, read_bounded};
@@ -80,6 +80,7 @@ fn input(raw: RawInput) -> Input {
         default: raw.default.map(|d| d.value),
         required: raw.required,
         help: raw.help.map(|h| h.value),
+        from: raw.from.map(|f| f.value),
     }
 }
 
@@ -127,6 +128,10 @@ fn step(raw: RawStep) -> Step {
             })
             .collect(),
         question: question(raw.question.value),
+        repeat: raw
+            .watch
+            .map(|r| Repeat { every: r.value.every.value, until: r.value.r#for.value }),
+        fix_step: raw.kind == RawStepKind::Fix,
         fixes: raw
             .fixes
             .into_iter()
@@ -156,7 +161,12 @@ fn command(raw: RawCommand) -> Command {
             rollback: raw.rollback.map(|r| r.value).unwrap_or_default(),
         },
     };
-    Command { run: raw.run.value, purpose: raw.purpose.value, effect }
+    Command {
+        run: raw.run.value,
+        purpose: raw.purpose.value,
+        effect,
+        family: raw.family.map(|f| f.value),
+    }
 }
 
 fn target(next: Option<Text>, outcome: Option<Text>) -> Next {
@@ -189,6 +199,7 @@ fn choice(raw: RawChoice) -> Choice {
         target: target(raw.next, raw.outcome),
         when: raw.when.into_iter().map(|c| condition(c.value)).collect(),
         because: raw.because.map(|b| b.value),
+        made: raw.made.map(|m| m.value),
     }
 }
 
@@ -231,6 +242,14 @@ fn outcome(raw: RawOutcome) -> Outcome {
         title: raw.title.value,
         kind,
         summary: raw.summary.value,
-        send: texts(raw.send),
+        send: raw
+            .send
+            .into_iter()
+            .map(|s| Send {
+                text: s.text.value,
+                fill: s.fill.into_iter().map(|f| f.value).collect(),
+                ask: s.ask.map(|a| a.value),
+            })
+            .collect(),
     }
 }

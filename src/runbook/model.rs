@@ -60,6 +60,8 @@ pub struct Input {
     pub required: bool,
     /// Extra guidance shown under the prompt.
     pub help: Option<String>,
+    /// The fact that fills it when a check found it and the user set nothing (`found.php_version`).
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -98,6 +100,29 @@ pub struct Step {
     pub record: Vec<Record>,
     pub question: Question,
     pub fixes: Vec<FixCard>,
+    /// Monitoring: the checks run again every so often for a while (`watch:`).
+    pub repeat: Option<Repeat>,
+    /// A fix step (`kind: fix`) is its fix cards: they open first, in full.
+    pub fix_step: bool,
+}
+
+impl Step {
+    /// A step that is its fix cards (`kind: fix`): they open first, in full.
+    pub fn is_fix(&self) -> bool {
+        self.fix_step
+    }
+
+    pub fn fix(&self, id: &str) -> Option<&FixCard> {
+        self.fixes.iter().find(|f| f.id == id)
+    }
+}
+
+/// How a step's checks repeat: every `every`, until `until` has passed since the step was
+/// entered. Both are durations as written (`10s`, `5m`), possibly with a placeholder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Repeat {
+    pub every: String,
+    pub until: String,
 }
 
 /// A shell command shown to the user for running by hand. triage never runs these.
@@ -107,6 +132,42 @@ pub struct Command {
     pub run: String,
     pub purpose: String,
     pub effect: Effect,
+    /// The operating-system family it is written for; `None` when it works on every one.
+    pub family: Option<Family>,
+}
+
+/// Linux families whose paths, units and tools differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    /// Debian, Ubuntu and their derivatives (`apt`, `/etc/php/8.2/fpm`, `www-data`).
+    Debian,
+    /// Red Hat Enterprise Linux, Alma, Rocky, CentOS, Fedora (`dnf`, `/etc/php-fpm.d`, SELinux).
+    Rhel,
+}
+
+impl Family {
+    pub fn id(self) -> &'static str {
+        match self {
+            Family::Debian => "debian",
+            Family::Rhel => "rhel",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Family::Debian => "Debian/Ubuntu",
+            Family::Rhel => "RHEL-like",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Family> {
+        match id {
+            "debian" => Some(Family::Debian),
+            "rhel" => Some(Family::Rhel),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -292,6 +353,8 @@ pub struct Choice {
     pub when: Vec<Condition>,
     /// Why the evidence suggests it, shown next to the suggestion.
     pub because: Option<String>,
+    /// The fix card of this step whose change this answer says was made.
+    pub made: Option<String>,
 }
 
 /// Where a choice leads.
@@ -368,7 +431,72 @@ pub struct Outcome {
     pub kind: OutcomeKind,
     pub summary: String,
     /// What to include when escalating (or to keep for the record when resolved).
-    pub send: Vec<String>,
+    pub send: Vec<Send>,
+}
+
+/// One thing to send, with what fills it and what to ask when nothing does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Send {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fill: Vec<Fill>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ask: Option<String>,
+}
+
+/// What can fill a `send:` entry: a support item, or one of the walk's own summaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fill {
+    AffectedUrl,
+    Timestamps,
+    Status,
+    ResponseHeaders,
+    RequestIds,
+    RecentChanges,
+    Branding,
+    FirstLogLine,
+    /// The layer, the cause and how sure.
+    Verdict,
+    /// The request path, hop by hop.
+    Path,
+    /// Every change made or fix tried, and whether it worked.
+    Fixes,
+    /// Load, memory, disks and limits.
+    Resources,
+    /// The direct request to the origin and its answer.
+    Origin,
+    /// Where the database is and what it did.
+    Database,
+    /// What monitoring after the fix saw.
+    Monitoring,
+}
+
+impl Fill {
+    /// The support item it is, when it is one.
+    pub fn item(self) -> Option<SupportItem> {
+        SupportItem::ALL.into_iter().find(|i| i.id() == self.id())
+    }
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Fill::AffectedUrl => "affected_url",
+            Fill::Timestamps => "timestamps",
+            Fill::Status => "status",
+            Fill::ResponseHeaders => "response_headers",
+            Fill::RequestIds => "request_ids",
+            Fill::RecentChanges => "recent_changes",
+            Fill::Branding => "branding",
+            Fill::FirstLogLine => "first_log_line",
+            Fill::Verdict => "verdict",
+            Fill::Path => "path",
+            Fill::Fixes => "fixes",
+            Fill::Resources => "resources",
+            Fill::Origin => "origin",
+            Fill::Database => "database",
+            Fill::Monitoring => "monitoring",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

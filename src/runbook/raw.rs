@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use crate::layer::Layer;
-use crate::runbook::model::{EscalateTo, Risk, Severity, SupportItem, Who};
+use crate::runbook::model::{EscalateTo, Family, Fill, Risk, Severity, SupportItem, Who};
 use crate::yaml::{At, Text};
 
 #[derive(Debug, Deserialize)]
@@ -38,6 +38,7 @@ pub struct RawInput {
     pub default: Option<Text>,
     pub help: Option<Text>,
     pub options: Option<At<Vec<Text>>>,
+    pub from: Option<Text>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -55,6 +56,8 @@ pub enum RawInputKind {
 pub struct RawStep {
     pub id: Text,
     pub title: Text,
+    #[serde(default)]
+    pub kind: RawStepKind,
     pub layer: At<Layer>,
     pub why: Text,
     #[serde(default)]
@@ -74,6 +77,23 @@ pub struct RawStep {
     pub question: At<RawQuestion>,
     #[serde(default)]
     pub fixes: Vec<RawFix>,
+    pub watch: Option<At<RawRepeat>>,
+}
+
+/// `check` (the default): a step that examines a layer. `fix`: a step that is its fix cards.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawStepKind {
+    #[default]
+    Check,
+    Fix,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRepeat {
+    pub every: Text,
+    pub r#for: Text,
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,6 +104,7 @@ pub struct RawCommand {
     pub effect: At<RawEffect>,
     pub risk: Option<At<Risk>>,
     pub rollback: Option<Text>,
+    pub family: Option<At<Family>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -191,6 +212,7 @@ pub struct RawChoice {
     #[serde(default)]
     pub when: Vec<At<RawCondition>>,
     pub because: Option<Text>,
+    pub made: Option<Text>,
 }
 
 /// One condition as written: `fact` plus exactly one operator, or an `any:` group. Which of
@@ -270,7 +292,61 @@ pub struct RawOutcome {
     pub to: Option<At<EscalateTo>>,
     pub summary: Text,
     #[serde(default)]
-    pub send: Vec<Text>,
+    pub send: Vec<RawSend>,
+}
+
+/// A `send:` entry: plain text, or `{ text, fill, ask }`.
+#[derive(Debug)]
+pub struct RawSend {
+    pub text: Text,
+    pub fill: Vec<At<Fill>>,
+    pub ask: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSendFull {
+    pub text: Text,
+    #[serde(default)]
+    pub fill: Vec<At<Fill>>,
+    pub ask: Option<Text>,
+}
+
+/// What a `send:` entry was written as, before its position is attached.
+enum PlainOrMap {
+    Plain(String),
+    Map(RawSend),
+}
+
+impl<'de> Deserialize<'de> for PlainOrMap {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SendVisitor;
+        impl<'de> Visitor<'de> for SendVisitor {
+            type Value = PlainOrMap;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a text, or a mapping with `text` and optionally `fill` and `ask`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<PlainOrMap, E> {
+                Ok(PlainOrMap::Plain(v.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<PlainOrMap, A::Error> {
+                let full = RawSendFull::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(PlainOrMap::Map(RawSend { text: full.text, fill: full.fill, ask: full.ask }))
+            }
+        }
+        deserializer.deserialize_any(SendVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawSend {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match At::<PlainOrMap>::deserialize(deserializer)? {
+            At { value: PlainOrMap::Plain(text), pos } => {
+                RawSend { text: At { value: text, pos }, fill: Vec::new(), ask: None }
+            }
+            At { value: PlainOrMap::Map(send), .. } => send,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -305,7 +381,10 @@ impl RawRunbook {
         for outcome in &self.outcomes.value {
             out.push((&outcome.title, TextUse::Prose));
             out.push((&outcome.summary, TextUse::Prose));
-            out.extend(outcome.send.iter().map(|t| (t, TextUse::Prose)));
+            for send in &outcome.send {
+                out.push((&send.text, TextUse::Prose));
+                out.extend(send.ask.iter().map(|t| (t, TextUse::Prose)));
+            }
         }
         out
     }
@@ -330,6 +409,12 @@ impl RawStep {
         commands(out, &self.commands);
         for check in &self.checks {
             out.extend(check.with.0.iter().map(|(_, v)| (v, TextUse::Param)));
+        }
+        if let Some(repeat) = &self.watch {
+            out.extend([
+                (&repeat.value.every, TextUse::Param),
+                (&repeat.value.r#for, TextUse::Param),
+            ]);
         }
         for cause in &self.causes {
             prose(out, [&cause.title, &cause.signs, &cause.next]);

@@ -7,6 +7,7 @@
 //! evidence) is derived by replaying the log. This module performs no IO except in `store`, and
 //! never reads the clock (the shell passes [`Stamp`]s in).
 
+pub mod lock;
 pub mod store;
 pub mod time;
 
@@ -16,13 +17,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::contract::{CheckReport, CheckRequest, RunId};
 use crate::facts::Facts;
-use crate::runbook::model::{OutcomeKind, Runbook, SupportItem};
+use crate::runbook::model::{OutcomeKind, Runbook, Send, SupportItem};
 
 pub use store::{Listed, Store, StoreError};
 pub use time::Stamp;
 
-/// The version of the session file format; readers refuse newer files.
-pub const FORMAT: u32 = 1;
+/// The version of the session file format; readers refuse newer files. 2 added `asked` and
+/// `watching` entries and the `made` fix outcome; format 1 files read as they are.
+pub const FORMAT: u32 = 2;
 
 /// One incident walk-through.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,6 +103,22 @@ pub enum Event {
         step: Option<String>,
         text: String,
     },
+    /// Monitoring began at this step: its checks run every `every_secs` for `for_secs`.
+    Watching {
+        step: String,
+        every_secs: u64,
+        for_secs: u64,
+    },
+    /// The answer to a question the runbook asks for the note (a `record:` or `send:` `ask`).
+    Asked {
+        /// Which ask: `record:<step>:<item>` or `send:<outcome>:<n>`, so it is asked once.
+        key: String,
+        prompt: String,
+        /// The support item the answer fills, if it is one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        item: Option<SupportItem>,
+        answer: String,
+    },
     FixTried {
         step: String,
         fix: String,
@@ -125,6 +143,9 @@ pub enum Event {
         title: String,
         ending: Ending,
         summary: String,
+        /// The outcome's `send:` list, its texts rendered, so the note can fill it in.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        send: Vec<Send>,
     },
     Exported {
         format: String,
@@ -184,6 +205,8 @@ pub enum FixOutcome {
     Worked,
     DidNotWork,
     Partly,
+    /// An answer said the change was made; whether it worked is for monitoring to show.
+    Made,
 }
 
 impl FixOutcome {
@@ -192,6 +215,7 @@ impl FixOutcome {
             FixOutcome::Worked => "worked",
             FixOutcome::DidNotWork => "did not work",
             FixOutcome::Partly => "partly worked",
+            FixOutcome::Made => "change made",
         }
     }
 }
@@ -331,8 +355,13 @@ impl Session {
     /// The facts of every check that finished, taking only the latest run of each request (a
     /// re-run replaces its earlier result whole), later results replacing earlier ones.
     pub fn facts(&self) -> Facts {
+        self.facts_before(self.entries.len())
+    }
+
+    /// The facts as they stood before entry `end` was recorded.
+    pub fn facts_before(&self, end: usize) -> Facts {
         let mut latest: Vec<(&CheckRequest, &CheckReport)> = Vec::new();
-        for entry in &self.entries {
+        for entry in self.entries.iter().take(end) {
             if let Event::CheckFinished { request, report, .. } = &entry.event {
                 latest.retain(|(r, _)| *r != request);
                 latest.push((request, report));
@@ -343,6 +372,24 @@ impl Session {
             facts.merge(&report.facts);
         }
         facts
+    }
+
+    /// The latest report of each check that finished (a later run of a check replaces an
+    /// earlier one), in the order they finished: what the assessment reads.
+    pub fn latest_reports(&self) -> Vec<&CheckReport> {
+        self.reports_before(self.entries.len())
+    }
+
+    /// The latest report of each check recorded before entry `end`.
+    pub fn reports_before(&self, end: usize) -> Vec<&CheckReport> {
+        let mut latest: Vec<&CheckReport> = Vec::new();
+        for entry in self.entries.iter().take(end) {
+            if let Event::CheckFinished { report, .. } = &entry.event {
+                latest.retain(|r| r.check != report.check);
+                latest.push(report);
+            }
+        }
+        latest
     }
 
     /// Every finished check's report, in the order they finished.
@@ -383,6 +430,19 @@ impl Session {
             Event::Noted { step: s, text } if s.as_deref() == step => Some((e.at, text.as_str())),
             _ => None,
         })
+    }
+
+    /// The answer recorded for an ask, by its key.
+    pub fn asked(&self, key: &str) -> Option<&str> {
+        self.entries.iter().rev().find_map(|e| match &e.event {
+            Event::Asked { key: k, answer, .. } if k == key => Some(answer.as_str()),
+            _ => None,
+        })
+    }
+
+    /// When the current step or outcome was entered.
+    pub fn entered_at(&self) -> Option<Stamp> {
+        self.entries.iter().rev().find(|e| position_of(&e.event).is_some()).map(|e| e.at)
     }
 
     /// The latest outcome recorded for each fix tried at a step.

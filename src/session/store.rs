@@ -5,7 +5,7 @@
 //! not parse is reported and left exactly as it is: this module never overwrites or deletes one.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::{FORMAT, Session};
@@ -33,6 +33,13 @@ pub enum StoreError {
     Empty { dir: PathBuf },
     #[error("`{0}` is not a session id (letters, digits and `-` only)")]
     BadId(String),
+    #[error(
+        "cannot save sessions in {}: {source}; nothing you record could be kept. Set \
+         ${DATA_DIR_ENV} to a directory you can write (sessions then go to \
+         ${DATA_DIR_ENV}/sessions), e.g. `{DATA_DIR_ENV}=/tmp/triage triage URL`",
+        dir.display()
+    )]
+    NotWritable { dir: PathBuf, source: std::io::Error },
 }
 
 /// One file found in the sessions directory.
@@ -81,6 +88,23 @@ impl Store {
     /// Whether a file for this id exists already (a fresh session must not take its place).
     pub fn exists(&self, id: &str) -> bool {
         self.path(id).exists()
+    }
+
+    /// Whether a session can be saved here: a file is created, written, synced and removed,
+    /// so a read-only or full directory is found before the walk starts, not at its end.
+    pub fn check_writable(&self) -> Result<(), StoreError> {
+        let not_writable = |source| StoreError::NotWritable { dir: self.dir.clone(), source };
+        let mut probe = tempfile::Builder::new()
+            .prefix(".write-check.")
+            .tempfile_in(&self.dir)
+            .map_err(not_writable)?;
+        probe.write_all(&[b'\n'; 512]).map_err(not_writable)?;
+        probe.as_file().sync_all().map_err(not_writable)
+    }
+
+    /// Takes the lock of session `id`: one writer per session (see [`super::lock`]).
+    pub fn lock(&self, id: &str) -> Result<super::lock::SessionLock, super::lock::LockError> {
+        super::lock::lock(&self.dir, id)
     }
 
     /// Writes the session atomically, readable by the owner only.
@@ -169,11 +193,18 @@ fn check_id(id: &str) -> Result<(), StoreError> {
 
 fn read(path: &Path) -> Result<Session, StoreError> {
     let damaged = |reason: String| StoreError::Damaged { path: path.to_owned(), reason };
-    let meta = fs::metadata(path).map_err(io(path))?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(damaged(format!("{} bytes, more than a session can be", meta.len())));
+    // A FIFO or a directory named like a session is reported, never waited on or read.
+    let file =
+        crate::file::open_regular(path).map_err(|e| match crate::file::not_regular_kind(&e) {
+            Some(_) => damaged(e.to_string()),
+            None => StoreError::Io { path: path.to_owned(), source: e },
+        })?;
+    let len = file.metadata().map_err(io(path))?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(damaged(format!("{len} bytes, more than a session can be")));
     }
-    let bytes = fs::read(path).map_err(io(path))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES).read_to_end(&mut bytes).map_err(io(path))?;
     let value: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string()))?;
     let format = value.get("format").and_then(serde_json::Value::as_u64);

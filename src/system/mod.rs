@@ -6,16 +6,53 @@
 //!
 //! `TRIAGE_ROOT=DIR` makes the checks read `DIR/etc/...`, `DIR/run/...` and `DIR/proc` instead of
 //! the real ones; `TRIAGE_PROC_ROOT=DIR` moves `/proc` alone. Both are for tests and for looking
-//! at a copy of a server's files; commands (`systemctl`) run only against the real root.
+//! at a copy of a server's files; commands (`systemctl`) run only against the real root. A
+//! `TRIAGE_PROC_ROOT` that holds only some processes (the tests' own servers) narrows the real
+//! machine to them: the machine-wide places (usual logs, journal, package history) are not read.
 
 pub mod proxy;
 pub mod stack;
+pub mod units;
 pub mod users;
 
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// Opens a file for reading only if it is a regular file: a FIFO, a device or a socket is
+/// never read (opening does not block: `O_NONBLOCK`, then `fstat`).
+pub fn open_regular(path: &Path) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = rustix::fs::OFlags::NONBLOCK.bits();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(i32::try_from(flags).unwrap_or_default())
+        .open(path)?;
+    let kind = file.metadata()?.file_type();
+    if kind.is_file() {
+        return Ok(file);
+    }
+    let what = if kind.is_dir() { "a directory" } else { "not a regular file" };
+    Err(io::Error::new(io::ErrorKind::InvalidInput, what))
+}
+
+/// The family an os-release file names; `None` for others (Alpine, SUSE, Arch).
+pub fn family_of(os_release: &str) -> Option<&'static str> {
+    let ids: Vec<&str> = os_release
+        .lines()
+        .filter_map(|l| l.strip_prefix("ID=").or_else(|| l.strip_prefix("ID_LIKE=")))
+        .flat_map(|v| v.trim_matches(['"', '\'']).split_whitespace())
+        .collect();
+    let any = |names: &[&str]| ids.iter().any(|id| names.contains(id));
+    if any(&["debian", "ubuntu"]) {
+        Some("debian")
+    } else if any(&["rhel", "fedora", "centos", "rocky", "almalinux"]) {
+        Some("rhel")
+    } else {
+        None
+    }
+}
 
 /// The largest file a local check reads whole (configs, /proc files).
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
@@ -60,6 +97,14 @@ impl System {
         self.root == Path::new("/")
     }
 
+    /// Whether the places that belong to the whole machine (the usual log directories, the
+    /// journal, package history, config directories) are part of what the checks look at.
+    /// Not when `TRIAGE_PROC_ROOT` narrows the real machine to some of its processes: then
+    /// only what those processes' configs name is read.
+    pub fn machine_wide(&self) -> bool {
+        !self.is_real_root() || self.proc == Path::new("/proc")
+    }
+
     /// An absolute path of the machine, under this root. `..` cannot climb out of the root.
     pub fn path(&self, path: &Path) -> PathBuf {
         if self.is_real_root() {
@@ -89,6 +134,13 @@ impl System {
     }
 
     /// Reads a `/proc` file, at most [`MAX_FILE_BYTES`].
+    /// The Linux family from `/etc/os-release` (`ID` and `ID_LIKE`): `debian` for Debian,
+    /// Ubuntu and their derivatives, `rhel` for RHEL, Alma, Rocky, CentOS and Fedora.
+    pub fn family(&self) -> Option<&'static str> {
+        let text = self.read(Path::new("/etc/os-release")).ok()?;
+        family_of(&text)
+    }
+
     pub fn read_proc(&self, relative: &str) -> io::Result<String> {
         read_text(&self.proc_path(relative))
     }
@@ -131,7 +183,7 @@ impl System {
 /// Reads at most [`MAX_FILE_BYTES`] of a file as text (invalid UTF-8 replaced).
 pub fn read_text(path: &Path) -> io::Result<String> {
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?.take(MAX_FILE_BYTES).read_to_end(&mut bytes)?;
+    crate::file::open_regular(path)?.take(MAX_FILE_BYTES).read_to_end(&mut bytes)?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -204,6 +256,14 @@ mod tests {
         );
         assert_eq!(s.path(Path::new("/../../etc/passwd")), Path::new("/tmp/fx/etc/passwd"));
         assert_eq!(System::real().path(Path::new("/etc/x")), Path::new("/etc/x"));
+    }
+
+    #[test]
+    fn os_release_names_the_family() {
+        assert_eq!(family_of("ID=ubuntu\nID_LIKE=debian\n"), Some("debian"));
+        assert_eq!(family_of("ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\n"), Some("rhel"));
+        assert_eq!(family_of("ID=debian\n"), Some("debian"));
+        assert_eq!(family_of("ID=alpine\n"), None);
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub enum Msg {
     Exported(Result<String, String>),
     /// Something the shell could not do (write to the clipboard), to show in the status line.
     Problem(String),
+    /// The terminal's size, at the start and after every resize: paging moves by a pane's
+    /// height less one line.
+    Resize(u16, u16),
 }
 
 /// What `update` asks the shell to do.
@@ -78,8 +81,12 @@ pub struct StepView {
     pub choice_touched: bool,
     /// The selected command or fix card in the details pane.
     pub item: usize,
-    /// Fix cards shown in full.
+    /// The user moved the item cursor: the pane follows it (until then it reads from the top).
+    pub item_touched: bool,
+    /// Fix cards opened (or, on a fix step where cards start open, closed) by the user.
     pub expanded: BTreeSet<usize>,
+    /// Lines the question pane is scrolled past the selected choice.
+    pub question_scroll: u16,
     /// Lines scrolled past the selected item.
     pub scroll: u16,
 }
@@ -119,6 +126,12 @@ pub struct App {
     pub(crate) status: Option<String>,
     pub(crate) spinner: usize,
     pub(crate) dirty: bool,
+    /// Why the last save failed; `None` once a save succeeds again.
+    pub(crate) unsaved: Option<String>,
+    /// The terminal's size as the shell last reported it.
+    pub(crate) viewport: (u16, u16),
+    /// When the current round of a watched step's checks began.
+    pub(crate) round: Option<Stamp>,
 }
 
 impl App {
@@ -142,8 +155,31 @@ impl App {
             now,
             status: None,
             spinner: 0,
+            unsaved: None,
             dirty: true,
+            viewport: (80, 24),
+            round: None,
         }
+    }
+
+    /// A fresh walk that starts at once: the URL is given and every input has a value or may
+    /// stay blank, so the first step's checks run now and the inputs stay one key (`i`) away.
+    /// Falls back to the form when the URL or a required input is missing.
+    pub fn start(
+        runbook: Runbook,
+        rules: Rules,
+        session: Session,
+        now: Stamp,
+        presets: &[(String, String)],
+    ) -> (App, Vec<Effect>) {
+        let mut app = App::new(runbook, rules, session, now);
+        let mut fx = Vec::new();
+        let Mode::Form(form) = &mut app.mode else { return (app, fx) };
+        form.preset(presets);
+        if let crate::tui::form::FormAction::Submit(values) = form.submit_if_ready() {
+            app.start_walk(values, &mut fx);
+        }
+        (app, fx)
     }
 
     /// A fresh walk that first asks whether to resume `existing`, an open session on this URL.
@@ -204,6 +240,11 @@ impl App {
         &self.runbook
     }
 
+    /// What the evidence amounts to now: the same assessment `triage check` and the exports make.
+    pub fn assessment(&self) -> &Assessment {
+        &self.assessment
+    }
+
     pub fn rules(&self) -> &Rules {
         &self.rules
     }
@@ -245,6 +286,13 @@ impl App {
             Msg::Saved(result) => self.on_saved(result),
             Msg::Exported(result) => self.on_exported(result, &mut fx),
             Msg::Problem(problem) => self.say(problem),
+            Msg::Resize(width, height) => {
+                self.viewport = (width, height);
+                self.dirty = true;
+            }
+        }
+        if matches!(self.mode, Mode::Walk) {
+            self.tick_watch(&mut fx);
         }
         fx
     }
@@ -271,10 +319,12 @@ impl App {
         }
         match &mut self.mode {
             Mode::Offer(_) => self.offer_key(key, fx),
-            Mode::Form(form) => match form.key(key) {
-                FormAction::Stay => {}
-                FormAction::Quit => self.overlay = Some(Overlay::ConfirmQuit),
-                FormAction::Submit(values) => self.start_walk(values, fx),
+            Mode::Form(form) => match (form.key(key), form.editing) {
+                (FormAction::Stay, _) => {}
+                (FormAction::Quit, false) => self.overlay = Some(Overlay::ConfirmQuit),
+                (FormAction::Quit, true) => self.mode = Mode::Walk,
+                (FormAction::Submit(values), false) => self.start_walk(values, fx),
+                (FormAction::Submit(values), true) => self.change_inputs(values, fx),
             },
             Mode::Walk => self.walk_key(key, fx),
         }
@@ -301,16 +351,41 @@ impl App {
             }
             KeyCode::Char('f' | 'n') => {
                 self.mode = Mode::Form(Form::new(&self.runbook, &self.session.url));
+                if let Mode::Form(form) = &mut self.mode
+                    && let FormAction::Submit(values) = form.submit_if_ready()
+                {
+                    self.start_walk(values, fx);
+                }
             }
             KeyCode::Char('q') | KeyCode::Esc => fx.push(Effect::Quit),
             _ => {}
         }
     }
 
+    /// A failed save is shown in full (a box the first time each error appears, the status
+    /// line after); the next save that works says so.
     fn on_saved(&mut self, result: Result<(), String>) {
-        if let Err(e) = result {
-            self.say(format!("could not save the session: {e}"));
+        match result {
+            Ok(()) => {
+                if self.unsaved.take().is_some() {
+                    self.say("saved again: the session file is up to date");
+                }
+            }
+            Err(e) => {
+                let new = self.unsaved.as_deref() != Some(e.as_str());
+                if new && self.overlay.is_none() {
+                    let intro = "The session could not be saved. What you record stays in memory, and triage tries again after each answer; free space or fix the directory, and quit only once a save has worked.";
+                    self.overlay = Some(Overlay::text("NOT SAVED", intro, &e));
+                }
+                self.say(format!("NOT SAVED: {e}"));
+                self.unsaved = Some(e);
+            }
         }
+    }
+
+    /// Why the last save failed, while it has not worked again.
+    pub fn save_failure(&self) -> Option<&str> {
+        self.unsaved.as_deref()
     }
 
     fn on_exported(&mut self, result: Result<String, String>, fx: &mut Vec<Effect>) {

@@ -24,6 +24,8 @@ pub struct Field {
 pub struct Form {
     pub fields: Vec<Field>,
     pub cursor: usize,
+    /// Opened from the walk (`i`) to change the inputs; Esc goes back to the walk.
+    pub editing: bool,
 }
 
 /// What a key on the form led to.
@@ -55,7 +57,35 @@ impl Form {
                 Field { input: input.clone(), value, error: None }
             })
             .collect();
-        Form { fields, cursor: 0 }
+        Form { fields, cursor: 0, editing: false }
+    }
+
+    /// The form over the inputs as they are now, to change them during the walk.
+    pub fn editing(runbook: &Runbook, url: &str, values: &BTreeMap<String, String>) -> Form {
+        let mut form = Form::new(runbook, url);
+        for field in &mut form.fields {
+            if let Some(value) = values.get(&field.input.name) {
+                field.value.clone_from(value);
+            }
+        }
+        form.editing = true;
+        form
+    }
+
+    /// Values given on the command line (`--set`, `--monitor`), over the defaults.
+    pub fn preset(&mut self, values: &[(String, String)]) {
+        for (name, value) in values {
+            if let Some(field) = self.fields.iter_mut().find(|f| &f.input.name == name) {
+                field.value.clone_from(value);
+            }
+        }
+    }
+
+    /// The values, when every field is valid as it stands (nothing typed yet); otherwise the
+    /// form stays, its errors shown.
+    pub fn submit_if_ready(&mut self) -> FormAction {
+        let ready = self.fields.iter().all(|f| check(&f.input, f.value.trim()).is_ok());
+        if ready { self.submit() } else { FormAction::Stay }
     }
 
     pub fn key(&mut self, key: KeyEvent) -> FormAction {
@@ -205,7 +235,15 @@ mod tests {
     use super::*;
 
     fn input(kind: InputKind, required: bool) -> Input {
-        Input { name: "x".into(), prompt: "X".into(), kind, default: None, required, help: None }
+        Input {
+            name: "x".into(),
+            prompt: "X".into(),
+            kind,
+            default: None,
+            required,
+            help: None,
+            from: None,
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! testable without a terminal), the key map, the drawing (a pure function of the state), and the
 //! thin async shell that owns the terminal, the clock, the check engine and the disk.
 
+mod answer;
 pub mod app;
 pub mod clipboard;
 pub mod draw;
@@ -12,6 +13,9 @@ pub mod shell;
 pub mod terminal;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fix;
+mod values;
 mod walk;
 
 pub use app::{App, Effect, Msg};

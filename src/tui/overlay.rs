@@ -1,10 +1,11 @@
 //! The boxes that open over the walk screen (help, outline and search, the note and answer
-//! editor, copied text, a fix card's outcome, quit) and what keys do inside them.
+//! editor, copied text, a fix card's outcome, the questions for the note, the values a command
+//! lacks, quit) and what keys do inside them.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
 
-use crate::runbook::model::Runbook;
+use crate::runbook::model::{Runbook, SupportItem};
 use crate::sanitize;
 use crate::session::FixOutcome;
 use crate::tui::app::{App, Effect, clamp_step};
@@ -26,23 +27,67 @@ pub enum Overlay {
     FixOutcome {
         fix: usize,
     },
+    /// The runbook's questions for the note, one after the other.
+    Ask(Box<Asking>),
+    /// The values a command lacks, asked before it is copied.
+    Fill(Box<Filling>),
     ConfirmQuit,
 }
 
-/// Every step of the runbook, filtered by a search on titles.
+/// One question for the note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ask {
+    /// What it is recorded under, so it is asked once.
+    pub key: String,
+    pub prompt: String,
+    /// The support item the answer fills.
+    pub item: Option<SupportItem>,
+}
+
+/// The questions still to ask, the first one open in an editor.
+#[derive(Debug)]
+pub struct Asking {
+    pub queue: Vec<Ask>,
+    /// How many there were, for "question 2 of 3".
+    pub total: usize,
+    pub editor: Editor,
+}
+
+impl Asking {
+    pub fn new(queue: Vec<Ask>, total: usize) -> Asking {
+        Asking { queue, total, editor: Editor::new(Purpose::Answer) }
+    }
+
+    /// Which question of how many is open.
+    pub fn position(&self) -> (usize, usize) {
+        (self.total - self.queue.len() + 1, self.total)
+    }
+}
+
+/// A command's missing values, asked one after the other before it is copied.
+#[derive(Debug)]
+pub struct Filling {
+    pub template: String,
+    /// (input name, prompt) still to ask, and the values given so far.
+    pub missing: Vec<(String, String)>,
+    pub given: Vec<(String, String)>,
+    pub editor: Editor,
+}
+
+impl Filling {
+    pub fn new(template: String, missing: Vec<(String, String)>) -> Filling {
+        Filling { template, missing, given: Vec::new(), editor: Editor::new(Purpose::Answer) }
+    }
+}
+
+/// Every step of the runbook, filtered by what is typed (titles and ids).
 #[derive(Debug, Clone, Default)]
 pub struct Outline {
     pub query: String,
-    /// Typing goes into the query (opened with `/`); otherwise j/k move.
-    pub searching: bool,
     pub cursor: usize,
 }
 
 impl Outline {
-    pub fn new(searching: bool) -> Outline {
-        Outline { searching, ..Outline::default() }
-    }
-
     /// The ids of the steps whose titles hold the query (any case), in file order.
     pub fn matches(&self, runbook: &Runbook) -> Vec<String> {
         let query = self.query.to_lowercase();
@@ -104,9 +149,15 @@ impl Overlay {
             Overlay::Editor(editor) => {
                 editor.area.insert_str(sanitize::terminal_text(text, true));
             }
-            Overlay::Outline(outline) if outline.searching => {
+            Overlay::Outline(outline) => {
                 outline.query.push_str(&sanitize::line(text));
                 outline.cursor = 0;
+            }
+            Overlay::Ask(asking) => {
+                asking.editor.area.insert_str(sanitize::line(text));
+            }
+            Overlay::Fill(filling) => {
+                filling.editor.area.insert_str(sanitize::line(text));
             }
             _ => {}
         }
@@ -120,11 +171,18 @@ fn ctrl(key: &KeyEvent, c: char) -> bool {
 impl App {
     pub(crate) fn overlay_key(&mut self, key: KeyEvent, fx: &mut Vec<Effect>) {
         let Some(mut overlay) = self.overlay.take() else { return };
+        let limit = crate::tui::draw::scroll_limit(self, &overlay);
         let keep = match &mut overlay {
-            Overlay::Help { scroll } | Overlay::Text { scroll, .. } => scroll_key(key, scroll),
+            Overlay::Help { scroll } | Overlay::Text { scroll, .. } => {
+                let keep = scroll_key(key, scroll);
+                *scroll = (*scroll).min(limit);
+                keep
+            }
             Overlay::Outline(outline) => self.outline_key(key, outline, fx),
             Overlay::Editor(editor) => self.editor_key(key, editor, fx),
             Overlay::FixOutcome { fix } => self.fix_outcome_key(key, *fix, fx),
+            Overlay::Ask(asking) => self.ask_key(key, asking, fx),
+            Overlay::Fill(filling) => self.fill_key(key, filling, fx),
             Overlay::ConfirmQuit => quit_key(key, fx),
         };
         if keep {
@@ -132,12 +190,11 @@ impl App {
         }
     }
 
+    /// Typing filters, the arrows select, Enter goes there, Esc closes.
     fn outline_key(&mut self, key: KeyEvent, outline: &mut Outline, fx: &mut Vec<Effect>) -> bool {
         let count = outline.matches(&self.runbook).len();
-        let typing = outline.searching && !key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
             KeyCode::Esc => return false,
-            KeyCode::Char('q') if !typing => return false,
             KeyCode::Enter => {
                 if let Some(id) = outline.matches(&self.runbook).get(outline.cursor) {
                     self.jump(&id.clone(), fx);
@@ -146,20 +203,75 @@ impl App {
             }
             KeyCode::Up => outline.cursor = clamp_step(outline.cursor, -1, count),
             KeyCode::Down => outline.cursor = clamp_step(outline.cursor, 1, count),
-            KeyCode::Char('k') if !typing => outline.cursor = clamp_step(outline.cursor, -1, count),
-            KeyCode::Char('j') if !typing => outline.cursor = clamp_step(outline.cursor, 1, count),
-            KeyCode::Char('/') if !typing => outline.searching = true,
-            KeyCode::Backspace if typing => {
+            KeyCode::PageUp => outline.cursor = clamp_step(outline.cursor, -10, count),
+            KeyCode::PageDown => outline.cursor = clamp_step(outline.cursor, 10, count),
+            KeyCode::Backspace => {
                 outline.query.pop();
                 outline.cursor = 0;
             }
-            KeyCode::Char(c) if typing => {
+            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                outline.query.clear();
+                outline.cursor = 0;
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
                 outline.query.push(c);
                 outline.cursor = 0;
             }
             _ => {}
         }
         true
+    }
+
+    /// Enter saves this answer and opens the next question, Tab skips it, Esc stops asking.
+    fn ask_key(&mut self, key: KeyEvent, asking: &mut Asking, fx: &mut Vec<Effect>) -> bool {
+        match key.code {
+            KeyCode::Esc => {
+                self.say("the open questions stay open: a asks them again");
+                return false;
+            }
+            KeyCode::Enter | KeyCode::Tab if key.modifiers.is_empty() => {
+                let ask = asking.queue.remove(0);
+                if key.code == KeyCode::Enter {
+                    self.record_ask(&ask, asking.editor.text(), fx);
+                }
+                asking.editor = Editor::new(Purpose::Answer);
+                return !asking.queue.is_empty();
+            }
+            _ => {
+                asking.editor.area.input(key);
+            }
+        }
+        true
+    }
+
+    /// Enter takes a value and asks the next; after the last, the command is copied.
+    fn fill_key(&mut self, key: KeyEvent, filling: &mut Filling, fx: &mut Vec<Effect>) -> bool {
+        match key.code {
+            KeyCode::Esc => {
+                self.say("not copied: the command still lacks a value");
+                false
+            }
+            KeyCode::Enter if key.modifiers.is_empty() => {
+                let value = filling.editor.text();
+                if value.trim().is_empty() {
+                    self.say("type the value, or Esc to leave the command uncopied");
+                    return true;
+                }
+                let (name, _) = filling.missing.remove(0);
+                filling.given.push((name, value.trim().to_owned()));
+                filling.editor = Editor::new(Purpose::Answer);
+                if filling.missing.is_empty() {
+                    let given = std::mem::take(&mut filling.given);
+                    self.filled_in(&filling.template.clone(), given, fx);
+                    return false;
+                }
+                true
+            }
+            _ => {
+                filling.editor.area.input(key);
+                true
+            }
+        }
     }
 
     fn editor_key(&mut self, key: KeyEvent, editor: &mut Editor, fx: &mut Vec<Effect>) -> bool {

@@ -17,11 +17,20 @@ use tokio::sync::mpsc;
 use crate::contract::CheckEvent;
 use crate::engine::{Engine, Limits};
 use crate::report::markdown;
+use crate::session::lock::SessionLock;
 use crate::session::{Stamp, Store};
 use crate::tui::app::{App, Effect, Msg};
 use crate::tui::clipboard::{self, Multiplexer};
 use crate::tui::draw::{self, Theme};
 use crate::tui::terminal::Guard;
+
+/// How the UI ended, and whether the last save worked.
+#[derive(Debug)]
+pub struct Outcome {
+    pub ended: Ended,
+    /// Why the final save failed (the file on disk then holds an older state, or nothing).
+    pub unsaved: Option<String>,
+}
 
 /// How the UI ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,9 +48,19 @@ enum Stop {
     Signal(&'static str),
 }
 
+/// Where the UI saves: the store, the lock of the session it writes, or nowhere (read-only).
+#[derive(Debug)]
+pub struct Saving {
+    pub store: Store,
+    /// The session's lock, taken before the UI starts; `None` takes it at the first save.
+    pub lock: Option<SessionLock>,
+    /// Another process holds the session: show it, save nothing.
+    pub read_only: bool,
+}
+
 struct Shell {
     guard: Guard,
-    store: Store,
+    saving: Saving,
     engine: Engine,
     theme: Theme,
     mux: Multiplexer,
@@ -50,14 +69,17 @@ struct Shell {
 /// Runs the UI until the user quits or a signal arrives; the terminal is restored on return.
 pub async fn run(
     app: &mut App,
-    store: Store,
+    saving: Saving,
     theme: Theme,
     first: Vec<Effect>,
-) -> anyhow::Result<Ended> {
+) -> anyhow::Result<Outcome> {
     let (tx, mut checks) = mpsc::unbounded_channel::<CheckEvent>();
+    // Caught before the terminal changes: a SIGHUP or SIGTERM in between would otherwise end
+    // the process by default, leaving the alternate screen and a hidden cursor behind.
+    let mut signals = Signals::new()?;
     let mut shell = Shell {
         guard: Guard::enter()?,
-        store,
+        saving,
         engine: Engine::new(Limits::default(), tx),
         theme,
         mux: Multiplexer::detect(),
@@ -68,7 +90,7 @@ pub async fn run(
     let (terminal_tx, mut terminal_events) = mpsc::unbounded_channel();
     let reading = Arc::new(AtomicBool::new(true));
     read_terminal(terminal_tx, Arc::clone(&reading));
-    let ended = event_loop(app, &mut shell, &mut terminal_events, &mut checks).await;
+    let ended = event_loop(app, &mut shell, &mut signals, &mut terminal_events, &mut checks).await;
     reading.store(false, Ordering::SeqCst);
     let stop = ended?;
     Ok(shell.finish(app, stop))
@@ -94,16 +116,37 @@ fn read_terminal(tx: mpsc::UnboundedSender<std::io::Result<TermEvent>>, reading:
     });
 }
 
+/// The signals that end the UI cleanly.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+}
+
 /// Waits, applies what came, draws when something changed; returns why to stop.
 async fn event_loop(
     app: &mut App,
     shell: &mut Shell,
+    signals: &mut Signals,
     terminal_events: &mut TerminalEvents,
     checks: &mut mpsc::UnboundedReceiver<CheckEvent>,
 ) -> anyhow::Result<Stop> {
-    let mut term = signal(SignalKind::terminate())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut int = signal(SignalKind::interrupt())?;
+    if let Ok(size) = shell.guard.terminal.size() {
+        let fx = app.update(Stamp::now(), Msg::Resize(size.width, size.height));
+        if let Some(stop) = shell.apply(app, fx) {
+            return Ok(stop);
+        }
+    }
     shell.draw(app)?;
     loop {
         let tick =
@@ -118,9 +161,9 @@ async fn event_loop(
             },
             Some(event) = checks.recv() => msgs.push(Msg::Check(event)),
             () = tokio::time::sleep(tick) => msgs.push(Msg::Tick),
-            _ = term.recv() => return Ok(Stop::Signal("SIGTERM")),
-            _ = hup.recv() => return Ok(Stop::Signal("SIGHUP")),
-            _ = int.recv() => return Ok(Stop::Signal("SIGINT")),
+            _ = signals.term.recv() => return Ok(Stop::Signal("SIGTERM")),
+            _ = signals.hup.recv() => return Ok(Stop::Signal("SIGHUP")),
+            _ = signals.int.recv() => return Ok(Stop::Signal("SIGINT")),
         }
         drain(terminal_events, checks, &mut msgs, &mut resized);
         for msg in msgs {
@@ -154,7 +197,10 @@ fn push_terminal(msgs: &mut Vec<Msg>, resized: &mut bool, event: TermEvent) {
     match event {
         TermEvent::Key(key) if key.kind == KeyEventKind::Press => msgs.push(Msg::Key(key)),
         TermEvent::Paste(text) => msgs.push(Msg::Paste(text)),
-        TermEvent::Resize(..) => *resized = true,
+        TermEvent::Resize(width, height) => {
+            *resized = true;
+            msgs.push(Msg::Resize(width, height));
+        }
         _ => {}
     }
 }
@@ -176,7 +222,7 @@ impl Shell {
                 Effect::Save if saved => None,
                 Effect::Save => {
                     saved = true;
-                    self.store.save(app.session()).err().map(|e| Msg::Saved(Err(e.to_string())))
+                    self.save(app)
                 }
                 Effect::StartCheck { run, request } => {
                     self.engine.start(run, request);
@@ -201,6 +247,22 @@ impl Shell {
         stop
     }
 
+    /// Saves under the session's lock (taken now if the walk moved to another session), and
+    /// says how it went; nothing in read-only mode.
+    fn save(&mut self, app: &App) -> Option<Msg> {
+        if self.saving.read_only {
+            return None;
+        }
+        let id = &app.session().id;
+        if self.saving.lock.as_ref().is_none_or(|l| l.id() != id) {
+            match self.saving.store.lock(id) {
+                Ok(lock) => self.saving.lock = Some(lock),
+                Err(e) => return Some(Msg::Saved(Err(e.to_string()))),
+            }
+        }
+        Some(Msg::Saved(self.saving.store.save(app.session()).map_err(|e| e.to_string())))
+    }
+
     fn copy(&mut self, text: &str) -> Option<Msg> {
         let sequence = clipboard::osc52(text, self.mux)?;
         self.guard
@@ -210,23 +272,30 @@ impl Shell {
     }
 
     fn export(&self, app: &App) -> Result<String, String> {
-        let path: PathBuf = self.store.dir().join(format!("{}.md", app.session().id));
+        let path: PathBuf = self.saving.store.dir().join(format!("{}.md", app.session().id));
         let text = markdown::render(app.session(), app.rules());
-        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        crate::file::write_private(&path, text.as_bytes())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(path.display().to_string())
     }
 
-    /// The last save (a no-op when nothing changed since), then the terminal back.
-    fn finish(mut self, app: &App, stop: Stop) -> Ended {
+    /// The last save, then the terminal back.
+    fn finish(mut self, app: &App, stop: Stop) -> Outcome {
         self.engine.cancel_all();
         // A session with nothing recorded (quit on the inputs form) leaves no file behind.
-        if !app.session().entries.is_empty() {
-            let _ = self.store.save(app.session());
-        }
+        let unsaved = if app.session().entries.is_empty() {
+            None
+        } else {
+            match self.save(app) {
+                Some(Msg::Saved(Err(e))) => Some(e),
+                _ => None,
+            }
+        };
         drop(self.guard);
-        match stop {
+        let ended = match stop {
             Stop::Quit => Ended::Quit,
             Stop::Signal(name) => Ended::Signal(name),
-        }
+        };
+        Outcome { ended, unsaved }
     }
 }

@@ -52,8 +52,9 @@ fn started(fx: &[Effect]) -> Vec<(RunId, CheckRequest)> {
 /// Through the inputs form onto the first step; returns the effects of the submit.
 fn walking() -> (App, Vec<Effect>) {
     let mut app = fresh("https://shop.test/checkout");
-    press(&mut app, KeyCode::Enter);
-    press(&mut app, KeyCode::Enter);
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Enter);
+    }
     let fx = press(&mut app, KeyCode::Enter);
     (app, fx)
 }
@@ -77,7 +78,7 @@ fn events(app: &App) -> Vec<&Event> {
 #[test]
 fn the_form_refuses_a_bad_url_with_a_reason_and_starts_on_a_good_one() {
     let mut app = fresh("ftp://shop.test");
-    for _ in 0..3 {
+    for _ in 0..5 {
         press(&mut app, KeyCode::Enter);
     }
     let Mode::Form(form) = &app.mode else { panic!("still on the form") };
@@ -288,8 +289,9 @@ fn the_outline_and_the_search_jump_to_any_step() {
     assert!(
         matches!(events(&app).last(), Some(Event::StepEntered { step, via: Via::Jump, .. }) if step == "database")
     );
+    // The outline takes typing at once, whether it was opened with `o` or `/`.
     press(&mut app, KeyCode::Char('o'));
-    press(&mut app, KeyCode::Char('j'));
+    chars(&mut app, "error log");
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.session().position(), Position::Step("origin-logs".into()));
 }
@@ -344,13 +346,14 @@ fn the_offer_resumes_or_starts_fresh() {
         existing.clone(),
         at(50),
     );
-    press(&mut offer, KeyCode::Char('r'));
-    assert_eq!(offer.session().id, "t-1");
+    press(&mut offer, KeyCode::Enter);
+    assert_eq!(offer.session().id, "t-1", "Enter resumes, as the prompt says");
     assert!(matches!(offer.mode, Mode::Walk));
     let mut offer = App::with_offer(rb, Rules::builtin().unwrap(), fresh, existing, at(50));
-    press(&mut offer, KeyCode::Char('f'));
+    let fx = press(&mut offer, KeyCode::Char('f'));
     assert_eq!(offer.session().id, "t-2");
-    assert!(matches!(offer.mode, Mode::Form(_)));
+    assert!(matches!(offer.mode, Mode::Walk), "with the URL known, a fresh walk starts at once");
+    assert_eq!(started(&fx).len(), 1);
 }
 
 #[test]

@@ -1,20 +1,19 @@
-//! The walk itself: entering steps, running their checks, folding check events in, suggesting
-//! an answer from the evidence, answering, going back and jumping. Every change the user makes
-//! is recorded in the session before anything else happens.
+//! The walk itself: entering steps, running their checks (again and again on a watched step),
+//! folding check events in, suggesting an answer from the evidence, going back and jumping, and
+//! moving through the panes. Answering is in `answer`. Every change the user makes is recorded in
+//! the session before anything else happens.
 
 use std::collections::BTreeMap;
 
 use ratatui::crossterm::event::KeyEvent;
 
 use crate::contract::{CheckEvent, CheckRequest, RunId};
-use crate::report::Assessment;
 use crate::runbook::condition;
-use crate::runbook::model::{Next, Outcome, Question, Step, SupportItem};
-use crate::runbook::template::{render_command, render_text};
-use crate::session::{Agreement, Copied, Ending, Event, Position, Suggested, Via};
-use crate::tui::app::{
-    App, CheckRun, Effect, Mode, Pane, RunState, StepView, clamp_step, wrap_step,
-};
+use crate::runbook::model::{Next, Outcome, Step};
+use crate::runbook::template::render_text;
+use crate::session::{Ending, Event, Position, Via};
+use crate::tui::app::{App, CheckRun, Effect, Mode, Pane, RunState, StepView, clamp_step};
+use crate::tui::form::Form;
 use crate::tui::keys::{self, Action};
 use crate::tui::overlay::{Editor, Outline, Overlay, Purpose};
 
@@ -23,7 +22,7 @@ use crate::tui::overlay::{Editor, Outline, Overlay, Purpose};
 pub enum Item {
     Command(usize),
     Fix(usize),
-    /// A command inside an expanded fix card.
+    /// A command inside an open fix card.
     FixCommand(usize, usize),
 }
 
@@ -42,48 +41,31 @@ impl App {
         }
     }
 
-    /// Every declared input with its value; a blank optional input is `""`.
-    pub fn vars(&self) -> BTreeMap<String, String> {
-        let set = self.session.inputs();
-        let site = self.runbook.site_input();
-        self.runbook
-            .inputs
-            .iter()
-            .map(|i| {
-                let value = if site == Some(i.name.as_str()) {
-                    self.session.url.clone()
-                } else {
-                    set.and_then(|s| s.get(&i.name)).cloned().unwrap_or_default()
-                };
-                (i.name.clone(), value)
-            })
-            .collect()
+    /// Whether fix card `i` of the current step is shown in full: on a fix step cards start
+    /// open, elsewhere closed, and Enter turns one over.
+    pub fn is_open(&self, i: usize) -> bool {
+        let fix_step = self.current_step().is_some_and(Step::is_fix);
+        fix_step != self.view.expanded.contains(&i)
     }
 
-    pub fn text(&self, template: &str) -> String {
-        render_text(template, &self.vars())
-    }
-
-    /// A command to show and copy. A blank optional input stays a visible `{{name}}` instead
-    /// of becoming `''`: pasted as it is, the command then fails on the obvious gap rather
-    /// than quietly running with an empty argument.
-    pub fn command(&self, template: &str) -> String {
-        let mut vars = self.vars();
-        vars.retain(|_, value| !value.is_empty());
-        render_command(template, &vars)
-    }
-
-    /// The selectable lines of the details pane, in screen order.
+    /// The selectable lines of the details pane, in screen order: on a fix step its cards come
+    /// first. Commands for another OS family than this one are not among them.
     pub fn items(&self) -> Vec<Item> {
         let Some(step) = self.current_step() else { return Vec::new() };
-        let mut items: Vec<Item> = (0..step.commands.len()).map(Item::Command).collect();
+        let commands: Vec<Item> = (0..step.commands.len())
+            .filter(|&i| self.fits_family(&step.commands[i]))
+            .map(Item::Command)
+            .collect();
+        let mut fixes = Vec::new();
         for (i, fix) in step.fixes.iter().enumerate() {
-            items.push(Item::Fix(i));
-            if self.view.expanded.contains(&i) {
-                items.extend((0..fix.commands.len()).map(|j| Item::FixCommand(i, j)));
+            fixes.push(Item::Fix(i));
+            if self.is_open(i) {
+                let fitting =
+                    (0..fix.commands.len()).filter(|&j| self.fits_family(&fix.commands[j]));
+                fixes.extend(fitting.map(|j| Item::FixCommand(i, j)));
             }
         }
-        items
+        if step.is_fix() { [fixes, commands].concat() } else { [commands, fixes].concat() }
     }
 
     pub fn selected_item(&self) -> Option<Item> {
@@ -105,19 +87,50 @@ impl App {
         self.enter_step(&start, Via::Start, fx);
     }
 
-    /// Records the step as entered and starts its checks with fresh run ids.
+    /// New inputs from the form during the walk: recorded, and the step's checks run again.
+    pub(crate) fn change_inputs(
+        &mut self,
+        mut values: BTreeMap<String, String>,
+        fx: &mut Vec<Effect>,
+    ) {
+        if let Some(url) = self.runbook.site_input().and_then(|name| values.remove(name)) {
+            self.session.url = url;
+        }
+        self.mode = Mode::Walk;
+        self.record(Event::InputsSet { values }, fx);
+        self.refresh_evidence();
+        if self.current_step().is_some_and(|s| !s.checks.is_empty()) {
+            self.cancel_runs(fx);
+            self.start_checks(fx);
+        }
+        self.say("inputs changed");
+    }
+
+    /// The inputs form over the values as they are, to change them (`i`).
+    fn edit_inputs(&mut self) {
+        let values = self.vars();
+        self.mode = Mode::Form(Form::editing(&self.runbook, &self.session.url, &values));
+    }
+
+    /// Records the step as entered and starts its checks with fresh run ids; a watched step
+    /// records that monitoring began.
     pub(crate) fn enter_step(&mut self, id: &str, via: Via, fx: &mut Vec<Effect>) {
         let Some(step) = self.runbook.step(id) else { return };
         let title = self.text(&step.title);
+        let fix = step.is_fix();
         self.cancel_runs(fx);
         self.record(Event::StepEntered { step: id.to_owned(), title, via }, fx);
         self.view = StepView::default();
-        self.focus = Pane::Question;
+        self.focus = if fix { Pane::Details } else { Pane::Question };
+        self.round = None;
+        if let Some((every_secs, for_secs)) = self.watch_window() {
+            self.record(Event::Watching { step: id.to_owned(), every_secs, for_secs }, fx);
+        }
         self.start_checks(fx);
         self.refresh_evidence();
     }
 
-    fn reach(&mut self, target: &Next, fx: &mut Vec<Effect>) {
+    pub(crate) fn reach(&mut self, target: &Next, fx: &mut Vec<Effect>) {
         match target {
             Next::Step(id) => self.enter_step(id, Via::Answer, fx),
             Next::Outcome(id) => self.reach_outcome(id, fx),
@@ -126,17 +139,29 @@ impl App {
 
     fn reach_outcome(&mut self, id: &str, fx: &mut Vec<Effect>) {
         let Some(outcome) = self.runbook.outcome(id) else { return };
+        let send = outcome
+            .send
+            .iter()
+            .map(|s| crate::runbook::model::Send {
+                text: self.text(&s.text),
+                fill: s.fill.clone(),
+                ask: s.ask.as_ref().map(|a| self.text(a)),
+            })
+            .collect();
         let event = Event::OutcomeReached {
             outcome: id.to_owned(),
             title: self.text(&outcome.title),
             ending: Ending::of(outcome.kind),
             summary: self.text(&outcome.summary),
+            send,
         };
         self.cancel_runs(fx);
         self.record(event, fx);
         self.view = StepView::default();
         self.focus = Pane::Details;
+        self.round = None;
         self.refresh_evidence();
+        self.ask_for_the_note();
     }
 
     fn requests(&self) -> Vec<CheckRequest> {
@@ -152,6 +177,7 @@ impl App {
     }
 
     fn start_checks(&mut self, fx: &mut Vec<Effect>) {
+        self.round = Some(self.now);
         for request in self.requests() {
             self.start_run(request, fx);
         }
@@ -193,6 +219,7 @@ impl App {
                 None => missing.push(request),
             }
         }
+        self.round = Some(self.now);
         for request in missing {
             self.start_run(request, fx);
         }
@@ -206,6 +233,35 @@ impl App {
         self.cancel_runs(fx);
         self.start_checks(fx);
         self.say("checks started again");
+    }
+
+    /// The current step's watch window in seconds (`every`, `for`), its placeholders filled.
+    pub fn watch_window(&self) -> Option<(u64, u64)> {
+        let watch = self.current_step()?.repeat.as_ref()?;
+        let vars = self.vars();
+        let every = crate::text::duration(&render_text(&watch.every, &vars)).unwrap_or(10);
+        let until = crate::text::duration(&render_text(&watch.until, &vars)).unwrap_or(300);
+        Some((every.max(1), until))
+    }
+
+    /// Whether the current step is watched and its window has not passed.
+    pub fn watching(&self) -> bool {
+        let Some((_, until)) = self.watch_window() else { return false };
+        let started = self.session.entered_at().unwrap_or(self.now);
+        self.round.is_some_and(|round| secs(round.since(started)) < until)
+    }
+
+    /// On a watched step, the next round of checks once the last has finished and `every` has
+    /// passed; a last round at or after the end of the window, then no more.
+    pub(crate) fn tick_watch(&mut self, fx: &mut Vec<Effect>) {
+        let Some((every, _)) = self.watch_window() else { return };
+        let Some(round) = self.round else { return };
+        let busy = self.runs.iter().any(|r| !matches!(r.state, RunState::Finished(_)));
+        if busy || !self.watching() || secs(self.now.since(round)) < every {
+            return;
+        }
+        self.runs.clear();
+        self.start_checks(fx);
     }
 
     /// Folds a check event into the state; events for runs not on this step are dropped.
@@ -234,7 +290,7 @@ impl App {
 
     /// Recomputes the facts, the diagnosis and the suggestion for the current question.
     pub(crate) fn refresh_evidence(&mut self) {
-        self.assessment = Assessment::of(&self.session, &self.rules);
+        self.assessment = crate::report::Assessment::of(&self.session, &self.rules);
         self.suggestion = self
             .current_step()
             .and_then(|step| condition::suggest(&step.question, &self.assessment.facts));
@@ -250,8 +306,8 @@ impl App {
         match action {
             Action::Up => self.move_cursor(-1),
             Action::Down => self.move_cursor(1),
-            Action::PageUp => self.scroll(-10),
-            Action::PageDown => self.scroll(10),
+            Action::PageUp => self.page(false),
+            Action::PageDown => self.page(true),
             Action::Top => self.move_cursor(-1000),
             Action::Bottom => self.move_cursor(1000),
             Action::NextPane => self.switch_pane(true),
@@ -262,8 +318,9 @@ impl App {
             Action::Copy => self.copy_command(fx),
             Action::CopySummary => self.copy_summary(fx),
             Action::MarkTried => self.mark_tried(),
-            Action::Outline => self.open(Overlay::Outline(Outline::new(false))),
-            Action::Search => self.open(Overlay::Outline(Outline::new(true))),
+            Action::Outline | Action::Search => self.open(Overlay::Outline(Outline::default())),
+            Action::Inputs => self.edit_inputs(),
+            Action::Ask => self.ask_for_the_note_again(),
             Action::Export => fx.push(Effect::Export),
             Action::Rerun => self.rerun(fx),
             Action::Help => self.open(Overlay::Help { scroll: 0 }),
@@ -271,23 +328,19 @@ impl App {
         }
     }
 
-    fn open(&mut self, overlay: Overlay) {
+    pub(crate) fn open(&mut self, overlay: Overlay) {
         self.overlay = Some(overlay);
     }
 
-    fn panes(&self) -> &'static [Pane] {
-        if self.current_step().is_some() {
-            &[Pane::Question, Pane::Details, Pane::Trail]
-        } else {
-            &[Pane::Details, Pane::Trail]
-        }
-    }
-
+    /// Tab (either way) goes between the question and the step (at an outcome there is only
+    /// the step); ← goes to the trail at the left, and → or Tab back.
     fn switch_pane(&mut self, forward: bool) {
-        let panes = self.panes();
-        let at = panes.iter().position(|p| *p == self.focus).unwrap_or(0);
-        let next = wrap_step(at, forward, panes.len());
-        self.focus = panes[next];
+        let at_step = self.current_step().is_some();
+        self.focus = match (forward, self.focus, at_step) {
+            (true, Pane::Question, _) | (_, Pane::Trail, false) | (true, _, false) => Pane::Details,
+            (true, _, true) | (false, Pane::Trail, true) => Pane::Question,
+            (false, _, _) => Pane::Trail,
+        };
         if self.focus == Pane::Trail {
             self.trail_cursor = self.session.path().len().saturating_sub(1);
         }
@@ -299,6 +352,7 @@ impl App {
                 let count = self.current_step().map_or(0, |s| s.question.choices().len());
                 self.view.choice = clamp_step(self.view.choice, by, count);
                 self.view.choice_touched = true;
+                self.view.question_scroll = 0;
             }
             Pane::Details => {
                 let count = self.items().len();
@@ -306,6 +360,7 @@ impl App {
                     self.scroll(by.signum() * by.abs().min(20));
                 } else {
                     self.view.item = clamp_step(self.view.item, by, count);
+                    self.view.item_touched = true;
                     self.view.scroll = 0;
                 }
             }
@@ -316,12 +371,30 @@ impl App {
         }
     }
 
+    /// PgDn and PgUp: the focused pane's height less one line, so one line stays in view.
+    fn page(&mut self, down: bool) {
+        let height = crate::tui::draw::pane_height(self, self.focus);
+        let by = isize::try_from(height.saturating_sub(1).max(1)).unwrap_or(1);
+        let by = if down { by } else { -by };
+        match self.focus {
+            Pane::Question => {
+                let lines = usize::from(self.view.question_scroll).saturating_add_signed(by);
+                self.view.question_scroll = u16::try_from(lines.min(500)).unwrap_or(0);
+            }
+            Pane::Trail => self.move_cursor(by.signum() * 3),
+            Pane::Details => self.scroll(by),
+        }
+    }
+
     fn scroll(&mut self, by: isize) {
         let lines = usize::from(self.view.scroll).saturating_add_signed(by).min(2000);
         self.view.scroll = u16::try_from(lines).unwrap_or(u16::MAX);
     }
 
     fn activate(&mut self, fx: &mut Vec<Effect>) {
+        if self.focus == Pane::Details {
+            self.view.item_touched = true;
+        }
         match self.focus {
             Pane::Question => self.answer_selected(fx),
             Pane::Details => match self.selected_item() {
@@ -333,62 +406,6 @@ impl App {
             },
             Pane::Trail => self.jump_to_visit(fx),
         }
-    }
-
-    fn answer_selected(&mut self, fx: &mut Vec<Effect>) {
-        let Some(step) = self.current_step() else { return };
-        if let Question::Text { .. } = step.question {
-            self.overlay = Some(Overlay::Editor(Box::new(Editor::new(Purpose::Answer))));
-            return;
-        }
-        let Some(choice) = step.question.choices().get(self.view.choice) else { return };
-        let suggested = self.suggestion.as_ref().and_then(|s| {
-            let c = step.question.choices().get(s.choice)?;
-            Some(Suggested {
-                choice: c.id.clone(),
-                label: self.text(&c.label),
-                reason: s.reason.clone(),
-            })
-        });
-        let agreement = match &self.suggestion {
-            None => Agreement::NoSuggestion,
-            Some(s) if s.choice == self.view.choice => Agreement::Confirmed,
-            Some(_) => Agreement::Overrode,
-        };
-        let event = Event::Answered {
-            step: step.id.clone(),
-            choice: Some(choice.id.clone()),
-            answer: self.text(&choice.label),
-            suggested,
-            agreement,
-            fills: Vec::new(),
-        };
-        let target = choice.target.clone();
-        self.record(event, fx);
-        self.reach(&target, fx);
-    }
-
-    /// A typed answer to a text question; it fills the step's support items no check filled.
-    pub(crate) fn answer_text(&mut self, text: String, fx: &mut Vec<Effect>) {
-        let Some(step) = self.current_step() else { return };
-        let Question::Text { then, .. } = &step.question else { return };
-        let target = then.clone();
-        let fills: Vec<SupportItem> = step
-            .record
-            .iter()
-            .filter(|r| r.from.as_ref().is_none_or(|f| self.assessment.facts.get(f).is_none()))
-            .map(|r| r.item)
-            .collect();
-        let event = Event::Answered {
-            step: step.id.clone(),
-            choice: None,
-            answer: text,
-            suggested: None,
-            agreement: Agreement::NoSuggestion,
-            fills,
-        };
-        self.record(event, fx);
-        self.reach(&target, fx);
     }
 
     /// Back along the path; the log keeps everything, the path shortens.
@@ -419,88 +436,8 @@ impl App {
     pub(crate) fn jump(&mut self, id: &str, fx: &mut Vec<Effect>) {
         self.enter_step(id, Via::Jump, fx);
     }
+}
 
-    fn selected_command(&self) -> Option<String> {
-        let step = self.current_step()?;
-        let template = match self.selected_item()? {
-            Item::Command(i) => &step.commands.get(i)?.run,
-            Item::FixCommand(f, c) => &step.fixes.get(f)?.commands.get(c)?.run,
-            Item::Fix(_) => return None,
-        };
-        Some(self.command(template))
-    }
-
-    fn copy_command(&mut self, fx: &mut Vec<Effect>) {
-        let Some(command) = self.selected_command() else {
-            self.say("select a command first (Tab to the step, ↑↓ to one)");
-            return;
-        };
-        let step = self.current_step().map(|s| s.id.clone());
-        self.copy(step, Copied::Command, "Command copied", command, fx);
-    }
-
-    fn copy_summary(&mut self, fx: &mut Vec<Effect>) {
-        let items = crate::report::support::collect(
-            &self.session,
-            &self.assessment.facts,
-            &self.assessment.diagnosis,
-        );
-        let text =
-            crate::report::support::plain_text(&self.session, &items, &self.assessment.diagnosis);
-        let step = self.current_step().map(|s| s.id.clone());
-        self.copy(step, Copied::SupportSummary, "Support summary copied", text, fx);
-    }
-
-    fn copy(
-        &mut self,
-        step: Option<String>,
-        what: Copied,
-        title: &str,
-        text: String,
-        fx: &mut Vec<Effect>,
-    ) {
-        fx.push(Effect::Copy(text.clone()));
-        self.overlay = Some(Overlay::copied(title, &text));
-        self.record(Event::Copied { step, what, text }, fx);
-    }
-
-    fn mark_tried(&mut self) {
-        match self.selected_item() {
-            Some(Item::Fix(fix) | Item::FixCommand(fix, _)) => {
-                self.overlay = Some(Overlay::FixOutcome { fix });
-            }
-            _ => self.say("select a fix card first (Tab to the step, ↑↓ to a fix)"),
-        }
-    }
-
-    pub(crate) fn record_fix(
-        &mut self,
-        fix: usize,
-        outcome: crate::session::FixOutcome,
-        fx: &mut Vec<Effect>,
-    ) {
-        let Some(step) = self.current_step() else { return };
-        let Some(card) = step.fixes.get(fix) else { return };
-        let event = Event::FixTried {
-            step: step.id.clone(),
-            fix: card.id.clone(),
-            title: self.text(&card.title),
-            outcome,
-            verify: self.text(&card.verify),
-            rollback: self.text(&card.rollback),
-        };
-        let title = self.text(&card.title);
-        self.record(event, fx);
-        self.say(format!("recorded: {title} {}", outcome.label()));
-    }
-
-    pub(crate) fn add_note(&mut self, text: String, fx: &mut Vec<Effect>) {
-        if text.trim().is_empty() {
-            self.say("empty note not saved");
-            return;
-        }
-        let step = self.current_step().map(|s| s.id.clone());
-        self.record(Event::Noted { step, text }, fx);
-        self.say("note saved");
-    }
+fn secs(d: jiff::SignedDuration) -> u64 {
+    u64::try_from(d.as_secs()).unwrap_or(0)
 }

@@ -10,7 +10,10 @@ mod problem;
 use serde::de::DeserializeOwned;
 
 pub use position::{At, Pos, Text};
-pub use problem::{Level, LoadFailure, Problem, SourceError, read_bounded};
+pub use problem::{
+    EXCERPT_CHARS, Level, LoadFailure, MESSAGE_CHARS, Problem, SourceError, clip_middle,
+    read_bounded,
+};
 
 /// Largest YAML document triage will parse. The built-in runbook is far below it.
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
@@ -18,6 +21,9 @@ pub const MAX_BYTES: usize = 2 * 1024 * 1024;
 pub const MAX_DEPTH: usize = 64;
 /// Alias (`*ref`) uses accepted; hostile files use thousands to explode memory.
 pub const MAX_ALIASES: usize = 256;
+/// Problems reported for one file; past it they are counted in one last line. A hostile file
+/// can raise one problem per line, and each one is formatted, kept and printed.
+pub const MAX_PROBLEMS: usize = 100;
 /// Parser events accepted (about one per scalar, key or bracket).
 pub const MAX_EVENTS: usize = 400_000;
 

@@ -18,9 +18,18 @@ pub struct SourceError {
     pub column: u32,
     /// What is wrong and what was expected.
     pub message: String,
-    /// The offending source line, already sanitised for the terminal.
+    /// An excerpt of the offending source line (at most [`EXCERPT_CHARS`] characters around
+    /// the column), already sanitised for the terminal.
     pub source_line: Option<String>,
+    /// Where the caret goes in `source_line`: 1-based, in characters.
+    pub caret: u32,
 }
+
+/// Most characters of a source line a problem keeps and shows: a hostile file may hold one line
+/// of megabytes, and every problem on it would otherwise carry (and print) a copy.
+pub const EXCERPT_CHARS: usize = 120;
+/// Most characters of a problem's message: messages quote what was written, which may be long.
+pub const MESSAGE_CHARS: usize = 300;
 
 impl SourceError {
     /// A problem at `line:column` of `text`.
@@ -31,16 +40,18 @@ impl SourceError {
         column: u32,
         message: impl Into<String>,
     ) -> Self {
-        let source_line = (line > 0)
-            .then(|| text.lines().nth(line as usize - 1))
-            .flatten()
-            .map(|l| crate::sanitize::line(l).into_owned());
+        let excerpt = (line > 0).then(|| nth_line(text, line as usize - 1)).flatten().map(|l| {
+            let (excerpt, caret) = excerpt(l, column);
+            (crate::sanitize::line(&excerpt).into_owned(), caret)
+        });
+        let (source_line, caret) = excerpt.map_or((None, column), |(l, c)| (Some(l), c));
         SourceError {
             origin: origin.to_owned(),
             line,
             column,
-            message: message.into(),
+            message: clip_middle(&message.into(), MESSAGE_CHARS),
             source_line,
+            caret,
         }
     }
 
@@ -50,8 +61,9 @@ impl SourceError {
             origin: origin.to_owned(),
             line: 0,
             column: 0,
-            message: message.into(),
+            message: clip_middle(&message.into(), MESSAGE_CHARS),
             source_line: None,
+            caret: 0,
         }
     }
 
@@ -71,11 +83,56 @@ impl fmt::Display for SourceError {
         if let Some(src) = &self.source_line {
             let number = self.line.to_string();
             let gutter = " ".repeat(number.len());
-            let caret_pad = " ".repeat(self.column.saturating_sub(1) as usize);
+            let caret_pad = " ".repeat(self.caret.saturating_sub(1) as usize);
             write!(f, "\n{gutter} |\n{number} | {src}\n{gutter} | {caret_pad}^")?;
         }
         Ok(())
     }
+}
+
+/// Line `index` (0-based) of `text`, without its line end.
+fn nth_line(text: &str, index: usize) -> Option<&str> {
+    let start = if index == 0 {
+        0
+    } else {
+        memchr::memchr_iter(b'\n', text.as_bytes()).nth(index - 1)? + 1
+    };
+    let rest = text.get(start..)?;
+    let line = rest.split('\n').next().unwrap_or_default();
+    Some(line.strip_suffix('\r').unwrap_or(line))
+}
+
+/// At most [`EXCERPT_CHARS`] characters of `line` around `column`, with `…` where it was cut,
+/// and the caret's column within the excerpt.
+fn excerpt(line: &str, column: u32) -> (String, u32) {
+    let index = column.saturating_sub(1) as usize;
+    if line.chars().nth(EXCERPT_CHARS).is_none() {
+        return (line.to_owned(), column);
+    }
+    let start = index.saturating_sub(EXCERPT_CHARS / 3);
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    let mut chars = line.chars().skip(start);
+    out.extend(chars.by_ref().take(EXCERPT_CHARS));
+    if chars.next().is_some() {
+        out.push('…');
+    }
+    let caret = index - start + 1 + usize::from(start > 0);
+    (out, u32::try_from(caret).unwrap_or(u32::MAX))
+}
+
+/// `text` cut in the middle to at most `max` characters, saying how much was left out.
+pub fn clip_middle(text: &str, max: usize) -> String {
+    let total = text.chars().count();
+    if total <= max {
+        return text.to_owned();
+    }
+    let keep = max / 2;
+    let head: String = text.chars().take(keep).collect();
+    let tail: String = text.chars().skip(total - keep).collect();
+    format!("{head}…({} characters left out)…{tail}", total - 2 * keep)
 }
 
 /// How serious a problem is. Errors always fail a load; warnings fail only under `--strict`.
@@ -140,10 +197,14 @@ pub fn read_bounded(path: &Path) -> Result<String, SourceError> {
     let origin = path.display().to_string();
     let unreadable =
         |e: std::io::Error| SourceError::whole_file(&origin, format!("cannot read: {e}"));
-    let file = std::fs::File::open(path).map_err(unreadable)?;
-    if file.metadata().map_err(unreadable)?.is_dir() {
-        return Err(SourceError::whole_file(&origin, "is a directory; expected a YAML file"));
-    }
+    let file =
+        crate::file::open_regular(path).map_err(|e| match crate::file::not_regular_kind(&e) {
+            Some(kind) => SourceError::whole_file(
+                &origin,
+                format!("is {}; expected a YAML file", kind.words()),
+            ),
+            None => unreadable(e),
+        })?;
     let mut bytes = Vec::new();
     let limit = super::MAX_BYTES as u64 + 1;
     file.take(limit).read_to_end(&mut bytes).map_err(unreadable)?;

@@ -10,12 +10,17 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod pty;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+pub mod backends;
+pub mod servers;
 
 pub const NGINX: &str = "/usr/sbin/nginx";
 
@@ -86,14 +91,36 @@ impl Nginx {
         panic!("nginx did not start: {last_error}");
     }
 
+    /// nginx with the whole `http { … }` body given: `{prefix}` and `{port}` (a free port for
+    /// the first server) in it are replaced. For several servers sharing one error log.
+    pub fn start_http(http_body: &str) -> Option<Nginx> {
+        let binary = require(Path::new(NGINX), "nginx-light", "real nginx test")?;
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            let make = |prefix: &Path, port: u16| http_config(prefix, port, http_body);
+            match Nginx::try_start_config(&binary, &make) {
+                Ok(nginx) => return Some(nginx),
+                Err(e) => last_error = e,
+            }
+        }
+        panic!("nginx did not start: {last_error}");
+    }
+
     fn try_start(binary: &Path, http_extra: &str, server_body: &str) -> Result<Nginx, String> {
+        let make = |prefix: &Path, port: u16| nginx_config(prefix, port, http_extra, server_body);
+        Nginx::try_start_config(binary, &make)
+    }
+
+    fn try_start_config(
+        binary: &Path,
+        make: &dyn Fn(&Path, u16) -> String,
+    ) -> Result<Nginx, String> {
         let dir = open_dir();
         let prefix = dir.path().to_owned();
         let port = free_port();
         std::fs::create_dir(prefix.join("tmp")).unwrap();
         let config = prefix.join("nginx.conf");
-        let text = nginx_config(&prefix, port, http_extra, server_body);
-        std::fs::write(&config, text).unwrap();
+        std::fs::write(&config, make(&prefix, port)).unwrap();
         let error_log = prefix.join("error.log");
         let mut child = Command::new(binary)
             .arg("-p")
@@ -116,6 +143,11 @@ impl Nginx {
                 stop(&mut child);
                 return Err("did not listen within 10 s".to_owned());
             }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The master listens before it forks its workers; a test that looks at the processes
+        // (a `View`, the user a worker runs as) needs them there.
+        while with_descendants(&[pid]).len() < 2 && started.elapsed() < Duration::from_secs(10) {
             std::thread::sleep(Duration::from_millis(20));
         }
         let access_log = prefix.join("access.log");
@@ -164,6 +196,15 @@ fn nginx_config(prefix: &Path, port: u16, http_extra: &str, server_body: &str) -
     let extra = http_extra.replace("{prefix}", &p.to_string());
     format!(
         "daemon off;\nmaster_process on;\nworker_processes 1;\n{user}pid {p}/nginx.pid;\nerror_log {p}/error.log info;\nevents {{\n    worker_connections 64;\n}}\nhttp {{\n    access_log {p}/access.log;\n    client_body_temp_path {p}/tmp/body;\n    proxy_temp_path {p}/tmp/proxy;\n    fastcgi_temp_path {p}/tmp/fastcgi;\n    uwsgi_temp_path {p}/tmp/uwsgi;\n    scgi_temp_path {p}/tmp/scgi;\n{extra}\n    server {{\n        listen 127.0.0.1:{port};\n        server_name localhost;\n{body}\n    }}\n}}\n"
+    )
+}
+
+fn http_config(prefix: &Path, port: u16, http_body: &str) -> String {
+    let p = prefix.display();
+    let user = if is_root() { "user nobody nogroup;\n" } else { "" };
+    let body = http_body.replace("{prefix}", &p.to_string()).replace("{port}", &port.to_string());
+    format!(
+        "daemon off;\nmaster_process on;\nworker_processes 1;\n{user}pid {p}/nginx.pid;\nerror_log {p}/error.log info;\nevents {{\n    worker_connections 64;\n}}\nhttp {{\n    client_body_temp_path {p}/tmp/body;\n    proxy_temp_path {p}/tmp/proxy;\n    fastcgi_temp_path {p}/tmp/fastcgi;\n    uwsgi_temp_path {p}/tmp/uwsgi;\n    scgi_temp_path {p}/tmp/scgi;\n{body}\n}}\n"
     )
 }
 
@@ -223,6 +264,11 @@ impl PhpFpm {
 
     /// `None` when PHP-FPM is not installed (outside CI).
     pub fn start() -> Option<PhpFpm> {
+        PhpFpm::start_with("listen.mode = 0666\n")
+    }
+
+    /// As [`PhpFpm::start`], with the pool's `listen.*` lines given (owner, group, mode).
+    pub fn start_with(listen: &str) -> Option<PhpFpm> {
         let binary = PhpFpm::binary().unwrap_or_else(|| PathBuf::from("/usr/sbin/php-fpm8.2"));
         let binary = require(&binary, "php-fpm", "real PHP-FPM test")?;
         let dir = open_dir();
@@ -231,7 +277,7 @@ impl PhpFpm {
         let config = dir.path().join("php-fpm.conf");
         let user = if is_root() { "user = nobody\ngroup = nogroup\n" } else { "" };
         let text = format!(
-            "[global]\npid = {d}/php-fpm.pid\nerror_log = {d}/php-fpm.log\ndaemonize = no\n[www]\n{user}listen = {d}/php-fpm.sock\nlisten.mode = 0666\npm = static\npm.max_children = 2\n"
+            "[global]\npid = {d}/php-fpm.pid\nerror_log = {d}/php-fpm.log\ndaemonize = no\n[www]\n{user}listen = {d}/php-fpm.sock\n{listen}pm = static\npm.max_children = 2\n"
         );
         std::fs::write(&config, text).unwrap();
         let mut child = Command::new(&binary)
@@ -243,7 +289,7 @@ impl PhpFpm {
             .spawn()
             .unwrap();
         let started = Instant::now();
-        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        while !socket.exists() {
             if let Ok(Some(status)) = child.try_wait() {
                 let stderr =
                     std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default();
@@ -264,5 +310,90 @@ impl PhpFpm {
 impl Drop for PhpFpm {
     fn drop(&mut self) {
         stop(&mut self.child);
+    }
+}
+
+/// What a `triage` run under test may see of this machine: only the given servers' processes
+/// (a `/proc` of links to theirs and to the rest of `/proc` that is not a process, with a calm
+/// load and memory). Pointed at it (`TRIAGE_PROC_ROOT`), the local checks find the test's
+/// servers, read the configs they were started with and the logs those name, and never the
+/// machine's own servers, configs, usual logs, package history or journal: on a server where
+/// nginx, PHP-FPM or PostgreSQL serve real sites, they stay unread.
+#[derive(Debug)]
+pub struct View {
+    pub proc: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl View {
+    /// A view holding the processes `pids` and their descendants.
+    pub fn of(pids: &[u32]) -> View {
+        let dir = open_dir();
+        let proc = dir.path().join("proc");
+        std::fs::create_dir(&proc).unwrap();
+        std::fs::set_permissions(&proc, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let keep = with_descendants(pids);
+        // A calm machine: the load, memory and OOM kills of the host running the tests (busy
+        // with other builds, say) must not change what the checks conclude.
+        for (file, text) in CALM_PROC {
+            std::fs::write(proc.join(file), text).unwrap();
+        }
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let name = entry.file_name();
+            let pid = name.to_str().and_then(|n| n.parse::<u32>().ok());
+            let calm = CALM_PROC.iter().any(|(file, _)| name.to_str() == Some(file));
+            if !calm && name != "pressure" && pid.is_none_or(|p| keep.contains(&p)) {
+                let _ = std::os::unix::fs::symlink(entry.path(), proc.join(&name));
+            }
+        }
+        View { proc, _dir: dir }
+    }
+
+    /// The machine as the view shows it, for the library's checks.
+    pub fn system(&self) -> triage::system::System {
+        triage::system::System { proc: self.proc.clone(), root: PathBuf::from("/") }
+    }
+
+    /// `command` pointed at this view.
+    pub fn apply<'c>(&self, command: &'c mut Command) -> &'c mut Command {
+        command.env("TRIAGE_PROC_ROOT", &self.proc)
+    }
+}
+
+/// The host's state as a [`View`] shows it: idle, plenty of memory, no OOM kill.
+const CALM_PROC: &[(&str, &str)] = &[
+    ("loadavg", "0.05 0.04 0.01 1/180 4242\n"),
+    ("uptime", "86400.00 170000.00\n"),
+    (
+        "meminfo",
+        "MemTotal:       24576000 kB\nMemFree:        20000000 kB\nMemAvailable:   21000000 kB\nBuffers:          100000 kB\nCached:          1000000 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n",
+    ),
+    ("vmstat", "pgfault 1000\npgmajfault 10\noom_kill 0\n"),
+];
+
+/// `pids` and every process below them.
+fn with_descendants(pids: &[u32]) -> Vec<u32> {
+    let mut keep = pids.to_vec();
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let child = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let after = stat.rsplit_once(')')?.1;
+            let parent = after.split_whitespace().nth(1)?.parse().ok()?;
+            Some((child, parent))
+        })
+        .collect();
+    loop {
+        let more: Vec<u32> = parents
+            .iter()
+            .filter(|(child, parent)| keep.contains(parent) && !keep.contains(child))
+            .map(|(child, _)| *child)
+            .collect();
+        if more.is_empty() {
+            return keep;
+        }
+        keep.extend(more);
     }
 }

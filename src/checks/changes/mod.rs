@@ -19,6 +19,7 @@ use crate::contract::{
 use crate::facts::FactKind::{Int, List};
 use crate::facts::Facts;
 use crate::sanitize;
+use crate::system::System;
 
 /// What this check is called, what it takes and which facts it produces.
 pub const SPEC: CheckSpec = CheckSpec {
@@ -34,6 +35,11 @@ pub const SPEC: CheckSpec = CheckSpec {
             "the site's directory (git checkout or app files)",
         ),
         param("hours", false, "how far back (default 24)"),
+        param(
+            "scope",
+            false,
+            "`stack`: only changes that touch the web stack (its packages, configs, units, the site); default all",
+        ),
     ],
     produces: &[
         fact("changes.count", Int, "changes found in the window"),
@@ -59,6 +65,8 @@ pub struct Search {
     pub root: PathBuf,
     pub site_root: Option<PathBuf>,
     pub hours: u64,
+    /// Keep only the changes that touch the web stack.
+    pub stack_only: bool,
 }
 
 pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
@@ -75,10 +83,20 @@ pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
     };
     let site_root =
         request.param("site_root").map(str::trim).filter(|s| !s.is_empty()).map(PathBuf::from);
-    let scope = Search { root: PathBuf::from("/"), site_root, hours };
+    let system = System::from_env();
+    let stack_only = request.param("scope").is_some_and(|s| s.trim() == "stack");
+    let scope = Search { root: system.root.clone(), site_root, hours, stack_only };
     let clock = Clock::system();
     let since = clock.now - i64::try_from(hours * 3600).unwrap_or(i64::MAX / 2);
+    if !system.machine_wide() {
+        return tokio::task::spawn_blocking(move || narrowed(&scope, &system, &clock))
+            .await
+            .unwrap_or_else(|e| {
+                CheckReport::could_not_run(SPEC.id, format!("listing changes failed: {e}"), None)
+            });
+    }
     let journal = match journal::locate() {
+        Ok(_) if !system.is_real_root() => None,
         // systemd's own messages (PID 1) are the ones that say a service started or stopped.
         Ok(program) => Some(journal::read_matching(&program, since, &["_PID=1"]).await),
         Err(_) => None,
@@ -87,6 +105,21 @@ pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
     task.await.unwrap_or_else(|e| {
         CheckReport::could_not_run(SPEC.id, format!("listing changes failed: {e}"), None)
     })
+}
+
+/// The changes of a machine narrowed to some processes: their restarts and the site's deploys;
+/// package history, config directories and the journal belong to the whole machine.
+fn narrowed(scope: &Search, system: &System, clock: &Clock) -> CheckReport {
+    let since = clock.now - i64::try_from(scope.hours * 3600).unwrap_or(i64::MAX / 2);
+    let mut found = Found::default();
+    sources::process_starts(&system.proc, since, &mut found);
+    if let Some(site) = &scope.site_root {
+        sources::deploys(site, since, &mut found);
+    }
+    found.notes.push(
+        "package history, config directories and the journal were not read: TRIAGE_PROC_ROOT narrows the checks to some processes".to_owned(),
+    );
+    report(scope, clock, found)
 }
 
 /// Gathers every source and builds the report. `journal` is the journal's window, when read.
@@ -115,6 +148,17 @@ pub fn collect(scope: &Search, clock: &Clock, journal: Option<Journal>) -> Check
 }
 
 fn report(scope: &Search, clock: &Clock, mut found: Found) -> CheckReport {
+    if scope.stack_only {
+        let before = found.changes.len();
+        found.changes.retain(touches_stack);
+        let other = before - found.changes.len();
+        if other > 0 {
+            found.notes.push(format!(
+                "left out {}, not touching the web stack",
+                crate::text::count(other, "change", "changes")
+            ));
+        }
+    }
     found.changes.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.what.cmp(&b.what)));
     found.changes.dedup();
     let total = found.changes.len();
@@ -133,6 +177,51 @@ fn report(scope: &Search, clock: &Clock, mut found: Found) -> CheckReport {
         .with_facts(facts(&evidence, clock, total))
         .with_details(details(&evidence, clock))
         .with_evidence(Evidence::Changes(Box::new(evidence)))
+}
+
+/// A change to the web stack: a deploy, a config or site file, a package run, a package or a
+/// unit of one of the services triage knows (nginx, PHP-FPM, PostgreSQL…).
+pub fn touches_stack(change: &crate::contract::evidence::changes::Change) -> bool {
+    let services = &crate::knowledge::services::table().services;
+    match change.kind.as_str() {
+        // `started nginx.service` (the journal) or `php-fpm8.2 started (pid 812)` (/proc).
+        "restart" => change
+            .what
+            .split_whitespace()
+            .any(|word| services.iter().any(|s| s.matches_unit(word) || s.matches_name(word))),
+        "package" => package_names(&change.what).iter().all(|p| is_stack_package(p, services)),
+        _ => true,
+    }
+}
+
+/// The packages a package change names: `dpkg upgrade nginx-common 1.22 → 1.24` names one; an
+/// apt run names those after its verb (`apt-get install -y jq curl`), or none (`apt upgrade`),
+/// which counts as touching everything.
+fn package_names(what: &str) -> Vec<String> {
+    let words: Vec<&str> = what.split_whitespace().collect();
+    if words.first() == Some(&"dpkg") {
+        return words.get(2).map(|p| vec![(*p).to_owned()]).unwrap_or_default();
+    }
+    let named: Vec<String> = words
+        .iter()
+        .skip_while(|w| !matches!(**w, "install" | "remove" | "purge" | "reinstall"))
+        .skip(1)
+        .filter(|w| !w.starts_with('-') && !w.starts_with('('))
+        .map(|w| (*w).to_owned())
+        .collect();
+    if named.is_empty() { Vec::new() } else { vec![named.join(" ")] }
+}
+
+/// One package name (or, for an apt run, the names it lists) of a known service.
+fn is_stack_package(names: &str, services: &[crate::knowledge::services::ServiceSpec]) -> bool {
+    names.split_whitespace().any(|name| {
+        let name = name.to_ascii_lowercase();
+        name.starts_with("php")
+            || services.iter().any(|s| {
+                name.contains(&s.id)
+                    || s.names.iter().any(|n| name.contains(&n.to_ascii_lowercase()))
+            })
+    })
 }
 
 fn unread_line(path: &Path, error: std::io::ErrorKind) -> String {
@@ -227,4 +316,27 @@ fn details(e: &ChangesEvidence, clock: &Clock) -> Vec<String> {
     out.extend(e.unreadable.iter().cloned());
     out.extend(e.notes.iter().cloned());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::evidence::changes::Change;
+
+    #[test]
+    fn only_changes_to_the_stack_count_as_touching_it() {
+        let kept = |kind: &str, what: &str| touches_stack(&Change::new(0, kind, what.to_owned()));
+        assert!(!kept("package", "apt-get install -y hyperfine ripgrep (2 packages)"));
+        assert!(kept("package", "apt-get install -y php8.3-fpm (1 packages)"));
+        assert!(
+            kept("package", "apt upgrade (93 packages)"),
+            "an upgrade names nothing: it may touch all"
+        );
+        assert!(!kept("package", "dpkg install jq 1.6-2.1"));
+        assert!(kept("package", "dpkg upgrade nginx-common 1.22 → 1.24"));
+        assert!(kept("restart", "started nginx.service"));
+        assert!(kept("restart", "php-fpm8.2 started (pid 812)"));
+        assert!(!kept("restart", "started cron.service"));
+        assert!(kept("config", "/etc/nginx/sites-enabled/shop"));
+    }
 }

@@ -72,7 +72,7 @@ fn log_lines(path: &Path, found: &mut Found) -> Vec<String> {
 }
 
 fn open_text(path: &Path) -> io::Result<Box<dyn Read>> {
-    let file = fs::File::open(path)?;
+    let file = crate::file::open_regular(path)?;
     if path.extension().is_some_and(|e| e == "gz") {
         Ok(Box::new(MultiGzDecoder::new(file).take(MAX_LOG_BYTES)))
     } else {
@@ -277,7 +277,7 @@ pub fn deploys(site_root: &Path, since: i64, found: &mut Found) {
         return;
     }
     let reflog = git.join("logs").join("HEAD");
-    let text = match fs::File::open(&reflog) {
+    let text = match crate::file::open_regular(&reflog) {
         Ok(file) => {
             let len = file.metadata().map_or(0, |m| m.len());
             let mut tail = Vec::new();

@@ -3,7 +3,6 @@
 //! are ever looked at; a password is never parsed, kept, printed or returned — the text of the
 //! file is dropped as soon as the address is out of it.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
@@ -146,7 +145,7 @@ fn read_bounded(path: &Path) -> Result<String, NotFound> {
         NotFound::Unreadable(format!("could not read {} ({kind})", path.display()))
     };
     let mut bytes = Vec::new();
-    File::open(path)
+    crate::file::open_regular(path)
         .map_err(unreadable)?
         .take(MAX_CONFIG)
         .read_to_end(&mut bytes)

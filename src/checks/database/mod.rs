@@ -1,9 +1,12 @@
-//! The `database` check: is the app's database reachable? The address comes from the app's own
-//! config under `site_root` (`wp-config.php`, `.env`) or from the `address` parameter; the
-//! check connects and lets the server say what it is. It never logs in, and never reads,
-//! prints, stores or exports a password.
+//! The `database` check: is the app's database reachable? The address comes from the `address`
+//! parameter, the app's own config under `site_root` (`wp-config.php`, `.env`), or the
+//! environment the app runs with (the PHP-FPM pools' `env[…]`, the runtimes' systemd
+//! `Environment=`); the check connects and lets the server say what it is, and for a local
+//! database that does not answer says whether its server is installed here but stopped. It
+//! never logs in, and never reads, prints, stores or exports a password.
 
 pub mod config;
+pub mod locate;
 pub mod probe;
 
 use std::path::PathBuf;
@@ -12,6 +15,7 @@ use std::time::{Duration, Instant};
 use self::config::{NotFound, Server};
 use self::probe::Reply;
 use crate::contract::evidence::database::DatabaseEvidence;
+use crate::contract::evidence::stack::Stack;
 use crate::contract::{
     Applies, CheckReport, CheckRequest, CheckSpec, CheckStatus, Evidence, Input, Progress, Scope,
     fact, input, param,
@@ -19,6 +23,7 @@ use crate::contract::{
 use crate::facts::FactKind::{Bool, Text};
 use crate::facts::Facts;
 use crate::sanitize;
+use crate::system::{System, stack};
 
 /// What this check is called, what it takes and which facts it produces.
 pub const SPEC: CheckSpec = CheckSpec {
@@ -29,6 +34,11 @@ pub const SPEC: CheckSpec = CheckSpec {
     params: &[
         input("site_root", false, Input::SiteRoot, "where to look for wp-config.php or .env"),
         param("address", false, "host:port to connect to instead"),
+        param(
+            "fpm_config",
+            false,
+            "a php-fpm.conf whose pools' env[] locate the database, instead of the running PHP-FPM's",
+        ),
     ],
     produces: &[
         fact("db.target", Text, "host:port or socket that was tried"),
@@ -40,36 +50,83 @@ pub const SPEC: CheckSpec = CheckSpec {
         ),
         fact("db.kind", Text, "mysql or postgresql"),
         fact("db.version", Text, "the server version from the MySQL/MariaDB greeting"),
-        fact("db.source", Text, "where the target came from: wp-config.php, .env, address"),
+        fact(
+            "db.source",
+            Text,
+            "where the target came from: wp-config.php, .env, address, or a pool's env[] / a unit's Environment= with its file:line",
+        ),
+        fact(
+            "db.local_server",
+            Text,
+            "for a local database that does not answer: its server installed here but not running, or listening elsewhere",
+        ),
     ],
     timeout: Duration::from_secs(15),
 };
 
 pub async fn run(request: CheckRequest, _progress: Progress) -> CheckReport {
-    let target = match target(&request).await {
+    run_on(System::from_env(), request).await
+}
+
+/// [`run`] on the given roots (a fixture tree in tests).
+pub async fn run_on(system: System, request: CheckRequest) -> CheckReport {
+    let stack = {
+        let system = system.clone();
+        tokio::task::spawn_blocking(move || stack::discover(&system).ok()).await.ok().flatten()
+    };
+    let target = match target(&system, &request, stack.as_ref()).await {
         Ok(target) => target,
         Err((reason, instead)) => return CheckReport::could_not_run(SPEC.id, reason, instead),
     };
     let started = Instant::now();
     let outcome = probe::probe(&target.address, target.kind).await;
-    report(&target, &outcome, started.elapsed().as_millis() as u64)
+    let local = match (&outcome.failure, &stack) {
+        (Some(_), Some(stack)) => locate::local_server(stack, &target),
+        _ => None,
+    };
+    report(&target, &outcome, started.elapsed().as_millis() as u64, local)
 }
 
 type NoTarget = (String, Option<String>);
 
-/// The `address` parameter wins; else the app's config under `site_root`.
-async fn target(request: &CheckRequest) -> Result<Server, NoTarget> {
+/// The `address` parameter wins; then the app's config under `site_root`; then the environment
+/// the app runs with (the pools' `env[]`, the units' `Environment=`).
+async fn target(
+    system: &System,
+    request: &CheckRequest,
+    stack: Option<&Stack>,
+) -> Result<Server, NoTarget> {
     let given = |name| request.param(name).map(str::trim).filter(|s| !s.is_empty());
     if let Some(address) = given("address") {
         return config::parse_address(address).map_err(|e| (e, None));
     }
-    let Some(root) = given("site_root") else {
-        return Err((
-            "no database to check: give the site's root (with wp-config.php or .env) or the database's address".to_owned(),
-            None,
-        ));
+    let from_root = match given("site_root") {
+        Some(root) => Some(site_root_target(PathBuf::from(root)).await),
+        None => None,
     };
-    let root = PathBuf::from(root);
+    if let Some(Ok(target)) = from_root {
+        return Ok(target);
+    }
+    let fpm = given("fpm_config").map(PathBuf::from);
+    let (system, stack) = (system.clone(), stack.cloned());
+    let found = tokio::task::spawn_blocking(move || {
+        locate::from_environment(&system, stack.as_ref(), fpm.as_deref())
+    })
+    .await
+    .ok()
+    .flatten();
+    match (found, from_root) {
+        (Some(target), _) => Ok(target),
+        (None, Some(Err(why))) => Err(why),
+        (None, _) => Err((
+            "no database to check: give the site's root (with wp-config.php or .env) or the database's address; no PHP-FPM pool env[] or unit Environment= names one".to_owned(),
+            None,
+        )),
+    }
+}
+
+/// The database the app's config under `root` names.
+async fn site_root_target(root: PathBuf) -> Result<Server, NoTarget> {
     let shown = sanitize::line(&root.display().to_string()).into_owned();
     let found = tokio::task::spawn_blocking(move || config::from_site_root(&root)).await;
     match found {
@@ -87,8 +144,9 @@ async fn target(request: &CheckRequest) -> Result<Server, NoTarget> {
     }
 }
 
-fn report(target: &Server, outcome: &Reply, elapsed_ms: u64) -> CheckReport {
+fn report(target: &Server, outcome: &Reply, elapsed_ms: u64, local: Option<String>) -> CheckReport {
     let evidence = DatabaseEvidence {
+        local_server: local,
         target: sanitize::line(&target.address.to_string()).into_owned(),
         kind: outcome.kind.id().to_owned(),
         source: target.source.clone(),
@@ -152,6 +210,9 @@ fn facts(e: &DatabaseEvidence) -> Facts {
     if let Some(version) = &e.version {
         facts.set("db.version", version.as_str());
     }
+    if let Some(local) = &e.local_server {
+        facts.set("db.local_server", local.as_str());
+    }
     facts
 }
 
@@ -161,6 +222,9 @@ fn details(e: &DatabaseEvidence) -> Vec<String> {
         out.push(format!("server said: {error}"));
     }
     out.push(format!("answered in {} ms", e.elapsed_ms));
+    if let Some(local) = &e.local_server {
+        out.push(format!("on this machine: {local}"));
+    }
     if e.failure.as_deref() == Some("socket_permission") && !is_root() {
         out.push(
             "this user may not open the socket; run `sudo triage` to try as root (the web \

@@ -4,13 +4,14 @@
 //! redacted, since reports are exported.
 
 pub mod probe;
+pub mod redirect;
 pub mod timing;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use crate::contract::{Applies, CheckSpec, Input, Scope, fact, input};
+use crate::contract::{Applies, CheckSpec, Input, Scope, fact, input, param};
 use crate::facts::FactKind::{Bool, Int, List, Text};
 
 pub use probe::{Destination, Limits, probe};
@@ -34,6 +35,11 @@ pub const SPEC: CheckSpec = CheckSpec {
     params: &[
         input("url", true, Input::Url, "absolute http(s) URL"),
         input("count", false, Input::Count, "how many probes (default 5)"),
+        param(
+            FOLLOW_INTERNAL,
+            false,
+            "`yes` follows redirects to internal addresses too (link-local and metadata ones, and private ones from a public URL); they are reported, not followed, by default",
+        ),
     ],
     produces: &[
         fact("http.status", Int, "the status seen most often; on a tie, the highest"),
@@ -43,7 +49,7 @@ pub const SPEC: CheckSpec = CheckSpec {
         fact(
             "http.failure",
             Text,
-            "why no response: dns, refused, unreachable, timeout, tls, reset, invalid_response, redirect_loop, too_many_redirects",
+            "why no response: dns, refused, unreachable, timeout, tls, reset, invalid_response, redirect_loop, too_many_redirects, internal_redirect (a redirect to an internal address, not followed), unsupported_scheme (a redirect to file:, gopher:, …)",
         ),
         fact("http.remote_addr", Text, "the address (IP:port) the response came from"),
         fact("http.version", Text, "HTTP/1.1, HTTP/2"),
@@ -93,6 +99,9 @@ pub const SPEC: CheckSpec = CheckSpec {
     timeout: Duration::from_secs(60),
 };
 
+/// The parameter that lets redirects lead to internal addresses.
+pub const FOLLOW_INTERNAL: &str = "follow_internal_redirects";
+
 const DEFAULT_COUNT: usize = 5;
 const MAX_COUNT: usize = 20;
 
@@ -112,7 +121,9 @@ pub async fn check(request: CheckRequest, progress: Progress, limits: &Limits) -
         Err(reason) => return CheckReport::could_not_run(SPEC.id, reason, None),
     };
     progress.report(format!("probing {} ({count} at once)", url.shown()));
-    let target = Destination::new(url.url().clone());
+    let mut target = Destination::new(url.url().clone());
+    target.follow_internal =
+        request.param(FOLLOW_INTERNAL).is_some_and(|v| matches!(v.trim(), "yes" | "true" | "1"));
     let probes = futures_util::future::join_all((0..count).map(|_| probe(&target, limits))).await;
     report(probes)
 }

@@ -1,5 +1,6 @@
 //! One HTTP probe: a GET that follows redirects itself (hop by hop, loops and too many hops
-//! detected), bounds every phase in time and the body in size, and keeps what it saw —
+//! detected, and only where `redirect` allows: never to link-local or metadata addresses, nor
+//! from a public URL into a private network), bounds every phase in time and the body in size, and keeps what it saw —
 //! sanitised and with secrets redacted — for the check and the export. A hostile server can
 //! delay or flood it, but never stall it past its limits or make it hold more than `max_body`.
 
@@ -11,10 +12,12 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
+use super::redirect;
 use super::timing::{Clock, HandshakeStart, TimingLayer, TimingResolver};
 use crate::checks::tls::{self, Capture};
 use crate::contract::evidence::http::{Probe, ProbeFailure, Redirect, Timings};
 use crate::contract::evidence::tls::Certificate;
+use crate::knowledge::fingerprints;
 use crate::{redact, sanitize};
 
 /// How long each phase may take and how much a probe reads. Tests shorten them.
@@ -54,11 +57,19 @@ pub struct Destination {
     pub host_header: Option<String>,
     /// Read the response even when the certificate does not verify (`curl -k`), recording why.
     pub accept_invalid_certs: bool,
+    /// Follow redirects to internal addresses too (`--follow-internal-redirects`).
+    pub follow_internal: bool,
 }
 
 impl Destination {
     pub fn new(url: Url) -> Self {
-        Destination { url, pin: None, host_header: None, accept_invalid_certs: false }
+        Destination {
+            url,
+            pin: None,
+            host_header: None,
+            accept_invalid_certs: false,
+            follow_internal: false,
+        }
     }
 }
 
@@ -71,6 +82,14 @@ struct Answer {
     location: Option<String>,
     body: Vec<u8>,
     complete: bool,
+}
+
+impl Answer {
+    /// The address the answer came from.
+    fn ip(&self) -> Option<IpAddr> {
+        let text = self.remote_addr.as_deref()?;
+        text.parse::<std::net::SocketAddr>().ok().map(|a| a.ip())
+    }
 }
 
 /// What one request ended with, with its timings and the certificate it was shown.
@@ -88,38 +107,68 @@ const EXCERPT: usize = 1024;
 pub async fn probe(target: &Destination, limits: &Limits) -> Probe {
     let started = Instant::now();
     let mut url = target.url.clone();
+    let mut hop_target = target.clone();
     let mut visited = HashSet::from([url.to_string()]);
     let mut redirects = Vec::new();
+    let mut first_addr = None;
     loop {
-        let hop = fetch(&url, target, limits).await;
+        let hop = fetch(&url, &hop_target, limits).await;
         let next = match &hop.outcome {
             Ok(answer) => answer.location.as_deref().and_then(|l| url.join(l).ok()),
             Err(_) => None,
         };
+        if redirects.is_empty() {
+            first_addr = hop.outcome.as_ref().ok().and_then(Answer::ip);
+        }
         let Some(next) = next else {
             return finish(target, &url, hop, redirects, started);
         };
         let status = hop.outcome.as_ref().map_or(0, |a| a.status);
         redirects.push(Redirect { url: shown_url(&url), status, location: shown_url(&next) });
-        let failure = if !visited.insert(next.to_string()) {
-            Some(ProbeFailure::new(
-                "redirect_loop",
-                format!("the redirects loop back to {}", shown_url(&next)),
-            ))
-        } else if redirects.len() >= limits.max_redirects {
-            Some(ProbeFailure::new(
-                "too_many_redirects",
-                format!("more than {} redirects", limits.max_redirects),
-            ))
-        } else {
-            None
-        };
-        if let Some(failure) = failure {
-            let hop = Hop { outcome: Err(failure), ..hop };
-            return finish(target, &next, hop, redirects, started);
+        let count = redirects.len();
+        match next_hop(target, first_addr, &next, (&mut visited, count), limits).await {
+            Ok(pin) => hop_target.pin = pin.or_else(|| target.pin.clone()),
+            Err(failure) => {
+                let hop = Hop { outcome: Err(failure), ..hop };
+                return finish(target, &next, hop, redirects, started);
+            }
         }
         url = next;
     }
+}
+
+/// Whether the redirect to `next` may be followed (its scheme, loops, the hop budget, and
+/// where it points), and the address to pin its host to when it may.
+async fn next_hop(
+    target: &Destination,
+    first: Option<IpAddr>,
+    next: &Url,
+    (visited, count): (&mut HashSet<String>, usize),
+    limits: &Limits,
+) -> Result<Option<(String, IpAddr)>, ProbeFailure> {
+    if let Some(failure) = redirect::refused_by_name(next)
+        .filter(|f| f.kind == "unsupported_scheme" || !target.follow_internal)
+    {
+        return Err(failure);
+    }
+    if !visited.insert(next.to_string()) {
+        let looped = format!("the redirects loop back to {}", shown_url(next));
+        return Err(ProbeFailure::new("redirect_loop", looped));
+    }
+    if count >= limits.max_redirects {
+        let message = format!("more than {} redirects", limits.max_redirects);
+        return Err(ProbeFailure::new("too_many_redirects", message));
+    }
+    let Some((host, addresses)) = redirect::resolve(next, target.pin.as_ref(), limits.dns).await
+    else {
+        return Ok(None);
+    };
+    if !target.follow_internal
+        && let Some(failure) = redirect::refused_by_address(first, &host, &addresses)
+    {
+        return Err(failure);
+    }
+    Ok(addresses.first().map(|ip| (host, *ip)))
 }
 
 /// A URL as it may be shown and exported: sanitised, secrets redacted.
@@ -156,8 +205,9 @@ fn finish(
         Err(failure) => probe.failure = Some(failure),
         Ok(answer) => {
             probe.body = sanitize::bytes(&answer.body, true);
-            let excerpt = crate::knowledge::fingerprints::clip(&probe.body, EXCERPT);
-            probe.body_excerpt = redact::text(&excerpt).into_owned();
+            // Redacted before it is cut, or the cut could leave half a token no pattern knows.
+            let window = fingerprints::clip(&probe.body, 4 * EXCERPT);
+            probe.body_excerpt = fingerprints::clip(&redact::text(&window), EXCERPT);
             probe.body_bytes = answer.body.len();
             probe.body_complete = answer.complete;
             probe.status = Some(answer.status);

@@ -48,6 +48,17 @@ pub fn discover(config_named: &[PathBuf], root: &Path) -> Found {
     found
 }
 
+/// Only the logs the configs name (the machine narrowed to some processes: no usual places).
+pub fn discover_named(config_named: &[PathBuf]) -> Found {
+    let mut found = Found::default();
+    for path in config_named {
+        if is_log_file(path) && !found.logs.contains(path) {
+            found.logs.push(path.clone());
+        }
+    }
+    found
+}
+
 /// The current log files under `root` that `pattern` matches, sorted, and the directories that
 /// exist but could not be listed.
 fn matching(root: &Path, pattern: &str) -> (Vec<PathBuf>, Vec<(PathBuf, io::ErrorKind)>) {

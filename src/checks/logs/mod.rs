@@ -3,6 +3,8 @@
 //! and classifies lines against the signature table. It reads; it never writes, truncates or
 //! rotates a log, and every line it reports is sanitised and redacted.
 
+pub mod access;
+pub mod commands;
 pub mod discover;
 pub mod journal;
 mod read;
@@ -16,9 +18,12 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 use std::time::Duration;
 
+use self::access::AccessLog;
+use self::commands::Captured;
 use self::journal::Journal;
 use self::read::Reader;
 use self::time::Clock;
+use crate::contract::evidence::stack::Stack;
 use crate::contract::{
     Applies, CheckReport, CheckRequest, CheckSpec, Input, Progress, Scope, fact, input, param,
 };
@@ -95,6 +100,8 @@ pub struct Params {
     /// The host (with a port that is not the scheme's) of the site under investigation, from
     /// the `url` param: its lines are quoted first.
     pub site: Option<String>,
+    /// The site's access logs, whose window is counted per minute (`url` given, configs read).
+    pub access_logs: Vec<AccessLog>,
 }
 
 impl Params {
@@ -121,6 +128,7 @@ impl Params {
                 .param("url")
                 .and_then(|u| SiteUrl::parse(u).ok())
                 .map(|u| u.host_header()),
+            access_logs: Vec::new(),
         })
     }
 }
@@ -149,34 +157,69 @@ pub fn parse_since(text: &str) -> Result<Option<u64>, String> {
 }
 
 /// Runs the check. Unless the request names its own files, the logs that the running web
-/// servers' and PHP-FPM's configs name (`checks::proxy::log_paths`) are read first, ahead of
-/// `config_logs` and the usual places.
+/// servers' and PHP-FPM's configs name (`system::proxy::log_paths`) are read first, ahead of
+/// `config_logs` and the usual places; with a `url`, the access logs of the site that serves it
+/// are counted per minute.
 pub async fn run(request: CheckRequest, progress: Progress) -> CheckReport {
-    let mut params = match Params::from_request(&request) {
-        Ok(params) => params,
-        Err(reason) => return CheckReport::could_not_run(SPEC.id, reason, None),
-    };
+    let url = request.param("url").and_then(|u| SiteUrl::parse(u).ok());
+    match Params::from_request(&request) {
+        Ok(params) => run_discovered(params, url, Clock::system(), progress).await,
+        Err(reason) => CheckReport::could_not_run(SPEC.id, reason, None),
+    }
+}
+
+/// Runs the check; unless `params` names its own files, the logs the running servers' and
+/// runtimes' configs name come first, the access logs of the site that serves `url` are counted
+/// per minute, and the log commands of the running stack (`varnishlog -d`, `docker logs`) are
+/// read too.
+pub async fn run_discovered(
+    mut params: Params,
+    url: Option<SiteUrl>,
+    clock: Clock,
+    progress: Progress,
+) -> CheckReport {
+    let mut captured = Vec::new();
     if params.files.is_empty() {
-        let configured = tokio::task::spawn_blocking(configured_logs).await.unwrap_or_default();
-        for path in configured.into_iter().rev() {
+        let task = tokio::task::spawn_blocking(move || configured_logs(url.as_ref()));
+        let (errors, access, stack) = task.await.unwrap_or_default();
+        for path in errors.into_iter().rev() {
             if !params.config_logs.contains(&path) {
                 params.config_logs.insert(0, path);
             }
         }
+        params.access_logs = access;
+        captured = commands::gather(stack.as_ref(), params.since_minutes).await;
     }
-    run_with(params, Clock::system(), progress).await
+    let journal = read_journal_from(params.files.is_empty(), cutoff(&params, &clock)).await;
+    run_with_sources(params, clock, progress, journal, captured).await
 }
 
-/// The log files the running servers' configs name (blocking: reads /proc and the configs). Paths with a variable (`$host.log`) only
-/// the server can expand are left out.
-pub fn configured_logs() -> Vec<PathBuf> {
+/// The logs the running servers', PHP-FPM's and the runtimes' configs name (blocking: reads
+/// /proc and the configs, under `TRIAGE_ROOT` when it is set): the error logs, the access logs of the site that serves `url`, and
+/// the stack they were found in. Paths with a variable (`$host.log`) only the server can expand
+/// are left out.
+pub fn configured_logs(url: Option<&SiteUrl>) -> (Vec<PathBuf>, Vec<AccessLog>, Option<Stack>) {
     let system = crate::system::System::from_env();
-    crate::system::proxy::log_paths(&system)
-        .paths
+    let expandable = |path: &PathBuf| !path.to_string_lossy().contains('$');
+    let stack = crate::system::stack::discover(&system).ok();
+    let paths = match &stack {
+        Some(stack) => crate::system::proxy::log_paths_of(&system, stack).paths,
+        None => crate::system::proxy::log_paths(&system).paths,
+    };
+    let errors = paths
         .into_iter()
-        .map(|log| log.path)
-        .filter(|path| !path.to_string_lossy().contains('$'))
-        .collect()
+        .filter(|log| !log.kind.is_access())
+        .map(|log| system.path(&log.path))
+        .filter(expandable)
+        .collect();
+    let access = url
+        .map(|url| crate::system::proxy::access_logs_for(&system, url))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|log| expandable(&log.path))
+        .map(|log| AccessLog { path: system.path(&log.path), site: log.site })
+        .collect();
+    (errors, access, stack)
 }
 
 /// The window's start for these parameters, Unix seconds; `None` reads whole files.
@@ -189,7 +232,26 @@ pub fn cutoff(params: &Params, clock: &Clock) -> Option<i64> {
 /// Runs the check with explicit parameters and clock (the CLI and tests). The journal is read
 /// when no files are named.
 pub async fn run_with(params: Params, clock: Clock, progress: Progress) -> CheckReport {
-    let journal = match (params.files.is_empty(), cutoff(&params, &clock)) {
+    let journal = read_journal(&params, &clock).await;
+    run_with_journal(params, clock, progress, journal).await
+}
+
+/// The journal of the window, when no files are named.
+async fn read_journal(params: &Params, clock: &Clock) -> Option<Journal> {
+    let window = cutoff(params, clock);
+    read_journal_from(params.files.is_empty(), window).await
+}
+
+/// The journal from `window` (Unix seconds) when `wanted`.
+async fn read_journal_from(wanted: bool, window: Option<i64>) -> Option<Journal> {
+    let system = crate::system::System::from_env();
+    let elsewhere = !system.is_real_root() || !system.machine_wide();
+    match (wanted, window) {
+        // The journal is the whole machine's; a fixture root or a narrowed /proc has none.
+        (true, Some(_)) if elsewhere => Some(Journal::Unavailable {
+            reason: "not read: TRIAGE_ROOT or TRIAGE_PROC_ROOT points the checks elsewhere"
+                .to_owned(),
+        }),
         (true, Some(cutoff)) => Some(match journal::locate() {
             Ok(program) => journal::read(&program, cutoff).await,
             Err(reason) => Journal::Unavailable { reason },
@@ -198,8 +260,7 @@ pub async fn run_with(params: Params, clock: Clock, progress: Progress) -> Check
             reason: "not read with --since all (the whole journal is too much)".to_owned(),
         }),
         (false, _) => None,
-    };
-    run_with_journal(params, clock, progress, journal).await
+    }
 }
 
 /// Runs the check on the files and on a journal already read (`None`: no journal).
@@ -209,10 +270,25 @@ pub async fn run_with_journal(
     progress: Progress,
     journal: Option<Journal>,
 ) -> CheckReport {
+    run_with_sources(params, clock, progress, journal, Vec::new()).await
+}
+
+/// Runs the check on the files, a journal already read and the output of log commands
+/// (`varnishlog -d`, `docker logs`) already captured.
+pub async fn run_with_sources(
+    params: Params,
+    clock: Clock,
+    progress: Progress,
+    journal: Option<Journal>,
+    captured: Vec<Captured>,
+) -> CheckReport {
     let cutoff = cutoff(&params, &clock);
     let task = tokio::task::spawn_blocking(move || {
         let mut reader = Reader::new(&SIGNATURES, &clock, cutoff, &params, progress);
         reader.read_all(&params, journal);
+        for source in captured {
+            reader.read_captured(source);
+        }
         reader.report()
     });
     task.await.unwrap_or_else(|e| {

@@ -11,8 +11,10 @@ use std::time::Instant;
 use flate2::read::MultiGzDecoder;
 
 use super::Table;
+use super::access;
+use super::commands::Captured;
 use super::journal::{self, Journal};
-use super::report::{details, facts, ranked, since_arg, verdict};
+use super::report::{details, facts, groups, ranked, since_arg, verdict};
 use super::scan::{Scan, Tally};
 use super::split::{self, Region};
 use super::time::Clock;
@@ -62,6 +64,7 @@ impl<'a> Reader<'a> {
             cutoff: cutoff
                 .and_then(|c| jiff::Timestamp::from_second(c).ok())
                 .map(|t| t.to_string()),
+            read_at: jiff::Timestamp::from_second(clock.now).ok().map(|t| t.to_string()),
             ..LogsEvidence::default()
         };
         Reader {
@@ -80,7 +83,12 @@ impl<'a> Reader<'a> {
 
     pub(super) fn read_all(&mut self, params: &Params, journal: Option<Journal>) {
         let logs = if params.files.is_empty() {
-            let found = discover::discover(&params.config_logs, Path::new("/"));
+            let system = crate::system::System::from_env();
+            let found = if system.machine_wide() {
+                discover::discover(&params.config_logs, &system.root)
+            } else {
+                discover::discover_named(&params.config_logs)
+            };
             for (dir, kind) in found.unlisted {
                 self.unreadable(&dir, &io::Error::from(kind), true);
             }
@@ -91,6 +99,12 @@ impl<'a> Reader<'a> {
         };
         for log in &logs {
             self.read_family(log);
+        }
+        for log in &params.access_logs {
+            match access::summarise(log, self.cutoff, self.clock) {
+                Ok(summary) => self.evidence.access.push(summary),
+                Err(e) => self.unreadable(&log.path, &e, false),
+            }
         }
         if let Some(journal) = journal {
             self.read_journal(journal);
@@ -136,6 +150,11 @@ impl<'a> Reader<'a> {
                     }
                 }
                 Ok(None) => break,
+                Err(e) if crate::file::not_regular_kind(&e).is_some() => {
+                    let shown = sanitize::line(&file.display().to_string()).into_owned();
+                    self.evidence.skipped.push(format!("{shown}: {e}; not read"));
+                    break;
+                }
                 Err(e) => {
                     self.unreadable(&file, &e, false);
                     break;
@@ -150,7 +169,7 @@ impl<'a> Reader<'a> {
     /// What to read of one file, and whether the window reaches further back than it.
     /// `None` when nothing in it (or older) is in the window.
     fn plan(&mut self, path: &Path) -> io::Result<Option<(Part, bool)>> {
-        let file = File::open(path)?;
+        let file = crate::file::open_regular(path)?;
         let meta = file.metadata()?;
         let part = Part::new(path, file, meta.len());
         if part.size == 0 {
@@ -291,6 +310,48 @@ impl<'a> Reader<'a> {
         });
     }
 
+    /// The output of a log command (`varnishlog -d`, `docker logs`), scanned as one log.
+    pub(super) fn read_captured(&mut self, captured: Captured) {
+        let name = sanitize::line(&captured.name).into_owned();
+        let output = match captured.output {
+            Ok(output) => output,
+            Err(reason) => {
+                self.evidence.skipped.push(format!("{name}: {}", sanitize::line(&reason)));
+                return;
+            }
+        };
+        if output.is_empty() {
+            self.evidence.files.push(LogFile {
+                path: name,
+                compressed: false,
+                size: 0,
+                bytes_read: 0,
+                note: None,
+            });
+            return;
+        }
+        let Some(signatures) = self.signatures() else { return };
+        let mut scan = Scan::new(signatures, self.clock, &name);
+        scan.cutoff = self.cutoff;
+        scan.timed = captured.timed;
+        let size = output.len() as u64;
+        let _ = scan.read(output.as_slice(), &mut self.tally, &mut |_| true);
+        let note = match (captured.truncated, captured.timed) {
+            (true, _) => Some(format!("stopped after {} MiB", super::commands::MAX_BYTES >> 20)),
+            (false, false) => {
+                Some("what the command still holds in memory; its lines carry no time".to_owned())
+            }
+            (false, true) => None,
+        };
+        self.evidence.files.push(LogFile {
+            path: name,
+            compressed: false,
+            size,
+            bytes_read: size,
+            note,
+        });
+    }
+
     /// A log (or a directory of logs, `dir`) that could not be read, and what would read it.
     fn unreadable(&mut self, path: &Path, error: &io::Error, dir: bool) {
         let reason = if dir {
@@ -316,8 +377,10 @@ impl<'a> Reader<'a> {
             self.tally.hits.iter().any(Option::is_some).then(|| self.table.as_ref())
         {
             self.evidence.signatures = ranked(signatures, &self.tally);
+            self.evidence.groups = groups(signatures, &self.tally);
         }
         self.evidence.upstreams = self.tally.upstreams.iter().cloned().collect();
+        self.evidence.ungrouped = self.tally.ungrouped;
         let facts = facts(&self.evidence, self.journal_fact);
         let details = details(&self.evidence, self.clock);
         let (status, summary) = verdict(&self.evidence, &self.sudo);

@@ -4,7 +4,7 @@
 use super::scan::{self, Tally};
 use super::time::Clock;
 use super::{MAX_LIST, SPEC};
-use crate::contract::evidence::logs::{LogsEvidence, SignatureHit};
+use crate::contract::evidence::logs::{LineGroup, LogsEvidence, SignatureHit};
 use crate::contract::{CheckReport, CheckStatus};
 use crate::facts::Facts;
 use crate::knowledge::signatures::Signatures;
@@ -24,9 +24,6 @@ pub(super) fn ranked(signatures: &Signatures, tally: &Tally) -> Vec<SignatureHit
     hits.into_iter()
         .map(|(i, hit)| {
             let sig = &signatures.list[i];
-            let stamp = |t: Option<i64>| {
-                t.and_then(|t| jiff::Timestamp::from_second(t).ok()).map(|t| t.to_string())
-            };
             SignatureHit {
                 id: sig.id.clone(),
                 title: sig.title.clone(),
@@ -42,6 +39,32 @@ pub(super) fn ranked(signatures: &Signatures, tally: &Tally) -> Vec<SignatureHit
             }
         })
         .collect()
+}
+
+/// The groups of matching lines, for attribution to the hops of the request path.
+pub(super) fn groups(signatures: &Signatures, tally: &Tally) -> Vec<LineGroup> {
+    tally
+        .groups
+        .iter()
+        .map(|g| {
+            let sig = &signatures.list[g.signature];
+            LineGroup {
+                signature: sig.id.clone(),
+                cause: sig.cause.clone(),
+                file: sanitize::line(&g.file).into_owned(),
+                fields: g.fields.clone(),
+                count: g.count,
+                first: stamp(g.first),
+                last: stamp(g.last),
+                line: g.line.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Unix seconds as RFC 3339.
+fn stamp(t: Option<i64>) -> Option<String> {
+    t.and_then(|t| jiff::Timestamp::from_second(t).ok()).map(|t| t.to_string())
 }
 
 pub(super) fn facts(evidence: &LogsEvidence, journal: Option<&str>) -> Facts {

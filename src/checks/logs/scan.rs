@@ -22,6 +22,22 @@ pub const MAX_LINE: usize = 64 * 1024;
 pub const SHOWN_CHARS: usize = 1000;
 /// At most this many upstream addresses are kept from nginx lines.
 const MAX_UPSTREAMS: usize = 10;
+/// At most this many groups of lines (signature × file × fields) are kept; later lines that
+/// would open a new group are counted as ungrouped.
+pub const MAX_GROUPS: usize = 256;
+
+/// The matching lines of one signature in one file that carry the same fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub signature: usize,
+    pub file: String,
+    pub fields: Vec<(String, String)>,
+    pub count: u64,
+    pub first: Option<i64>,
+    pub last: Option<i64>,
+    /// The earliest line, sanitised, redacted and bounded.
+    pub line: String,
+}
 
 /// What one signature matched so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,18 +64,71 @@ pub struct Tally {
     pub upstreams: BTreeSet<String>,
     /// The site's host (`shop.example.com`, `127.0.0.1:8080`) as lines name it, when known.
     pub site: Option<String>,
+    /// The same lines grouped by where they say they came from.
+    pub groups: Vec<Group>,
+    pub ungrouped: u64,
 }
 
 impl Tally {
     pub fn new(signatures: &Signatures) -> Self {
-        Tally { hits: vec![None; signatures.list.len()], upstreams: BTreeSet::new(), site: None }
+        Tally {
+            hits: vec![None; signatures.list.len()],
+            upstreams: BTreeSet::new(),
+            site: None,
+            groups: Vec::new(),
+            ungrouped: 0,
+        }
     }
 
     pub fn matched_lines(&self) -> u64 {
         self.hits.iter().flatten().map(|h| h.count).sum()
     }
 
-    fn record(&mut self, index: usize, time: Option<i64>, line: &[u8], file: &str) {
+    /// Adds a matching line to its group, opening one while there is room.
+    fn group(
+        &mut self,
+        index: usize,
+        time: Option<i64>,
+        line: &[u8],
+        file: &str,
+        fields: Vec<(String, String)>,
+    ) {
+        let same = |g: &&mut Group| g.signature == index && g.file == file && g.fields == fields;
+        if let Some(group) = self.groups.iter_mut().find(same) {
+            group.count += 1;
+            if let Some(t) = time {
+                if group.first.is_none_or(|f| t < f) {
+                    group.first = Some(t);
+                    group.line = shown(line);
+                }
+                group.last = Some(group.last.map_or(t, |l| l.max(t)));
+            }
+        } else if self.groups.len() < MAX_GROUPS {
+            let line = shown(line);
+            let file = file.to_owned();
+            self.groups.push(Group {
+                signature: index,
+                file,
+                fields,
+                count: 1,
+                first: time,
+                last: time,
+                line,
+            });
+        } else {
+            self.ungrouped += 1;
+        }
+    }
+
+    fn record(
+        &mut self,
+        index: usize,
+        time: Option<i64>,
+        line: &[u8],
+        file: &str,
+        fields: Vec<(String, String)>,
+    ) {
+        self.group(index, time, line, file, fields);
         self.note_upstream(line);
         let for_site = self
             .site
@@ -117,6 +186,14 @@ impl Tally {
         let value = sanitize::bytes(value, false);
         self.upstreams.insert(redact::url(&value).into_owned());
     }
+}
+
+/// Field values as the report may show them: sanitised, secrets masked.
+fn clean_fields(fields: Vec<(String, String)>) -> Vec<(String, String)> {
+    fields
+        .into_iter()
+        .map(|(name, value)| (name, redact::text(&sanitize::line(&value)).into_owned()))
+        .collect()
 }
 
 /// A line as the report shows it: sanitised, secrets masked, at most [`SHOWN_CHARS`].
@@ -231,7 +308,8 @@ impl<'a> Scan<'a> {
             (None, Some(_)) if self.timed && !self.in_window => return,
             (None, _) => {}
         }
-        tally.record(index, time, line, self.file);
+        let fields = clean_fields(self.signatures.fields_of(line));
+        tally.record(index, time, line, self.file, fields);
     }
 }
 

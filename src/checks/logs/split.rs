@@ -244,7 +244,7 @@ mod tests {
                 0 => writeln!(log, "{stamp} [error] {example}").unwrap(),
                 1 => writeln!(log, "{stamp} {}", "y".repeat(n % 5000)).unwrap(),
                 2 if n % 1000 == 2 => {
-                    writeln!(log, "{stamp} {example}{}", "x".repeat(MAX_LINE)).unwrap()
+                    writeln!(log, "{stamp} {example}{}", "x".repeat(MAX_LINE)).unwrap();
                 }
                 _ => writeln!(log, "{example}").unwrap(),
             }

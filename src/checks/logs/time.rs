@@ -101,6 +101,7 @@ enum Offset {
 
 /// The Unix time a line was written, or `None` when it starts with no timestamp triage knows.
 pub fn line_time(line: &[u8], clock: &Clock) -> Option<i64> {
+    let line = without_priority(line);
     let first = *line.first()?;
     let parsed = match first {
         b'0'..=b'9' => iso_like(line).or_else(|| bracketed_access(line)),
@@ -110,6 +111,18 @@ pub fn line_time(line: &[u8], clock: &Clock) -> Option<i64> {
     };
     let (civil, offset) = parsed?;
     clock.resolve(civil, offset)
+}
+
+/// A syslog line as a program prints it itself (`<134>Dec  1 21:58:47 …`, HAProxy's
+/// `log stdout format rfc3164`): the `<PRI>` rsyslog would drop, dropped.
+fn without_priority(line: &[u8]) -> &[u8] {
+    match line {
+        [b'<', rest @ ..] => match rest.iter().take(4).position(|b| *b == b'>') {
+            Some(end) if rest[..end].iter().all(u8::is_ascii_digit) => &rest[end + 1..],
+            _ => line,
+        },
+        _ => line,
+    }
 }
 
 /// A cursor over the bytes of a line, for fixed-shape fields.
@@ -383,6 +396,7 @@ mod tests {
             "[2026-12-01 07:30:22 +0000] [1234] [CRITICAL] WORKER TIMEOUT (pid:1240)",
             "Tue Dec  1 07:30:22 2026 - *** uWSGI listen queue",
             "Dec  1 07:30:22 lb1 haproxy[2345]: 203.0.113.7:51234 [01/Dec/2026:07:30:22.101]",
+            "<134>Dec  1 07:30:22 localhost haproxy[8028]: 127.0.0.1:58678 [01/Dec/2026:07:30:21.453]",
         ] {
             assert_eq!(at(line), Some(T), "{line}");
         }
@@ -416,6 +430,7 @@ mod tests {
             "Stack trace:",
             "[pool www] x",
             "\u{1b}[2J",
+            "<html>",
         ] {
             assert_eq!(at(line), None, "{line:?}");
         }

@@ -18,6 +18,8 @@ use super::time::{Clock, line_time};
 const BLOCK: usize = 64 * 1024;
 /// How far a probe reads forward looking for a stamped line (a long stack trace, say).
 const PROBE_LIMIT: usize = 16 * BLOCK;
+/// Enough of a line's start to hold any timestamp format triage reads.
+const LINE_HEAD: usize = 256;
 /// What is read from the end of a log whose lines carry no timestamp triage knows.
 pub const TAIL_BYTES: u64 = 32 << 20;
 /// The most a compressed rotated log is decompressed.
@@ -99,7 +101,11 @@ fn first_stamped(
             break;
         }
     }
-    Ok(None)
+    // A line longer than the probe (one 2 GB line, say) still starts with its timestamp.
+    Ok(pos.filter(|&p| p < buf.len()).and_then(|p| {
+        let head = &buf[p..buf.len().min(p + LINE_HEAD)];
+        line_time(head, clock).map(|t| (offset + p as u64, t))
+    }))
 }
 
 /// The time of the last stamped line in the file's final block.
@@ -127,7 +133,9 @@ fn read_at_most(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
 /// The first stamped time in a gzip file's first block, and the bytes decompressed for it.
 pub fn gzip_first_time(path: &Path, clock: &Clock) -> io::Result<(Option<i64>, u64)> {
     let mut head = Vec::with_capacity(BLOCK);
-    MultiGzDecoder::new(File::open(path)?).take(BLOCK as u64).read_to_end(&mut head)?;
+    MultiGzDecoder::new(crate::file::open_regular(path)?)
+        .take(BLOCK as u64)
+        .read_to_end(&mut head)?;
     let time = head.split(|&b| b == b'\n').find_map(|line| line_time(line, clock));
     Ok((time, head.len() as u64))
 }

@@ -51,7 +51,9 @@ fn php_fpm(system: &System, service: &Service, children: &[&Process]) -> Vec<Wor
                 used,
                 limit,
                 at: pool.max_children.as_ref().map(|s| s.at.clone()),
-                at_limit: limit > 0 && used >= limit,
+                // A static pool always runs max_children children: that says nothing about
+                // how many are busy. A dynamic or ondemand pool at its limit has run out.
+                at_limit: limit > 0 && used >= limit && pool.pm.as_deref() != Some("static"),
             })
         })
         .collect()
@@ -63,8 +65,7 @@ fn nginx(
     workers: &[&Process],
     unseen: &mut Vec<Unseen>,
 ) -> Option<WorkerPool> {
-    let (kind, main, prefix) = proxy::config_of(service)?;
-    let config = proxy::read(system, kind, &main, prefix.as_deref());
+    let config = proxy::read_running(system, &proxy::config_of(service)?);
     let setting = config.setting("worker_connections");
     let limit = setting.and_then(|s| s.value.parse().ok()).unwrap_or(NGINX_DEFAULT_CONNECTIONS);
     let mut used = 0;

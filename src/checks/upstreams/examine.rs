@@ -55,14 +55,30 @@ pub(super) async fn examine(
             None,
         );
     }
-    outcome(planned, probe::probe(target.protocol, &target.address, &planned.host).await)
+    let resolver = planned.resolver.as_ref();
+    let contact =
+        probe::probe(target.protocol, &target.address, &planned.ask, planned.limits, resolver);
+    outcome(planned, contact.await)
 }
 
 pub(super) fn outcome(planned: &Planned, probe: Contact) -> (UpstreamState, Option<u64>) {
     let protocol = planned.target.protocol.id();
+    // The proxy's own waits that the probe waited out in full (it waits no longer than 20 s).
+    let (limits, waits) = (&planned.limits, &planned.waits);
+    let connect = waits.connect.as_ref().filter(|w| limits.connect > w.duration);
+    let answer = waits.answer.as_ref().filter(|w| limits.answer > w.duration);
+    let late = |ms: u64| answer.is_some_and(|w| u128::from(ms) > w.duration.as_millis());
+    let timed_out = |phase: &str, by: &str| UpstreamState::TimedOut {
+        phase: phase.to_owned(),
+        limit: by.to_owned(),
+    };
     match probe {
         Contact::Answered { answer, ms } if http_status(&answer).is_some_and(|s| s >= 500) => {
             (UpstreamState::Erroring { answer }, Some(ms))
+        }
+        // An answer later than the proxy waits is no answer to the proxy.
+        Contact::Answered { ms, .. } if late(ms) => {
+            (timed_out("answer", answer.map_or("", |w| w.by.as_str())), Some(ms))
         }
         Contact::Answered { answer, ms } if ms > SLOW_MS => {
             (UpstreamState::Slow { answer }, Some(ms))
@@ -78,9 +94,17 @@ pub(super) fn outcome(planned: &Planned, probe: Contact) -> (UpstreamState, Opti
             );
             (UpstreamState::Unseen { reason, instead: SUDO_CHECK.to_owned() }, None)
         }
-        Contact::Unresolved { detail } => (UpstreamState::Misconfigured { detail }, None),
+        Contact::Unresolved { detail } => (UpstreamState::Unresolved { detail }, None),
+        Contact::TlsFailed { detail } => (UpstreamState::TlsFailed { detail }, None),
         Contact::ConnectTimeout => {
-            (UpstreamState::NoAnswer, Some(probe::CONNECT_LIMIT.as_millis() as u64))
+            let ms = Some(limits.connect.as_millis() as u64);
+            match connect {
+                Some(w) => (timed_out("connect", &w.by), ms),
+                None => (UpstreamState::NoAnswer, ms),
+            }
+        }
+        Contact::NoAnswer { after_ms } if answer.is_some() => {
+            (timed_out("answer", answer.map_or("", |w| w.by.as_str())), Some(after_ms))
         }
         Contact::NoAnswer { after_ms } => (UpstreamState::NoAnswer, Some(after_ms)),
         Contact::WrongProtocol { detail } => (
@@ -151,11 +175,26 @@ pub(super) fn refine(gathered: &Gathered, results: &mut [UpstreamResult], notes:
         if !listens.is_empty() {
             result.outcome =
                 UpstreamState::PointsElsewhere { runtime: runtime.to_owned(), listens };
-        } else if runtime == "php-fpm" && !runs {
-            notes.extend(pool_addresses(&gathered.fpm).into_iter().map(|(pool, listen, at)| {
-                format!("PHP-FPM pool {pool} would listen at {listen} ({at})")
-            }));
+        } else if runtime == "php-fpm" {
+            notes.extend(pool_notes(&gathered.fpm, &result.target.address, runs));
         }
+    }
+}
+
+/// For a FastCGI target nothing listens at: the pools' own addresses when none is configured
+/// there (the proxy and PHP-FPM disagree), else that its pool's PHP-FPM is not running.
+fn pool_notes(fpm: &[FpmConfig], address: &Address, runs: bool) -> Vec<String> {
+    match pool_of(fpm, address) {
+        None => pool_addresses(fpm)
+            .into_iter()
+            .map(|(pool, listen, at)| {
+                format!("no PHP-FPM pool is configured at {address}: pool {pool} would listen at {listen} ({at})")
+            })
+            .collect(),
+        Some(pool) if !runs => {
+            vec![format!("PHP-FPM pool {pool} would listen at {address}, but PHP-FPM is not running")]
+        }
+        Some(_) => Vec::new(),
     }
 }
 
@@ -171,6 +210,26 @@ pub(super) fn near(target: &Address, listener: &Listener) -> bool {
         }
         _ => false,
     }
+}
+
+/// The PHP-FPM pool that listens at `address` by its config: `www (pool.d/www.conf:4)`.
+pub(super) fn pool_of(fpm: &[FpmConfig], address: &Address) -> Option<String> {
+    let listens_here = |listen: &str| match address {
+        Address::Unix { path } => Path::new(listen) == path,
+        Address::Tcp { host, port } => {
+            let (pool_host, pool_port) = listen.rsplit_once(':').unwrap_or(("", listen));
+            pool_port.parse::<u16>().ok() == Some(*port)
+                && (pool_host.is_empty()
+                    || pool_host == "0.0.0.0"
+                    || pool_host == "[::]"
+                    || resolve_local(pool_host) == resolve_local(host))
+        }
+        Address::Dynamic { .. } => false,
+    };
+    pool_addresses(fpm)
+        .into_iter()
+        .find(|(_, listen, _)| listens_here(listen))
+        .map(|(pool, _, at)| format!("{pool} ({at})"))
 }
 
 pub(super) fn pool_addresses(fpm: &[FpmConfig]) -> Vec<(String, String, Location)> {
@@ -195,6 +254,7 @@ mod tests {
             at: Location::new(Path::new("/x"), 1),
             member_at: None,
             standby: false,
+            settings: Vec::new(),
         };
         assert_eq!(
             expected_runtime(&t(

@@ -1,19 +1,61 @@
-//! Asking an upstream whether it answers, the way its proxy would: an HTTP/1.0 `GET /` for HTTP
-//! upstreams, a FastCGI `FCGI_GET_VALUES` record for FastCGI (PHP-FPM answers it without running
-//! any PHP), a bare connect for the rest. Every step is bounded in time and in bytes read.
+//! Asking an upstream whether it answers, the way its proxy would: an HTTP/1.0 `GET` of the
+//! incident's path for HTTP upstreams (after a TLS handshake for HTTPS ones, as the proxy makes
+//! it), a FastCGI `FCGI_GET_VALUES` record for FastCGI (PHP-FPM answers it without running any
+//! PHP), a bare connect for the rest. Every step is bounded in time — never longer than the
+//! proxy in front of it waits — and in bytes read. A host name from a variable is resolved with
+//! the proxy's own resolver.
 
 use std::io;
+use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 
+use super::resolve::{self, ProxyResolver};
+use crate::checks::tls;
 use crate::contract::evidence::web::{Address, Protocol};
 use crate::sanitize;
 
+/// The longest connect attempt: a proxy that waits longer would time out the same way.
 pub const CONNECT_LIMIT: Duration = Duration::from_secs(2);
-pub const ANSWER_LIMIT: Duration = Duration::from_secs(5);
+/// The longest wait for an answer when the proxy's own timeout is longer, or unknown.
+pub const ANSWER_LIMIT: Duration = Duration::from_secs(20);
+/// Added to the proxy's own timeout, so an answer the proxy would just get is seen too.
+pub const MARGIN: Duration = Duration::from_millis(250);
+
+/// How long one probe may take: no longer than the proxy waits, and never unbounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub connect: Duration,
+    pub answer: Duration,
+}
+
+impl Limits {
+    /// The limits for a proxy that waits `connect` and `answer` (when its config says).
+    pub fn within(connect: Option<Duration>, answer: Option<Duration>) -> Limits {
+        Limits {
+            connect: connect.map_or(CONNECT_LIMIT, |c| (c + MARGIN).min(CONNECT_LIMIT)),
+            answer: answer.map_or(ANSWER_LIMIT, |a| (a + MARGIN).min(ANSWER_LIMIT)),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { connect: CONNECT_LIMIT, answer: ANSWER_LIMIT }
+    }
+}
+
+/// What to ask: the Host header and path an HTTP upstream gets (the incident's own request).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ask {
+    pub host: String,
+    pub path: String,
+}
 const MAX_ANSWER_BYTES: usize = 4096;
 
 /// How a probe ended.
@@ -44,6 +86,10 @@ pub enum Contact {
     WrongProtocol {
         detail: String,
     },
+    /// Connected, but the TLS handshake failed.
+    TlsFailed {
+        detail: String,
+    },
     /// Connected, and it closed or reset without answering.
     Closed {
         detail: String,
@@ -53,16 +99,28 @@ pub enum Contact {
     },
 }
 
-/// Probes `address` in `protocol`; `host` is the Host header for HTTP.
-pub async fn probe(protocol: Protocol, address: &Address, host: &str) -> Contact {
+/// Probes `address` in `protocol`, asking an HTTP upstream for `ask`; a host name is resolved
+/// with `resolver` (the proxy's own) when it has one.
+pub async fn probe(
+    protocol: Protocol,
+    address: &Address,
+    ask: &Ask,
+    limits: Limits,
+    resolver: Option<&ProxyResolver>,
+) -> Contact {
     let started = Instant::now();
     match address {
-        Address::Tcp { host: name, port } => match connect_tcp(name, *port).await {
-            Ok(stream) => exchange(stream, protocol, host, started).await,
-            Err(probe) => probe,
-        },
-        Address::Unix { path } => match connect_unix(path).await {
-            Ok(stream) => exchange(stream, protocol, host, started).await,
+        Address::Tcp { host: name, port } => {
+            match connect_tcp(name, *port, limits.connect, resolver).await {
+                Ok(stream) if protocol == Protocol::Https => {
+                    tls_exchange(stream, name, ask, started, limits.answer).await
+                }
+                Ok(stream) => exchange(stream, protocol, ask, started, limits.answer).await,
+                Err(probe) => probe,
+            }
+        }
+        Address::Unix { path } => match connect_unix(path, limits.connect).await {
+            Ok(stream) => exchange(stream, protocol, ask, started, limits.answer).await,
             Err(probe) => probe,
         },
         Address::Dynamic { text } => {
@@ -71,31 +129,44 @@ pub async fn probe(protocol: Protocol, address: &Address, host: &str) -> Contact
     }
 }
 
-async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, Contact> {
-    let resolved = tokio::time::timeout(CONNECT_LIMIT, tokio::net::lookup_host((host, port))).await;
-    let addrs: Vec<_> = match resolved {
-        Ok(Ok(addrs)) => addrs.collect(),
-        Ok(Err(e)) => {
-            return Err(Contact::Unresolved { detail: format!("{host} does not resolve: {e}") });
+async fn connect_tcp(
+    host: &str,
+    port: u16,
+    limit: Duration,
+    resolver: Option<&ProxyResolver>,
+) -> Result<TcpStream, Contact> {
+    let addrs = match resolver {
+        Some(resolver) if host.parse::<std::net::IpAddr>().is_err() => {
+            let ips = resolve::lookup(host, resolver, resolver.timeout.min(CONNECT_LIMIT))
+                .await
+                .map_err(|detail| Contact::Unresolved { detail })?;
+            ips.into_iter().map(|ip| SocketAddr::new(ip, port)).collect()
         }
-        Err(_) => {
-            return Err(Contact::Unresolved {
-                detail: format!("resolving {host} took more than {} s", CONNECT_LIMIT.as_secs()),
-            });
-        }
+        _ => system_lookup(host, port).await?,
     };
     let Some(addr) = addrs.first() else {
         return Err(Contact::Unresolved { detail: format!("{host} has no address") });
     };
-    match tokio::time::timeout(CONNECT_LIMIT, TcpStream::connect(addr)).await {
+    match tokio::time::timeout(limit, TcpStream::connect(addr)).await {
         Ok(Ok(stream)) => Ok(stream),
         Ok(Err(e)) => Err(connect_error(&e)),
         Err(_) => Err(Contact::ConnectTimeout),
     }
 }
 
-async fn connect_unix(path: &Path) -> Result<UnixStream, Contact> {
-    match tokio::time::timeout(CONNECT_LIMIT, UnixStream::connect(path)).await {
+/// The system's resolver, as a proxy that resolved the name at start-up used it.
+async fn system_lookup(host: &str, port: u16) -> Result<Vec<SocketAddr>, Contact> {
+    match tokio::time::timeout(CONNECT_LIMIT, tokio::net::lookup_host((host, port))).await {
+        Ok(Ok(addrs)) => Ok(addrs.collect()),
+        Ok(Err(e)) => Err(Contact::Unresolved { detail: format!("{host} does not resolve: {e}") }),
+        Err(_) => Err(Contact::Unresolved {
+            detail: format!("resolving {host} took more than {} s", CONNECT_LIMIT.as_secs()),
+        }),
+    }
+}
+
+async fn connect_unix(path: &Path, limit: Duration) -> Result<UnixStream, Contact> {
+    match tokio::time::timeout(limit, UnixStream::connect(path)).await {
         Ok(Ok(stream)) => Ok(stream),
         Ok(Err(e)) => Err(connect_error(&e)),
         Err(_) => Err(Contact::ConnectTimeout),
@@ -111,14 +182,55 @@ fn connect_error(e: &io::Error) -> Contact {
     }
 }
 
+/// The TLS handshake the proxy would make (any certificate accepted: this asks whether the
+/// upstream speaks TLS, not whether its certificate is good), then the HTTP exchange.
+async fn tls_exchange(
+    stream: TcpStream,
+    name: &str,
+    ask: &Ask,
+    started: Instant,
+    limit: Duration,
+) -> Contact {
+    let config = match tls::client_config(&tls::Capture::default(), true, None) {
+        Ok(mut config) => {
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            config
+        }
+        Err(e) => return Contact::Failed { detail: e.to_string() },
+    };
+    let server_name = ServerName::try_from(name.to_owned())
+        .unwrap_or(ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    match tokio::time::timeout(limit, connector.connect(server_name, stream)).await {
+        Err(_) => Contact::NoAnswer { after_ms: millis(started) },
+        Ok(Err(e)) => Contact::TlsFailed { detail: tls_words(&e) },
+        Ok(Ok(tls)) => exchange(tls, Protocol::Http, ask, started, limit).await,
+    }
+}
+
+/// A failed handshake in words: a plain-HTTP port answers bytes that are no TLS record.
+fn tls_words(error: &io::Error) -> String {
+    let text = error.to_string();
+    if text.contains("InvalidContentType") || text.contains("corrupt message") {
+        "does not speak TLS: it answered with something that is not a TLS record (a plain-HTTP port; nginx logs `wrong version number`)".to_owned()
+    } else if error.kind() == io::ErrorKind::UnexpectedEof
+        || error.kind() == io::ErrorKind::ConnectionReset
+    {
+        "closed the connection during the TLS handshake".to_owned()
+    } else {
+        format!("the TLS handshake failed: {}", sanitize::line(&text))
+    }
+}
+
 async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     protocol: Protocol,
-    host: &str,
+    ask: &Ask,
     started: Instant,
+    limit: Duration,
 ) -> Contact {
     let request = match protocol {
-        Protocol::Http => http_request(host),
+        Protocol::Http | Protocol::Https => http_request(ask),
         Protocol::FastCgi => get_values_request(),
         _ => {
             return Contact::Answered {
@@ -127,7 +239,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
             };
         }
     };
-    let reply = tokio::time::timeout(ANSWER_LIMIT, async {
+    let reply = tokio::time::timeout(limit, async {
         stream.write_all(&request).await?;
         read_some(&mut stream, protocol).await
     })
@@ -175,8 +287,19 @@ fn millis(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
-fn http_request(host: &str) -> Vec<u8> {
-    format!("GET / HTTP/1.0\r\nHost: {host}\r\nUser-Agent: triage (read-only upstream check)\r\nAccept: */*\r\nConnection: close\r\n\r\n").into_bytes()
+/// The agent an access log shows for it: `triage/…` like the public probe, so neither counts
+/// as the incident's own traffic.
+const USER_AGENT: &str =
+    concat!("triage/", env!("CARGO_PKG_VERSION"), " (read-only upstream check)");
+
+fn http_request(ask: &Ask) -> Vec<u8> {
+    let path = if ask.path.starts_with('/') && !ask.path.contains(['\r', '\n', ' ']) {
+        ask.path.as_str()
+    } else {
+        "/"
+    };
+    let host = ask.host.replace(['\r', '\n'], "");
+    format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: {USER_AGENT}\r\nAccept: */*\r\nConnection: close\r\n\r\n").into_bytes()
 }
 
 fn http_answer(bytes: &[u8], ms: u64) -> Contact {
@@ -277,6 +400,10 @@ fn name_values(mut body: &[u8]) -> Vec<String> {
 mod tests {
     use super::*;
 
+    fn ask() -> Ask {
+        Ask { host: "x".to_owned(), path: "/".to_owned() }
+    }
+
     #[test]
     fn get_values_records_are_well_formed() {
         let r = get_values_request();
@@ -311,11 +438,49 @@ mod tests {
         });
         let address = Address::Tcp { host: "127.0.0.1".into(), port };
         assert!(
-            matches!(probe(Protocol::Http, &address, "x").await, Contact::Answered { answer, .. } if answer == "HTTP/1.1 503 Service Unavailable")
+            matches!(probe(Protocol::Http, &address, &ask(), Limits::default(), None).await, Contact::Answered { answer, .. } if answer == "HTTP/1.1 503 Service Unavailable")
         );
         server.await.unwrap();
-        assert_eq!(probe(Protocol::Http, &address, "x").await, Contact::Refused);
+        assert_eq!(
+            probe(Protocol::Http, &address, &ask(), Limits::default(), None).await,
+            Contact::Refused
+        );
         let missing = Address::Unix { path: "/nonexistent/triage.sock".into() };
-        assert_eq!(probe(Protocol::FastCgi, &missing, "x").await, Contact::Missing);
+        assert_eq!(
+            probe(Protocol::FastCgi, &missing, &ask(), Limits::default(), None).await,
+            Contact::Missing
+        );
+    }
+
+    #[tokio::test]
+    async fn https_to_a_plain_http_port_fails_the_handshake_and_a_slow_answer_times_out() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = [0u8; 512];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
+            }
+        });
+        let address = Address::Tcp { host: "127.0.0.1".into(), port };
+        let contact = probe(Protocol::Https, &address, &ask(), Limits::default(), None).await;
+        assert!(
+            matches!(&contact, Contact::TlsFailed { detail } if detail.contains("does not speak TLS")),
+            "{contact:?}"
+        );
+        let quiet = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let quiet_port = quiet.local_addr().unwrap().port();
+        let _held = tokio::spawn(async move {
+            let _kept = quiet.accept().await;
+            std::future::pending::<()>().await;
+        });
+        let limits = Limits::within(None, Some(Duration::from_millis(300)));
+        let address = Address::Tcp { host: "127.0.0.1".into(), port: quiet_port };
+        let contact = probe(Protocol::Http, &address, &ask(), limits, None).await;
+        assert!(
+            matches!(contact, Contact::NoAnswer { after_ms } if (300..2000).contains(&after_ms)),
+            "{contact:?}"
+        );
     }
 }

@@ -50,7 +50,7 @@ pub fn report(upstreams: &Upstreams) -> CheckReport {
         .with_evidence(Evidence::Upstreams(Box::new(upstreams.clone())))
 }
 
-pub(super) fn facts(u: &Upstreams) -> Facts {
+pub fn facts(u: &Upstreams) -> Facts {
     let mut facts = Facts::new();
     let live = || u.results.iter().filter(|r| !r.target.standby);
     let list = |f: &dyn Fn(&UpstreamResult) -> Option<String>| -> Vec<String> {
@@ -81,9 +81,52 @@ pub(super) fn facts(u: &Upstreams) -> Facts {
                 .then(|| format!("{} ({} ms)", addr(r), r.ms.unwrap_or(0)))
         }),
     );
+    failure_facts(u, &mut facts);
+    summary_facts(u, &mut facts);
+    facts
+}
+
+/// The targets that answered badly or not at all, each with what was wrong.
+fn failure_facts(u: &Upstreams, facts: &mut Facts) {
+    let live = || u.results.iter().filter(|r| !r.target.standby);
+    let list = |f: &dyn Fn(&UpstreamResult) -> Option<String>| -> Vec<String> {
+        live().filter_map(f).take(20).collect()
+    };
+    let addr = |r: &UpstreamResult| r.target.address.to_string();
     facts.set(
         "upstream.no_answer",
-        list(&|r| matches!(r.outcome, UpstreamState::NoAnswer).then(|| addr(r))),
+        list(&|r| {
+            let answer_timeout =
+                matches!(&r.outcome, UpstreamState::TimedOut { phase, .. } if phase == "answer");
+            (matches!(r.outcome, UpstreamState::NoAnswer) || answer_timeout).then(|| addr(r))
+        }),
+    );
+    facts.set(
+        "upstream.timed_out",
+        list(&|r| match &r.outcome {
+            UpstreamState::TimedOut { phase, limit } => {
+                Some(format!("{} ({phase} timed out after {limit})", addr(r)))
+            }
+            _ => None,
+        }),
+    );
+    facts.set(
+        "upstream.unresolved",
+        list(&|r| match &r.outcome {
+            UpstreamState::Unresolved { detail } => {
+                Some(format!("{}: {detail} ({})", r.target.directive, r.target.address_at()))
+            }
+            _ => None,
+        }),
+    );
+    facts.set(
+        "upstream.tls_failed",
+        list(&|r| match &r.outcome {
+            UpstreamState::TlsFailed { detail } => {
+                Some(format!("{}: {detail} ({})", r.target.directive, r.target.address_at()))
+            }
+            _ => None,
+        }),
     );
     facts.set(
         "upstream.closed",
@@ -99,9 +142,14 @@ pub(super) fn facts(u: &Upstreams) -> Facts {
     facts.set(
         "upstream.misconfigured",
         list(&|r| match &r.outcome {
-            UpstreamState::Misconfigured { detail } => {
+            UpstreamState::Misconfigured { detail } | UpstreamState::Unresolved { detail } => {
                 Some(format!("{}: {detail} ({})", r.target.directive, r.target.address_at()))
             }
+            UpstreamState::TlsFailed { detail } => Some(format!(
+                "{}: the proxy speaks TLS to it, but it {detail} ({})",
+                r.target.directive,
+                r.target.address_at()
+            )),
             _ => None,
         }),
     );
@@ -117,8 +165,6 @@ pub(super) fn facts(u: &Upstreams) -> Facts {
             _ => None,
         }),
     );
-    summary_facts(u, &mut facts);
-    facts
 }
 
 /// The counts, the runtimes implied, the first problem and the configs.
@@ -162,10 +208,40 @@ pub(super) fn summary_facts(u: &Upstreams, facts: &mut Facts) {
         "upstream.configs",
         u.configs.iter().map(|c| c.main.to_string_lossy().into_owned()).collect::<Vec<_>>(),
     );
+    facts.set("upstream.pools", pool_facts(u));
     facts.set(
         "upstream.unseen",
         u.unseen.iter().map(|x| x.what.clone()).take(20).collect::<Vec<_>>(),
     );
+}
+
+/// The pools behind the targets: `pool www (www.conf:4): request_terminate_timeout = 1s
+/// (www.conf:9), memory_limit = 16M (www.conf:11)`.
+fn pool_facts(u: &Upstreams) -> Vec<String> {
+    let used: Vec<&str> = u.results.iter().filter_map(|r| r.pool.as_deref()).collect();
+    u.fpm
+        .iter()
+        .flat_map(|c| c.pools.iter())
+        .filter_map(|pool| {
+            let at = pool.at.as_ref()?;
+            let label = format!("{} ({at})", pool.name);
+            used.iter().any(|u| u.starts_with(&format!("{} (", pool.name))).then_some(())?;
+            let limits: Vec<String> = pool
+                .limits
+                .iter()
+                .map(|l| format!("{} = {} ({})", l.name, l.value, l.at))
+                .collect();
+            Some(format!(
+                "pool {label}: {}",
+                if limits.is_empty() {
+                    "no request limits set".to_owned()
+                } else {
+                    limits.join(", ")
+                }
+            ))
+        })
+        .take(20)
+        .collect()
 }
 
 /// One line per target, then the configs, the notes and what could not be seen.
@@ -217,11 +293,15 @@ pub(super) fn result_line(r: &UpstreamResult) -> String {
         }
         UpstreamState::Permission { detail }
         | UpstreamState::Closed { detail }
-        | UpstreamState::Misconfigured { detail } => detail.clone(),
-        UpstreamState::NoAnswer => format!(
-            "accepted the connection but did not answer within {} s",
-            probe::ANSWER_LIMIT.as_secs()
-        ),
+        | UpstreamState::Misconfigured { detail }
+        | UpstreamState::Unresolved { detail } => detail.clone(),
+        UpstreamState::NoAnswer => no_answer(r),
+        UpstreamState::TimedOut { phase, limit } => {
+            format!("the {phase} took longer than the proxy waits: {limit}")
+        }
+        UpstreamState::TlsFailed { detail } => {
+            format!("the proxy speaks TLS to it, but it {detail}")
+        }
         UpstreamState::PointsElsewhere { runtime, listens } => {
             format!("{runtime} runs but listens at {}", listens.join(", "))
         }
@@ -231,6 +311,9 @@ pub(super) fn result_line(r: &UpstreamResult) -> String {
         }
     };
     line.push_str(&format!(": {what}"));
+    if let Some(pool) = &r.pool {
+        line.push_str(&format!(" (PHP-FPM pool {pool})"));
+    }
     if let Some(holder) = &r.held_by {
         line.push_str(&format!(" [{holder}]"));
     }
@@ -239,4 +322,18 @@ pub(super) fn result_line(r: &UpstreamResult) -> String {
         line.push_str(&format!("; also at {}", more.join(", ")));
     }
     line
+}
+
+/// A target that did not answer in time, with how long the proxy itself waits.
+fn no_answer(r: &UpstreamResult) -> String {
+    let secs = |ms: u64| format!("{:.1} s", ms as f64 / 1000.0);
+    let waited = r.waited_ms.unwrap_or(probe::ANSWER_LIMIT.as_millis() as u64);
+    match r.timeout_ms {
+        Some(t) => format!(
+            "accepted the connection but did not answer within {} (the proxy waits {})",
+            secs(waited),
+            secs(t)
+        ),
+        None => format!("accepted the connection but did not answer within {}", secs(waited)),
+    }
 }

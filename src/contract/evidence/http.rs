@@ -25,7 +25,7 @@ impl HttpEvidence {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProbeFailure {
     /// dns, refused, unreachable, timeout, tls, reset, invalid_response, redirect_loop,
-    /// too_many_redirects.
+    /// too_many_redirects, internal_redirect (not followed), unsupported_scheme.
     pub kind: String,
     /// One sentence, sanitised.
     pub message: String,

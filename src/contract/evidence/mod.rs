@@ -11,6 +11,7 @@ pub mod http;
 pub mod logs;
 pub mod origin;
 pub mod resources;
+pub mod security;
 pub mod stack;
 pub mod tls;
 pub mod upstreams;
@@ -43,4 +44,6 @@ pub enum Evidence {
     Database(Box<database::DatabaseEvidence>),
     /// The `recent_changes` check: changes newest first.
     Changes(Box<changes::ChangesEvidence>),
+    /// The `security` check: SELinux, its denials, the connection-tracking table.
+    Security(Box<security::SecurityEvidence>),
 }

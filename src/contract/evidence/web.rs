@@ -35,6 +35,10 @@ pub enum ServerKind {
     Nginx,
     Apache,
     Haproxy,
+    Varnish,
+    Caddy,
+    Traefik,
+    Envoy,
 }
 
 impl ServerKind {
@@ -43,14 +47,27 @@ impl ServerKind {
             ServerKind::Nginx => "nginx",
             ServerKind::Apache => "apache",
             ServerKind::Haproxy => "haproxy",
+            ServerKind::Varnish => "varnish",
+            ServerKind::Caddy => "caddy",
+            ServerKind::Traefik => "traefik",
+            ServerKind::Envoy => "envoy",
         }
     }
 
     /// Guesses the server from a config file's name (for `--config`-style parameters).
     pub fn guess(path: &Path) -> ServerKind {
         let name = path.to_string_lossy().to_ascii_lowercase();
-        if name.contains("haproxy") || Path::new(&name).extension().is_some_and(|e| e == "cfg") {
+        let extension = Path::new(&name).extension().and_then(|e| e.to_str()).unwrap_or_default();
+        if name.contains("haproxy") || extension == "cfg" {
             ServerKind::Haproxy
+        } else if extension == "vcl" || name.contains("varnish") {
+            ServerKind::Varnish
+        } else if name.contains("caddy") {
+            ServerKind::Caddy
+        } else if name.contains("traefik") {
+            ServerKind::Traefik
+        } else if name.contains("envoy") {
+            ServerKind::Envoy
         } else if name.contains("apache") || name.contains("httpd") {
             ServerKind::Apache
         } else {
@@ -136,6 +153,12 @@ pub struct Upstream {
     pub member_at: Option<Location>,
     /// Marked `down`, `disabled` or `backup`: not expected to take traffic.
     pub standby: bool,
+    /// The settings that govern this upstream where the config sets them per target — its
+    /// timeouts (an nginx location's, a Varnish backend's, a Caddy transport's), nginx's
+    /// `resolver` and the `set $var` a variable address takes — innermost last. Where empty,
+    /// the site's timeouts apply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settings: Vec<Setting>,
 }
 
 impl Upstream {
@@ -177,6 +200,25 @@ pub enum LogKind {
     Haproxy,
     PhpFpmError,
     PhpFpmSlow,
+    /// PHP's own error_log (a pool's `php_admin_value[error_log]`, php.ini's `error_log`).
+    PhpError,
+    /// `varnishncsa -w FILE`: Varnish's access log.
+    VarnishNcsa,
+    /// Caddy's JSON logs (the default logger with `http.log.error`, and a site's access log).
+    CaddyJson,
+    TraefikLog,
+    TraefikAccess,
+    EnvoyAccess,
+    /// An app runtime's own log (gunicorn `--error-logfile`, uWSGI `--logto`, a unit's
+    /// `StandardError=append:`).
+    RuntimeLog,
+}
+
+impl LogKind {
+    /// A log of requests (one line each), as opposed to a log of errors.
+    pub fn is_access(self) -> bool {
+        matches!(self, LogKind::NginxAccess | LogKind::ApacheAccess)
+    }
 }
 
 /// A log file the configs write to.
@@ -221,6 +263,14 @@ impl Site {
             && (by_ip
                 || self.names.is_empty()
                 || self.names.iter().any(|n| n == "_" || name_matches(n, &host)))
+    }
+}
+
+impl Site {
+    /// Whether one of its `listen`s is on this port (none means 80).
+    pub fn listens_on(&self, port: u16) -> bool {
+        self.listen.is_empty() && port == 80
+            || self.listen.iter().any(|l| listen_port(l) == Some(port))
     }
 }
 
@@ -300,7 +350,11 @@ impl UnreadableConfig {
         let instead = match server {
             ServerKind::Nginx => "sudo nginx -T",
             ServerKind::Apache => "sudo apachectl -S",
-            ServerKind::Haproxy => SUDO_STACK,
+            ServerKind::Haproxy
+            | ServerKind::Varnish
+            | ServerKind::Caddy
+            | ServerKind::Traefik
+            | ServerKind::Envoy => SUDO_STACK,
         };
         self.unseen_with(instead)
     }
@@ -325,11 +379,25 @@ pub struct Pool {
     /// static, dynamic or ondemand
     pub pm: Option<String>,
     pub max_children: Option<Setting>,
+    /// The limits that end a request: `request_terminate_timeout`, `request_slowlog_timeout`,
+    /// and the pool's `php_value`/`php_admin_value` `memory_limit` and `max_execution_time`;
+    /// also `catch_workers_output`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<Setting>,
+    /// The `env[…]` lines that locate the app's database (`DB_HOST`, `DB_PORT`, `DB_SOCKET`,
+    /// `DB_CONNECTION`, `DATABASE_URL` without its user and password). Nothing else is kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<Setting>,
 }
 
 impl Pool {
     pub fn max_children(&self) -> Option<u32> {
         self.max_children.as_ref().and_then(|s| s.value.parse().ok())
+    }
+
+    /// The pool's limit of this name (`request_terminate_timeout`, `memory_limit`).
+    pub fn limit(&self, name: &str) -> Option<&Setting> {
+        self.limits.iter().rev().find(|s| s.name == name)
     }
 }
 

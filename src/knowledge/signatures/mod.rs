@@ -5,6 +5,7 @@
 //! a line holding one of its literals needs it, so start-up does not grow with the table. It
 //! only loads, checks and classifies one line; reading logs is `checks::logs`.
 
+mod fields;
 pub mod literals;
 mod verify;
 
@@ -14,9 +15,11 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 use regex::bytes::Regex;
 use serde::Deserialize;
 
+pub use self::fields::FieldRule;
+use self::fields::RawField;
 use self::literals::Analysis;
-use self::verify::{Seen, Verify};
 pub use self::literals::{MIN_LITERAL, literal_options, required_literals};
+use self::verify::{Seen, Verify};
 use crate::layer::Layer;
 use crate::yaml::{self, At, Level, LoadFailure, Pos, Problem, SourceError, Text};
 
@@ -41,6 +44,8 @@ pub struct Signature {
 pub struct Signatures {
     /// In precedence order: a line counts for the first signature that matches it.
     pub list: Vec<Signature>,
+    /// Applied to matching lines only, in table order; the first rule to find a name wins.
+    pub fields: Vec<FieldRule>,
     /// The literals every match contains, for all signatures; a line without one of them
     /// matches no signature. Leftmost-first, so Aho-Corasick searches whole blocks with SIMD
     /// (Teddy); and since no literal contains another, at most one starts at any byte.
@@ -75,6 +80,16 @@ impl Signatures {
                 errors.push(SourceError::at(origin, text, pos.line, pos.column, message));
             }));
         }
+        let full = checks == Checks::Full;
+        let fields: Vec<FieldRule> = raw
+            .fields
+            .iter()
+            .filter_map(|f| {
+                fields::field_rule(f, full, &mut |pos, message| {
+                    errors.push(SourceError::at(origin, text, pos.line, pos.column, message));
+                })
+            })
+            .collect();
         if !errors.is_empty() {
             errors.sort_by_key(|e| (e.line, e.column));
             return Err(invalid(errors));
@@ -93,7 +108,7 @@ impl Signatures {
                 invalid(vec![SourceError::whole_file(origin, message)])
             })?;
         let verify = Verify::new(&selection, plain);
-        Ok(Signatures { list, prefilter, verify })
+        Ok(Signatures { list, fields, prefilter, verify })
     }
 
     /// The first signature (in table order) that matches `line`, by index into `list`.
@@ -127,6 +142,11 @@ impl Signatures {
         }
     }
 
+    /// The fields a matching line carries, each name once.
+    pub fn fields_of(&self, line: &[u8]) -> Vec<(String, String)> {
+        fields::fields_of(&self.fields, line)
+    }
+
     pub fn get(&self, id: &str) -> Option<&Signature> {
         self.list.iter().find(|s| s.id == id)
     }
@@ -148,6 +168,8 @@ fn invalid(errors: Vec<SourceError>) -> LoadFailure {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTable {
+    #[serde(default)]
+    fields: Vec<RawField>,
     signatures: Vec<RawSignature>,
 }
 

@@ -75,11 +75,13 @@ impl Verify {
     }
 
     /// For each prefilter literal, the signatures it may belong to.
+    #[cfg(test)]
     pub(super) fn signatures_by_literal(&self) -> Vec<Vec<usize>> {
         self.by_literal.iter().map(|c| c.iter().map(|c| c.signature).collect()).collect()
     }
 
     /// Whether any pattern has been compiled yet.
+    #[cfg(test)]
     pub(super) fn compiled_any(&self) -> bool {
         self.regexes.iter().any(|r| r.get().is_some())
     }

@@ -46,14 +46,22 @@ pub(super) fn targets(r: &mut Report, raw: &RawRunbook) {
     }
     for edge in raw.steps.value.iter().flat_map(edges) {
         if let Some(next) = edge.next.filter(|n| !steps.contains(n.value.as_str())) {
-            let hint = target_hint(&next.value, &steps, &ends, "step");
+            let hint = if r.is_full() {
+                String::new()
+            } else {
+                target_hint(&next.value, &steps, &ends, "step")
+            };
             r.error(
                 next.pos,
                 format!("{} leads to step `{}`, which does not exist{hint}", edge.what, next.value),
             );
         }
         if let Some(end) = edge.outcome.filter(|o| !ends.contains(o.value.as_str())) {
-            let hint = target_hint(&end.value, &ends, &steps, "outcome");
+            let hint = if r.is_full() {
+                String::new()
+            } else {
+                target_hint(&end.value, &ends, &steps, "outcome")
+            };
             r.error(
                 end.pos,
                 format!(

@@ -5,6 +5,7 @@
 mod commands;
 mod conditions;
 mod flow;
+mod shell;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -13,21 +14,31 @@ use self::conditions::{checks, choice_conditions, condition, fact_spec};
 use self::flow::{flow, targets};
 use crate::runbook::raw::{
     RawCondition, RawInputKind, RawOutcomeKind, RawQuestion, RawQuestionKind, RawRunbook, RawStep,
-    TextUse,
+    RawStepKind, TextUse,
 };
 use crate::runbook::template;
-use crate::yaml::{At, Level, Pos, Problem, SourceError, Text};
+use crate::yaml::{At, Level, MAX_PROBLEMS, Pos, Problem, SourceError, Text};
+
+/// Longest word that gets a "did you mean" hint.
+const MAX_HINT_CHARS: usize = 64;
+/// Most candidates a hint compares a word with.
+const MAX_HINT_CANDIDATES: usize = 1000;
 
 /// Runs every rule and returns all problems in source order.
 pub(crate) fn validate(origin: &str, text: &str, raw: &RawRunbook) -> Vec<Problem> {
-    let mut r = Report { origin, text, problems: Vec::new() };
+    let mut r = Report::new(origin, text);
     ids(&mut r, raw);
     inputs(&mut r, raw);
     statuses(&mut r, raw);
+    for input in raw.inputs.iter().filter_map(|i| i.from.as_ref()) {
+        fact_spec(&mut r, input);
+    }
     for step in &raw.steps.value {
         questions(&mut r, step);
         checks(&mut r, step);
         records(&mut r, step);
+        made(&mut r, step);
+        repeat(&mut r, step);
         for cmd in step.commands.iter().chain(step.fixes.iter().flat_map(|f| &f.commands)) {
             command(&mut r, cmd);
         }
@@ -36,8 +47,7 @@ pub(crate) fn validate(origin: &str, text: &str, raw: &RawRunbook) -> Vec<Proble
     targets(&mut r, raw);
     flow(&mut r, raw);
     variables(&mut r, raw);
-    r.problems.sort_by_key(|p| (p.error.line, p.error.column));
-    r.problems
+    r.finish()
 }
 
 /// The problems in a list of conditions written in another file of the same grammar (the
@@ -48,23 +58,50 @@ pub(crate) fn condition_problems(
     conditions: &[At<RawCondition>],
     facts: &[&Text],
 ) -> Vec<Problem> {
-    let mut r = Report { origin, text, problems: Vec::new() };
+    let mut r = Report::new(origin, text);
     for cond in conditions {
         condition(&mut r, cond);
     }
     for fact in facts {
         fact_spec(&mut r, fact);
     }
-    r.problems
+    r.finish()
 }
 
+/// The problems found so far, at most [`MAX_PROBLEMS`] of them kept; the rest are counted.
 pub(super) struct Report<'a> {
     origin: &'a str,
     text: &'a str,
     problems: Vec<Problem>,
+    /// Problems past the budget: how many, and the worst level among them.
+    left_out: usize,
+    worst_left_out: Option<Level>,
 }
 
-impl Report<'_> {
+impl<'a> Report<'a> {
+    fn new(origin: &'a str, text: &'a str) -> Self {
+        Report { origin, text, problems: Vec::new(), left_out: 0, worst_left_out: None }
+    }
+
+    /// Whether the budget is spent: rules may skip costly hints and positions then.
+    pub(super) fn is_full(&self) -> bool {
+        self.problems.len() >= MAX_PROBLEMS
+    }
+
+    /// The problems in source order, then one line for those left out.
+    fn finish(mut self) -> Vec<Problem> {
+        self.problems.sort_by_key(|p| (p.error.line, p.error.column));
+        if let Some(level) = self.worst_left_out {
+            let message = format!(
+                "{} more problems not shown (only the first {MAX_PROBLEMS} are); fix these and validate again",
+                self.left_out
+            );
+            let error = SourceError::whole_file(self.origin, message);
+            self.problems.push(Problem { level, error });
+        }
+        self.problems
+    }
+
     pub(super) fn error(&mut self, pos: Pos, message: impl Into<String>) {
         self.push(Level::Error, pos, message.into());
     }
@@ -74,12 +111,20 @@ impl Report<'_> {
     }
 
     pub(super) fn push(&mut self, level: Level, pos: Pos, message: String) {
+        if self.is_full() {
+            self.left_out += 1;
+            self.worst_left_out = self.worst_left_out.max(Some(level));
+            return;
+        }
         let error = SourceError::at(self.origin, self.text, pos.line, pos.column, message);
         self.problems.push(Problem { level, error });
     }
 
     /// The position of `needle` inside the scalar at `at`, or the scalar's own position.
     pub(super) fn inside(&self, at: Pos, needle: &str) -> Pos {
+        if self.is_full() {
+            return at;
+        }
         let Some(start) = at.byte_offset.filter(|&o| o <= self.text.len()) else {
             return at;
         };
@@ -99,14 +144,21 @@ impl Report<'_> {
     }
 }
 
-/// A close spelling among `candidates`, for "did you mean" hints.
+/// A close spelling among `candidates`, for "did you mean" hints. Only short words get one:
+/// the edit distance costs the product of the lengths, and nobody mistypes a 200-character id.
 pub(super) fn closest<'c>(
     word: &str,
     candidates: impl IntoIterator<Item = &'c str>,
 ) -> Option<&'c str> {
-    let limit = (word.chars().count() / 3).clamp(1, 3);
+    let length = word.chars().count();
+    if length > MAX_HINT_CHARS {
+        return None;
+    }
+    let limit = (length / 3).clamp(1, 3);
     candidates
         .into_iter()
+        .take(MAX_HINT_CANDIDATES)
+        .filter(|c| c.len() <= MAX_HINT_CHARS * 4 && c.chars().count().abs_diff(length) <= limit)
         .map(|c| (distance(word, c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
@@ -359,6 +411,44 @@ fn records(r: &mut Report, step: &RawStep) {
     }
 }
 
+/// A choice's `made:` names a fix card of its own step.
+fn made(r: &mut Report, step: &RawStep) {
+    let choices = step.question.value.choices.iter().flat_map(|c| &c.value);
+    for made in choices.filter_map(|c| c.made.as_ref()) {
+        if !step.fixes.iter().any(|f| f.id.value == made.value) {
+            let ids = step.fixes.iter().map(|f| f.id.value.as_str());
+            let hint = did_you_mean(&made.value, ids);
+            r.error(
+                made.pos,
+                format!(
+                    "`made: {}` names no fix card of this step{hint}; it must be the id of one of the step's `fixes`",
+                    made.value
+                ),
+            );
+        }
+    }
+}
+
+/// `watch:` durations read as `10s`, `5m`, `1h` (or hold a placeholder, read at run time).
+fn repeat(r: &mut Report, step: &RawStep) {
+    if step.kind == RawStepKind::Fix && step.fixes.is_empty() {
+        r.error(step.id.pos, "a `kind: fix` step needs at least one fix card under `fixes:`");
+    }
+    let Some(repeat) = &step.watch else { return };
+    for text in [&repeat.value.every, &repeat.value.r#for] {
+        let placeholder = !template::scan(&text.value).is_empty();
+        if !placeholder && crate::text::duration(&text.value).is_none() {
+            r.error(
+                text.pos,
+                format!(
+                    "`{}` is not a duration; expected a number and s, m or h (like `10s`, `5m`)",
+                    text.value
+                ),
+            );
+        }
+    }
+}
+
 fn outcomes(r: &mut Report, raw: &RawRunbook) {
     if raw.steps.value.is_empty() {
         r.error(raw.steps.pos, "a runbook needs at least one step");
@@ -384,9 +474,12 @@ fn variables(r: &mut Report, raw: &RawRunbook) {
     let defaults =
         raw.inputs.iter().filter_map(|i| i.default.as_ref().map(|d| (d, TextUse::Prose)));
     for (text, usage) in raw.texts().into_iter().chain(defaults) {
+        let reparsed =
+            if usage == TextUse::Command { shell::reparsed(&text.value) } else { Vec::new() };
         for p in template::scan(&text.value) {
             let shown = &text.value[p.range.clone()];
             used.insert(p.name.to_owned());
+            let again = reparsed.iter().find(|(range, _)| range.contains(&p.range.start));
             if !declared.contains(&p.name) {
                 let hint = did_you_mean(p.name, declared.iter().copied());
                 let pos = r.inside(text.pos, shown);
@@ -394,6 +487,9 @@ fn variables(r: &mut Report, raw: &RawRunbook) {
                     pos,
                     format!("`{shown}` is not a declared input{hint}; declare it under `inputs:`"),
                 );
+            } else if let Some((_, why)) = again {
+                let pos = r.inside(text.pos, shown);
+                r.error(pos, why.message(shown));
             } else if usage == TextUse::Command
                 && template::inside_quotes(&text.value, p.range.start)
             {

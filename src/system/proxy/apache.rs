@@ -25,12 +25,19 @@ const LIMITS: &[&str] = &[
     "maxconnectionsperchild",
 ];
 
+/// Longest line `${VAR}` expansion may produce. A `Define` chain that doubles at each step
+/// would otherwise grow without bound (ten lines of `${prev}` x16 asked for terabytes).
+pub const MAX_EXPANDED_LINE: usize = 64 * 1024;
+/// Most bytes all `Define`d values may hold together.
+pub const MAX_DEFINED_BYTES: usize = 1024 * 1024;
+
 /// Reads `main` and everything it includes.
 pub fn read(system: &System, main: &Path) -> ProxyConfig {
     let mut config = ProxyConfig::new(ServerKind::Apache, main);
     let mut sources = Sources::new(system);
     let mut walk = Walk {
         config: &mut config,
+        defined_bytes: 0,
         vars: envvars(system),
         server_root: main.parent().unwrap_or(Path::new("/")).to_owned(),
         current: 0,
@@ -65,6 +72,8 @@ fn envvars(system: &System) -> HashMap<String, String> {
 struct Walk<'a> {
     config: &'a mut ProxyConfig,
     vars: HashMap<String, String>,
+    /// Bytes of the values in `vars` set by `Define`, held under [`MAX_DEFINED_BYTES`].
+    defined_bytes: usize,
     server_root: PathBuf,
     /// Index of the site being read: 0 is the main server, then each VirtualHost.
     current: usize,
@@ -97,18 +106,18 @@ impl Walk<'_> {
                 continue;
             }
             let at = Location::new(path, first_line);
-            let words = source::words(&self.expand_vars(line));
+            let Some(expanded) = expand_vars(&self.vars, line) else {
+                self.config.problems.push(format!(
+                    "{}:{first_line}: `${{…}}` expands to more than {} KiB; line not read",
+                    path.display(),
+                    MAX_EXPANDED_LINE >> 10
+                ));
+                continue;
+            };
+            let words = source::words(&expanded);
             self.line(sources, &words, at);
         }
         sources.leave();
-    }
-
-    fn expand_vars(&self, line: &str) -> String {
-        let mut out = line.to_owned();
-        for (k, v) in &self.vars {
-            out = out.replace(&format!("${{{k}}}"), v);
-        }
-        out
     }
 
     fn line(&mut self, sources: &mut Sources<'_>, words: &[String], at: Location) {
@@ -146,9 +155,7 @@ impl Walk<'_> {
                     }
                 }
             }
-            "define" => {
-                self.vars.insert(arg(1).to_owned(), arg(2).to_owned());
-            }
+            "define" => self.define(arg(1), arg(2), &at),
             "user" => self.config.user = Some(arg(1).to_owned()),
             "servername" | "serveralias" => self.site().names.extend(words[1..].iter().cloned()),
             "documentroot" => self.site().root = Some(arg(1).to_owned()),
@@ -185,6 +192,22 @@ impl Walk<'_> {
         }
     }
 
+    /// `Define NAME value`, within [`MAX_DEFINED_BYTES`] for all values together.
+    fn define(&mut self, name: &str, value: &str, at: &Location) {
+        let added = name.len() + value.len();
+        if self.defined_bytes + added > MAX_DEFINED_BYTES {
+            self.config.problems.push(format!(
+                "{}:{}: `Define {name}` passes {} KiB of defined values; ignored",
+                at.file.display(),
+                at.line,
+                MAX_DEFINED_BYTES >> 10
+            ));
+            return;
+        }
+        self.defined_bytes += added;
+        self.vars.insert(name.to_owned(), value.to_owned());
+    }
+
     fn close_vhost(&mut self) {
         let site = self.site();
         site.name = site.names.first().cloned().unwrap_or_else(|| site.listen.join(" "));
@@ -212,14 +235,16 @@ impl Walk<'_> {
         else {
             return;
         };
-        let timeout = words.iter().find_map(|w| w.strip_prefix("timeout="));
-        if let Some(t) = timeout {
-            let setting = Setting {
-                name: "ProxyPass timeout".to_owned(),
-                value: t.to_owned(),
-                at: at.clone(),
-            };
-            self.site().timeouts.push(setting);
+        for key in ["timeout", "connectiontimeout"] {
+            let prefix = format!("{key}=");
+            if let Some(t) = words.iter().find_map(|w| w.strip_prefix(prefix.as_str())) {
+                let setting = Setting {
+                    name: format!("ProxyPass {key}"),
+                    value: t.to_owned(),
+                    at: at.clone(),
+                };
+                self.site().timeouts.push(setting);
+            }
         }
         self.target(&url.clone(), words.join(" "), at);
     }
@@ -234,6 +259,7 @@ impl Walk<'_> {
             at,
             member_at: None,
             standby: false,
+            settings: Vec::new(),
         };
         match url.strip_prefix("balancer://") {
             Some(rest) => {
@@ -291,6 +317,31 @@ impl Walk<'_> {
     }
 }
 
+/// `line` with each `${NAME}` that `vars` holds replaced by its value, in one pass as httpd does
+/// (a value is not expanded again); `None` when the result would pass [`MAX_EXPANDED_LINE`].
+fn expand_vars(vars: &HashMap<String, String>, line: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            rest = &rest[start..];
+            break;
+        };
+        match vars.get(&after[..end]) {
+            Some(value) => out.push_str(value),
+            None => out.push_str(&rest[start..start + 3 + end]),
+        }
+        rest = &after[end + 1..];
+        if out.len() > MAX_EXPANDED_LINE {
+            return None;
+        }
+    }
+    out.push_str(rest);
+    (out.len() <= MAX_EXPANDED_LINE).then_some(out)
+}
+
 /// `http://127.0.0.1:8080/`, `fcgi://127.0.0.1:9000/var/www/$1`,
 /// `unix:/run/php/php8.2-fpm.sock|fcgi://localhost/`, `balancer://app/`.
 pub fn parse_url(url: &str) -> Option<(Protocol, Address)> {
@@ -342,6 +393,32 @@ mod tests {
             Some((Protocol::Http, Address::Tcp { host: "app".into(), port: 80 }))
         );
         assert_eq!(parse_url("!"), None);
+    }
+
+    #[test]
+    fn a_define_chain_is_bounded_not_expanded_to_gigabytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("apache2.conf");
+        let mut text = String::from("Define v0 0123456789abcdef\n");
+        for i in 1..=10 {
+            text.push_str(&format!("Define v{i} {}\n", format!("${{v{}}}", i - 1).repeat(16)));
+        }
+        text.push_str("ErrorLog /var/log/${v10}.log\nMaxRequestWorkers 150\n");
+        std::fs::write(&main, text).unwrap();
+        let config = read(&System::real(), &main);
+        assert!(
+            config.problems.iter().any(|p| p.contains("expands to more than 64 KiB")),
+            "{:?}",
+            config.problems
+        );
+        assert!(config.logs.iter().all(|l| l.path.as_os_str().len() < MAX_EXPANDED_LINE));
+        assert_eq!(config.setting("MaxRequestWorkers").unwrap().value, "150", "read on after it");
+    }
+
+    #[test]
+    fn variables_expand_once_and_unknown_ones_stay() {
+        let vars = HashMap::from([("A".to_owned(), "${B}".to_owned()), ("B".into(), "b".into())]);
+        assert_eq!(expand_vars(&vars, "x ${A} ${C} ${B").as_deref(), Some("x ${B} ${C} ${B"));
     }
 
     #[test]

@@ -95,14 +95,38 @@ impl Parser<'_> {
             "maxconn" | "fullconn" => self.limit(first, arg(1), at),
             "log" if arg(1) != "global" => log(self.config, words, at),
             "user" if self.section.kind == "global" => self.config.user = Some(arg(1).to_owned()),
-            "server" if in_site => {
-                let protocol = if self.section.mode_tcp { Protocol::Tcp } else { Protocol::Http };
-                if let Some(target) = server(words, protocol, &self.section.name, at) {
-                    last_site(self.config).targets.push(target);
-                }
+            "server" if in_site => self.server(words, at),
+            "log-format" | "log-format-sd" => self.log_format(first, words, at),
+            "option" if matches!(arg(1), "httplog" | "tcplog" | "httpslog") => {
+                self.log_format(first, words, at);
             }
             _ => {}
         }
+    }
+
+    fn server(&mut self, words: &[String], at: Location) {
+        let protocol = if self.section.mode_tcp { Protocol::Tcp } else { Protocol::Http };
+        let Some(target) = server(words, protocol, &self.section.name, at.clone()) else { return };
+        let site = last_site(self.config);
+        if let Some(value) = words.windows(2).find(|w| w[0] == "maxconn").map(|w| w[1].clone()) {
+            let name = format!("server {} maxconn", words.get(1).map_or("", String::as_str));
+            site.limits.push(Setting { name, value, at });
+        }
+        site.targets.push(target);
+    }
+
+    /// `option httplog`, `option tcplog` or a custom `log-format`: which log format the
+    /// section's lines are in. A custom format without `%ts`/`%tsc` (the termination state)
+    /// leaves triage unable to say why HAProxy ended a request, so that is noted.
+    fn log_format(&mut self, directive: &str, words: &[String], at: Location) {
+        let value = words[1..].join(" ");
+        if directive.starts_with("log-format") && !value.contains("%ts") {
+            self.config.problems.push(format!(
+                "{at}: this log-format has no termination state (%tsc or %ts); its lines do not say why a request failed"
+            ));
+        }
+        let name = format!("{} {directive}", section_label(&self.section));
+        self.config.settings.push(Setting { name, value, at });
     }
 
     fn in_site(&self) -> bool {
@@ -221,6 +245,7 @@ fn server(words: &[String], protocol: Protocol, group: &str, at: Location) -> Op
         at: at.clone(),
         member_at: Some(at),
         standby,
+        settings: Vec::new(),
     })
 }
 

@@ -1,35 +1,78 @@
-//! Reading the web servers' configs: nginx (with every `include`), Apache httpd and HAProxy, and
+//! Reading the web servers' configs: nginx (with every `include`), Apache httpd, HAProxy,
+//! Varnish (VCL and varnishd's command line), Caddy (Caddyfile or JSON), Traefik and Envoy, and
 //! PHP-FPM's pools. For each site it extracts the upstream targets, timeouts, limits,
 //! maintenance rules and log files, each with the file and line that set it. It parses the files
-//! itself and runs nothing: `nginx -T` would open (and create) every log file it names, load
-//! modules and read keys as the caller, which a read-only check must not do.
+//! itself: `nginx -T` would open (and create) every log file it names, load modules and read
+//! keys as the caller, which a read-only check must not do. The one command it runs is
+//! `caddy adapt`, which only reads, to check its own reading of a Caddyfile.
 
 pub mod apache;
+pub mod caddy;
+pub mod envoy;
 pub mod haproxy;
 pub mod nginx;
 pub mod phpfpm;
+mod scalar;
 pub mod source;
+pub mod traefik;
+pub mod varnish;
 
 use std::path::{Path, PathBuf};
 
 use crate::contract::evidence::stack::{Role, SUDO_STACK, Service, Stack, Unseen};
-use crate::contract::evidence::web::{LogPaths, ProxyConfig, ServerKind};
+use crate::contract::evidence::web::{Location, LogPath, LogPaths, ProxyConfig, ServerKind};
 use crate::knowledge::services;
 use crate::site::SiteUrl;
-use crate::system::{System, stack};
+use crate::system::{System, stack, units};
 
-/// Reads one server's config. `prefix` is nginx's `-p` (relative log paths); `None` for the
-/// compiled-in default.
+/// Reads one server's config file. `prefix` is nginx's `-p` (relative log paths); `None` for
+/// the compiled-in default.
 pub fn read(
     system: &System,
     server: ServerKind,
     main: &Path,
     prefix: Option<&Path>,
 ) -> ProxyConfig {
-    match server {
-        ServerKind::Nginx => nginx::read(system, main, prefix),
+    let running = Running {
+        kind: server,
+        main: main.to_owned(),
+        prefix: prefix.map(Path::to_owned),
+        args: Vec::new(),
+        pid: None,
+    };
+    read_running(system, &running)
+}
+
+/// A running web server's config, as its command line names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Running {
+    pub kind: ServerKind,
+    /// The main config file (for `varnishd -b`, which has none, its `/proc/PID/cmdline`).
+    pub main: PathBuf,
+    /// nginx's `-p`.
+    pub prefix: Option<PathBuf>,
+    /// The master's command line (varnishd's `-a`, `-b`, `-p`, `-j`).
+    pub args: Vec<String>,
+    pub pid: Option<u32>,
+}
+
+/// Reads a running server's config (or a file, with no command line).
+pub fn read_running(system: &System, running: &Running) -> ProxyConfig {
+    let main = running.main.as_path();
+    match running.kind {
+        ServerKind::Nginx => nginx::read(system, main, running.prefix.as_deref()),
         ServerKind::Apache => apache::read(system, main),
         ServerKind::Haproxy => haproxy::read(system, main),
+        ServerKind::Varnish => {
+            let cmdline = running.pid.map_or_else(
+                || PathBuf::from("varnishd command line"),
+                |pid| PathBuf::from(format!("/proc/{pid}/cmdline")),
+            );
+            varnish::read(system, main, &running.args, &cmdline)
+        }
+        ServerKind::Caddy => caddy::read(system, main),
+        ServerKind::Traefik => traefik::read(system, main),
+        ServerKind::Envoy => envoy::read(system, main),
     }
 }
 
@@ -37,22 +80,31 @@ pub fn read(
 pub fn read_stack(system: &System, stack: &Stack) -> Vec<ProxyConfig> {
     let mut configs: Vec<ProxyConfig> = Vec::new();
     for service in stack.of_role(Role::WebServer) {
-        let Some((kind, main, prefix)) = config_of(service) else { continue };
-        if configs.iter().any(|c| c.main == main) {
+        let Some(running) = config_of(service) else { continue };
+        if configs.iter().any(|c| c.main == running.main) {
             continue;
         }
-        configs.push(read(system, kind, &main, prefix.as_deref()));
+        configs.push(read_running(system, &running));
     }
     configs
 }
 
-/// The server kind, absolute main config and `-p` prefix of a running web server.
-pub fn config_of(service: &Service) -> Option<(ServerKind, PathBuf, Option<PathBuf>)> {
+/// How to read a running web server's config: its kind, absolute main config, nginx's `-p`
+/// prefix and its master's command line.
+pub fn config_of(service: &Service) -> Option<Running> {
     let kind = services::table().get(&service.id)?.config_format?;
-    let prefix = service.master_process().and_then(|m| m.flag_value("-p")).map(PathBuf::from);
-    let base = prefix.clone().unwrap_or_else(|| PathBuf::from(nginx::COMPILED_PREFIX));
-    let main = stack::absolute_config(service, &base)?;
-    Some((kind, main, prefix))
+    let master = service.master_process();
+    let prefix = master.and_then(|m| m.flag_value("-p")).map(PathBuf::from);
+    let args = master.map(|m| m.args.clone()).unwrap_or_default();
+    let no_vcl = kind == ServerKind::Varnish && args.iter().any(|a| a == "-b");
+    let main = if no_vcl {
+        PathBuf::from(format!("/proc/{}/cmdline", service.master))
+    } else {
+        let base = prefix.clone().unwrap_or_else(|| PathBuf::from(nginx::COMPILED_PREFIX));
+        stack::absolute_config(service, &base)?
+    };
+    let prefix = (kind == ServerKind::Nginx).then_some(prefix).flatten();
+    Some(Running { kind, main, prefix, args, pid: Some(service.master) })
 }
 
 /// The configured log files of every running web server and PHP-FPM, with their kind, each with
@@ -77,6 +129,23 @@ pub fn site_root_for(system: &System, stack: &Stack, url: &SiteUrl) -> Option<St
         .find_map(|site| site.root.filter(|root| !root.contains('$')))
 }
 
+/// The access logs of the site that serves `url`, in each running server that serves it: the
+/// site's own when its server block names one, else the ones every site of that server writes.
+pub fn access_logs_for(system: &System, url: &SiteUrl) -> Vec<LogPath> {
+    let Ok(stack) = stack::discover(system) else { return Vec::new() };
+    let mut out = Vec::new();
+    for config in read_stack(system, &stack) {
+        let Some(site) = config.sites.iter().find(|s| s.serves(url)) else { continue };
+        let access = config.logs.iter().filter(|l| l.kind.is_access());
+        let own: Vec<&LogPath> =
+            access.clone().filter(|l| l.site.as_ref() == Some(&site.name)).collect();
+        let chosen: Vec<&LogPath> =
+            if own.is_empty() { access.filter(|l| l.site.is_none()).collect() } else { own };
+        out.extend(chosen.into_iter().cloned());
+    }
+    out
+}
+
 /// [`log_paths`] for a stack already discovered.
 pub fn log_paths_of(system: &System, stack: &Stack) -> LogPaths {
     let mut out = LogPaths::default();
@@ -92,6 +161,26 @@ pub fn log_paths_of(system: &System, stack: &Stack) -> LogPaths {
     for fpm in phpfpm::read_stack(system, stack) {
         out.unseen.extend(fpm.unreadable.iter().map(|u| u.unseen_with("sudo triage logs")));
         out.paths.extend(fpm.logs);
+    }
+    for log in runtime_logs(system, stack) {
+        if !out.paths.iter().any(|p| p.path == log.path) {
+            out.paths.push(log);
+        }
+    }
+    out
+}
+
+/// The logs the app runtimes' command lines and systemd units name (gunicorn
+/// `--error-logfile`, uWSGI `--logto`, `StandardError=append:`).
+fn runtime_logs(system: &System, stack: &Stack) -> Vec<LogPath> {
+    let mut out = Vec::new();
+    for service in stack.of_role(Role::Runtime).filter(|s| s.id != "php-fpm") {
+        if let Some(master) = service.master_process() {
+            let at = Location::new(Path::new(&format!("/proc/{}/cmdline", master.pid)), 1);
+            out.extend(units::flag_logs(&master.args.join(" "), &at));
+        }
+        let unit = service.unit.as_ref().and_then(|u| units::read(system, &u.name));
+        out.extend(unit.into_iter().flat_map(|u| u.logs));
     }
     out
 }

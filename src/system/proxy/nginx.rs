@@ -1,11 +1,17 @@
-//! nginx configs: a tokenizer for nginx's syntax (words, quotes, `${var}`, `;`, blocks,
-//! comments), `include` expanded where it stands (globs sorted, relative to the main file's
-//! directory, as nginx does), and a walk over `http`/`server`/`location` that collects targets,
+//! nginx configs: the directives (`syntax`: the tokenizer and the bounded parser, `include`
+//! expanded where it stands) and a walk over `http`/`server`/`location` that collects targets,
 //! upstream groups, timeouts, limits, maintenance rules and logs with their file and line.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+mod scope;
+mod syntax;
+
+pub use syntax::{Directive, MAX_BLOCK_DEPTH};
+
+use self::scope::{expand_variables, governing, scoped};
+use self::syntax::parse_file;
 use super::source::{self, Sources};
 use crate::contract::evidence::web::{
     Address, Location, LogKind, LogPath, Maintenance, Protocol, ProxyConfig, ServerKind, Setting,
@@ -19,38 +25,11 @@ pub const COMPILED_PREFIX: &str = "/usr/share/nginx";
 pub const DEFAULT_ERROR_LOG: &str = "/var/log/nginx/error.log";
 pub const DEFAULT_ACCESS_LOG: &str = "/var/log/nginx/access.log";
 
-/// One directive with its arguments, its place and, for a block, its children.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Directive {
-    pub name: String,
-    pub args: Vec<String>,
-    pub at: Location,
-    pub block: Option<Vec<Directive>>,
-}
-
-impl Directive {
-    fn children(&self) -> &[Directive] {
-        self.block.as_deref().unwrap_or_default()
-    }
-
-    fn arg(&self, i: usize) -> &str {
-        self.args.get(i).map_or("", String::as_str)
-    }
-
-    /// The directive as written, on one line.
-    pub fn text(&self) -> String {
-        std::iter::once(self.name.as_str())
-            .chain(self.args.iter().map(String::as_str))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
-
 /// Reads `main` and everything it includes.
 pub fn read(system: &System, main: &Path, prefix: Option<&Path>) -> ProxyConfig {
     let mut sources = Sources::new(system);
     let conf_dir = main.parent().unwrap_or(Path::new("/")).to_owned();
-    let tree = parse_file(&mut sources, main, &conf_dir);
+    let tree = parse_file(&mut sources, main, &conf_dir, 0);
     let mut config = ProxyConfig::new(ServerKind::Nginx, main);
     let prefix = prefix.map_or_else(|| PathBuf::from(COMPILED_PREFIX), Path::to_owned);
     let mut walk = Walk { config: &mut config, groups: HashMap::new(), prefix, system };
@@ -59,156 +38,6 @@ pub fn read(system: &System, main: &Path, prefix: Option<&Path>) -> ProxyConfig 
     config.unreadable = sources.unreadable;
     config.problems.extend(sources.problems);
     config
-}
-
-/// The directives of one file, includes spliced in.
-pub fn parse_file(sources: &mut Sources<'_>, path: &Path, conf_dir: &Path) -> Vec<Directive> {
-    let Some(text) = sources.enter(path) else { return Vec::new() };
-    let tokens = tokenize(&text);
-    let mut pos = 0;
-    let tree = parse_block(sources, &tokens, &mut pos, path, conf_dir);
-    sources.leave();
-    tree
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Kind {
-    Word,
-    Semicolon,
-    Open,
-    Close,
-}
-
-#[derive(Debug, Clone)]
-struct Token {
-    kind: Kind,
-    text: String,
-    line: u32,
-}
-
-fn tokenize(text: &str) -> Vec<Token> {
-    let mut tokens = Vec::new();
-    let mut chars = text.chars().peekable();
-    let mut line = 1;
-    while let Some(&c) = chars.peek() {
-        let start = line;
-        let punct = |kind| Token { kind, text: String::new(), line: start };
-        match c {
-            '\n' => {
-                line += 1;
-                chars.next();
-            }
-            c if c.is_whitespace() => {
-                chars.next();
-            }
-            '#' => {
-                while chars.peek().is_some_and(|c| *c != '\n') {
-                    chars.next();
-                }
-            }
-            ';' | '{' | '}' => {
-                chars.next();
-                tokens.push(punct(match c {
-                    ';' => Kind::Semicolon,
-                    '{' => Kind::Open,
-                    _ => Kind::Close,
-                }));
-            }
-            '"' | '\'' => {
-                chars.next();
-                let mut word = String::new();
-                while let Some(ch) = chars.next() {
-                    match ch {
-                        '\\' => word.extend(chars.next()),
-                        ch if ch == c => break,
-                        '\n' => {
-                            line += 1;
-                            word.push(ch);
-                        }
-                        ch => word.push(ch),
-                    }
-                }
-                tokens.push(Token { kind: Kind::Word, text: word, line: start });
-            }
-            _ => tokens.push(Token { kind: Kind::Word, text: bare_word(&mut chars), line: start }),
-        }
-    }
-    tokens
-}
-
-/// A word up to whitespace or `;{}`; `${var}` stays in the word.
-fn bare_word(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
-    let mut word = String::new();
-    while let Some(&c) = chars.peek() {
-        if c.is_whitespace() || matches!(c, ';' | '{' | '}') {
-            break;
-        }
-        chars.next();
-        word.push(c);
-        if c == '\\' {
-            word.extend(chars.next());
-        } else if c == '$' && chars.peek() == Some(&'{') {
-            for v in chars.by_ref() {
-                word.push(v);
-                if v == '}' {
-                    break;
-                }
-            }
-        }
-    }
-    word
-}
-
-fn parse_block(
-    sources: &mut Sources<'_>,
-    tokens: &[Token],
-    pos: &mut usize,
-    file: &Path,
-    conf_dir: &Path,
-) -> Vec<Directive> {
-    let mut out = Vec::new();
-    let mut words: Vec<&Token> = Vec::new();
-    while let Some(token) = tokens.get(*pos) {
-        *pos += 1;
-        match token.kind {
-            Kind::Word => words.push(token),
-            Kind::Semicolon => {
-                if let Some(d) = directive(&words, file, None) {
-                    if d.name == "include" {
-                        for path in sources.expand(d.arg(0), conf_dir) {
-                            out.extend(parse_file(sources, &path, conf_dir));
-                        }
-                    } else {
-                        out.push(d);
-                    }
-                }
-                words.clear();
-            }
-            Kind::Open => {
-                let line = words.first().map_or(token.line, |w| w.line);
-                let block = parse_block(sources, tokens, pos, file, conf_dir);
-                match directive(&words, file, Some(block)) {
-                    Some(d) => out.push(d),
-                    None => sources
-                        .problems
-                        .push(format!("{}:{line}: a block without a name", file.display())),
-                }
-                words.clear();
-            }
-            Kind::Close => break,
-        }
-    }
-    out
-}
-
-fn directive(words: &[&Token], file: &Path, block: Option<Vec<Directive>>) -> Option<Directive> {
-    let (first, rest) = words.split_first()?;
-    Some(Directive {
-        name: first.text.clone(),
-        args: rest.iter().map(|t| t.text.clone()).collect(),
-        at: Location::new(file, first.line),
-        block,
-    })
 }
 
 /// A member of an `upstream` group.
@@ -232,6 +61,8 @@ struct Inherited {
     timeouts: Vec<Setting>,
     limits: Vec<Setting>,
     root: Option<String>,
+    /// The settings that govern upstreams (see [`scoped`]), from `http`.
+    scope: Vec<Setting>,
 }
 
 impl Walk<'_> {
@@ -272,6 +103,7 @@ impl Walk<'_> {
                 _ => collect_setting(d, &mut inherited.timeouts, &mut inherited.limits),
             }
         }
+        inherited.scope = scoped(http, &[]);
         for server in http.iter().filter(|d| d.name == "server") {
             self.server(server, &inherited);
         }
@@ -294,26 +126,28 @@ impl Walk<'_> {
             }
         }
         site.name = site.names.first().cloned().unwrap_or_else(|| "_".to_owned());
-        self.body(server.children(), &mut site, None);
+        self.body(server.children(), &mut site, None, &inherited.scope);
         self.config.sites.push(site);
     }
 
     /// The directives of a server, location or `if` block; `flag` is the file an enclosing
     /// `if (-f …)` tests.
-    fn body(&mut self, body: &[Directive], site: &mut Site, flag: Option<&str>) {
+    /// `scope` holds the upstream settings of the enclosing blocks.
+    fn body(&mut self, body: &[Directive], site: &mut Site, flag: Option<&str>, scope: &[Setting]) {
+        let scope = scoped(body, scope);
         for d in body {
             match d.name.as_str() {
-                "location" | "limit_except" => self.body(d.children(), site, flag),
+                "location" | "limit_except" => self.body(d.children(), site, flag, &scope),
                 "if" => {
                     let tested = flag_file(&d.args);
-                    self.body(d.children(), site, tested.as_deref().or(flag));
+                    self.body(d.children(), site, tested.as_deref().or(flag), &scope);
                 }
                 "error_log" => self.log(d, LogKind::NginxError, Some(&site.name)),
                 "access_log" => self.log(d, LogKind::NginxAccess, Some(&site.name)),
                 "return" if d.arg(0) == "503" => {
                     site.maintenance.push(self.maintenance(d, site, flag));
                 }
-                name if name.ends_with("_pass") => site.targets.extend(self.targets(d)),
+                name if name.ends_with("_pass") => site.targets.extend(self.targets(d, &scope)),
                 _ => collect_setting(d, &mut site.timeouts, &mut site.limits),
             }
         }
@@ -329,9 +163,11 @@ impl Walk<'_> {
         Maintenance { rule: d.text(), at: d.at.clone(), flag_file, active }
     }
 
-    /// The targets a `*_pass` directive points at, group members expanded.
-    fn targets(&self, d: &Directive) -> Vec<Upstream> {
+    /// The targets a `*_pass` directive points at, group members expanded; a variable set to
+    /// a literal by `set` in scope is expanded.
+    fn targets(&self, d: &Directive, scope: &[Setting]) -> Vec<Upstream> {
         let Some((protocol, rest)) = pass_target(&d.name, d.arg(0)) else { return Vec::new() };
+        let settings = governing(d, scope);
         let target = |address, member_at, standby, group: Option<&str>| Upstream {
             protocol,
             address,
@@ -340,7 +176,9 @@ impl Walk<'_> {
             at: d.at.clone(),
             member_at,
             standby,
+            settings: settings.clone(),
         };
+        let rest = expand_variables(&rest, scope);
         if rest.contains('$') {
             return vec![target(Address::Dynamic { text: rest }, None, false, None)];
         }
@@ -384,7 +222,7 @@ impl Walk<'_> {
     }
 }
 
-fn setting(d: &Directive) -> Setting {
+pub(super) fn setting(d: &Directive) -> Setting {
     Setting { name: d.name.clone(), value: d.args.join(" "), at: d.at.clone() }
 }
 
@@ -518,13 +356,53 @@ mod tests {
     #[test]
     fn quotes_variables_comments_and_unix_urls() {
         let config = parse(
-            "http {\n  # a comment { with braces\n  error_log \"logs/err;or.log\" warn;\n  server {\n    set $b \"x\";\n    location /a { proxy_pass http://unix:/run/app.sock:/api; }\n    location /b { proxy_pass http://${b}:81; }\n    location /c { proxy_pass http://backend.internal; }\n  }\n}\n",
+            "http {\n  # a comment { with braces\n  error_log \"logs/err;or.log\" warn;\n  server {\n    set $b \"x\";\n    location /a { proxy_pass http://unix:/run/app.sock:/api; }\n    location /b { proxy_pass http://${b}:81; resolver 127.0.0.1; }\n    location /c { proxy_pass http://backend.internal; }\n    location /d { proxy_pass http://$host$request_uri; }\n  }\n}\n",
         );
         assert_eq!(config.logs[0].path, PathBuf::from("/srv/nginx/logs/err;or.log"));
         let t = &config.sites[0].targets;
         assert_eq!(t[0].address, Address::Unix { path: "/run/app.sock".into() });
-        assert!(matches!(t[1].address, Address::Dynamic { .. }));
+        assert_eq!(t[1].address.to_string(), "x:81", "a variable set to a literal is expanded");
+        let governing: Vec<&str> = t[1].settings.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(governing, vec!["set", "resolver"]);
         assert_eq!(t[2].address.to_string(), "backend.internal:80");
+        assert!(matches!(t[3].address, Address::Dynamic { .. }));
+    }
+
+    #[test]
+    fn deep_nesting_is_cut_with_a_problem_not_a_stack_overflow() {
+        let depth = 100_000;
+        let text = format!(
+            "http {{ server {{ {} proxy_pass http://127.0.0.1:9; {} }} }}\nevents {{ worker_connections 64; }}\n",
+            "location / {".repeat(depth),
+            "}".repeat(depth)
+        );
+        let config = parse(&text);
+        assert!(
+            config.problems.iter().any(|p| p.contains("nested more than 32 deep")),
+            "{:?}",
+            config.problems
+        );
+        assert_eq!(config.setting("worker_connections").unwrap().value, "64", "read on after it");
+    }
+
+    #[test]
+    fn an_include_chain_stops_at_the_depth_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..40 {
+            let next = dir.path().join(format!("{}.conf", i + 1));
+            std::fs::write(
+                dir.path().join(format!("{i}.conf")),
+                format!("include {};\n", next.display()),
+            )
+            .unwrap();
+        }
+        let config = read(&System::real(), &dir.path().join("0.conf"), None);
+        assert_eq!(config.files.len(), super::source::MAX_DEPTH, "{:?}", config.files);
+        assert!(
+            config.problems.iter().any(|p| p.contains("more than 16 levels")),
+            "{:?}",
+            config.problems
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! The current step in detail (why, what to do, commands, checks, causes, checklists, notes,
-//! fixes, the user's notes) and the outcome at the end of the walk.
+//! The current step in detail: the evidence, why the step matters, what to do, commands,
+//! causes, checklists, notes and fix cards, and the user's notes. On a fix step the cards come
+//! first, open. Commands show the values found on this machine, the gaps still to fill, and
+//! the OS family they are for.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -12,8 +14,7 @@ use super::panes::block;
 use super::theme::Theme;
 use crate::contract::{CheckReport, CheckStatus};
 use crate::report::support;
-use crate::runbook::model::{Command, Effect, FixCard, Step};
-use crate::session::Ending;
+use crate::runbook::model::{Command, Effect, Family, FixCard, Step};
 use crate::tui::app::{App, CheckRun, Pane, RunState};
 use crate::tui::walk::Item;
 
@@ -22,8 +23,10 @@ pub fn render_step(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let focused = app.focus == Pane::Details;
     let doc = step_doc(app, step, usize::from(area.width.saturating_sub(4)), theme);
     let height = usize::from(area.height.saturating_sub(2));
-    // The selection is followed only while the pane has the focus; otherwise the step reads from the top.
-    let selected = if doc.items.is_empty() || !focused { None } else { Some(app.view.item) };
+    // The selection is followed once the user moves it (or on a fix step, whose card is the
+    // first item); otherwise the step reads from the top, evidence first.
+    let follow = focused && (app.view.item_touched || step.is_fix());
+    let selected = if doc.items.is_empty() || !follow { None } else { Some(app.view.item) };
     let offset = doc.offset(selected, app.view.scroll, height);
     let title = format!(" {} · {} ", app.text(&step.title), step.layer.label());
     let mut frame_block =
@@ -34,7 +37,7 @@ pub fn render_step(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 }
 
 /// A pane's bottom line: the latest status message, else a hint when more lies below.
-fn bottom_line<'a>(
+pub(super) fn bottom_line<'a>(
     block: Block<'a>,
     app: &App,
     more_below: bool,
@@ -53,31 +56,46 @@ fn bottom_line<'a>(
 
 fn step_doc(app: &App, step: &Step, width: usize, theme: Theme) -> Doc {
     let mut doc = Doc::new(width);
-    // The evidence first: at 80x24 it is what the first screen must show; why the step
-    // matters follows at once (and leads on steps without checks).
+    if step.is_fix() {
+        // A fix step is its cards: open, first, at the pane's full height.
+        fixes(&mut doc, app, step, theme);
+    }
+    super::watch::panel(&mut doc, app, theme);
+    // The evidence next: at 80x24 it is what the first screen must show; why the step matters
+    // follows at once (and leads on steps without checks). While watching, the panel above is
+    // the evidence: the diagnosis of the latest probe alone would mislead.
     checks(&mut doc, app, theme);
-    diagnosis(&mut doc, app, theme);
+    if step.repeat.is_none() {
+        diagnosis(&mut doc, app, theme);
+    }
     doc.heading_or_first("Why this step", theme.heading());
     doc.para("", &app.text(&step.why), Style::new());
     instructions(&mut doc, app, step, theme);
     commands(&mut doc, app, step, theme);
     causes(&mut doc, app, step, theme);
     checklists(&mut doc, app, step, theme);
-    if !step.notes.is_empty() {
-        doc.heading("Careful", theme.heading());
-        for note in &step.notes {
-            doc.text(
-                Span::styled(format!("{} ", theme.glyphs().warning), theme.warn()),
-                "  ",
-                &app.text(note),
-                Style::new(),
-            );
-        }
-    }
+    notes(&mut doc, app, step, theme);
     records(&mut doc, app, step, theme);
-    fixes(&mut doc, app, step, theme);
+    if !step.is_fix() {
+        fixes(&mut doc, app, step, theme);
+    }
     user_notes(&mut doc, app, Some(&step.id), theme);
     doc
+}
+
+fn notes(doc: &mut Doc, app: &App, step: &Step, theme: Theme) {
+    if step.notes.is_empty() {
+        return;
+    }
+    doc.heading("Careful", theme.heading());
+    for note in &step.notes {
+        doc.text(
+            Span::styled(format!("{} ", theme.glyphs().warning), theme.warn()),
+            "  ",
+            &app.text(note),
+            Style::new(),
+        );
+    }
 }
 
 fn instructions(doc: &mut Doc, app: &App, step: &Step, theme: Theme) {
@@ -103,8 +121,25 @@ fn commands(doc: &mut Doc, app: &App, step: &Step, theme: Theme) {
     }
     doc.heading("Commands — run by hand; c copies", theme.heading());
     for (i, command) in step.commands.iter().enumerate() {
-        command_lines(doc, app, command, Item::Command(i), "", theme);
+        if app.fits_family(command) {
+            command_lines(doc, app, command, Item::Command(i), "", theme);
+        }
     }
+    other_family(doc, app, &step.commands, "", theme);
+}
+
+/// One line for the commands set aside because they are for another OS family.
+fn other_family(doc: &mut Doc, app: &App, commands: &[Command], indent: &str, theme: Theme) {
+    let hidden = commands.iter().filter(|c| !app.fits_family(c)).count();
+    let (Some(found), true) = (app.family(), hidden > 0) else { return };
+    let other = if found == Family::Debian { Family::Rhel } else { Family::Debian };
+    let text = format!(
+        "{} for {} systems not shown: this one is {}",
+        crate::text::count(hidden, "command", "commands"),
+        other.label(),
+        found.label()
+    );
+    doc.para(&format!("{indent}  "), &text, theme.dim());
 }
 
 fn command_lines(
@@ -126,7 +161,14 @@ fn command_lines(
             format!("CHANGES THE SYSTEM ({} risk) · undo: {}", risk.label(), app.command(rollback))
         }
     };
-    doc.para(&rest, &format!("{} · {effect}", app.text(&command.purpose)), theme.dim());
+    let family = command.family.map_or(String::new(), |f| format!("[{}] ", f.label()));
+    doc.para(&rest, &format!("{family}{} · {effect}", app.text(&command.purpose)), theme.dim());
+    let missing: Vec<String> =
+        app.missing(&command.run).iter().map(|i| app.text(&i.prompt)).collect();
+    if !missing.is_empty() {
+        let text = format!("needs: {} — c asks for it", missing.join("; "));
+        doc.para(&rest, &text, theme.warn());
+    }
     doc.end_item(start);
 }
 
@@ -188,8 +230,9 @@ fn finished(report: &CheckReport, theme: Theme) -> (&'static str, Style, String)
 }
 
 fn diagnosis(doc: &mut Doc, app: &App, theme: Theme) {
-    let verdict = &app.assessment.diagnosis.verdict;
-    if verdict.cause == "unknown" {
+    let now = &app.assessment.now;
+    let verdict = &now.verdict;
+    if verdict.cause == "unknown" && verdict.hop.is_none() {
         return;
     }
     doc.heading("What the evidence says", theme.heading());
@@ -199,8 +242,18 @@ fn diagnosis(doc: &mut Doc, app: &App, theme: Theme) {
         &format!("{} ({layer}; {} confidence)", verdict.summary, verdict.confidence.label()),
         Style::new(),
     );
+    if !now.path.is_empty() {
+        let chain = crate::sanitize::line(&now.chain()).into_owned();
+        doc.para("  ", &format!("path: {chain}"), theme.dim());
+    }
     for reason in verdict.reasons.iter().take(4) {
         doc.para("  ", &format!("{} {reason}", theme.glyphs().bullet), theme.dim());
+    }
+    let elsewhere: u64 = now.elsewhere.iter().map(|e| e.lines).sum();
+    if elsewhere > 0 {
+        let line =
+            format!("other sites on this server: {elsewhere} error lines, not this incident");
+        doc.para("  ", &line, theme.dim());
     }
 }
 
@@ -236,7 +289,16 @@ fn fixes(doc: &mut Doc, app: &App, step: &Step, theme: Theme) {
     if step.fixes.is_empty() {
         return;
     }
-    doc.heading("Fixes — Enter opens a card, t marks it tried", theme.heading());
+    let heading = if step.is_fix() {
+        "The fix — make the change by hand, then Tab to answer"
+    } else {
+        "Fixes — Enter opens a card, t marks it tried"
+    };
+    if step.is_fix() {
+        doc.heading_or_first(heading, theme.heading());
+    } else {
+        doc.heading(heading, theme.heading());
+    }
     for (i, fix) in step.fixes.iter().enumerate() {
         fix_card(doc, app, step, i, fix, theme);
     }
@@ -244,7 +306,7 @@ fn fixes(doc: &mut Doc, app: &App, step: &Step, theme: Theme) {
 
 fn fix_card(doc: &mut Doc, app: &App, step: &Step, i: usize, fix: &FixCard, theme: Theme) {
     let glyphs = theme.glyphs();
-    let open = app.view.expanded.contains(&i);
+    let open = app.is_open(i);
     let (mark, style) = item_style(app, Item::Fix(i), theme);
     let tried = app
         .session()
@@ -273,8 +335,11 @@ fn fix_body(doc: &mut Doc, app: &App, i: usize, fix: &FixCard, theme: Theme) {
         doc.text(Span::raw(format!("    {}. ", n + 1)), "       ", &app.text(text), Style::new());
     }
     for (j, command) in fix.commands.iter().enumerate() {
-        command_lines(doc, app, command, Item::FixCommand(i, j), "   ", theme);
+        if app.fits_family(command) {
+            command_lines(doc, app, command, Item::FixCommand(i, j), "   ", theme);
+        }
     }
+    other_family(doc, app, &fix.commands, "   ", theme);
     for (label, text) in [
         ("Expect", &fix.expected),
         ("If it fails", &fix.if_failed),
@@ -296,7 +361,8 @@ fn records(doc: &mut Doc, app: &App, step: &Step, theme: Theme) {
         return;
     }
     doc.heading("For the support note", theme.heading());
-    let items = support::collect(app.session(), &app.assessment.facts, &app.assessment.diagnosis);
+    let incident = &app.assessment.incident;
+    let items = support::collect(app.session(), &incident.facts, &incident.diagnosis);
     for record in &step.record {
         let Some(item) = items.iter().find(|i| i.item == record.item) else { continue };
         let (text, style) = match (item.lines.first(), &record.ask) {
@@ -310,7 +376,7 @@ fn records(doc: &mut Doc, app: &App, step: &Step, theme: Theme) {
     }
 }
 
-fn user_notes(doc: &mut Doc, app: &App, step: Option<&str>, theme: Theme) {
+pub(super) fn user_notes(doc: &mut Doc, app: &App, step: Option<&str>, theme: Theme) {
     let notes: Vec<_> = app.session().notes_at(step).collect();
     if notes.is_empty() {
         return;
@@ -323,73 +389,5 @@ fn user_notes(doc: &mut Doc, app: &App, step: Option<&str>, theme: Theme) {
             text,
             Style::new(),
         );
-    }
-}
-
-pub fn render_outcome(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
-    let Some(outcome) = app.current_outcome() else { return };
-    let doc = outcome_doc(app, usize::from(area.width.saturating_sub(4)), theme);
-    let height = usize::from(area.height.saturating_sub(2));
-    let offset = doc.offset(None, app.view.scroll, height);
-    let mut frame_block = block(
-        format!(" The end: {} ", app.text(&outcome.title)),
-        app.focus == Pane::Details,
-        theme,
-    );
-    let more_below = doc.lines.len() > height + usize::from(offset);
-    frame_block = bottom_line(frame_block, app, more_below, area.width, theme);
-    frame.render_widget(Paragraph::new(doc.lines).scroll((offset, 0)).block(frame_block), area);
-}
-
-fn outcome_doc(app: &App, width: usize, theme: Theme) -> Doc {
-    let mut doc = Doc::new(width);
-    let Some(outcome) = app.current_outcome() else { return doc };
-    let ending = Ending::of(outcome.kind);
-    let head = match &ending {
-        Ending::Resolved => format!("{} Resolved.", theme.glyphs().done),
-        Ending::Escalated { to } => format!("{} Escalate to {to}.", theme.glyphs().arrow),
-    };
-    doc.para("", &head, theme.title());
-    doc.para("", &app.text(&outcome.summary), Style::new());
-    if !outcome.send.is_empty() {
-        doc.heading("Include", theme.heading());
-        for item in &outcome.send {
-            doc.text(
-                Span::raw(format!("{} ", theme.glyphs().bullet)),
-                "  ",
-                &app.text(item),
-                Style::new(),
-            );
-        }
-    }
-    support_items(&mut doc, app, theme);
-    doc.blank();
-    doc.para(
-        "",
-        "e writes the incident note (markdown); s copies the support summary; b goes back.",
-        theme.dim(),
-    );
-    user_notes(&mut doc, app, None, theme);
-    doc
-}
-
-fn support_items(doc: &mut Doc, app: &App, theme: Theme) {
-    doc.heading("What to send support", theme.heading());
-    let items = support::collect(app.session(), &app.assessment.facts, &app.assessment.diagnosis);
-    let bullet = theme.glyphs().bullet;
-    for item in items {
-        if item.lines.is_empty() {
-            let text = format!("{}: {}", item.label, support::NOT_COLLECTED);
-            doc.text(Span::raw(format!("{bullet} ")), "  ", &text, theme.dim());
-            continue;
-        }
-        doc.text(Span::raw(format!("{bullet} ")), "  ", &format!("{}:", item.label), Style::new());
-        for line in item.lines.iter().take(3) {
-            doc.para("    ", line, theme.command());
-        }
-        if item.lines.len() > 3 {
-            let more = format!("(+{} more in the export)", item.lines.len() - 3);
-            doc.para("    ", &more, theme.dim());
-        }
     }
 }

@@ -13,7 +13,7 @@ use super::screens::keys_line;
 use super::theme::Theme;
 use crate::tui::app::App;
 use crate::tui::keys::HELP;
-use crate::tui::overlay::{Editor, Outline, Overlay, Purpose};
+use crate::tui::overlay::{Asking, Editor, Filling, Outline, Overlay, Purpose};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, overlay: &Overlay, theme: Theme) {
     match overlay {
@@ -24,6 +24,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, overlay: &Overlay, theme
             text_box(frame, area, [title, intro, text], *scroll, theme);
         }
         Overlay::FixOutcome { fix } => fix_outcome(frame, area, app, *fix, theme),
+        Overlay::Ask(asking) => ask(frame, area, asking, theme),
+        Overlay::Fill(filling) => fill(frame, area, filling, theme),
         Overlay::ConfirmQuit => confirm_quit(frame, area, app, theme),
     }
 }
@@ -38,8 +40,43 @@ fn boxed(frame: &mut Frame, rect: Rect, title: &str, doc: Doc, scroll: u16, them
     frame.render_widget(paragraph, rect);
 }
 
-fn help(frame: &mut Frame, area: Rect, scroll: u16, theme: Theme) {
-    let rect = centered(area, 76, 26);
+/// A dialog sized to what it says (its keys always in view), at most `width` wide.
+fn fitted(
+    frame: &mut Frame,
+    area: Rect,
+    width: u16,
+    title: &str,
+    theme: Theme,
+    build: impl Fn(&mut Doc),
+) {
+    let width = width.min(area.width);
+    let mut doc = Doc::new(usize::from(width.saturating_sub(4)));
+    build(&mut doc);
+    let height = u16::try_from(doc.lines.len() + 2).unwrap_or(u16::MAX);
+    let rect = centered(area, width, height);
+    let skip = doc.lines.len().saturating_sub(usize::from(rect.height.saturating_sub(2)));
+    // When the screen is too short, the first lines give way: the keys at the end stay.
+    boxed(frame, rect, title, doc, u16::try_from(skip).unwrap_or(0), theme);
+}
+
+/// The furthest a read-only box can scroll at this screen size: its last line at the bottom.
+pub fn scroll_limit(app: &App, overlay: &Overlay) -> u16 {
+    let area = Rect::new(0, 0, app.viewport.0, app.viewport.1);
+    let (lines, rect) = match overlay {
+        Overlay::Help { .. } => {
+            let rect = centered(area, 76, 26);
+            (help_doc(rect, Theme::default()).lines.len(), rect)
+        }
+        Overlay::Text { title, intro, text, .. } => {
+            let (doc, rect) = text_doc(area, [title, intro, text], Theme::default());
+            (doc.lines.len(), rect)
+        }
+        _ => return 0,
+    };
+    u16::try_from(lines.saturating_sub(usize::from(rect.height.saturating_sub(2)))).unwrap_or(0)
+}
+
+fn help_doc(rect: Rect, theme: Theme) -> Doc {
     let mut doc = Doc::new(usize::from(rect.width.saturating_sub(4)));
     for (keys, what) in HELP {
         let key = Span::styled(format!("{keys:<18}"), theme.key());
@@ -51,6 +88,12 @@ fn help(frame: &mut Frame, area: Rect, scroll: u16, theme: Theme) {
         "Note editor: Ctrl-S saves, Esc cancels. Everything is saved as you go.",
         theme.dim(),
     );
+    doc
+}
+
+fn help(frame: &mut Frame, area: Rect, scroll: u16, theme: Theme) {
+    let rect = centered(area, 76, 26);
+    let doc = help_doc(rect, theme);
     frame.render_widget(Clear, rect);
     let hint = Line::styled(" j k scroll · any other key closes ", theme.dim()).right_aligned();
     let frame_block = block(" Keys ".to_owned(), true, theme).title_bottom(hint);
@@ -61,10 +104,9 @@ fn render_outline(frame: &mut Frame, area: Rect, app: &App, outline: &Outline, t
     let rect = centered(area, 70, 20);
     let width = usize::from(rect.width.saturating_sub(4));
     let mut doc = Doc::new(width);
-    let cursor = if outline.searching { "_" } else { "" };
     doc.line(Line::from(vec![
-        Span::styled("Search: ", theme.heading()),
-        Span::raw(format!("{}{cursor}", outline.query)),
+        Span::styled("Find a step: ", theme.heading()),
+        Span::raw(format!("{}_", outline.query)),
     ]));
     let visited: Vec<_> = app.session().path().into_iter().map(|v| v.position).collect();
     let matches = outline.matches(app.runbook());
@@ -83,16 +125,13 @@ fn render_outline(frame: &mut Frame, area: Rect, app: &App, outline: &Outline, t
         );
         doc.line(Line::from(vec![Span::raw(format!("{mark} {done} ")), Span::styled(text, style)]));
     }
-    doc.blank();
-    let hint = if outline.searching {
-        "type to filter · ↑↓ select · Enter goes there · Esc closes"
-    } else {
-        "↑↓ j k select · / search · Enter goes there · Esc closes"
-    };
-    doc.para("", hint, theme.dim());
     let height = usize::from(rect.height.saturating_sub(2));
-    let scroll = (outline.cursor + 2).saturating_sub(height.saturating_sub(3)) as u16;
-    boxed(frame, rect, "Outline: jump to a step", doc, scroll, theme);
+    let scroll = (outline.cursor + 2).saturating_sub(height.saturating_sub(1)) as u16;
+    let hint =
+        Line::styled(" type to find · ↑↓ · Enter go · Esc close ", theme.dim()).right_aligned();
+    frame.render_widget(Clear, rect);
+    let frame_block = block(" Outline: jump to a step ".to_owned(), true, theme).title_bottom(hint);
+    frame.render_widget(Paragraph::new(doc.lines).scroll((scroll, 0)).block(frame_block), rect);
 }
 
 fn render_editor(frame: &mut Frame, area: Rect, app: &App, editor: &Editor, theme: Theme) {
@@ -111,13 +150,7 @@ fn render_editor(frame: &mut Frame, area: Rect, app: &App, editor: &Editor, them
     frame.render_widget(&editor.area, inner);
 }
 
-fn text_box(
-    frame: &mut Frame,
-    area: Rect,
-    [title, intro, text]: [&String; 3],
-    scroll: u16,
-    theme: Theme,
-) {
+fn text_doc(area: Rect, [_, intro, text]: [&String; 3], theme: Theme) -> (Doc, Rect) {
     let width = area.width.saturating_sub(2).min(78);
     let mut doc = Doc::new(usize::from(width.saturating_sub(4)));
     doc.para("", intro, theme.dim());
@@ -130,32 +163,105 @@ fn text_box(
     doc.para("", "↑↓ scroll · any other key closes", theme.dim());
     let height = u16::try_from(doc.lines.len() + 2).unwrap_or(u16::MAX);
     let rect = centered(area, width, height.min(area.height.saturating_sub(2)));
-    boxed(frame, rect, title, doc, scroll, theme);
+    (doc, rect)
+}
+
+fn text_box(frame: &mut Frame, area: Rect, texts: [&String; 3], scroll: u16, theme: Theme) {
+    let (doc, rect) = text_doc(area, texts, theme);
+    boxed(frame, rect, texts[0], doc, scroll, theme);
 }
 
 fn fix_outcome(frame: &mut Frame, area: Rect, app: &App, fix: usize, theme: Theme) {
-    let rect = centered(area, 64, 5);
-    let mut doc = Doc::new(usize::from(rect.width.saturating_sub(4)));
     let title = app
         .current_step()
         .and_then(|s| s.fixes.get(fix))
         .map(|f| app.text(&f.title))
         .unwrap_or_default();
-    doc.para("", &format!("You tried \"{title}\". Did it work?"), theme.heading());
-    doc.blank();
-    doc.line(keys_line(
-        &[("w", "worked"), ("d", "did not work"), ("p", "partly"), ("Esc", "cancel")],
+    fitted(frame, area, 64, "Fix tried", theme, |doc| {
+        doc.para("", &format!("You tried \"{title}\". Did it work?"), theme.heading());
+        doc.blank();
+        let keys = [("w", "worked"), ("d", "did not work"), ("p", "partly"), ("Esc", "cancel")];
+        doc.line(keys_line(&keys, theme));
+    });
+}
+
+/// A question for the note, with its editor; Enter saves it, Tab skips, Esc stops.
+fn ask(frame: &mut Frame, area: Rect, asking: &Asking, theme: Theme) {
+    let Some(current) = asking.queue.first() else { return };
+    let (n, total) = asking.position();
+    let title = format!(" For the note: question {n} of {total} ");
+    prompt_box(
+        frame,
+        area,
+        &title,
+        &current.prompt,
+        &asking.editor,
         theme,
-    ));
-    boxed(frame, rect, "Fix tried", doc, 0, theme);
+        " Enter save · Tab skip · Esc later ",
+    );
+}
+
+/// A value a command lacks; Enter takes it, Esc leaves the command uncopied.
+fn fill(frame: &mut Frame, area: Rect, filling: &Filling, theme: Theme) {
+    let Some((_, prompt)) = filling.missing.first() else { return };
+    let text = format!("This command needs: {prompt}");
+    prompt_box(
+        frame,
+        area,
+        " A value the command needs ",
+        &text,
+        &filling.editor,
+        theme,
+        " Enter use it · Esc cancel ",
+    );
+}
+
+fn prompt_box(
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    prompt: &str,
+    editor: &Editor,
+    theme: Theme,
+    hint: &'static str,
+) {
+    let width = 72.min(area.width);
+    let lines = super::doc::wrap(prompt, usize::from(width.saturating_sub(4)));
+    let box_height = (u16::try_from(lines.len()).unwrap_or(3) + 6).min(area.height);
+    let rect = centered(area, width, box_height);
+    frame.render_widget(Clear, rect);
+    let outer = block(title.to_owned(), true, theme)
+        .title_bottom(Line::styled(hint, theme.dim()).right_aligned());
+    let inner = outer.inner(rect);
+    frame.render_widget(outer, rect);
+    let prompt_height = u16::try_from(lines.len()).unwrap_or(1).min(inner.height.saturating_sub(1));
+    let text: Vec<Line> = lines.into_iter().map(|l| Line::styled(l, theme.heading())).collect();
+    let [top, below] = ratatui::layout::Layout::vertical([
+        ratatui::layout::Constraint::Length(prompt_height),
+        ratatui::layout::Constraint::Min(1),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(text), top);
+    frame.render_widget(&editor.area, below);
 }
 
 fn confirm_quit(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
-    let rect = centered(area, 64, 6);
-    let mut doc = Doc::new(usize::from(rect.width.saturating_sub(4)));
-    doc.para("", "Quit triage? Everything so far is saved.", theme.heading());
-    doc.para("", &format!("Continue later with: triage resume {}", app.session().id), Style::new());
-    doc.blank();
-    doc.line(keys_line(&[("y", "quit"), ("e", "export, then quit"), ("n", "stay")], theme));
-    boxed(frame, rect, "Quit", doc, 0, theme);
+    let recorded = !app.session().entries.is_empty();
+    fitted(frame, area, 64, "Quit", theme, |doc| {
+        if recorded {
+            doc.para("", "Quit triage? Everything so far is saved.", theme.heading());
+            let resume = format!("Continue later with: triage resume {}", app.session().id);
+            doc.para("", &resume, Style::new());
+            doc.blank();
+            doc.line(keys_line(&[("y", "quit"), ("e", "export, then quit"), ("n", "stay")], theme));
+        } else {
+            doc.para(
+                "",
+                "Quit triage? Nothing is recorded yet, so no session is saved.",
+                theme.heading(),
+            );
+            doc.blank();
+            doc.line(keys_line(&[("y", "quit"), ("n", "stay")], theme));
+        }
+    });
 }

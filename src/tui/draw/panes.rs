@@ -1,7 +1,7 @@
 //! The walk screen: header, trail, the current step (or the outcome), the question, the footer.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
@@ -16,24 +16,19 @@ use crate::tui::app::{App, Pane, RunState};
 use crate::tui::keys;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
-    let [header, body, footer] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(0), Constraint::Length(1)])
-            .areas(area);
-    render_header(frame, header, app, theme);
-    let trail_width = if area.width >= 120 { 34 } else { 24 };
-    let [trail, main] =
-        Layout::horizontal([Constraint::Length(trail_width), Constraint::Min(0)]).areas(body);
-    render_trail(frame, trail, app, theme);
-    if app.current_step().is_some() {
-        let question_height = question_height(app, main);
-        let [details_area, question] =
-            Layout::vertical([Constraint::Min(0), Constraint::Length(question_height)]).areas(main);
-        details::render_step(frame, details_area, app, theme);
-        render_question(frame, question, app, theme);
-    } else {
-        details::render_outcome(frame, main, app, theme);
+    let a = super::areas(app, area);
+    render_header(frame, a.header, app, theme);
+    if let Some(trail) = a.trail {
+        render_trail(frame, trail, app, theme);
     }
-    render_footer(frame, footer, app, theme);
+    match a.question {
+        Some(question) => {
+            details::render_step(frame, a.details, app, theme);
+            render_question(frame, question, app, theme);
+        }
+        None => super::outcome::render(frame, a.details, app, theme),
+    }
+    render_footer(frame, a.footer, app, theme);
 }
 
 pub(super) fn block(title: String, focused: bool, theme: Theme) -> Block<'static> {
@@ -54,7 +49,11 @@ fn render_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         (None, Some(_)) => ("outcome".to_owned(), "done".to_owned()),
         (None, None) => (String::new(), String::new()),
     };
-    let right = format!(" {} · {layer} · {progress} ", elapsed(app.now.since(session.started)));
+    let right = if area.width >= super::FULL_WIDTH {
+        format!(" {} · {layer} · {progress} ", elapsed(app.now.since(session.started)))
+    } else {
+        format!(" {} · {progress} ", elapsed(app.now.since(session.started)))
+    };
     let room = usize::from(area.width).saturating_sub(right.chars().count() + 10);
     let left = format!(" triage · {}", truncate(&session.url, room));
     let pad = usize::from(area.width).saturating_sub(left.chars().count() + right.chars().count());
@@ -109,8 +108,12 @@ fn trail_visit(
     }
 }
 
-/// Room for the prompt, every choice and the suggestion line, within half the main pane.
-fn question_height(app: &App, main: Rect) -> u16 {
+/// Room for the prompt, every choice and the suggestion, within half the main pane; while the
+/// step has the focus, only the prompt and the answer chosen, so the step gets the height.
+pub(super) fn question_height(app: &App, main: Rect) -> u16 {
+    if app.focus == Pane::Details {
+        return 5.min(main.height / 2);
+    }
     let width = usize::from(main.width.saturating_sub(4));
     let lines = question_doc(app, width, Theme::default()).lines.len() as u16;
     (lines + 2).clamp(5, main.height / 2 + 2)
@@ -119,17 +122,44 @@ fn question_height(app: &App, main: Rect) -> u16 {
 fn render_question(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let focused = app.focus == Pane::Question;
     let width = usize::from(area.width.saturating_sub(4));
-    let doc = question_doc(app, width, theme);
     let height = usize::from(area.height.saturating_sub(2));
-    let selected = Some(app.view.choice);
-    let offset = doc.offset(selected, 0, height);
-    let title = if focused { " Question — Enter confirms " } else { " Question " };
-    let paragraph = Paragraph::new(doc.lines).scroll((offset, 0)).block(block(
-        title.to_owned(),
-        focused,
-        theme,
-    ));
+    let (doc, offset) = if focused {
+        let doc = question_doc(app, width, theme);
+        let offset = doc.offset(Some(app.view.choice), app.view.question_scroll, height);
+        (doc, offset)
+    } else {
+        (compact_question(app, width, theme), 0)
+    };
+    let title =
+        if focused { " Question — Enter confirms " } else { " Question — Tab to answer " };
+    let mut frame_block = block(title.to_owned(), focused, theme);
+    if doc.lines.len() > height + usize::from(offset) {
+        let hint = Line::styled(" more: PgDn ", theme.dim()).right_aligned();
+        frame_block = frame_block.title_bottom(hint);
+    }
+    let paragraph = Paragraph::new(doc.lines).scroll((offset, 0)).block(frame_block);
     frame.render_widget(paragraph, area);
+}
+
+/// The prompt and the answer the cursor is on (or the suggested one), for when the step has
+/// the focus.
+fn compact_question(app: &App, width: usize, theme: Theme) -> Doc {
+    let mut doc = Doc::new(width);
+    let Some(step) = app.current_step() else { return doc };
+    let prompt = truncate(&app.text(step.question.prompt()), width);
+    doc.line(Line::styled(prompt, theme.heading()));
+    let Some(choice) = step.question.choices().get(app.view.choice) else {
+        doc.line(Line::styled("Tab, then Enter, to type the answer", theme.dim()));
+        return doc;
+    };
+    let suggested = app.suggestion.as_ref().is_some_and(|s| s.choice == app.view.choice);
+    let mark = if suggested { format!(" {}", theme.glyphs().suggested) } else { String::new() };
+    let text = format!("{} {}{mark}", theme.glyphs().cursor, app.text(&choice.label));
+    doc.line(Line::styled(
+        truncate(&text, width),
+        if suggested { theme.suggested() } else { Style::new() },
+    ));
+    doc
 }
 
 fn question_doc(app: &App, width: usize, theme: Theme) -> Doc {
@@ -143,43 +173,52 @@ fn question_doc(app: &App, width: usize, theme: Theme) -> Doc {
     for (i, choice) in step.question.choices().iter().enumerate() {
         choice_lines(&mut doc, app, i, &app.text(&choice.label), theme);
     }
-    suggestion_line(&mut doc, app, theme);
+    if app.suggestion.is_none() {
+        no_suggestion_line(&mut doc, app, theme);
+    }
     doc
 }
 
+/// One choice; the suggested one carries the reason under it, in the same item, so selecting
+/// it always brings the reason into view.
 fn choice_lines(doc: &mut Doc, app: &App, i: usize, label: &str, theme: Theme) {
     let glyphs = theme.glyphs();
     let selected = i == app.view.choice;
-    let suggested = app.suggestion.as_ref().is_some_and(|s| s.choice == i);
+    let suggestion = app.suggestion.as_ref().filter(|s| s.choice == i);
     let focused = app.focus == Pane::Question;
+    // With no evidence and no keypress, no answer looks chosen: the cursor only shows where
+    // Enter would answer.
+    let chosen = selected && (app.view.choice_touched || suggestion.is_some());
     let mark = if selected { glyphs.cursor } else { " " };
-    let radio = if selected { glyphs.radio_on } else { glyphs.radio_off };
+    let radio = if chosen { glyphs.radio_on } else { glyphs.radio_off };
     let mut text = label.to_owned();
-    if suggested {
+    if suggestion.is_some() {
         text.push_str(&format!("  {} suggested", glyphs.suggested));
     }
     let style = if selected {
         theme.selected(focused)
-    } else if suggested {
+    } else if suggestion.is_some() {
         theme.suggested()
     } else {
         Style::new()
     };
     let start = doc.begin_item();
     doc.text(Span::raw(format!("{mark} {radio} ")), "      ", &text, style);
+    if let Some(s) = suggestion {
+        let reason = format!("{} {}", glyphs.suggested, s.reason);
+        doc.para("      ", &reason, theme.suggested());
+    }
     doc.end_item(start);
 }
 
-fn suggestion_line(doc: &mut Doc, app: &App, theme: Theme) {
-    let glyphs = theme.glyphs();
-    if let Some(s) = &app.suggestion {
-        let text = format!("{} Suggested by the evidence: {}", glyphs.suggested, s.reason);
-        doc.para("", &text, theme.suggested());
-        return;
-    }
+fn no_suggestion_line(doc: &mut Doc, app: &App, theme: Theme) {
     let running = app.runs.iter().any(|r| !matches!(r.state, RunState::Finished(_)));
-    let note = if running {
+    let note = if app.watching() {
+        "Watching: the answer is suggested when the window has passed, or at once if errors come back."
+    } else if running {
         "Checks are running; a suggestion may appear. You can answer now."
+    } else if app.current_step().is_some_and(crate::runbook::model::Step::is_fix) {
+        "Make the change, then r checks again: the answer is suggested once the fault is gone."
     } else if app.runs.is_empty() {
         "No automatic check here: answer from what you see."
     } else if app.assessment.facts.is_empty() || app.runs.iter().all(could_not_run) {

@@ -15,19 +15,17 @@ use crate::session::Session;
 use crate::tui::app::App;
 use crate::tui::form::{Field, Form};
 
+/// One line, at the top, so even a sliver of a terminal says what it needs.
 pub fn too_small(frame: &mut Frame, area: Rect, _theme: Theme) {
     let text = format!(
-        "triage needs at least {MIN_WIDTH}x{MIN_HEIGHT}; this terminal is {}x{}. Enlarge the window or make the font smaller. Your session is saved.",
+        "triage needs {MIN_WIDTH}x{MIN_HEIGHT} (this is {}x{}); nothing is lost",
         area.width, area.height
     );
-    let height = 6.min(area.height);
-    let rect = Rect { y: area.y + area.height.saturating_sub(height) / 2, height, ..area };
-    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).centered(), rect);
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
 }
 
 pub fn offer(frame: &mut Frame, area: Rect, app: &App, existing: &Session, theme: Theme) {
-    let rect = centered(area, 72, 12);
-    let width = usize::from(rect.width.saturating_sub(4));
+    let width = usize::from(72.min(area.width).saturating_sub(4));
     let mut doc = Doc::new(width);
     doc.para("", &format!("An open session exists for {}.", existing.url), theme.heading());
     doc.blank();
@@ -43,8 +41,10 @@ pub fn offer(frame: &mut Frame, area: Rect, app: &App, existing: &Session, theme
         Style::new(),
     );
     doc.blank();
-    doc.line(keys_line(&[("r", "resume it"), ("f", "start fresh"), ("q", "quit")], theme));
+    doc.line(keys_line(&[("⏎ r", "resume it"), ("f", "start fresh"), ("q", "quit")], theme));
     let title = format!(" {} ", truncate(&app.runbook().title, width));
+    let height = u16::try_from(doc.lines.len() + 2).unwrap_or(u16::MAX);
+    let rect = centered(area, 72, height);
     frame.render_widget(Paragraph::new(doc.lines).block(block(title, true, theme)), rect);
 }
 
@@ -61,13 +61,24 @@ pub fn form(frame: &mut Frame, area: Rect, app: &App, form: &Form, theme: Theme)
     let [body, footer] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(area);
     let width = usize::from(body.width.saturating_sub(4));
     let mut doc = Doc::new(width);
-    doc.para("", &app.runbook().summary, Style::new());
-    doc.heading("First, what is affected?", theme.heading());
+    if form.editing {
+        doc.para("", "Change what triage uses; the step's checks run again.", Style::new());
+        doc.heading("The inputs", theme.heading());
+    } else {
+        doc.para("", &app.runbook().summary, Style::new());
+        doc.heading("First, what is affected?", theme.heading());
+    }
     for (n, field) in form.fields.iter().enumerate() {
-        field_lines(&mut doc, field, n == form.cursor, theme);
+        let found = field.input.from.as_ref().and_then(|key| app.assessment.facts.get(key));
+        field_lines(&mut doc, field, n == form.cursor, found.map(ToString::to_string), theme);
     }
     doc.blank();
-    doc.para("", "Enter on the last field starts the walk.", theme.dim());
+    let end = if form.editing {
+        "Enter on the last field (or Ctrl-S) applies them."
+    } else {
+        "Enter on the last field (or Ctrl-S) starts the walk."
+    };
+    doc.para("", end, theme.dim());
     let height = usize::from(body.height.saturating_sub(2));
     let offset = doc.offset(Some(form.cursor), 0, height);
     let title = format!(" triage · {} ", app.runbook().title);
@@ -77,17 +88,13 @@ pub fn form(frame: &mut Frame, area: Rect, app: &App, form: &Form, theme: Theme)
         theme,
     ));
     frame.render_widget(paragraph, body);
-    let keys = [
-        ("↑↓", "field"),
-        ("←→", "option"),
-        ("⏎", "next / start"),
-        ("^u", "clear"),
-        ("Esc", "quit"),
-    ];
+    let esc = if form.editing { "back" } else { "quit" };
+    let keys =
+        [("↑↓", "field"), ("←→", "option"), ("⏎", "next / start"), ("^u", "clear"), ("Esc", esc)];
     frame.render_widget(Paragraph::new(keys_line(&keys, theme)), footer);
 }
 
-fn field_lines(doc: &mut Doc, field: &Field, selected: bool, theme: Theme) {
+fn field_lines(doc: &mut Doc, field: &Field, selected: bool, found: Option<String>, theme: Theme) {
     let glyphs = theme.glyphs();
     let start = doc.begin_item();
     doc.blank();
@@ -110,6 +117,21 @@ fn field_lines(doc: &mut Doc, field: &Field, selected: bool, theme: Theme) {
     };
     let value_style = if selected { theme.selected(true) } else { theme.command() };
     doc.text(Span::raw("    ".to_owned()), "    ", &value, value_style);
+    match found {
+        Some(found) => doc.para(
+            "    ",
+            &format!("found on this machine: {found} (used unless you type another)"),
+            theme.ok(),
+        ),
+        None if field.input.from.is_some() => {
+            doc.para(
+                "    ",
+                "not found by the checks yet: triage asks when a command needs it",
+                theme.dim(),
+            );
+        }
+        None => {}
+    }
     if let Some(help) = &field.input.help {
         doc.para("    ", help, theme.dim());
     }

@@ -72,6 +72,8 @@ pub struct Glyphs {
     pub open: &'static str,
     pub closed: &'static str,
     pub left: &'static str,
+    pub spark_ok: &'static str,
+    pub spark_bad: &'static str,
     pub spinner: &'static [&'static str],
 }
 
@@ -91,6 +93,8 @@ const UNICODE: Glyphs = Glyphs {
     open: "▾",
     closed: "▸",
     left: "◂",
+    spark_ok: "▁",
+    spark_bad: "█",
     spinner: &["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"],
 };
 
@@ -110,6 +114,8 @@ const ASCII: Glyphs = Glyphs {
     open: "v",
     closed: ">",
     left: "<",
+    spark_ok: ".",
+    spark_bad: "X",
     spinner: &["|", "/", "-", "\\"],
 };
 

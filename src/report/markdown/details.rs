@@ -1,119 +1,13 @@
-//! The markdown incident note, in the order support reads it: a title with the URL and status,
-//! a summary paragraph (layer, cause, how sure, the fix that worked or where it was escalated),
-//! "What to send support" with every item filled or marked not collected, the timeline, fixes
-//! tried, notes, commands copied, and the check results. Everything from outside is sanitised,
-//! redacted and escaped here; the output renders cleanly on GitHub.
+//! The note's details, after its first screen: every support item filled or marked not
+//! collected, the timeline of the walk, fixes tried, notes, commands copied and the check
+//! results.
 
-use crate::diagnosis::Rules;
-use crate::report::Assessment;
-use crate::report::support::{self, Item, NOT_COLLECTED, clean, clean_lines};
+use super::inline;
+use crate::report::support::{Item, NOT_COLLECTED, clean, clean_lines};
 use crate::sanitize::{markdown_code_block, markdown_code_span, markdown_inline};
-use crate::session::{Agreement, Copied, Ending, Event, FixOutcome, Session, Via};
+use crate::session::{Agreement, Copied, Ending, Event, Session, Via};
 
-/// The whole note.
-pub fn render(session: &Session, rules: &Rules) -> String {
-    let assessment = Assessment::of(session, rules);
-    let items = support::collect(session, &assessment.facts, &assessment.diagnosis);
-    let mut out = String::new();
-    title(&mut out, session, &assessment);
-    summary(&mut out, session, &assessment);
-    support_section(&mut out, &items);
-    timeline(&mut out, session);
-    fixes(&mut out, session);
-    notes(&mut out, session);
-    commands(&mut out, session);
-    checks(&mut out, session);
-    out.push_str(&format!(
-        "\n---\n_Written by triage {} from session {}._\n",
-        env!("CARGO_PKG_VERSION"),
-        markdown_code_span(&session.id)
-    ));
-    out
-}
-
-fn inline(text: &str) -> String {
-    markdown_inline(&clean(text))
-}
-
-fn title(out: &mut String, session: &Session, assessment: &Assessment) {
-    let status = match assessment.facts.get("http.status") {
-        Some(status) => format!("HTTP {}", clean(&status.to_string())),
-        None => "Server error (status not collected)".to_owned(),
-    };
-    out.push_str(&format!("# {} on {}\n\n", inline(&status), inline(&session.url)));
-}
-
-fn summary(out: &mut String, session: &Session, assessment: &Assessment) {
-    let verdict = &assessment.diagnosis.verdict;
-    let layer = verdict.layer.map_or_else(
-        || match last_step(session) {
-            Some(step) => format!("not determined by the evidence (the last step was {step})"),
-            None => "not determined by the evidence".to_owned(),
-        },
-        |l| l.label().to_owned(),
-    );
-    let cause = if verdict.cause == "unknown" {
-        "not determined by the evidence".to_owned()
-    } else {
-        format!("{} ({})", inline(&verdict.summary), markdown_code_span(&verdict.cause))
-    };
-    out.push_str(&format!(
-        "**Layer:** {}. **Cause:** {cause}. **How sure:** {} confidence. **Outcome:** {}\n\n",
-        inline(&layer),
-        verdict.confidence.label(),
-        ending(session)
-    ));
-    out.push_str(&format!(
-        "Runbook “{}” (version {}), session {}; times are in {} (UTC{}).\n\n",
-        inline(&session.runbook.title),
-        inline(&session.runbook.version),
-        markdown_code_span(&session.id),
-        inline(&session.time_zone),
-        session.started.offset_label()
-    ));
-}
-
-fn last_step(session: &Session) -> Option<&str> {
-    session.entries.iter().rev().find_map(|e| match &e.event {
-        Event::StepEntered { title, .. } => Some(title.as_str()),
-        _ => None,
-    })
-}
-
-/// Where the walk ended, and the fix that worked.
-fn ending(session: &Session) -> String {
-    let worked: Vec<String> = session
-        .entries
-        .iter()
-        .filter_map(|e| match &e.event {
-            Event::FixTried { title, outcome: FixOutcome::Worked, .. } => Some(inline(title)),
-            _ => None,
-        })
-        .collect();
-    let fix = match worked.last() {
-        Some(title) => format!(" The fix that worked: {title}."),
-        None => String::new(),
-    };
-    let last = session.entries.iter().rev().find_map(|e| match &e.event {
-        Event::OutcomeReached { title, ending, .. } => Some((title, ending)),
-        _ => None,
-    });
-    match (session.is_closed(), last) {
-        (true, Some((title, Ending::Resolved))) if title.eq_ignore_ascii_case("resolved") => {
-            format!("resolved.{fix}")
-        }
-        (true, Some((title, Ending::Resolved))) => format!("resolved ({}).{fix}", inline(title)),
-        (true, Some((title, Ending::Escalated { to }))) => {
-            format!("escalated to {} ({}).{fix}", inline(to), inline(title))
-        }
-        _ => format!(
-            "still open, at {}.{fix}",
-            session.last_title().map_or_else(|| "the inputs".to_owned(), inline)
-        ),
-    }
-}
-
-fn support_section(out: &mut String, items: &[Item]) {
+pub(super) fn support_section(out: &mut String, items: &[Item]) {
     out.push_str("## What to send support\n\n");
     for item in items {
         match item.lines.as_slice() {
@@ -141,7 +35,7 @@ fn is_block(item: &Item) -> bool {
     matches!(item.item, ResponseHeaders | FirstLogLine)
 }
 
-fn timeline(out: &mut String, session: &Session) {
+pub(super) fn timeline(out: &mut String, session: &Session) {
     out.push_str("## Timeline\n\n| Time | Step | What happened |\n| --- | --- | --- |\n");
     let mut step = "—".to_owned();
     for entry in &session.entries {
@@ -159,6 +53,7 @@ fn describe(event: &Event, url: &str) -> String {
     match event {
         Event::InputsSet { values } => {
             let mut values = values.clone();
+            values.retain(|_, v| !v.is_empty());
             values.entry("url".to_owned()).or_insert_with(|| url.to_owned());
             let pairs: Vec<String> =
                 values.iter().map(|(k, v)| format!("{}={}", inline(k), inline(v))).collect();
@@ -194,6 +89,15 @@ fn describe(event: &Event, url: &str) -> String {
             Ending::Escalated { to } => format!("Reached the end: escalate to {}", inline(to)),
         },
         Event::Exported { format, .. } => format!("Exported ({})", inline(format)),
+        Event::Asked { prompt, answer, .. } => {
+            format!("Asked “{}”: **{}**", inline(prompt), inline(answer))
+        }
+        Event::Watching { every_secs, for_secs, .. } => format!(
+            "Monitoring began: the checks run every {every_secs} s for {}",
+            crate::session::time::elapsed(jiff::SignedDuration::from_secs(
+                i64::try_from(*for_secs).unwrap_or(i64::MAX)
+            ))
+        ),
         Event::Resumed => "Session resumed".to_owned(),
     }
 }
@@ -226,7 +130,7 @@ fn answered(
     }
 }
 
-fn fixes(out: &mut String, session: &Session) {
+pub(super) fn fixes(out: &mut String, session: &Session) {
     out.push_str("## Fixes tried\n\n");
     let mut any = false;
     for entry in &session.entries {
@@ -248,7 +152,7 @@ fn fixes(out: &mut String, session: &Session) {
     out.push('\n');
 }
 
-fn notes(out: &mut String, session: &Session) {
+pub(super) fn notes(out: &mut String, session: &Session) {
     out.push_str("## Notes\n\n");
     let mut step = String::new();
     let mut any = false;
@@ -273,7 +177,7 @@ fn notes(out: &mut String, session: &Session) {
     }
 }
 
-fn commands(out: &mut String, session: &Session) {
+pub(super) fn commands(out: &mut String, session: &Session) {
     out.push_str("## Commands copied\n\n");
     let copied: Vec<(&crate::session::Entry, &String)> = session
         .entries
@@ -295,7 +199,7 @@ fn commands(out: &mut String, session: &Session) {
     }
 }
 
-fn checks(out: &mut String, session: &Session) {
+pub(super) fn checks(out: &mut String, session: &Session) {
     out.push_str("## Check results\n\n");
     let mut any = false;
     for entry in &session.entries {

@@ -1,0 +1,300 @@
+//! Removes secrets from text that leaves the machine; imports nothing from the rest of triage.
+//!
+//! What is masked, by structure: the values of secret-named keys in JSON, YAML, env files, ini,
+//! PHP/Python/Ruby/JS literals and `--flags` (`names` says which names: `password`, `apiKey`,
+//! `SecretAccessKey`, `DB_PASS`, and `key`/`code`/`session` only when the value looks random);
+//! query parameters; `Authorization`, cookie and API-key headers, also inside config lines and
+//! command lines (`curl -u`, `mysql -p`, `redis-cli -a`); cookie strings after cookie-ish words;
+//! URL passwords, whatever characters they hold; DSNs (PDO, libpq, ADO/ODBC); and the password
+//! argument of connect calls in PHP/Python/Node stack traces. By shape: vendor tokens (Stripe,
+//! GitHub, GitLab, AWS key ids, Slack, Google, SendGrid, npm, …), JWTs, Laravel `base64:` keys,
+//! webhook URLs and PEM private keys.
+//!
+//! Redaction keeps the shape (names, hosts, paths, function names, a token's vendor prefix) and
+//! drops only values, so a note still says which cookie or which key was involved. It never
+//! panics, runs in time linear in the input (each pass is one regex scan or one forward walk
+//! that re-reads at most a short value), and is idempotent: the passes repeat until nothing
+//! changes. Should a pattern fail to compile or the passes not settle, [`text`] fails closed
+//! and returns only [`MASK`]. `tests/redaction_corpus.rs` holds the planted-secret corpus.
+//!
+//! Where it applies (docs/redaction.md): checks redact what they collect from outside the
+//! process (response headers and bodies, log lines, command lines, change logs) as they
+//! collect it, so the screen shows that masked too; everything that leaves the process —
+//! `triage check`, `logs`, `stack`, `sessions`, the markdown and JSON exports, the support
+//! summary copied to the clipboard — is redacted on the way out. What the person typed (the
+//! URL, notes, answers) and the machine's own configs are shown on their own screen as they
+//! are, and redacted wherever they are copied or exported.
+
+mod calls;
+mod forms;
+mod names;
+mod pairs;
+mod shapes;
+mod urls;
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use regex::{Captures, Regex};
+use serde_json::Value;
+
+pub use names::is_secret_name;
+
+/// What a secret becomes.
+pub const MASK: &str = "[redacted]";
+
+/// One pass over the text; `None` when its pattern did not compile.
+type Pass = for<'a> fn(Cow<'a, str>) -> Option<Cow<'a, str>>;
+
+/// In order: the passes that understand structure first, so a value they mask is not cut in
+/// two by a broader pattern, then the shapes that need no context.
+const PASSES: &[Pass] = &[
+    shapes::private_keys,
+    calls::apply,
+    forms::authorization,
+    forms::cookies,
+    urls::userinfo,
+    pairs::apply,
+    forms::directives,
+    forms::commands,
+    urls::queries,
+    shapes::schemes,
+    shapes::tokens,
+];
+
+/// Free text (log lines, notes, bodies, command lines, configs) with its secrets masked.
+pub fn text(input: &str) -> Cow<'_, str> {
+    // Masking one secret can uncover another (a token that hid a `name=`): the passes run
+    // again until nothing changes, which makes the result idempotent. Two rounds are the rule;
+    // text that keeps changing is pathological and fails closed.
+    const ROUNDS: usize = 4;
+    let mut out = Cow::Borrowed(input);
+    for _ in 0..ROUNDS {
+        match round(&out) {
+            Round::Changed(changed) => out = Cow::Owned(changed),
+            Round::Unchanged => return out,
+            Round::Broken => break,
+        }
+    }
+    Cow::Borrowed(MASK)
+}
+
+/// What one run of every pass did.
+enum Round {
+    Unchanged,
+    Changed(String),
+    /// A pattern did not compile.
+    Broken,
+}
+
+fn round(input: &str) -> Round {
+    let mut out = Cow::Borrowed(input);
+    for pass in PASSES {
+        match pass(out) {
+            Some(next) => out = next,
+            None => return Round::Broken,
+        }
+    }
+    match out {
+        Cow::Owned(changed) if changed != input => Round::Changed(changed),
+        _ => Round::Unchanged,
+    }
+}
+
+/// A URL with its password, secret query values and token-shaped parts masked. Text that is
+/// not a URL is redacted as text.
+pub fn url(input: &str) -> Cow<'_, str> {
+    text(input)
+}
+
+/// A header value fit for export. Cookies keep their names (`sid=[redacted]; Path=/`) so the
+/// note still shows which cookies were set; `Authorization` keeps its scheme; other secret
+/// headers lose their whole value; any other value is redacted as text.
+pub fn header<'a>(name: &str, value: &'a str) -> Cow<'a, str> {
+    let lower = name.to_ascii_lowercase();
+    match lower.as_str() {
+        "set-cookie" | "cookie" => forms::cookie_header(value),
+        "authorization" | "proxy-authorization" => Cow::Owned(match value.split_once(' ') {
+            Some((scheme, _)) => format!("{scheme} {MASK}"),
+            None => MASK.to_owned(),
+        }),
+        _ if is_secret_name(&lower) && !names::is_placeholder(value) => Cow::Borrowed(MASK),
+        _ => text(value),
+    }
+}
+
+/// `name: value` with the value redacted, for header lists stored as one string each. A line
+/// that is not a header (`https://…`, prose) is redacted as text.
+pub fn header_line(line: &str) -> Cow<'_, str> {
+    let parts = line.split_once(':').filter(|(name, value)| {
+        !value.starts_with("//")
+            && !name.is_empty()
+            && name.trim().chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    });
+    let Some((name, value)) = parts else { return text(line) };
+    let value_at = line.len() - value.trim_start().len();
+    let value = &line[value_at..];
+    match header(name.trim(), value) {
+        redacted if redacted == value => Cow::Borrowed(line),
+        redacted => Cow::Owned(format!("{}{redacted}", &line[..value_at])),
+    }
+}
+
+/// A JSON document redacted in place: values under secret-named keys are masked (a string or
+/// number becomes [`MASK`]), every other string is redacted as text.
+pub fn json_value(value: &mut Value) {
+    match value {
+        Value::String(s) => {
+            if let Cow::Owned(redacted) = text(s) {
+                *s = redacted;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(json_value),
+        Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                let secret = match item {
+                    Value::String(s) => names::is_secret_value(key, s),
+                    Value::Number(n) => names::is_secret_value(key, &n.to_string()),
+                    _ => false,
+                };
+                if secret {
+                    *item = Value::String(MASK.to_owned());
+                } else {
+                    json_value(item);
+                }
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// Where a word starts: an ASCII word boundary, or just after a written `\n`, `\r` or `\t`
+/// (a log line that escapes its line breaks).
+const BOUNDARY: &str = r"(?:(?-u:\b)|\\[nrt])";
+
+/// Compiles one of this module's own patterns; a failure is caught by the tests and, in
+/// production, makes [`text`] fail closed.
+fn regex(pattern: &str) -> Option<Regex> {
+    Regex::new(pattern).ok()
+}
+
+/// The largest char boundary of `text` at or before `at`.
+fn floor_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// `text` with each span (in order, not overlapping) replaced by [`MASK`].
+fn masked<'a>(text: Cow<'a, str>, spans: &[Range<usize>]) -> Cow<'a, str> {
+    if spans.is_empty() {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for span in spans.iter().filter(|s| !s.is_empty()) {
+        if span.start < copied {
+            continue;
+        }
+        out.push_str(&text[copied..span.start]);
+        out.push_str(MASK);
+        copied = span.end;
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
+/// Masks, in every match of `re` that `is_secret` accepts, the groups named `s…`.
+fn mask_groups<'a>(
+    text: Cow<'a, str>,
+    re: &Regex,
+    is_secret: impl Fn(&Captures) -> bool,
+) -> Cow<'a, str> {
+    let groups: Vec<usize> = re
+        .capture_names()
+        .enumerate()
+        .filter(|(_, name)| name.is_some_and(|n| n.starts_with('s')))
+        .map(|(i, _)| i)
+        .collect();
+    let mut spans = Vec::new();
+    for caps in re.captures_iter(&text).filter(|c| is_secret(c)) {
+        let found = groups.iter().filter_map(|&i| caps.get(i));
+        spans.extend(found.filter(|m| !m.as_str().contains(MASK)).map(|m| m.range()));
+    }
+    masked(text, &spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pattern_compiles() {
+        assert_eq!(text("password=hunter2"), "password=[redacted]");
+    }
+
+    #[test]
+    fn secret_headers_lose_their_values() {
+        assert_eq!(header("Authorization", "Bearer eyJhbGciOi.x.y"), "Bearer [redacted]");
+        assert_eq!(header("Cookie", "sid=abc; theme=dark"), "sid=[redacted]; theme=[redacted]");
+        assert_eq!(
+            header("set-cookie", "session=s3cr3t; Path=/; HttpOnly"),
+            "session=[redacted]; Path=/; HttpOnly"
+        );
+        assert_eq!(header("X-Api-Key", "k-123"), MASK);
+        assert_eq!(header("access-control-allow-credentials", "true"), "true");
+        assert_eq!(header("cf-ray", "8a1b2c3d4e5f-AMS"), "8a1b2c3d4e5f-AMS");
+        assert_eq!(header("x-debug", "db password=hunter2"), "db password=[redacted]");
+        assert_eq!(header_line("Set-Cookie: a=b"), "Set-Cookie: a=[redacted]");
+        assert!(matches!(header_line("server: nginx"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn urls_keep_their_shape_and_lose_their_secrets() {
+        assert_eq!(
+            url("https://shop.test/cart?id=7&token=abc123&utm_source=x#top"),
+            "https://shop.test/cart?id=7&token=[redacted]&utm_source=x#top"
+        );
+        assert_eq!(
+            url("mysql://app:hunter2@db.internal:3306/shop"),
+            "mysql://app:[redacted]@db.internal:3306/shop"
+        );
+        assert_eq!(
+            url("https://x.test/?X-Amz-Signature=f00&page=2"),
+            "https://x.test/?X-Amz-Signature=[redacted]&page=2"
+        );
+        assert!(matches!(url("https://x.test/a?page=2"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn free_text_loses_tokens_and_passwords() {
+        let line = r#"GET /api?key=abc HTTP/1.1 via postgres://u:pw@10.0.0.5/db Authorization: Bearer abcdefghijkl DB_PASSWORD="hunter2" define('DB_PASSWORD', 'hunter2');"#;
+        let out = text(line);
+        for secret in ["abc HTTP", "pw@", "abcdefghijkl", "hunter2"] {
+            assert!(!out.contains(secret), "{secret} survived in {out}");
+        }
+        assert!(out.contains("10.0.0.5/db"), "{out}");
+        assert!(out.contains("DB_PASSWORD=\"[redacted]"), "{out}");
+        assert!(matches!(text("upstream timed out (110) while reading"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn json_documents_are_redacted_by_key() {
+        let mut doc = serde_json::json!({
+            "user": "app", "password": "x y", "pin": 1234, "apiKey": 99,
+            "nested": [{"Token": "t0k3n"}, "see password=hunter2"],
+            "code": 502, "session": {"id": "20261201-084241-3fa9"},
+        });
+        json_value(&mut doc);
+        assert_eq!(doc["password"], MASK);
+        assert_eq!(doc["apiKey"], MASK);
+        assert_eq!(doc["nested"][0]["Token"], MASK);
+        assert_eq!(doc["nested"][1], "see password=[redacted]");
+        assert_eq!(doc["user"], "app");
+        assert_eq!(doc["pin"], 1234);
+        assert_eq!(doc["code"], 502);
+        assert_eq!(doc["session"]["id"], "20261201-084241-3fa9");
+    }
+}
