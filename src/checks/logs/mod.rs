@@ -10,6 +10,7 @@ pub mod journal;
 mod read;
 mod report;
 pub mod scan;
+mod split;
 pub mod time;
 pub mod window;
 
@@ -78,10 +79,11 @@ const TIME_MARGIN: Duration = Duration::from_secs(5);
 /// Progress is reported at most once per this many bytes.
 const PROGRESS_BYTES: u64 = 64 << 20;
 
-/// The built-in signature table, loaded once. A broken table is a build defect the tests catch;
-/// at run time it becomes a `could_not_run` report.
-static SIGNATURES: LazyLock<Result<Signatures, String>> =
-    LazyLock::new(|| Signatures::builtin().map_err(|e| e.to_string()));
+/// The built-in signature table, loaded once, when a run first has a line to classify. A
+/// broken table is a build defect the tests catch; at run time it becomes a `could_not_run`
+/// report.
+type Table = LazyLock<Result<Signatures, String>>;
+static SIGNATURES: Table = LazyLock::new(|| Signatures::builtin().map_err(|e| e.to_string()));
 
 /// What to read and for how long back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -280,16 +282,9 @@ pub async fn run_with_sources(
     journal: Option<Journal>,
     captured: Vec<Captured>,
 ) -> CheckReport {
-    let signatures = match SIGNATURES.as_ref() {
-        Ok(s) => s,
-        Err(e) => {
-            let reason = format!("the signature table is broken: {e}");
-            return CheckReport::could_not_run(SPEC.id, reason, None);
-        }
-    };
     let cutoff = cutoff(&params, &clock);
     let task = tokio::task::spawn_blocking(move || {
-        let mut reader = Reader::new(signatures, &clock, cutoff, &params, progress);
+        let mut reader = Reader::new(&SIGNATURES, &clock, cutoff, &params, progress);
         reader.read_all(&params, journal);
         for source in captured {
             reader.read_captured(source);

@@ -10,11 +10,13 @@ use std::time::Instant;
 
 use flate2::read::MultiGzDecoder;
 
+use super::Table;
 use super::access;
 use super::commands::Captured;
 use super::journal::{self, Journal};
 use super::report::{details, facts, groups, ranked, since_arg, verdict};
 use super::scan::{Scan, Tally};
+use super::split::{self, Region};
 use super::time::Clock;
 use super::window::{self, Start};
 use super::{PROGRESS_BYTES, Params, SPEC, discover};
@@ -25,7 +27,11 @@ use crate::sanitize;
 
 /// One run's state: the tally and the evidence so far.
 pub(super) struct Reader<'a> {
-    signatures: &'a Signatures,
+    /// The signature table, loaded when the first log has bytes to classify: a run over
+    /// empty or untouched logs never pays for it.
+    table: &'static Table,
+    /// Why the table could not be loaded, once that is known.
+    broken: Option<String>,
     clock: &'a Clock,
     cutoff: Option<i64>,
     tally: Tally,
@@ -40,7 +46,7 @@ pub(super) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub(super) fn new(
-        signatures: &'a Signatures,
+        table: &'static Table,
         clock: &'a Clock,
         cutoff: Option<i64>,
         params: &Params,
@@ -62,10 +68,11 @@ impl<'a> Reader<'a> {
             ..LogsEvidence::default()
         };
         Reader {
-            signatures,
+            table,
+            broken: None,
             clock,
             cutoff,
-            tally: Tally { site: params.site.clone(), ..Tally::new(signatures) },
+            tally: Tally { site: params.site.clone(), ..Tally::default() },
             evidence,
             journal_fact: None,
             progress,
@@ -204,6 +211,17 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The signature table, loaded on first use; `None` (and `broken` set) when it is broken.
+    fn signatures(&mut self) -> Option<&'static Signatures> {
+        match self.table.as_ref() {
+            Ok(signatures) => Some(signatures),
+            Err(e) => {
+                self.broken = Some(format!("the signature table is broken: {e}"));
+                None
+            }
+        }
+    }
+
     fn out_of_time(&self) -> bool {
         self.deadline.is_some_and(|d| Instant::now() >= d)
     }
@@ -214,8 +232,9 @@ impl<'a> Reader<'a> {
             self.evidence.files.push(part.record(part.probed, note));
             return;
         }
+        let Some(signatures) = self.signatures() else { return };
         let name = part.path.display().to_string();
-        let mut scan = Scan::new(self.signatures, self.clock, &name);
+        let mut scan = Scan::new(signatures, self.clock, &name);
         scan.cutoff = self.cutoff;
         scan.timed = part.timed;
         let (progress, deadline) = (self.progress.clone(), self.deadline);
@@ -236,9 +255,8 @@ impl<'a> Reader<'a> {
                 }
             })
         } else {
-            part.file.seek(SeekFrom::Start(part.offset)).and_then(|_| {
-                scan.read((&part.file).take(part.size - part.offset), &mut self.tally, &mut tick)
-            })
+            let region = Region { start: part.offset, end: part.size };
+            read_plain(&part.file, region, &mut scan, &mut self.tally, &mut tick)
         };
         if scan.stopped {
             part.note = Some(format!("stopped: {TIME_LIMIT_NOTE}"));
@@ -277,7 +295,8 @@ impl<'a> Reader<'a> {
                 return;
             }
         };
-        let mut scan = Scan::new(self.signatures, self.clock, "systemd journal");
+        let Some(signatures) = self.signatures() else { return };
+        let mut scan = Scan::new(signatures, self.clock, "systemd journal");
         scan.cutoff = self.cutoff;
         scan.timed = true;
         let size = output.len() as u64;
@@ -301,7 +320,18 @@ impl<'a> Reader<'a> {
                 return;
             }
         };
-        let mut scan = Scan::new(self.signatures, self.clock, &name);
+        if output.is_empty() {
+            self.evidence.files.push(LogFile {
+                path: name,
+                compressed: false,
+                size: 0,
+                bytes_read: 0,
+                note: None,
+            });
+            return;
+        }
+        let Some(signatures) = self.signatures() else { return };
+        let mut scan = Scan::new(signatures, self.clock, &name);
         scan.cutoff = self.cutoff;
         scan.timed = captured.timed;
         let size = output.len() as u64;
@@ -339,9 +369,17 @@ impl<'a> Reader<'a> {
     }
 
     pub(super) fn report(mut self) -> CheckReport {
-        self.evidence.signatures = ranked(self.signatures, &self.tally);
+        if let Some(reason) = self.broken {
+            return CheckReport::could_not_run(SPEC.id, reason, None);
+        }
+        // Hits exist only if a log was classified, so the table is loaded by then.
+        if let Some(Ok(signatures)) =
+            self.tally.hits.iter().any(Option::is_some).then(|| self.table.as_ref())
+        {
+            self.evidence.signatures = ranked(signatures, &self.tally);
+            self.evidence.groups = groups(signatures, &self.tally);
+        }
         self.evidence.upstreams = self.tally.upstreams.iter().cloned().collect();
-        self.evidence.groups = groups(self.signatures, &self.tally);
         self.evidence.ungrouped = self.tally.ungrouped;
         let facts = facts(&self.evidence, self.journal_fact);
         let details = details(&self.evidence, self.clock);
@@ -351,6 +389,23 @@ impl<'a> Reader<'a> {
             .with_details(details)
             .with_evidence(Evidence::Logs(Box::new(self.evidence)))
     }
+}
+
+/// Reads `region` of a plain file: on every core when it is large, else on this thread.
+fn read_plain(
+    file: &File,
+    region: Region,
+    scan: &mut Scan,
+    tally: &mut Tally,
+    keep_going: &mut dyn FnMut(u64) -> bool,
+) -> io::Result<u64> {
+    let workers = split::workers();
+    if workers > 1 && region.end - region.start >= split::PARALLEL_MIN {
+        return split::scan_region(file, region, workers, scan, tally, keep_going);
+    }
+    let mut file = file;
+    file.seek(SeekFrom::Start(region.start))?;
+    scan.read(file.take(region.end - region.start), tally, keep_going)
 }
 
 /// Why a read stopped early.

@@ -1,7 +1,9 @@
-//! The line scanner: reads a log in large blocks, finds candidate lines with the signatures'
-//! literal prefilter over the whole block (as ripgrep does), and runs the full regexes only on
-//! those lines. It bounds every line it looks at ([`MAX_LINE`]) and every line it keeps
-//! ([`SHOWN_CHARS`], sanitised and redacted), and never holds more than one block in memory.
+//! The line scanner: finds candidate lines with the signatures' literal prefilter over whole
+//! blocks (as ripgrep does), runs the regexes only on those lines, and records what matched.
+//! One rule decides what a line is for every path through it ([`matching_lines`]: the
+//! sequential read here, the parallel one in `split`): lines end at `\n`, and each is
+//! classified on its first [`MAX_LINE`] bytes without a trailing `\r`. It bounds every line it
+//! keeps ([`SHOWN_CHARS`], sanitised and redacted) and allocates per block, never per line.
 
 use std::collections::BTreeSet;
 use std::io::{self, Read};
@@ -56,7 +58,7 @@ pub struct Hit {
 /// Every signature's hits, over all the logs scanned.
 #[derive(Debug, Clone, Default)]
 pub struct Tally {
-    /// Indexed like `Signatures::list`.
+    /// Indexed like `Signatures::list` (and only as long as the last signature hit).
     pub hits: Vec<Option<Hit>>,
     /// Upstream addresses named by matching nginx lines (`upstream: "…"`).
     pub upstreams: BTreeSet<String>,
@@ -132,7 +134,10 @@ impl Tally {
             .site
             .as_ref()
             .is_some_and(|site| memchr::memmem::find(line, site.as_bytes()).is_some());
-        let Some(slot) = self.hits.get_mut(index) else { return };
+        if self.hits.len() <= index {
+            self.hits.resize(index + 1, None);
+        }
+        let slot = &mut self.hits[index];
         let site_line = || for_site.then(|| (time, shown(line)));
         match slot {
             None => {
@@ -174,6 +179,10 @@ impl Tally {
         let Some(at) = memchr::memmem::find(line, KEY) else { return };
         let rest = &line[at + KEY.len()..];
         let value = &rest[..memchr(b'"', rest).unwrap_or(rest.len()).min(200)];
+        // Most matching lines name an upstream already kept: no allocation for those.
+        if std::str::from_utf8(value).is_ok_and(|v| self.upstreams.contains(v)) {
+            return;
+        }
         let value = sanitize::bytes(value, false);
         self.upstreams.insert(redact::url(&value).into_owned());
     }
@@ -276,25 +285,22 @@ impl<'a> Scan<'a> {
         }
     }
 
-    /// Complete lines: only those holding a prefilter literal are classified.
+    /// Complete lines: each one a signature matches is recorded.
     fn region(&mut self, region: &[u8], tally: &mut Tally) {
-        let mut pos = 0;
-        while pos < region.len() {
-            let Some(hit) = self.signatures.prefilter.find(&region[pos..]) else { return };
-            let at = pos + hit.start();
-            let start = memrchr(b'\n', &region[pos..at]).map_or(pos, |i| pos + i + 1);
-            let end = memchr(b'\n', &region[at..]).map_or(region.len(), |i| at + i);
-            self.line(&region[start..end], tally);
-            pos = end + 1;
+        let signatures = self.signatures;
+        matching_lines(signatures, region, &mut |index, line| self.accept(index, line, tally));
+    }
+
+    /// One line (or the first [`MAX_LINE`] bytes of a longer one), classified alone.
+    fn line(&mut self, line: &[u8], tally: &mut Tally) {
+        let line = bounded(line);
+        if let Some(index) = self.signatures.classify(line) {
+            self.accept(index, line, tally);
         }
     }
 
-    fn line(&mut self, line: &[u8], tally: &mut Tally) {
-        let mut line = &line[..line.len().min(MAX_LINE)];
-        if let [rest @ .., b'\r'] = line {
-            line = rest;
-        }
-        let Some(index) = self.signatures.classify(line) else { return };
+    /// A line signature `index` matched: counted unless the window rules it out.
+    pub(super) fn accept(&mut self, index: usize, line: &[u8], tally: &mut Tally) {
         let time = line_time(line, self.clock);
         match (time, self.cutoff) {
             (Some(t), Some(cutoff)) if t < cutoff => return,
@@ -305,6 +311,34 @@ impl<'a> Scan<'a> {
         let fields = clean_fields(self.signatures.fields_of(line));
         tally.record(index, time, line, self.file, fields);
     }
+}
+
+/// Calls `found` with the signature's index for every line of `lines` a signature matches,
+/// in order. `lines` holds whole lines; the last may lack its `\n`. Only lines holding a
+/// prefilter literal are looked at, each from where its first literal starts.
+pub fn matching_lines(signatures: &Signatures, lines: &[u8], found: &mut impl FnMut(usize, &[u8])) {
+    let mut pos = 0;
+    while pos < lines.len() {
+        let Some(hit) = signatures.prefilter.find(&lines[pos..]) else { return };
+        let at = pos + hit.start();
+        let hit_end = pos + hit.end();
+        let start = memrchr(b'\n', &lines[pos..at]).map_or(pos, |i| pos + i + 1);
+        let end = memchr(b'\n', &lines[at..]).map_or(lines.len(), |i| at + i);
+        let line = bounded(&lines[start..end]);
+        // The literal must lie within the part of the line that is classified.
+        if hit_end - start <= line.len()
+            && let Some(index) = signatures.classify_at(line, hit.pattern().as_usize(), at - start)
+        {
+            found(index, line);
+        }
+        pos = end + 1;
+    }
+}
+
+/// What of a line is classified: its first [`MAX_LINE`] bytes, without a trailing `\r`.
+pub fn bounded(line: &[u8]) -> &[u8] {
+    let line = &line[..line.len().min(MAX_LINE)];
+    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 /// One read, retried on EINTR.
@@ -336,7 +370,7 @@ mod tests {
     fn count(tally: &Tally, id: &str) -> u64 {
         let sigs = sigs();
         let i = sigs.list.iter().position(|s| s.id == id).unwrap();
-        tally.hits[i].as_ref().map_or(0, |h| h.count)
+        tally.hits.get(i).and_then(Option::as_ref).map_or(0, |h| h.count)
     }
 
     const REFUSED: &str = "2026/12/01 07:30:22 [error] 1#1: *5 connect() failed (111: Connection refused) while connecting to upstream, client: 1.2.3.4, upstream: \"http://127.0.0.1:9000/\"";

@@ -1,0 +1,101 @@
+//! Fields a matching line may carry about where it came from (nginx's `server:` and `host:`,
+//! the `upstream:` it tried, a PHP-FPM `[pool …]`, an HAProxy backend), so the line can be
+//! attributed to a hop of the request path rather than to the whole machine. Each rule's
+//! pattern is compiled on first use, as the signatures' are.
+
+use std::sync::OnceLock;
+
+use regex::bytes::Regex;
+use serde::Deserialize;
+
+use crate::yaml::{Pos, Text};
+
+/// One field rule.
+#[derive(Debug)]
+pub struct FieldRule {
+    pub name: String,
+    /// Its first capture group is the value.
+    pub pattern: String,
+    regex: OnceLock<Option<Regex>>,
+}
+
+impl FieldRule {
+    /// The value this rule takes from `line`, bounded to 200 bytes and lossily decoded.
+    fn value(&self, line: &[u8]) -> Option<String> {
+        let regex = self.regex.get_or_init(|| Regex::new(&self.pattern).ok()).as_ref()?;
+        let value = regex.captures(line)?.get(1)?;
+        let value = &value.as_bytes()[..value.len().min(200)];
+        Some(String::from_utf8_lossy(value).trim().to_owned())
+    }
+}
+
+/// The fields `line` carries, each name once: the first rule (in table order) that finds it
+/// wins.
+pub fn fields_of(rules: &[FieldRule], line: &[u8]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for rule in rules {
+        if out.iter().any(|(name, _)| *name == rule.name) {
+            continue;
+        }
+        if let Some(value) = rule.value(line) {
+            out.push((rule.name.clone(), value));
+        }
+    }
+    out
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawField {
+    name: Text,
+    pattern: Text,
+    /// A real line the pattern takes the value from, and the value it must take.
+    example: Text,
+    value: Text,
+    source: Text,
+}
+
+/// The rule `raw` describes; with `full` checks, its pattern must compile, have a capture
+/// group and take `value` from `example` (the built-in table's tests run those).
+pub(super) fn field_rule(
+    raw: &RawField,
+    full: bool,
+    error: &mut dyn FnMut(Pos, String),
+) -> Option<FieldRule> {
+    if !super::is_snake_case(&raw.name.value) {
+        error(raw.name.pos, format!("field `{}` must be snake_case", raw.name.value));
+    }
+    if raw.source.value.trim().is_empty() {
+        error(raw.source.pos, "`source` must not be empty".to_owned());
+    }
+    let rule = FieldRule {
+        name: raw.name.value.clone(),
+        pattern: raw.pattern.value.clone(),
+        regex: OnceLock::new(),
+    };
+    if full {
+        let regex = match Regex::new(&raw.pattern.value) {
+            Ok(regex) if regex.captures_len() > 1 => regex,
+            Ok(_) => {
+                error(
+                    raw.pattern.pos,
+                    "a field pattern needs a capture group for the value".into(),
+                );
+                return None;
+            }
+            Err(e) => {
+                let first = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
+                error(raw.pattern.pos, format!("the pattern does not compile: {first}"));
+                return None;
+            }
+        };
+        let got = regex.captures(raw.example.value.as_bytes()).and_then(|c| c.get(1));
+        if got.is_none_or(|m| m.as_bytes() != raw.value.value.as_bytes()) {
+            let message =
+                format!("the pattern does not take `{}` from the example", raw.value.value);
+            error(raw.example.pos, message);
+        }
+        let _ = rule.regex.set(Some(regex));
+    }
+    Some(rule)
+}

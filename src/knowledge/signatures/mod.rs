@@ -1,0 +1,342 @@
+//! The log-signature table (`assets/log-signatures.yaml`): which lines name which layer and
+//! cause. Loaded in two stages like the diagnosis rules — raw serde types, then validated
+//! [`Signatures`] with the literal prefilter — through the strict YAML loader, so a mistake
+//! names its line and column. Loading compiles no regex: each pattern compiles the first time
+//! a line holding one of its literals needs it, so start-up does not grow with the table. It
+//! only loads, checks and classifies one line; reading logs is `checks::logs`.
+
+mod fields;
+pub mod literals;
+mod verify;
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
+use regex::bytes::Regex;
+use serde::Deserialize;
+
+pub use self::fields::FieldRule;
+use self::fields::RawField;
+use self::literals::Analysis;
+pub use self::literals::{MIN_LITERAL, literal_options, required_literals};
+use self::verify::{Seen, Verify};
+use crate::layer::Layer;
+use crate::yaml::{self, At, Level, LoadFailure, Pos, Problem, SourceError, Text};
+
+/// One validated signature.
+#[derive(Debug, Clone)]
+pub struct Signature {
+    pub id: String,
+    pub title: String,
+    pub layer: Layer,
+    /// `None` for lines worth reporting that explain nothing by themselves.
+    pub cause: Option<String>,
+    pub step: String,
+    pub pattern: String,
+    /// Matches lines a more specific signature above it claims.
+    pub general: bool,
+    pub example: String,
+    pub source: String,
+}
+
+/// The validated table, ready for scanning.
+#[derive(Debug)]
+pub struct Signatures {
+    /// In precedence order: a line counts for the first signature that matches it.
+    pub list: Vec<Signature>,
+    /// Applied to matching lines only, in table order; the first rule to find a name wins.
+    pub fields: Vec<FieldRule>,
+    /// The literals every match contains, for all signatures; a line without one of them
+    /// matches no signature. Leftmost-first, so Aho-Corasick searches whole blocks with SIMD
+    /// (Teddy); and since no literal contains another, at most one starts at any byte.
+    pub prefilter: AhoCorasick,
+    /// How a line holding a prefilter literal is told apart.
+    verify: Verify,
+}
+
+const BUILTIN: &str = include_str!("../../../assets/log-signatures.yaml");
+const BUILTIN_ORIGIN: &str = "builtin:assets/log-signatures.yaml";
+
+impl Signatures {
+    /// The table shipped in the binary. Its patterns are not compiled here: the test suite
+    /// loads the same text with [`Signatures::load_str`], which checks every one.
+    pub fn builtin() -> Result<Signatures, LoadFailure> {
+        Signatures::load(BUILTIN_ORIGIN, BUILTIN, Checks::Cheap)
+    }
+
+    /// Loads and validates a table: every pattern compiles and matches its example. Errors
+    /// name `origin:line:col`.
+    pub fn load_str(origin: &str, text: &str) -> Result<Signatures, LoadFailure> {
+        Signatures::load(origin, text, Checks::Full)
+    }
+
+    fn load(origin: &str, text: &str, checks: Checks) -> Result<Signatures, LoadFailure> {
+        let raw: RawTable = yaml::from_str(origin, text).map_err(|error| invalid(vec![error]))?;
+        let mut errors = Vec::new();
+        let mut analyses = Vec::new();
+        let mut ids = HashMap::new();
+        for sig in &raw.signatures {
+            analyses.push(check_one(sig, &mut ids, checks, &mut |pos, message| {
+                errors.push(SourceError::at(origin, text, pos.line, pos.column, message));
+            }));
+        }
+        let full = checks == Checks::Full;
+        let fields: Vec<FieldRule> = raw
+            .fields
+            .iter()
+            .filter_map(|f| {
+                fields::field_rule(f, full, &mut |pos, message| {
+                    errors.push(SourceError::at(origin, text, pos.line, pos.column, message));
+                })
+            })
+            .collect();
+        if !errors.is_empty() {
+            errors.sort_by_key(|e| (e.line, e.column));
+            return Err(invalid(errors));
+        }
+        let list: Vec<Signature> = raw.signatures.into_iter().map(build).collect();
+        let plain = analyses.iter().map(|a| a.plain).collect();
+        let options: Vec<_> = analyses.into_iter().map(|a| a.options).collect();
+        let selection = literals::select(&options);
+        // The automaton only confirms Teddy's candidates, so the cheapest one to build does.
+        let prefilter = AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(&selection.literals)
+            .map_err(|e| {
+                let message = format!("the prefilter literals do not compile: {e}");
+                invalid(vec![SourceError::whole_file(origin, message)])
+            })?;
+        let verify = Verify::new(&selection, plain);
+        Ok(Signatures { list, fields, prefilter, verify })
+    }
+
+    /// The first signature (in table order) that matches `line`, by index into `list`.
+    pub fn classify(&self, line: &[u8]) -> Option<usize> {
+        let hit = self.prefilter.find(line)?;
+        self.classify_at(line, hit.pattern().as_usize(), hit.start())
+    }
+
+    /// As [`Signatures::classify`], for a line whose first prefilter literal is known (the
+    /// scanner found it): literal `literal`, starting at byte `at`. Each literal in the line
+    /// names the signatures it may belong to; they are tried in table order, and the search
+    /// for more literals stops as soon as none left could name an earlier signature than the
+    /// one found.
+    pub fn classify_at(&self, line: &[u8], literal: usize, at: usize) -> Option<usize> {
+        let verify = &self.verify;
+        let mut best: Option<usize> = None;
+        let mut seen = Seen::default();
+        let (mut literal, mut at) = (literal, at);
+        loop {
+            if seen.insert(literal) {
+                best = verify.first_in(&self.list, literal, at, line, best);
+            }
+            if !verify.could_improve(best.unwrap_or(self.list.len()), &seen) {
+                return best;
+            }
+            // No literal contains another, so none other starts where this one does.
+            let Some(hit) = self.prefilter.find(Input::new(line).span(at + 1..line.len())) else {
+                return best;
+            };
+            (literal, at) = (hit.pattern().as_usize(), hit.start());
+        }
+    }
+
+    /// The fields a matching line carries, each name once.
+    pub fn fields_of(&self, line: &[u8]) -> Vec<(String, String)> {
+        fields::fields_of(&self.fields, line)
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Signature> {
+        self.list.iter().find(|s| s.id == id)
+    }
+}
+
+/// How much a load checks: the embedded table skips what compiles regexes (its tests do it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Checks {
+    Cheap,
+    Full,
+}
+
+fn invalid(errors: Vec<SourceError>) -> LoadFailure {
+    LoadFailure::Invalid(
+        errors.into_iter().map(|error| Problem { level: Level::Error, error }).collect(),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTable {
+    #[serde(default)]
+    fields: Vec<RawField>,
+    signatures: Vec<RawSignature>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSignature {
+    id: Text,
+    title: Text,
+    layer: At<Layer>,
+    cause: Option<Text>,
+    step: Text,
+    pattern: Text,
+    #[serde(default)]
+    general: bool,
+    example: Text,
+    source: Text,
+}
+
+/// Every rule for one signature; returns the literal options of a valid pattern.
+fn check_one(
+    sig: &RawSignature,
+    ids: &mut HashMap<String, u32>,
+    checks: Checks,
+    error: &mut impl FnMut(Pos, String),
+) -> Analysis {
+    let id = &sig.id.value;
+    if !is_snake_case(id) {
+        error(sig.id.pos, format!("id `{id}` must be snake_case (a-z, 0-9, _)"));
+    }
+    if let Some(line) = ids.insert(id.clone(), sig.id.pos.line) {
+        error(sig.id.pos, format!("duplicate signature `{id}`: already at line {line}"));
+    }
+    if let Some(cause) = sig.cause.as_ref().filter(|c| !is_snake_case(&c.value)) {
+        error(cause.pos, format!("cause `{}` must be a snake_case cause id", cause.value));
+    }
+    for (field, text) in [("title", &sig.title), ("source", &sig.source), ("step", &sig.step)] {
+        if text.value.trim().is_empty() {
+            error(text.pos, format!("`{field}` must not be empty"));
+        }
+    }
+    if checks == Checks::Full && !compiles_and_matches(sig, error) {
+        return Analysis::default();
+    }
+    let analysis = literals::analyse(&sig.pattern.value);
+    if analysis.options.is_empty() {
+        error(
+            sig.pattern.pos,
+            format!(
+                "the pattern needs a literal of at least {MIN_LITERAL} bytes that every match \
+                 contains (the scanner's prefilter); e.g. write `upstream timed out` as text, \
+                 not inside a group that may be skipped"
+            ),
+        );
+    }
+    analysis
+}
+
+/// The pattern compiles and matches the example.
+fn compiles_and_matches(sig: &RawSignature, error: &mut impl FnMut(Pos, String)) -> bool {
+    let regex = match Regex::new(&sig.pattern.value) {
+        Ok(regex) => regex,
+        Err(e) => {
+            let first = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
+            error(sig.pattern.pos, format!("the pattern does not compile: {first}"));
+            return false;
+        }
+    };
+    if !regex.is_match(sig.example.value.as_bytes()) {
+        let id = &sig.id.value;
+        error(sig.example.pos, format!("the example does not match the pattern of `{id}`"));
+    }
+    true
+}
+
+fn is_snake_case(s: &str) -> bool {
+    !s.is_empty()
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn build(raw: RawSignature) -> Signature {
+    Signature {
+        id: raw.id.value,
+        title: raw.title.value,
+        layer: raw.layer.value,
+        cause: raw.cause.map(|c| c.value),
+        step: raw.step.value,
+        pattern: raw.pattern.value,
+        general: raw.general,
+        example: raw.example.value,
+        source: raw.source.value,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(sig: &str) -> String {
+        format!("signatures:\n  - {sig}\n")
+    }
+
+    fn load_error(sig: &str) -> String {
+        Signatures::load_str("t.yaml", &table(sig)).unwrap_err().to_string()
+    }
+
+    const OK: &str = "{ id: a_b, title: T, layer: host, cause: disk_full, step: resources, pattern: 'No space left', example: 'x No space left', source: S }";
+
+    #[test]
+    fn the_builtin_table_loads_strictly_and_the_same_without_compiling() {
+        let strict =
+            Signatures::load_str(BUILTIN_ORIGIN, BUILTIN).unwrap_or_else(|e| panic!("{e}"));
+        assert!(strict.list.len() >= 60, "{} signatures", strict.list.len());
+        // Aho-Corasick's SIMD (Teddy) search refuses more than 64 literals.
+        let n = strict.prefilter.patterns_len();
+        assert!(n <= 64, "{n} prefilter literals");
+        let cheap = Signatures::builtin().unwrap();
+        let ids = |s: &Signatures| s.list.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&cheap), ids(&strict));
+        let by_literal = cheap.verify.signatures_by_literal();
+        assert_eq!(by_literal, strict.verify.signatures_by_literal());
+        assert!(!cheap.verify.compiled_any(), "nothing compiled on load");
+        assert!(Signatures::load_str("t.yaml", &table(OK)).is_ok());
+    }
+
+    #[test]
+    fn classify_agrees_with_the_first_match_of_the_whole_set() {
+        let sigs = Signatures::builtin().unwrap();
+        let set = regex::bytes::RegexSet::new(sigs.list.iter().map(|s| &s.pattern)).unwrap();
+        let lines = sigs.list.iter().map(|s| s.example.as_bytes().to_vec());
+        let noise = [
+            b"upstream timed out (110: x) while connecting".to_vec(),
+            b"haproxy[1]: x".to_vec(),
+            b"x connect ECONNREFUSED 10.0.0.1:5432 and PHP Fatal error:  Uncaught x".to_vec(),
+            Vec::new(),
+        ];
+        for line in lines.chain(noise) {
+            assert_eq!(
+                sigs.classify(&line),
+                set.matches(&line).iter().next(),
+                "{}",
+                String::from_utf8_lossy(&line)
+            );
+        }
+    }
+
+    #[test]
+    fn mistakes_name_their_line_and_column() {
+        let err = load_error(&OK.replace("'No space left'", "'No (space'"));
+        assert!(err.contains("t.yaml:2:"), "{err}");
+        assert!(err.contains("the pattern does not compile"), "{err}");
+        let err = load_error(&OK.replace("'No space left'", r"'\d+ (?:ab)?'"));
+        assert!(err.contains("needs a literal of at least 4 bytes"), "{err}");
+        let err = load_error(&OK.replace("'x No space left'", "'nothing'"));
+        assert!(err.contains("the example does not match the pattern of `a_b`"), "{err}");
+        let err = load_error(&OK.replace("id: a_b", "id: A-b"));
+        assert!(err.contains("must be snake_case"), "{err}");
+        let err = load_error(&OK.replace("layer: host", "layer: hots"));
+        assert!(err.starts_with("error: t.yaml:2:"), "{err}");
+        let err = load_error(&OK.replace("source: S", "source: S, sorce: x"));
+        assert!(err.contains("sorce"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_ids_are_refused() {
+        let text = format!("signatures:\n  - {OK}\n  - {OK}\n");
+        let err = Signatures::load_str("t.yaml", &text).unwrap_err().to_string();
+        assert!(err.contains("t.yaml:3:") && err.contains("already at line 2"), "{err}");
+    }
+}
