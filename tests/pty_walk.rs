@@ -211,11 +211,9 @@ fn without_a_url_the_form_asks_and_quitting_before_anything_is_recorded_says_so(
     assert!(tui.wait_exit().success());
     tui.wait_for("Nothing was recorded, so no session was saved.");
     // The session's lock may stay behind; no session file does.
-    let saved = std::fs::read_dir(data.path().join("sessions"))
-        .map(|dir| {
-            dir.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "json")).count()
-        })
-        .unwrap_or(0);
+    let saved = std::fs::read_dir(data.path().join("sessions")).map_or(0, |dir| {
+        dir.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "json")).count()
+    });
     assert_eq!(saved, 0, "no session was saved");
 }
 
