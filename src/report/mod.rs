@@ -11,7 +11,7 @@ pub mod support;
 pub mod timeline;
 pub mod watch;
 
-use crate::diagnosis::{self, Confidence, Diagnosis, Rules};
+use crate::diagnosis::{self, Diagnosis, Rules};
 use crate::facts::{FactValue, Facts};
 use crate::session::{Event, Session};
 use crate::site::SiteUrl;
@@ -35,6 +35,8 @@ pub struct Assessment {
     /// The incident's request path, from the first hop to the failing one.
     pub path: Option<Path>,
     pub watch: Option<Watch>,
+    /// How far the search for the incident has read the session, for [`Assessment::update`].
+    surest: Surest,
 }
 
 /// The incident as the evidence explained it while the site was failing: the surest verdict
@@ -49,6 +51,20 @@ pub struct Incident {
 
 impl Assessment {
     pub fn of(session: &Session, rules: &Rules) -> Assessment {
+        Assessment::continuing(Surest::default(), session, rules)
+    }
+
+    /// As [`Assessment::of`] for the same session grown by a few entries: the incident search
+    /// goes on from where this one stopped instead of assessing every entry again.
+    #[must_use]
+    pub fn update(&self, session: &Session, rules: &Rules) -> Assessment {
+        let same =
+            self.surest.session == session.id && self.surest.scanned <= session.entries.len();
+        let start = if same { self.surest.clone() } else { Surest::default() };
+        Assessment::continuing(start, session, rules)
+    }
+
+    fn continuing(surest: Surest, session: &Session, rules: &Rules) -> Assessment {
         let now = assess_before(session, rules, session.entries.len());
         let mut facts = now.facts.clone();
         facts.merge(&found::facts(session, &facts));
@@ -56,15 +72,26 @@ impl Assessment {
         if let Some(w) = &watch {
             facts.merge(&w.facts());
         }
-        let incident = Incident::of(session, rules).unwrap_or_else(|| Incident {
-            facts: facts.clone(),
-            diagnosis: now.diagnosis(),
-            assessed: now.clone(),
-        });
+        let surest = surest.extend(session, rules);
+        let incident = match &surest.best {
+            Some(assessed) => Incident::of(session, assessed.clone()),
+            None => {
+                Incident { facts: facts.clone(), diagnosis: now.diagnosis(), assessed: now.clone() }
+            }
+        };
         let path = Path::of(&incident.assessed, rules);
         let timeline = Timeline::of(session);
         let diagnosis = now.diagnosis();
-        Assessment { now, facts, diagnosis, incident, timeline, path, watch }
+        Assessment { now, facts, diagnosis, incident, timeline, path, watch, surest }
+    }
+}
+
+impl Incident {
+    /// The incident `assessed` describes, with what was found since (`found.*`).
+    fn of(session: &Session, assessed: diagnosis::Assessment) -> Incident {
+        let mut facts = assessed.facts.clone();
+        facts.merge(&found::facts(session, &facts));
+        Incident { facts, diagnosis: assessed.diagnosis(), assessed }
     }
 }
 
@@ -74,12 +101,19 @@ fn assess_before(session: &Session, rules: &Rules, end: usize) -> diagnosis::Ass
     diagnosis::assess(rules, url.as_ref(), &session.reports_before(end))
 }
 
-impl Incident {
-    /// The surest verdict naming a cause while the latest probe still failed; the later one
-    /// of two equally sure. `None` when the site never failed with a cause named.
-    fn of(session: &Session, rules: &Rules) -> Option<Incident> {
-        let mut best: Option<(Confidence, Incident)> = None;
-        for (i, entry) in session.entries.iter().enumerate() {
+/// The surest incident among the session's first `scanned` entries.
+#[derive(Debug, Clone, Default)]
+struct Surest {
+    session: String,
+    scanned: usize,
+    best: Option<diagnosis::Assessment>,
+}
+
+impl Surest {
+    /// Goes on through the entries not yet read: the surest verdict naming a cause while the
+    /// latest probe still failed; the later one of two equally sure.
+    fn extend(mut self, session: &Session, rules: &Rules) -> Surest {
+        for (i, entry) in session.entries.iter().enumerate().skip(self.scanned) {
             if !matches!(entry.event, Event::CheckFinished { .. }) {
                 continue;
             }
@@ -91,15 +125,14 @@ impl Incident {
             if verdict.cause == "unknown" || verdict.cause == "none" {
                 continue;
             }
-            let confidence = verdict.confidence;
-            if best.as_ref().is_none_or(|(c, _)| confidence >= *c) {
-                let mut facts = assessed.facts.clone();
-                facts.merge(&found::facts(session, &facts));
-                let diagnosis = assessed.diagnosis();
-                best = Some((confidence, Incident { facts, diagnosis, assessed }));
+            let best = self.best.as_ref().map(|b| b.verdict.confidence);
+            if best.is_none_or(|c| verdict.confidence >= c) {
+                self.best = Some(assessed);
             }
         }
-        best.map(|(_, incident)| incident)
+        self.session.clone_from(&session.id);
+        self.scanned = session.entries.len();
+        self
     }
 }
 

@@ -290,7 +290,7 @@ impl App {
 
     /// Recomputes the facts, the diagnosis and the suggestion for the current question.
     pub(crate) fn refresh_evidence(&mut self) {
-        self.assessment = crate::report::Assessment::of(&self.session, &self.rules);
+        self.assessment = self.assessment.update(&self.session, &self.rules);
         self.suggestion = self
             .current_step()
             .and_then(|step| condition::suggest(&step.question, &self.assessment.facts));

@@ -178,7 +178,6 @@ pub async fn run_discovered(
     clock: Clock,
     progress: Progress,
 ) -> CheckReport {
-    let mut captured = Vec::new();
     if params.files.is_empty() {
         let task = tokio::task::spawn_blocking(move || configured_logs(url.as_ref()));
         let (errors, access, stack) = task.await.unwrap_or_default();
@@ -188,15 +187,18 @@ pub async fn run_discovered(
             }
         }
         params.access_logs = access;
-        captured = commands::gather(stack.as_ref(), params.since_minutes).await;
+        // The commands and the journal answer at their own pace: ask them at once.
+        let gather = commands::gather(stack.as_ref(), params.since_minutes);
+        let journal = read_journal_from(true, cutoff(&params, &clock));
+        let (captured, journal) = tokio::join!(gather, journal);
+        return run_with_sources(params, clock, progress, journal, captured).await;
     }
-    let journal = read_journal_from(params.files.is_empty(), cutoff(&params, &clock)).await;
-    run_with_sources(params, clock, progress, journal, captured).await
+    run_with_sources(params, clock, progress, None, Vec::new()).await
 }
 
 /// The logs the running servers', PHP-FPM's and the runtimes' configs name (blocking: reads
-/// /proc and the configs, under `TRIAGE_ROOT` when it is set): the error logs, the access logs of the site that serves `url`, and
-/// the stack they were found in. Paths with a variable (`$host.log`) only the server can expand
+/// /proc and the configs, under `TRIAGE_ROOT` when it is set): the error logs, the access logs
+/// of the site that serves `url`, and the stack they were found in. Paths with a variable (`$host.log`) only the server can expand
 /// are left out.
 pub fn configured_logs(url: Option<&SiteUrl>) -> (Vec<PathBuf>, Vec<AccessLog>, Option<Stack>) {
     let system = crate::system::System::from_env();

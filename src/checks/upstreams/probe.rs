@@ -24,8 +24,9 @@ use crate::sanitize;
 pub const CONNECT_LIMIT: Duration = Duration::from_secs(2);
 /// The longest wait for an answer when the proxy's own timeout is longer, or unknown.
 pub const ANSWER_LIMIT: Duration = Duration::from_secs(20);
-/// Added to the proxy's own timeout, so an answer the proxy would just get is seen too.
-pub const MARGIN: Duration = Duration::from_millis(250);
+/// Added to the proxy's own timeout for the jitter between its clock and the probe's: an
+/// upstream that answers after the proxy gave up is as good as silent to the site.
+pub const MARGIN: Duration = Duration::from_millis(25);
 
 /// How long one probe may take: no longer than the proxy waits, and never unbounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
