@@ -72,7 +72,7 @@ impl<'a> Reader<'a> {
             broken: None,
             clock,
             cutoff,
-            tally: Tally { site: params.site.clone(), ..Tally::default() },
+            tally: Tally::for_site(params.site.clone()),
             evidence,
             journal_fact: None,
             progress,

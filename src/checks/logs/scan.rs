@@ -5,7 +5,7 @@
 //! classified on its first [`MAX_LINE`] bytes without a trailing `\r`. It bounds every line it
 //! keeps ([`SHOWN_CHARS`], sanitised and redacted) and allocates per block, never per line.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Read};
 
 use memchr::{memchr, memrchr};
@@ -66,8 +66,13 @@ pub struct Tally {
     pub site: Option<String>,
     /// The same lines grouped by where they say they came from.
     pub groups: Vec<Group>,
+    /// Where each group is in `groups`, by signature, file and the fields as the line holds
+    /// them (before they are cleaned for showing).
+    group_at: HashMap<GroupKey, usize>,
     pub ungrouped: u64,
 }
+
+type GroupKey = (usize, String, Vec<(String, String)>);
 
 impl Tally {
     pub fn new(signatures: &Signatures) -> Self {
@@ -76,8 +81,14 @@ impl Tally {
             upstreams: BTreeSet::new(),
             site: None,
             groups: Vec::new(),
+            group_at: HashMap::new(),
             ungrouped: 0,
         }
+    }
+
+    /// An empty tally whose lines naming `site` are kept apart.
+    pub fn for_site(site: Option<String>) -> Self {
+        Tally { site, ..Tally::default() }
     }
 
     pub fn matched_lines(&self) -> u64 {
@@ -93,8 +104,9 @@ impl Tally {
         file: &str,
         fields: Vec<(String, String)>,
     ) {
-        let same = |g: &&mut Group| g.signature == index && g.file == file && g.fields == fields;
-        if let Some(group) = self.groups.iter_mut().find(same) {
+        let key = (index, file.to_owned(), fields);
+        if let Some(&at) = self.group_at.get(&key) {
+            let group = &mut self.groups[at];
             group.count += 1;
             if let Some(t) = time {
                 if group.first.is_none_or(|f| t < f) {
@@ -104,17 +116,16 @@ impl Tally {
                 group.last = Some(group.last.map_or(t, |l| l.max(t)));
             }
         } else if self.groups.len() < MAX_GROUPS {
-            let line = shown(line);
-            let file = file.to_owned();
             self.groups.push(Group {
                 signature: index,
-                file,
-                fields,
+                file: key.1.clone(),
+                fields: clean_fields(&key.2),
                 count: 1,
                 first: time,
                 last: time,
-                line,
+                line: shown(line),
             });
+            self.group_at.insert(key, self.groups.len() - 1);
         } else {
             self.ungrouped += 1;
         }
@@ -189,10 +200,10 @@ impl Tally {
 }
 
 /// Field values as the report may show them: sanitised, secrets masked.
-fn clean_fields(fields: Vec<(String, String)>) -> Vec<(String, String)> {
+fn clean_fields(fields: &[(String, String)]) -> Vec<(String, String)> {
     fields
-        .into_iter()
-        .map(|(name, value)| (name, redact::text(&sanitize::line(&value)).into_owned()))
+        .iter()
+        .map(|(name, value)| (name.clone(), redact::text(&sanitize::line(value)).into_owned()))
         .collect()
 }
 
@@ -308,7 +319,7 @@ impl<'a> Scan<'a> {
             (None, Some(_)) if self.timed && !self.in_window => return,
             (None, _) => {}
         }
-        let fields = clean_fields(self.signatures.fields_of(line));
+        let fields = self.signatures.fields_of(line);
         tally.record(index, time, line, self.file, fields);
     }
 }

@@ -5,6 +5,7 @@
 
 use std::sync::OnceLock;
 
+use memchr::memmem::Finder;
 use regex::bytes::Regex;
 use serde::Deserialize;
 
@@ -17,11 +18,17 @@ pub struct FieldRule {
     /// Its first capture group is the value.
     pub pattern: String,
     regex: OnceLock<Option<Regex>>,
+    /// Literals one of which every match holds: a line without any is passed over without the
+    /// regex (most lines carry few of the fields).
+    literals: Vec<Finder<'static>>,
 }
 
 impl FieldRule {
     /// The value this rule takes from `line`, bounded to 200 bytes and lossily decoded.
     fn value(&self, line: &[u8]) -> Option<String> {
+        if !self.literals.is_empty() && !self.literals.iter().any(|l| l.find(line).is_some()) {
+            return None;
+        }
         let regex = self.regex.get_or_init(|| Regex::new(&self.pattern).ok()).as_ref()?;
         let value = regex.captures(line)?.get(1)?;
         let value = &value.as_bytes()[..value.len().min(200)];
@@ -68,10 +75,12 @@ pub(super) fn field_rule(
     if raw.source.value.trim().is_empty() {
         error(raw.source.pos, "`source` must not be empty".to_owned());
     }
+    let literals = super::required_literals(&raw.pattern.value).unwrap_or_default();
     let rule = FieldRule {
         name: raw.name.value.clone(),
         pattern: raw.pattern.value.clone(),
         regex: OnceLock::new(),
+        literals: literals.iter().map(|l| Finder::new(l).into_owned()).collect(),
     };
     if full {
         let regex = match Regex::new(&raw.pattern.value) {
