@@ -92,7 +92,9 @@ struct Term {
     child: Box<dyn Child + Send + Sync>,
     writer: Box<dyn Write + Send>,
     output: Receiver<Vec<u8>>,
+    /// What was written so far, and the screen it draws.
     seen: Vec<u8>,
+    screen: vt100::Parser,
     _master: Box<dyn portable_pty::MasterPty + Send>,
     _view: support::View,
     _data: tempfile::TempDir,
@@ -125,14 +127,30 @@ impl Term {
         });
         let writer = pty.master.take_writer().unwrap();
         let master = pty.master;
-        Term { child, writer, output, seen: Vec::new(), _master: master, _view: view, _data: data }
+        let screen = vt100::Parser::new(24.try_into().unwrap(), 80.try_into().unwrap(), 0);
+        Term {
+            child,
+            writer,
+            output,
+            seen: Vec::new(),
+            screen,
+            _master: master,
+            _view: view,
+            _data: data,
+        }
     }
 
+    /// Waits until the screen shows `text` (or, before anything is drawn, the output holds it).
     fn wait_for(&mut self, text: &str, limit: Duration) {
         let started = Instant::now();
-        while !contains(&self.seen, text.as_bytes()) {
-            let left = limit.checked_sub(started.elapsed()).expect("the text never appeared");
+        while !contains(&self.seen, text.as_bytes())
+            && !self.screen.screen().contents().contains(text)
+        {
+            let left = limit.checked_sub(started.elapsed()).unwrap_or_else(|| {
+                panic!("{text:?} never appeared:\n{}", self.screen.screen().contents())
+            });
             if let Ok(chunk) = self.output.recv_timeout(left) {
+                self.screen.process(&chunk);
                 self.seen.extend(chunk);
             }
         }
@@ -143,6 +161,7 @@ impl Term {
         let mut n = 0;
         while let Ok(chunk) = self.output.recv_timeout(Duration::from_millis(100)) {
             n += chunk.len();
+            self.screen.process(&chunk);
         }
         n
     }
