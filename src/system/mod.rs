@@ -145,7 +145,8 @@ impl System {
         read_text(&self.proc_path(relative))
     }
 
-    /// Expands a glob of machine paths; the results are machine paths (not under the root).
+    /// Expands a glob of machine paths; the results are machine paths (not under the root). At
+    /// most [`MAX_GLOB_ENTRIES`] paths are looked at, for at most [`MAX_GLOB_TIME`].
     pub fn glob(&self, pattern: &str) -> Vec<PathBuf> {
         self.glob_checked(pattern).0
     }
@@ -158,7 +159,14 @@ impl System {
         };
         let mut found = Vec::new();
         let mut errors = Vec::new();
-        for entry in paths {
+        let started = std::time::Instant::now();
+        for (n, entry) in paths.enumerate() {
+            // `include=/**` walks the whole tree: a pattern gets a budget, like any expansion.
+            if n >= MAX_GLOB_ENTRIES || started.elapsed() > MAX_GLOB_TIME {
+                let why = format!("stopped after {n} entries: the pattern matches too much");
+                errors.push((PathBuf::from(pattern), why));
+                break;
+            }
             match entry {
                 Ok(p) => found.extend(self.unroot(&p)),
                 Err(e) => {
@@ -179,6 +187,10 @@ impl System {
         path.strip_prefix(&self.root).ok().map(|p| Path::new("/").join(p))
     }
 }
+
+/// How many paths one glob may go through, and for how long.
+pub const MAX_GLOB_ENTRIES: usize = 2000;
+pub const MAX_GLOB_TIME: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Reads at most [`MAX_FILE_BYTES`] of a file as text (invalid UTF-8 replaced).
 pub fn read_text(path: &Path) -> io::Result<String> {
