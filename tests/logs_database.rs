@@ -7,6 +7,8 @@
 // Test helpers outside #[test] functions may fail loudly too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -299,90 +301,12 @@ async fn a_real_mariadb_greets_with_its_version_over_tcp_and_its_socket() {
     assert_eq!(fact(&report, "db.failure"), Some(&"refused".into()), "stopped: {}", report.summary);
 }
 
-fn postgres_bin() -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .flatten()
-        .map(|e| e.path().join("bin"))
-        .collect();
-    dirs.sort();
-    dirs.into_iter().rev().find(|d| d.join("initdb").is_file() && d.join("postgres").is_file())
-}
-
-/// The uid and gid of the `postgres` user, for running the server when the tests run as root.
-fn postgres_user() -> Option<(u32, u32)> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    let line = passwd.lines().find(|l| l.starts_with("postgres:"))?;
-    let fields: Vec<&str> = line.split(':').collect();
-    Some((fields.get(2)?.parse().ok()?, fields.get(3)?.parse().ok()?))
-}
-
-fn as_user(command: &mut Command, user: Option<(u32, u32)>) -> &mut Command {
-    use std::os::unix::process::CommandExt;
-    if let Some((uid, gid)) = user {
-        command.uid(uid).gid(gid);
-    }
-    command
-}
-
-/// A PostgreSQL cluster in a temp dir, on its own port and socket directory.
-fn start_postgres(bin: &Path) -> Server {
-    use std::os::unix::fs::PermissionsExt;
-    let user = if is_root() {
-        Some(postgres_user().expect("the postgres user (Debian's postgresql package creates it)"))
-    } else {
-        None
-    };
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-    let data = dir.path().join("data");
-    let status = as_user(
-        Command::new(bin.join("initdb")).arg("-D").arg(&data).args([
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "--no-sync",
-            "-E",
-            "UTF8",
-        ]),
-        user,
-    )
-    .stdout(std::process::Stdio::null())
-    .status()
-    .unwrap();
-    assert!(status.success(), "initdb failed");
-    let port = free_port();
-    let child = as_user(
-        Command::new(bin.join("postgres"))
-            .arg("-D")
-            .arg(&data)
-            .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-k"])
-            .arg(dir.path()),
-        user,
-    )
-    .stdout(std::process::Stdio::null())
-    .stderr(std::process::Stdio::null())
-    .spawn()
-    .unwrap();
-    let pg = Server { child, port, dir };
-    wait_for_port(port, "PostgreSQL");
-    pg
-}
-
 #[tokio::test]
 async fn a_real_postgresql_answers_over_tcp_and_its_unix_socket() {
-    let Some(bin) = postgres_bin() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "PostgreSQL is not installed, and CI=true: install Debian's postgresql (see .ci/run)"
-        );
-        eprintln!(
-            "SKIPPED a_real_postgresql_answers_over_tcp_and_its_unix_socket: PostgreSQL is not installed (apt-get install postgresql)"
-        );
-        return;
-    };
-    let pg = tokio::task::spawn_blocking(move || start_postgres(&bin)).await.unwrap();
+    // Debian's postgresql in its own directory and port, ready when pg_isready says so (a
+    // missing package is a loud skip, a failure under CI=true).
+    let started = tokio::task::spawn_blocking(support::servers::Postgres::start).await.unwrap();
+    let Some(pg) = started else { return };
     let env = format!(
         "DB_CONNECTION=pgsql\nDB_HOST=127.0.0.1\nDB_PORT={}\nDB_USERNAME=shop_user\nDB_PASSWORD={SECRET}\n",
         pg.port
@@ -394,7 +318,7 @@ async fn a_real_postgresql_answers_over_tcp_and_its_unix_socket() {
     assert_eq!(report.status, CheckStatus::Passed, "{}", report.summary);
     assert_eq!(fact(&report, "db.kind"), Some(&"postgresql".into()));
     assert_no_secret(&report);
-    let socket = pg.dir.path().join(format!(".s.PGSQL.{}", pg.port));
+    let socket = pg.daemon.dir.join(format!(".s.PGSQL.{}", pg.port));
     let report =
         run(CheckRequest::new("database").with("address", format!("unix:{}", socket.display())))
             .await;
