@@ -19,15 +19,16 @@ use std::time::Duration;
 use serde_json::Value;
 use support::Nginx;
 
-/// One scenario at a time: each reads every running nginx's logs, and the neighbours must be
-/// the test's own.
+/// One scenario at a time: the servers are slow on purpose, and a busy machine blurs timings.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-fn check(url: &str, count: u8) -> (Value, i32) {
-    let out = Command::new(env!("CARGO_BIN_EXE_triage"))
-        .args(["check", "--json", "--count", &count.to_string(), "--since", "10m", url])
-        .output()
-        .unwrap();
+/// `triage check --json URL`, seeing only the processes `pids` (the scenario's own nginx
+/// instances): never the machine's own servers, their configs or their logs.
+fn check(url: &str, count: u8, pids: &[u32]) -> (Value, i32) {
+    let view = support::View::of(pids);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_triage"));
+    command.args(["check", "--json", "--count", &count.to_string(), "--since", "10m", url]);
+    let out = view.apply(&mut command).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     let json: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
         panic!("not JSON ({e}):\n{text}\n{}", String::from_utf8_lossy(&out.stderr))
@@ -83,7 +84,7 @@ fn two_nginx_in_a_chain_with_a_dead_origin_blame_the_back_proxys_upstream() {
     )) else {
         return;
     };
-    let (json, code) = check(&front.url(), 2);
+    let (json, code) = check(&front.url(), 2, &[front.pid, back.pid]);
     assert_eq!(code, 1, "{json:#}");
     let verdict = &json["verdict"];
     assert_eq!(verdict["cause"], "upstream_refused", "{verdict:#}\n{}", json["chain"]);
@@ -121,7 +122,7 @@ fn limit_req_and_limit_conn_503s_are_the_limit_not_the_slow_upstream() {
         ) else {
             return;
         };
-        let (json, _) = check(&nginx.url(), 3);
+        let (json, _) = check(&nginx.url(), 3, &[nginx.pid]);
         assert_eq!(json["seen"]["status"], 503, "{limit}: {:#}", json["seen"]);
         let verdict = &json["verdict"];
         assert_eq!(
@@ -162,7 +163,7 @@ fn a_neighbour_instance_and_a_neighbour_server_never_decide() {
     for _ in 0..3 {
         support::http_get(other_port, "/");
     }
-    let (json, _) = check(&nginx.url(), 2);
+    let (json, _) = check(&nginx.url(), 2, &[nginx.pid, neighbour.pid]);
     let verdict = &json["verdict"];
     assert_eq!(verdict["cause"], "upstream_refused", "{verdict:#}\n{:#}", json["findings"]);
     let elsewhere = json["elsewhere"].to_string();
@@ -189,7 +190,7 @@ fn an_upstream_that_fails_every_other_request_is_intermittent_with_its_rate() {
     };
     let statuses: Vec<u16> = (0..20).map(|_| nginx.get("/").0).collect();
     assert!(statuses.contains(&502) && statuses.contains(&200), "{statuses:?}");
-    let (json, code) = check(&nginx.url(), 4);
+    let (json, code) = check(&nginx.url(), 4, &[nginx.pid]);
     assert_eq!(code, 1, "an error is confirmed");
     let verdict = &json["verdict"];
     assert_eq!(verdict["timing"], "intermittent", "{verdict:#}");
@@ -218,7 +219,7 @@ fn a_healthy_site_beside_a_broken_neighbour_is_none() {
     )) else {
         return;
     };
-    let (json, code) = check(&nginx.url(), 2);
+    let (json, code) = check(&nginx.url(), 2, &[nginx.pid, neighbour.pid]);
     assert_eq!(code, 0, "{:#}", json["verdict"]);
     assert_eq!(json["verdict"]["cause"], "none", "{:#}", json["verdict"]);
     assert!(json["elsewhere"].to_string().contains("upstream_refused"), "{:#}", json["elsewhere"]);

@@ -37,13 +37,16 @@ fn checked(report: CheckReport) -> CheckReport {
     report
 }
 
-/// The `upstreams` check on this config (and, for FastCGI, this PHP-FPM config).
-fn upstreams_of(config: &Path, fpm_config: Option<&Path>) -> CheckReport {
+/// The `upstreams` check on this config (and, for FastCGI, this PHP-FPM config), seeing only
+/// the processes `pids` (the test's own servers) of this machine.
+fn upstreams_of(config: &Path, fpm_config: Option<&Path>, pids: &[u32]) -> CheckReport {
     let mut request = CheckRequest::new("upstreams").with("config", config.display().to_string());
     if let Some(fpm) = fpm_config {
         request = request.with("fpm_config", fpm.display().to_string());
     }
-    checked(runtime().block_on(upstreams::run(request, Progress::none())))
+    // Nothing of the machine's own: no process to discover, only the configs named here.
+    let view = support::View::of(pids);
+    checked(runtime().block_on(upstreams::run_on(view.system(), &request, Progress::none())))
 }
 
 /// The `logs` check on these files only, plus command output already captured.
@@ -128,7 +131,7 @@ fn varnish_with_a_dead_backend_names_it_its_vcl_line_and_the_fetch_error() {
     };
     assert_eq!(http_get(varnish.port, "/").0, 503, "Varnish answers 503 Backend fetch failed");
 
-    let up = upstreams_of(&varnish.vcl, None);
+    let up = upstreams_of(&varnish.vcl, None, &[varnish.daemon.pid]);
     assert_eq!(list(&up, "upstream.refused"), vec![format!("127.0.0.1:{dead}")]);
     assert_eq!(
         text(&up, "upstream.problem_at"),
@@ -166,7 +169,7 @@ fn varnish_with_a_slow_backend_times_out_at_its_own_first_byte_timeout() {
     };
     assert_eq!(http_get(varnish.port, "/").0, 503, "a first byte timeout is a 503 too");
 
-    let up = upstreams_of(&varnish.vcl, None);
+    let up = upstreams_of(&varnish.vcl, None, &[varnish.daemon.pid]);
     let timeout_at = location(&varnish.vcl, ".first_byte_timeout");
     let timed_out = list(&up, "upstream.timed_out");
     assert!(
@@ -199,7 +202,7 @@ fn caddy_reverse_proxy_to_a_refused_port_names_the_caddyfile_line_and_its_json_e
     let Some(caddy) = Caddy::start(&format!("\treverse_proxy 127.0.0.1:{dead}")) else { return };
     assert_eq!(http_get(caddy.port, "/").0, 502);
 
-    let up = upstreams_of(&caddy.config, None);
+    let up = upstreams_of(&caddy.config, None, &[caddy.daemon.pid]);
     assert_eq!(list(&up, "upstream.refused"), vec![format!("127.0.0.1:{dead}")]);
     assert_eq!(text(&up, "upstream.problem_at"), location(&caddy.config, "reverse_proxy"));
 
@@ -228,7 +231,7 @@ fn caddy_php_fastcgi_to_a_missing_socket_names_the_socket_and_the_pool_that_woul
     let fpm_config = caddy.daemon.dir.join("php-fpm.conf");
     std::fs::write(&fpm_config, "[www]\nlisten = /run/php/php8.2-fpm.sock\n").unwrap();
 
-    let up = upstreams_of(&caddy.config, Some(&fpm_config));
+    let up = upstreams_of(&caddy.config, Some(&fpm_config), &[caddy.daemon.pid]);
     assert_eq!(list(&up, "upstream.socket_missing"), vec![socket.clone()]);
     assert_eq!(list(&up, "upstream.runtimes_down"), vec!["php-fpm".to_owned()]);
     assert_eq!(text(&up, "upstream.problem_at"), location(&caddy.config, "php_fastcgi"));
@@ -275,7 +278,7 @@ fn haproxy_with_maxconn_1_and_a_queue_timeout_is_a_full_queue_not_a_timeout() {
     assert_eq!(holder.join().unwrap().0, 200);
     std::thread::sleep(Duration::from_millis(300));
 
-    let up = upstreams_of(&haproxy.config, None);
+    let up = upstreams_of(&haproxy.config, None, &[haproxy.daemon.pid]);
     let Evidence::Upstreams(evidence) = &up.evidence else { panic!() };
     let site = &evidence.configs[0].sites[0];
     let maxconn = site.limits.iter().find(|l| l.name == "server slow1 maxconn").unwrap();
@@ -332,7 +335,7 @@ fn php_fpm_request_terminate_timeout_is_the_runtime_killing_the_request() {
     assert_eq!(nginx.get("/sleep.php").0, 502, "FPM kills the child: nginx sees a reset");
     std::thread::sleep(Duration::from_millis(300));
 
-    let up = upstreams_of(&nginx.config, Some(&pool.config));
+    let up = upstreams_of(&nginx.config, Some(&pool.config), &[nginx.pid, pool.daemon.pid]);
     let pools = list(&up, "upstream.pools");
     let limit_at = location(&pool.config, "request_terminate_timeout");
     assert!(has(&pools, &format!("request_terminate_timeout = 1s ({limit_at})")), "{pools:?}");
@@ -375,7 +378,7 @@ fn a_php_script_over_memory_limit_is_the_apps_memory_limit_with_the_pool_line() 
     let Some(nginx) = nginx_for(&pool) else { return };
     assert_eq!(nginx.get("/mem.php").0, 500);
 
-    let up = upstreams_of(&nginx.config, Some(&pool.config));
+    let up = upstreams_of(&nginx.config, Some(&pool.config), &[nginx.pid, pool.daemon.pid]);
     let limit_at = location(&pool.config, "memory_limit");
     assert!(has(&list(&up, "upstream.pools"), &format!("memory_limit = 16M ({limit_at})")));
 
@@ -417,7 +420,8 @@ fn a_php_app_whose_postgresql_stopped_is_database_unavailable_from_the_pools_env
 
     let request =
         CheckRequest::new("database").with("fpm_config", pool.config.display().to_string());
-    let db = checked(runtime().block_on(database::run(request, Progress::none())));
+    let view = support::View::of(&[]);
+    let db = checked(runtime().block_on(database::run_on(view.system(), request)));
     assert_eq!(text(&db, "db.target"), format!("127.0.0.1:{}", pg.port));
     assert_eq!(text(&db, "db.failure"), "refused");
     let env_at = location(&pool.config, "env[DATABASE_URL]");
@@ -458,7 +462,7 @@ fn nginx_with_a_resolver_that_answers_nxdomain_names_the_name_and_the_resolver()
         nginx.error_log_text()
     );
 
-    let up = upstreams_of(&nginx.config, None);
+    let up = upstreams_of(&nginx.config, None, &[nginx.pid]);
     let unresolved = list(&up, "upstream.unresolved");
     let resolver_at = nginx.location_of("resolver 127.0.0.1");
     assert!(
@@ -490,7 +494,7 @@ fn nginx_proxy_pass_https_to_a_plain_http_port_is_a_tls_error_with_its_line() {
     };
     assert_eq!(nginx.get("/").0, 502);
 
-    let up = upstreams_of(&nginx.config, None);
+    let up = upstreams_of(&nginx.config, None, &[nginx.pid]);
     let failed = list(&up, "upstream.tls_failed");
     assert!(
         has(&failed, "does not speak TLS") && has(&failed, &nginx.location_of("proxy_pass")),
