@@ -171,7 +171,10 @@ pub fn sanitize_redact(data: &[u8]) {
     for c in out.chars() {
         assert!(c == '\n' || !c.is_control(), "control character {c:?} in {out:?}");
     }
-    assert!(!out.contains(PLANTED), "the planted secret survived: {out:?}");
+    // The fuzzer learns the secret's bytes and may write them itself, under no key at all: only
+    // the planted line is a secret then.
+    let planted_only = !before.contains(PLANTED) && !after.contains(PLANTED);
+    assert!(!planted_only || !out.contains(PLANTED), "the planted secret survived: {out:?}");
     let line = triage::sanitize::line(&out);
     assert!(!line.chars().any(char::is_control), "{line:?}");
     let again = triage::redact::text(&out);
