@@ -21,6 +21,9 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Runs `triage check --json URL --count 3` and returns the parsed object and the exit code.
 fn check(nginx: &Nginx) -> (Value, i32) {
+    // The incident is under way before triage looks: the checks run at once, and the logs
+    // check may read the error log before the probes' own requests have failed.
+    let _ = nginx.get("/");
     let view = View::of(&[nginx.pid]);
     let out = view
         .apply(&mut Command::new(env!("CARGO_BIN_EXE_triage")))
