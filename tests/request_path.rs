@@ -122,6 +122,12 @@ fn limit_req_and_limit_conn_503s_are_the_limit_not_the_slow_upstream() {
         ) else {
             return;
         };
+        // The limit has logged its line before triage looks: the logs check runs beside the
+        // probes, and may read the log before their own requests are refused.
+        let port = nginx.port;
+        let other = std::thread::spawn(move || support::http_get(port, "/"));
+        let _ = nginx.get("/");
+        let _ = other.join();
         let (json, _) = check(&nginx.url(), 3, &[nginx.pid]);
         assert_eq!(json["seen"]["status"], 503, "{limit}: {:#}", json["seen"]);
         let verdict = &json["verdict"];
