@@ -16,7 +16,6 @@
 mod support;
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
@@ -25,7 +24,7 @@ use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
 const ROUNDS: usize = 9;
 
 fn main() {
-    let url = site();
+    let url = support::site_502();
     let mut frames = Vec::new();
     let mut anchors = Vec::new();
     for _ in 0..ROUNDS {
@@ -181,22 +180,6 @@ impl Drop for Term {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// A loopback site that answers 502 to everything.
-fn site() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut buf = [0_u8; 4096];
-            let _ = stream.read(&mut buf);
-            let _ = stream.write_all(
-                b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbad",
-            );
-        }
-    });
-    format!("http://127.0.0.1:{port}/checkout")
 }
 
 fn median(mut values: Vec<Duration>) -> Duration {

@@ -7,29 +7,12 @@
 
 mod support;
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use support::pty::{CTRL_S, Tui};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/walk/checkout.yaml");
-
-/// A loopback site that answers 502 to everything (the walk's checks run against it).
-fn site() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut buf = [0_u8; 4096];
-            let _ = stream.read(&mut buf);
-            let _ = stream.write_all(
-                b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbad",
-            );
-        }
-    });
-    format!("http://127.0.0.1:{port}/checkout")
-}
 
 fn is_root() -> bool {
     rustix::process::geteuid().is_root()
@@ -136,7 +119,7 @@ impl Drop for Unwritable {
 #[test]
 fn a_failed_save_is_shown_in_full_and_the_exit_says_what_the_file_holds() {
     let data = tempfile::tempdir().unwrap();
-    let url = site();
+    let url = support::site_502();
     let mut tui = Tui::start(data.path(), &["--runbook", FIXTURE, &url]);
     into_the_walk(&mut tui);
     let file = session_file(data.path());
@@ -166,7 +149,7 @@ fn a_failed_save_is_shown_in_full_and_the_exit_says_what_the_file_holds() {
 #[test]
 fn a_second_process_on_one_session_is_told_and_can_read_it_or_take_it_over() {
     let data = tempfile::tempdir().unwrap();
-    let url = site();
+    let url = support::site_502();
     let mut first = Tui::start(data.path(), &["--runbook", FIXTURE, &url]);
     into_the_walk(&mut first);
     let file = session_file(data.path());

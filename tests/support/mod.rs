@@ -225,6 +225,23 @@ fn stop(child: &mut Child) {
 }
 
 /// `GET path` to 127.0.0.1:port; the status and body.
+/// A loopback site that answers 502 to every request, for the life of the test process; its
+/// URL.
+pub fn site_502() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0_u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(
+                b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbad",
+            );
+        }
+    });
+    format!("http://127.0.0.1:{port}/checkout")
+}
+
 pub fn http_get(port: u16, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
