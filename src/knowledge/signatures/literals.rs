@@ -6,6 +6,8 @@
 use memchr::memmem;
 use regex_syntax::hir::{Hir, HirKind};
 
+use super::ordinary::Ordinary;
+
 /// The shortest literal the prefilter accepts: shorter ones would hit on most lines.
 pub const MIN_LITERAL: usize = 4;
 
@@ -85,11 +87,20 @@ pub struct Selection {
     pub per_signature: Vec<Vec<Vec<u8>>>,
 }
 
-/// Chooses each signature's literal set (from its `options`, best first) and the table's
-/// prefilter literals.
-pub fn select(options: &[Vec<Vec<Vec<u8>>>]) -> Selection {
-    let per_signature = choose(options);
-    let literals = minimal(per_signature.iter().flatten().cloned().collect());
+/// Chooses each signature's literal set and the table's prefilter literals. Of a signature's
+/// `options`, the one fewest `ordinary` lines hold wins, then the longest (as
+/// [`literal_options`] orders them).
+pub fn select(options: &[Vec<Vec<Vec<u8>>>], ordinary: &mut Ordinary) -> Selection {
+    let ranked: Vec<Vec<Vec<Vec<u8>>>> = options
+        .iter()
+        .map(|sets| {
+            let mut sets = sets.clone();
+            sets.sort_by_cached_key(|set| ordinary.worst(set));
+            sets
+        })
+        .collect();
+    let per_signature = choose(&ranked);
+    let literals = minimal(per_signature.iter().flatten().cloned().collect(), ordinary);
     let by_literal = literals
         .iter()
         .map(|kept| {
@@ -123,16 +134,17 @@ fn choose(options: &[Vec<Vec<Vec<u8>>>]) -> Vec<Vec<Vec<u8>>> {
 
 /// The literals without duplicates and without any that contains another one (a line holding
 /// the longer one holds the shorter one too). While there are more than [`MAX_PREFILTER`],
-/// the two literals with the longest common part (at least [`MIN_LITERAL`] bytes) are replaced
-/// by that part, which every line holding either of them holds.
-pub fn minimal(literals: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+/// two literals are replaced by a common part (at least [`MIN_LITERAL`] bytes), which every
+/// line holding either of them holds: the part fewest `ordinary` lines hold, then the longest.
+/// (The longest alone is often a phrase every server writes, `No such file or directory`.)
+pub fn minimal(literals: Vec<Vec<u8>>, ordinary: &mut Ordinary) -> Vec<Vec<u8>> {
     let mut kept = without_containing(literals);
     if kept.len() <= MAX_PREFILTER {
         return kept;
     }
     let mut pairs = Pairs::new(&kept);
     while kept.len() > MAX_PREFILTER {
-        let Some((i, start, len)) = pairs.longest(&kept) else { break };
+        let Some((i, start, len)) = pairs.best(&kept, ordinary) else { break };
         let common = kept[i][start..start + len].to_vec();
         let finder = memmem::Finder::new(&common);
         let gone: Vec<usize> =
@@ -161,9 +173,9 @@ fn without_containing(mut literals: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
 }
 
 /// The longest common part of every pair of literals, kept up to date as literals are merged,
-/// and cheap to keep: most pairs only ever get an upper bound (their shared
-/// [`MIN_LITERAL`]-byte grams), and the exact common part is computed only for the pairs
-/// whose bound could beat the best one found.
+/// and cheap to keep: most pairs only ever get an optimistic bound (their shared
+/// [`MIN_LITERAL`]-byte grams, held by no ordinary line), and the exact common part is
+/// computed only for the pairs whose bound could beat the best one found.
 struct Pairs {
     /// `common[i][j]`: the common part of literals `i` and `j`, or a bound on its length.
     common: Vec<Vec<Common>>,
@@ -177,8 +189,9 @@ struct Pairs {
 enum Common {
     /// At most this long.
     AtMost(usize),
-    /// Starts here in the row's literal (and there in the column's), this long.
-    Exact { here: usize, there: usize, len: usize },
+    /// Starts here in the row's literal (and there in the column's), this long, held by
+    /// `hits` ordinary lines.
+    Exact { here: usize, there: usize, len: usize, hits: usize },
 }
 
 impl Common {
@@ -188,10 +201,21 @@ impl Common {
         }
     }
 
+    /// How good a merge this is, best greatest: fewest ordinary lines first (a bound hopes for
+    /// none), then the longest, then exact before a bound.
+    fn rank(self) -> (std::cmp::Reverse<usize>, usize, bool) {
+        match self {
+            Common::AtMost(len) => (std::cmp::Reverse(0), len, false),
+            Common::Exact { len, hits, .. } => (std::cmp::Reverse(hits), len, true),
+        }
+    }
+
     /// The same, seen from the other literal of the pair.
     fn flipped(self) -> Common {
         match self {
-            Common::Exact { here, there, len } => Common::Exact { here: there, there: here, len },
+            Common::Exact { here, there, len, hits } => {
+                Common::Exact { here: there, there: here, len, hits }
+            }
             bound @ Common::AtMost(_) => bound,
         }
     }
@@ -230,10 +254,14 @@ impl Pairs {
         self.grams.swap_remove(k);
     }
 
-    /// The pair with the longest common part, if it is long enough: the literal it is in,
-    /// where it starts there, and its length. Bounds are made exact, longest first, until
-    /// the longest entry is exact.
-    fn longest(&mut self, literals: &[Vec<u8>]) -> Option<(usize, usize, usize)> {
+    /// The pair with the best common part (see [`Common::rank`]), if one is long enough: the
+    /// literal it is in, where it starts there, and its length. Bounds are made exact, best
+    /// first, until the best entry is exact.
+    fn best(
+        &mut self,
+        literals: &[Vec<u8>],
+        ordinary: &mut Ordinary,
+    ) -> Option<(usize, usize, usize)> {
         loop {
             let (i, j, common) = self.top()?;
             match common {
@@ -241,7 +269,8 @@ impl Pairs {
                 Common::AtMost(_) => {
                     let (here, there, len) =
                         longest_common(&literals[i], &literals[j], &mut self.row);
-                    let exact = Common::Exact { here, there, len };
+                    let hits = ordinary.hits(&literals[i][here..here + len]);
+                    let exact = Common::Exact { here, there, len, hits };
                     self.common[i][j] = exact;
                     self.common[j][i] = exact.flipped();
                 }
@@ -249,17 +278,12 @@ impl Pairs {
         }
     }
 
-    /// The entry with the greatest length (exact before bound on a tie), if at least
-    /// [`MIN_LITERAL`].
+    /// The best-ranked entry at least [`MIN_LITERAL`] long.
     fn top(&self) -> Option<(usize, usize, Common)> {
         let mut top: Option<(usize, usize, Common)> = None;
         for (i, row) in self.common.iter().enumerate() {
             for (j, &common) in row[..i].iter().enumerate() {
-                let better = top.is_none_or(|(_, _, t)| {
-                    common.len() > t.len()
-                        || (common.len() == t.len()
-                            && matches!((common, t), (Common::Exact { .. }, Common::AtMost(_))))
-                });
+                let better = top.is_none_or(|(_, _, t)| common.rank() > t.rank());
                 if common.len() >= MIN_LITERAL && better {
                     top = Some((i, j, common));
                 }
@@ -354,7 +378,7 @@ mod tests {
     fn too_many_literals_are_merged_by_their_common_part() {
         let many: Vec<Vec<u8>> =
             (0..80).map(|i| format!("literal number {i:03} here").into_bytes()).collect();
-        let kept = minimal(many.clone());
+        let kept = minimal(many.clone(), &mut Ordinary::default());
         assert!(kept.len() <= MAX_PREFILTER, "{}", kept.len());
         for lit in &many {
             assert!(kept.iter().any(|k| memmem::find(lit, k).is_some()), "{lit:?} lost");
@@ -362,13 +386,40 @@ mod tests {
         // Unrelated literals cannot be merged: all are kept, however many.
         let unrelated: Vec<Vec<u8>> =
             (0..70_u8).map(|i| vec![b'a' + i % 26, b'A' + i / 26, b'0' + i % 10, b'#']).collect();
-        assert_eq!(minimal(unrelated.clone()).len(), without_containing(unrelated).len());
+        let kept = minimal(unrelated.clone(), &mut Ordinary::default());
+        assert_eq!(kept.len(), without_containing(unrelated).len());
+    }
+
+    #[test]
+    fn merges_avoid_parts_that_ordinary_lines_hold() {
+        // 57 unrelated literals and two pairs, one merge to make: one pair shares a long everyday phrase,
+        // the other a shorter part no ordinary line holds.
+        let mut lits: Vec<Vec<u8>> =
+            (0..57_u8).map(|i| vec![b'a' + i % 26, b'A' + i / 26, b'0' + i % 10, b'#']).collect();
+        for lit in [
+            "(2)No such file or directory: AH02454",
+            "failed (2: No such file or directory) while connecting",
+            "Server x is DOWN, reason: Layer4",
+            "Server y is DOWN, reason: Layer7",
+        ] {
+            lits.push(lit.as_bytes().to_vec());
+        }
+        let mut ordinary =
+            Ordinary::new([b"open() \"/f\" failed (2: No such file or directory)".as_slice()]);
+        let kept = minimal(lits.clone(), &mut ordinary);
+        assert_eq!(kept.len(), MAX_PREFILTER);
+        assert!(kept.iter().any(|k| k == b" is DOWN, reason: Layer"), "{:?}", text(&kept));
+        assert!(!kept.iter().any(|k| k == b"No such file or directory"), "{:?}", text(&kept));
+        // Without ordinary lines, the longest part wins.
+        let kept = minimal(lits, &mut Ordinary::default());
+        assert!(kept.iter().any(|k| k == b"No such file or directory"), "{:?}", text(&kept));
     }
 
     #[test]
     fn shorter_literals_replace_those_that_contain_them() {
         let lits = |v: &[&str]| v.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>();
-        let kept = minimal(lits(&["upstream timed out", "timed out", "timed out", "haproxy["]));
+        let some = lits(&["upstream timed out", "timed out", "timed out", "haproxy["]);
+        let kept = minimal(some, &mut Ordinary::default());
         assert_eq!(text(&kept), ["haproxy[", "timed out"]);
     }
 
@@ -378,7 +429,7 @@ mod tests {
             .iter()
             .map(|p| literal_options(p))
             .collect();
-        let selection = select(&options);
+        let selection = select(&options, &mut Ordinary::default());
         assert_eq!(text(&selection.literals), ["abcd", "efgh", "ijkl"]);
         assert_eq!(selection.by_literal, vec![vec![0, 2], vec![1, 2], vec![1]]);
         assert_eq!(text(&selection.per_signature[2]), ["abcdefgh"]);

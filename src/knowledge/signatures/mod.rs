@@ -7,6 +7,7 @@
 
 mod fields;
 pub mod literals;
+mod ordinary;
 mod verify;
 
 use std::collections::HashMap;
@@ -19,6 +20,7 @@ pub use self::fields::FieldRule;
 use self::fields::RawField;
 use self::literals::Analysis;
 pub use self::literals::{MIN_LITERAL, literal_options, required_literals};
+use self::ordinary::Ordinary;
 use self::verify::{Seen, Verify};
 use crate::layer::Layer;
 use crate::yaml::{self, At, Level, LoadFailure, Pos, Problem, SourceError, Text};
@@ -97,7 +99,8 @@ impl Signatures {
         let list: Vec<Signature> = raw.signatures.into_iter().map(build).collect();
         let plain = analyses.iter().map(|a| a.plain).collect();
         let options: Vec<_> = analyses.into_iter().map(|a| a.options).collect();
-        let selection = literals::select(&options);
+        let mut ordinary = Ordinary::new(raw.ordinary.iter().map(|o| o.line.value.as_bytes()));
+        let selection = literals::select(&options, &mut ordinary);
         // The automaton only confirms Teddy's candidates, so the cheapest one to build does.
         let prefilter = AhoCorasick::builder()
             .kind(Some(AhoCorasickKind::ContiguousNFA))
@@ -108,7 +111,35 @@ impl Signatures {
                 invalid(vec![SourceError::whole_file(origin, message)])
             })?;
         let verify = Verify::new(&selection, plain);
-        Ok(Signatures { list, fields, prefilter, verify })
+        let table = Signatures { list, fields, prefilter, verify };
+        if full {
+            table.no_ordinary_line_matches(origin, text, &raw.ordinary)?;
+        }
+        Ok(table)
+    }
+
+    /// An ordinary line a signature matches is a mistake in one or the other.
+    fn no_ordinary_line_matches(
+        &self,
+        origin: &str,
+        text: &str,
+        ordinary: &[RawOrdinary],
+    ) -> Result<(), LoadFailure> {
+        let mut errors = Vec::new();
+        for o in ordinary {
+            let at =
+                |pos: Pos, message| SourceError::at(origin, text, pos.line, pos.column, message);
+            if o.source.value.trim().is_empty() {
+                errors.push(at(o.source.pos, "`source` must not be empty".to_owned()));
+            }
+            if let Some(index) = self.classify(o.line.value.as_bytes()) {
+                let id = &self.list[index].id;
+                let message =
+                    format!("this ordinary line matches signature `{id}`: it must match none");
+                errors.push(at(o.line.pos, message));
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(invalid(errors)) }
     }
 
     /// The first signature (in table order) that matches `line`, by index into `list`.
@@ -170,7 +201,19 @@ fn invalid(errors: Vec<SourceError>) -> LoadFailure {
 struct RawTable {
     #[serde(default)]
     fields: Vec<RawField>,
+    /// Lines healthy servers write all day: no signature may match them, and the prefilter
+    /// avoids literals they hold.
+    #[serde(default)]
+    ordinary: Vec<RawOrdinary>,
     signatures: Vec<RawSignature>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOrdinary {
+    line: Text,
+    /// Which server writes it, and where its message is defined.
+    source: Text,
 }
 
 #[derive(Debug, Deserialize)]
