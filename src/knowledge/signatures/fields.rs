@@ -9,6 +9,7 @@ use memchr::memmem::Finder;
 use regex::bytes::Regex;
 use serde::Deserialize;
 
+use super::shape::{Shape, Walk};
 use crate::yaml::{Pos, Text};
 
 /// One field rule.
@@ -21,18 +22,29 @@ pub struct FieldRule {
     /// Literals one of which every match holds: a line without any is passed over without the
     /// regex (most lines carry few of the fields).
     literals: Vec<Finder<'static>>,
+    /// The pattern as a literal and a run, when it is one: walked without the regex.
+    shape: Option<Shape>,
 }
 
 impl FieldRule {
     /// The value this rule takes from `line`, bounded to 200 bytes and lossily decoded.
     fn value(&self, line: &[u8]) -> Option<String> {
+        let range = match self.shape.as_ref().map(|shape| shape.walk(line)) {
+            Some(Walk::Value(range)) => range,
+            Some(Walk::NoMatch) => return None,
+            Some(Walk::Unsure) | None => self.by_regex(line)?,
+        };
+        let value = &line[range.start..range.end.min(range.start + 200)];
+        Some(String::from_utf8_lossy(value).trim().to_owned())
+    }
+
+    /// Where the regex's first group is in `line`.
+    fn by_regex(&self, line: &[u8]) -> Option<std::ops::Range<usize>> {
         if !self.literals.is_empty() && !self.literals.iter().any(|l| l.find(line).is_some()) {
             return None;
         }
         let regex = self.regex.get_or_init(|| Regex::new(&self.pattern).ok()).as_ref()?;
-        let value = regex.captures(line)?.get(1)?;
-        let value = &value.as_bytes()[..value.len().min(200)];
-        Some(String::from_utf8_lossy(value).trim().to_owned())
+        Some(regex.captures(line)?.get(1)?.range())
     }
 }
 
@@ -81,6 +93,7 @@ pub(super) fn field_rule(
         pattern: raw.pattern.value.clone(),
         regex: OnceLock::new(),
         literals: literals.iter().map(|l| Finder::new(l).into_owned()).collect(),
+        shape: Shape::of(&raw.pattern.value),
     };
     if full {
         let regex = match Regex::new(&raw.pattern.value) {
@@ -107,4 +120,31 @@ pub(super) fn field_rule(
         let _ = rule.regex.set(Some(regex));
     }
     Some(rule)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::knowledge::signatures::Signatures;
+
+    #[test]
+    fn walked_fields_are_the_regexes_values_on_every_example() {
+        let table = Signatures::builtin().unwrap();
+        let walked = table.fields.iter().filter(|rule| rule.shape.is_some()).count();
+        assert!(walked >= 6, "{walked} field rules are walked");
+        let lines: Vec<&[u8]> = table.list.iter().map(|s| s.example.as_bytes()).collect();
+        for rule in &table.fields {
+            let regex = Regex::new(&rule.pattern).unwrap();
+            for line in &lines {
+                let want = regex.captures(line).and_then(|c| c.get(1)).map(|m| m.range());
+                let got =
+                    rule.shape.as_ref().map_or(want.clone(), |shape| match shape.walk(line) {
+                        Walk::Value(range) => Some(range),
+                        Walk::NoMatch => None,
+                        Walk::Unsure => want.clone(),
+                    });
+                assert_eq!(got, want, "{} on {}", rule.pattern, String::from_utf8_lossy(line));
+            }
+        }
+    }
 }

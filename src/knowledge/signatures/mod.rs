@@ -8,6 +8,7 @@
 mod fields;
 pub mod literals;
 mod ordinary;
+mod shape;
 mod verify;
 
 use std::collections::HashMap;

@@ -1,0 +1,152 @@
+//! The shape most field patterns have — a literal, then the value as a run of one character
+//! class, then perhaps a closing literal (`, server: ([^,\s]+)`, `, host: "([^"]+)"`) — taken
+//! without the regex engine: find the literal, walk the run, check the close. On ASCII this
+//! gives exactly the regex's leftmost match; at the first non-ASCII byte of a run it gives up
+//! and the regex decides (Unicode classes are not walked by hand).
+
+use memchr::memmem::Finder;
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// A pattern of the form `prefix(class+)suffix`, the suffix optional.
+#[derive(Debug)]
+pub struct Shape {
+    prefix: Finder<'static>,
+    /// The ASCII bytes the class holds.
+    class: [bool; 128],
+    suffix: Vec<u8>,
+}
+
+/// What walking the shape found in a line.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Walk {
+    /// The value's byte range: the regex's first capture group would be the same.
+    Value(std::ops::Range<usize>),
+    /// The regex would not match.
+    NoMatch,
+    /// A run met a non-ASCII byte: ask the regex.
+    Unsure,
+}
+
+impl Shape {
+    /// The shape of `pattern`, when it has it.
+    pub fn of(pattern: &str) -> Option<Shape> {
+        let hir = regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern).ok()?;
+        let HirKind::Concat(parts) = hir.kind() else { return None };
+        let (prefix, run, suffix) = match parts.as_slice() {
+            [prefix, run] => (literal(prefix)?, run, Vec::new()),
+            [prefix, run, suffix] => (literal(prefix)?, run, literal(suffix)?),
+            _ => return None,
+        };
+        let class = run_class(run)?;
+        // The run must stop where the suffix starts, or a shorter run could match too.
+        if suffix.first().is_some_and(|&b| b < 128 && class[usize::from(b)]) || prefix.is_empty() {
+            return None;
+        }
+        Some(Shape { prefix: Finder::new(&prefix).into_owned(), class, suffix })
+    }
+
+    /// The leftmost match in `line`, as the regex would find it.
+    pub fn walk(&self, line: &[u8]) -> Walk {
+        let mut from = 0;
+        while let Some(at) = self.prefix.find(&line[from..]) {
+            let start = from + at + self.prefix.needle().len();
+            let mut end = start;
+            while let Some(&b) = line.get(end) {
+                if b >= 128 {
+                    return Walk::Unsure;
+                }
+                if !self.class[usize::from(b)] {
+                    break;
+                }
+                end += 1;
+            }
+            if end > start && line[end..].starts_with(&self.suffix) {
+                return Walk::Value(start..end);
+            }
+            from += at + 1;
+        }
+        Walk::NoMatch
+    }
+}
+
+fn literal(hir: &Hir) -> Option<Vec<u8>> {
+    match hir.kind() {
+        HirKind::Literal(lit) => Some(lit.0.to_vec()),
+        _ => None,
+    }
+}
+
+/// The ASCII members of `class` in `(class+)`: the first capture group, greedy, unbounded.
+fn run_class(hir: &Hir) -> Option<[bool; 128]> {
+    let HirKind::Capture(capture) = hir.kind() else { return None };
+    let HirKind::Repetition(rep) = capture.sub.kind() else { return None };
+    if capture.index != 1 || rep.min != 1 || rep.max.is_some() || !rep.greedy {
+        return None;
+    }
+    let HirKind::Class(class) = rep.sub.kind() else { return None };
+    let mut members = [false; 128];
+    for (b, member) in (0_u8..128).zip(members.iter_mut()) {
+        *member = match class {
+            Class::Unicode(c) => {
+                c.ranges().iter().any(|r| r.start() <= char::from(b) && char::from(b) <= r.end())
+            }
+            Class::Bytes(c) => c.ranges().iter().any(|r| r.start() <= b && b <= r.end()),
+        };
+    }
+    Some(members)
+}
+
+#[cfg(test)]
+mod tests {
+    use regex::bytes::Regex;
+
+    use super::*;
+
+    /// The walk agrees with the regex's first group wherever it is sure.
+    fn agrees(pattern: &str, line: &[u8]) {
+        let shape = Shape::of(pattern).unwrap();
+        let regex = Regex::new(pattern).unwrap();
+        let want = regex.captures(line).and_then(|c| c.get(1)).map(|m| m.range());
+        match shape.walk(line) {
+            Walk::Value(range) => assert_eq!(Some(range), want, "{pattern} on {line:?}"),
+            Walk::NoMatch => assert_eq!(None, want, "{pattern} on {line:?}"),
+            Walk::Unsure => assert!(!line.is_ascii()),
+        }
+    }
+
+    #[test]
+    fn field_shapes_are_walked_as_the_regex_matches() {
+        let lines: &[&[u8]] = &[
+            b"x, server: shop.example.com, request: \"GET /\"",
+            b"x, server: , server: b, host: \"a\"",
+            b", host: \"\", host: \"h:80\" tail",
+            b", host: \"unterminated",
+            b"attempt to connect to 127.0.0.1:8080 (127.0.0.1:8080) failed",
+            b"attempt to connect to x(y) failed, attempt to connect to z (",
+            b"[pool www] child",
+            b"[pool w\xc3\xa9b] child",
+            b"no fields at all",
+            b"",
+        ];
+        for pattern in [
+            r", server: ([^,\s]+)",
+            r#", host: "([^"]+)""#,
+            r"attempt to connect to (\S+) \(",
+            r"\[pool ([^\]\s]+)\]",
+        ] {
+            for line in lines {
+                agrees(pattern, line);
+            }
+        }
+    }
+
+    #[test]
+    fn other_patterns_have_no_shape() {
+        // No prefix, a run that may be empty or lazy, a class after the run, a suffix the run
+        // could eat, an alternation.
+        for pattern in [r"(\S+)", r"a(\S*)b", r"a(\S+?)b", r"a(\S+)\S", r"ab([a-z]+)c", r"x(ab|cd)"]
+        {
+            assert!(Shape::of(pattern).is_none(), "{pattern}");
+        }
+    }
+}
