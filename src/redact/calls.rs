@@ -6,15 +6,14 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
-use std::sync::LazyLock;
 
-use regex::Regex;
+use super::gate::Pattern;
 
 use super::names;
 
 /// A function or method name (`new X`, `A\B->c`, `A::b`, `a.b.c`) and its opening parenthesis.
-static CALL: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    super::regex(
+pub(super) static CALL: Pattern = Pattern::new(|| {
+    super::source(
         r"(?P<name>(?:new[ \t]+)?[A-Za-z_\\][A-Za-z0-9_\\]*(?:(?:->|::|\.)[A-Za-z_][A-Za-z0-9_]*)*)[ \t]*\(",
     )
 });
@@ -53,7 +52,10 @@ const PDO_DRIVERS: &[&str] =
 const MAX_ARGUMENTS: usize = 4096;
 
 pub(super) fn apply(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    let re = CALL.as_ref()?;
+    if CALL.cannot_match(&text) {
+        return Some(text);
+    }
+    let re = CALL.regex()?;
     let mut spans = Vec::new();
     let mut at = 0;
     while let Some(caps) = re.captures_at(&text, at) {

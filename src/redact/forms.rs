@@ -5,9 +5,9 @@
 //! `mysql -p`, `redis-cli -a`, `sshpass -p`, `.netrc`, `requirepass`, SMTP `AUTH PLAIN`.
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
 
-use regex::{Captures, Regex};
+use super::gate::Pattern;
+use regex::Captures;
 
 use super::names;
 
@@ -23,7 +23,7 @@ const TOKEN: &str = r#"[^\s"'`\\,;\x{FFFD}]+"#;
 /// To the end of the line, a written `\n` included.
 const TO_LINE_END: &str = r"(?:[^\r\n\\\x{FFFD}]|\\[^nrt])+";
 
-static AUTHORIZATION: LazyLock<Option<Regex>> = LazyLock::new(|| {
+pub(super) static AUTHORIZATION: Pattern = Pattern::new(|| {
     let credential = |group: &str| {
         let one = format!("(?:{ONE_TOKEN})[ \\t]+(?P<s{group}1>{TOKEN})");
         format!("{one}|(?:{PARAMETERS})[ \\t]+(?P<s{group}2>{TO_LINE_END})")
@@ -34,19 +34,19 @@ static AUTHORIZATION: LazyLock<Option<Regex>> = LazyLock::new(|| {
     let after_colon =
         format!(r#"\\?["']?[ \t]*[:=][ \t]*\\?["']?(?:{}|(?P<s3>{TOKEN}))"#, credential("a"));
     let after_blank = format!(r#"[ \t]+\\?["']?(?:{})"#, credential("b"));
-    super::regex(&format!(
+    super::source(&format!(
         r"(?i){}(?:proxy-)?authorization(?:{after_colon}|{after_blank})",
         super::BOUNDARY
     ))
 });
 
 /// `Cookie: a=1; b=2`, `cookie: "a=1; b=2"`, `"cookies": "a=1"`, `set cookie a=1`: the pairs.
-static COOKIES: LazyLock<Option<Regex>> = LazyLock::new(|| {
+pub(super) static COOKIES: Pattern = Pattern::new(|| {
     let value = r#"(?:"[^"\r\n]*"|[^;"'\s\\\x{FFFD}]*)"#;
     let first = format!(r#"[^\s=;,"'\\\x{{FFFD}}]+={value}"#);
     let more = format!(r#"[^\s=;,"'\\\x{{FFFD}}]+(?:={value})?"#);
     let separator = r#"(?:\\?["']?[ \t]*[:=][ \t]*\\?["']?|[ \t]+\\?["']?)"#;
-    super::regex(&format!(
+    super::source(&format!(
         r"(?i){}(?:set-cookie|cookies?){separator}(?P<pairs>{first}(?:;[ \t]*{more})*)",
         super::BOUNDARY
     ))
@@ -57,14 +57,14 @@ const ATTRIBUTES: &[&str] =
     &["path", "domain", "expires", "max-age", "samesite", "priority", "version", "comment"];
 
 /// nginx and Apache directives that set a header or a variable: `name` and its value.
-static DIRECTIVES: LazyLock<Option<Regex>> = LazyLock::new(|| {
+pub(super) static DIRECTIVES: Pattern = Pattern::new(|| {
     let directive = concat!(
         "(?:proxy_set_header|grpc_set_header|add_header|more_set_headers|fastcgi_param|uwsgi_param",
         "|scgi_param|setenv|(?:requestheader|header(?:[ \\t]+always)?)",
         "[ \\t]+(?:set|append|add|merge|setifempty))",
     );
     let value = r#"(?:"(?P<s1>[^"\r\n]*)"|'(?P<s2>[^'\r\n]*)'|(?P<s3>[^\s;"'\x{FFFD}]+))"#;
-    super::regex(&format!(
+    super::source(&format!(
         r"(?i){}{directive}[ \t]+(?P<name>[A-Za-z0-9_.-]+)[ \t]+{value}",
         super::BOUNDARY
     ))
@@ -114,17 +114,24 @@ const COMMAND_FORMS: &[&str] = &[
     ),
 ];
 
-static COMMANDS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+pub(super) static COMMANDS: Pattern = Pattern::new(|| {
     let forms = COMMAND_FORMS.join("|").replace("BOUNDARY", super::BOUNDARY);
-    super::regex(&format!("(?i){forms}"))
+    super::source(&format!("(?i){forms}"))
 });
 
 pub(super) fn authorization(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    Some(super::mask_groups(text, AUTHORIZATION.as_ref()?, |_| true))
+    if AUTHORIZATION.cannot_match(&text) {
+        return Some(text);
+    }
+    let re = AUTHORIZATION.regex()?;
+    Some(super::mask_groups(text, re, |_| true))
 }
 
 pub(super) fn cookies(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    let re = COOKIES.as_ref()?;
+    if COOKIES.cannot_match(&text) {
+        return Some(text);
+    }
+    let re = COOKIES.regex()?;
     let spans: Vec<_> = re
         .captures_iter(&text)
         .filter_map(|c| c.name("pairs"))
@@ -162,7 +169,11 @@ fn cookie_values(pairs: &str) -> impl Iterator<Item = std::ops::Range<usize>> + 
 }
 
 pub(super) fn directives(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    Some(super::mask_groups(text, DIRECTIVES.as_ref()?, |c| {
+    if DIRECTIVES.cannot_match(&text) {
+        return Some(text);
+    }
+    let re = DIRECTIVES.regex()?;
+    Some(super::mask_groups(text, re, |c| {
         let name = c.name("name").map_or("", |m| m.as_str());
         let value = ["s1", "s2", "s3"].iter().find_map(|g| c.name(g)).map_or("", |m| m.as_str());
         // `Authorization` lines were done by `authorization`, which keeps the scheme.
@@ -171,7 +182,11 @@ pub(super) fn directives(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
 }
 
 pub(super) fn commands(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    Some(super::mask_groups(text, COMMANDS.as_ref()?, command_is_secret))
+    if COMMANDS.cannot_match(&text) {
+        return Some(text);
+    }
+    let re = COMMANDS.regex()?;
+    Some(super::mask_groups(text, re, command_is_secret))
 }
 
 /// The forms that carry a name (a tag, a key attribute, `name:`) are secrets when the name

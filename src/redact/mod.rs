@@ -27,6 +27,7 @@
 
 mod calls;
 mod forms;
+mod gate;
 mod names;
 mod pairs;
 mod shapes;
@@ -172,10 +173,10 @@ pub fn json_value(value: &mut Value) {
 /// (a log line that escapes its line breaks).
 const BOUNDARY: &str = r"(?:(?-u:\b)|\\[nrt])";
 
-/// Compiles one of this module's own patterns; a failure is caught by the tests and, in
-/// production, makes [`text`] fail closed.
-fn regex(pattern: &str) -> Option<Regex> {
-    Regex::new(pattern).ok()
+/// One of this module's own patterns, compiled by [`gate::Pattern`] on first need; a failure
+/// to compile is caught by the tests and, in production, makes [`text`] fail closed.
+fn source(pattern: &str) -> String {
+    pattern.to_owned()
 }
 
 /// The largest char boundary of `text` at or before `at`.
@@ -229,6 +230,48 @@ fn mask_groups<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every text of the planted-secret corpus, whole and line by line, and the fuzzers' seeds.
+    fn texts() -> Vec<String> {
+        let corpus = include_str!("../../tests/fixtures/secrets/corpus.yaml");
+        let mut texts: Vec<String> = corpus.lines().map(str::to_owned).collect();
+        texts.push(corpus.to_owned());
+        let seeds = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds/sanitize_redact");
+        for entry in std::fs::read_dir(seeds).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            texts.push(String::from_utf8_lossy(&bytes).into_owned());
+        }
+        texts
+    }
+
+    #[test]
+    fn a_pattern_is_skipped_only_on_text_it_cannot_match() {
+        let patterns = [
+            &shapes::PRIVATE_KEY,
+            &calls::CALL,
+            &forms::AUTHORIZATION,
+            &forms::COOKIES,
+            &urls::USERINFO,
+            &pairs::CANDIDATE,
+            &forms::DIRECTIVES,
+            &forms::COMMANDS,
+            &urls::QUERY,
+            &shapes::SCHEMES,
+            &shapes::TOKENS,
+        ];
+        assert_eq!(patterns.len(), PASSES.len());
+        let gated = patterns.iter().filter(|p| p.is_gated()).count();
+        assert!(gated >= 9, "only {gated} of the patterns have a gate");
+        let texts = texts();
+        for (i, pattern) in patterns.iter().enumerate() {
+            assert_eq!(pattern.skips_a_match(&texts), None, "pattern {i}");
+        }
+        // What a short command prints compiles nothing.
+        let plain = "read /tmp/triage-bench/empty.log: empty, no line in the window";
+        let run: Vec<usize> =
+            (0..patterns.len()).filter(|&i| !patterns[i].cannot_match(plain)).collect();
+        assert!(run.is_empty(), "{plain}: patterns {run:?} would run");
+    }
 
     #[test]
     fn every_pattern_compiles() {

@@ -10,16 +10,16 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
-use std::sync::LazyLock;
 
+use super::gate::Pattern;
 use regex::{Captures, Regex};
 
 use super::names;
 
 /// A name holding one of the words `names` knows (the regex only narrows the search; `names`
 /// decides), optional quotes around it, an optional `]` (`env[NAME]`), then a separator.
-static CANDIDATE: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    super::regex(concat!(
+pub(super) static CANDIDATE: Pattern = Pattern::new(|| {
+    super::source(concat!(
         r#"(?P<open>\\?["'`])?"#,
         r"(?P<name>[A-Za-z0-9_.\-]*",
         r"(?i:pass|pw|secret|token|cred|salt|key|auth|sess|logged|sig|jwt|sid|code|nonce|hash|otp|private|csrf|xsrf|ticket)",
@@ -34,7 +34,10 @@ static CANDIDATE: LazyLock<Option<Regex>> = LazyLock::new(|| {
 const LOOKAHEAD: usize = 512;
 
 pub(super) fn apply(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    let re = CANDIDATE.as_ref()?;
+    if CANDIDATE.cannot_match(&text) {
+        return Some(text);
+    }
+    let re = CANDIDATE.regex()?;
     let spans = spans(&text, re);
     Some(super::masked(text, &spans))
 }

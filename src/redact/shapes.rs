@@ -4,24 +4,24 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
-use std::sync::LazyLock;
 
+use super::gate::Pattern;
 use base64::Engine;
-use regex::{Captures, Regex};
+use regex::Captures;
 
 use super::names;
 
 /// A private key block up to its END line, or to the end of the text when it was cut off.
-static PRIVATE_KEY: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    super::regex(concat!(
+pub(super) static PRIVATE_KEY: Pattern = Pattern::new(|| {
+    super::source(concat!(
         r"(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?P<body>.*?)",
         r"(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)",
     ))
 });
 
 /// A credential after `Bearer`, `Basic` or `token` in running text.
-static SCHEMES: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    super::regex(&format!(
+pub(super) static SCHEMES: Pattern = Pattern::new(|| {
+    super::source(&format!(
         concat!(
             r"(?i){}(?:bearer[ \t]+(?P<s_bearer>[A-Za-z0-9._~+/=-]{{8,}})",
             r"|basic[ \t]+(?P<s_basic>[A-Za-z0-9+/]{{6,}}={{0,2}})",
@@ -74,7 +74,7 @@ const ANYWHERE: &[(&str, &str, &str)] = &[
     ("Discord webhooks", r"discord(?:app)?\.com/api/webhooks/[0-9]+/", r"[A-Za-z0-9_-]{16,}"),
 ];
 
-static TOKENS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+pub(super) static TOKENS: Pattern = Pattern::new(|| {
     let boundary =
         VENDOR_TOKENS.iter().map(|(_, prefix, secret)| (super::BOUNDARY, prefix, secret));
     let anywhere = ANYWHERE.iter().map(|(_, prefix, secret)| ("", prefix, secret));
@@ -83,11 +83,14 @@ static TOKENS: LazyLock<Option<Regex>> = LazyLock::new(|| {
         .enumerate()
         .map(|(i, (start, prefix, secret))| format!("{start}{prefix}(?P<s{i}>{secret})"))
         .collect();
-    super::regex(&alternatives.join("|"))
+    super::source(&alternatives.join("|"))
 });
 
 pub(super) fn private_keys(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    let re = PRIVATE_KEY.as_ref()?;
+    if PRIVATE_KEY.cannot_match(&text) {
+        return Some(text);
+    }
+    let re = PRIVATE_KEY.regex()?;
     let spans: Vec<Range<usize>> = re
         .captures_iter(&text)
         .filter_map(|c| c.name("body"))
@@ -124,7 +127,11 @@ fn without_breaks(body: &str, offset: usize) -> Range<usize> {
 }
 
 pub(super) fn schemes(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    Some(super::mask_groups(text, SCHEMES.as_ref()?, scheme_is_secret))
+    if SCHEMES.cannot_match(&text) {
+        return Some(text);
+    }
+    let re = SCHEMES.regex()?;
+    Some(super::mask_groups(text, re, scheme_is_secret))
 }
 
 /// `Basic` must carry base64 of `user:password`, `token` something random; `Bearer` anything.
@@ -137,7 +144,11 @@ fn scheme_is_secret(c: &Captures) -> bool {
 }
 
 pub(super) fn tokens(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    Some(super::mask_groups(text, TOKENS.as_ref()?, |_| true))
+    if TOKENS.cannot_match(&text) {
+        return Some(text);
+    }
+    let re = TOKENS.regex()?;
+    Some(super::mask_groups(text, re, |_| true))
 }
 
 #[cfg(test)]

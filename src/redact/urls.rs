@@ -2,31 +2,35 @@
 //! secret-named query parameters (in URLs, request lines and HTML, `&amp;` included).
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
 
-use regex::{Captures, Regex};
+use super::gate::Pattern;
+use regex::Captures;
 
 use super::names;
 
 /// `scheme://user:password@` — the password may hold `/ # ? @`: it ends at the last `@` before
 /// the first `/`, `?` or `#` that follows an `@` (so `u:p@ss@host/a@b` is user `u`, password
 /// `p@ss`). Or `scheme://TOKEN@`, a user name long enough to be a token.
-static USERINFO: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    super::regex(concat!(
+pub(super) static USERINFO: Pattern = Pattern::new(|| {
+    super::source(concat!(
         r"[A-Za-z][A-Za-z0-9+.-]*://",
         r#"(?:[^\s/?#@:"'<>`\\\x{FFFD}]*:(?P<s>[^\s@"'<>`\\\x{FFFD}]*(?:@[^\s@/?#"'<>`\\\x{FFFD}]*)*)"#,
         r#"|(?P<s_user>[^\s/?#@:"'<>`\\\x{FFFD}]{16,}))@"#,
     ))
 });
 
-static QUERY: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    super::regex(
+pub(super) static QUERY: Pattern = Pattern::new(|| {
+    super::source(
         r#"(?:[?&]|&amp;)(?P<name>[A-Za-z0-9_.~%+\-\[\]]+)=(?P<s>[^&#\s"'<>`\\\x{FFFD}]*)"#,
     )
 });
 
 pub(super) fn userinfo(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    Some(super::mask_groups(text, USERINFO.as_ref()?, |c| !is_port(c)))
+    if USERINFO.cannot_match(&text) {
+        return Some(text);
+    }
+    let re = USERINFO.regex()?;
+    Some(super::mask_groups(text, re, |c| !is_port(c)))
 }
 
 /// `host:8443/users/@alice` is a port and a path, not a password.
@@ -37,7 +41,11 @@ fn is_port(c: &Captures) -> bool {
 }
 
 pub(super) fn queries(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    Some(super::mask_groups(text, QUERY.as_ref()?, |c| {
+    if QUERY.cannot_match(&text) {
+        return Some(text);
+    }
+    let re = QUERY.regex()?;
+    Some(super::mask_groups(text, re, |c| {
         let name = c.name("name").map_or("", |m| m.as_str());
         let value = c.name("s").map_or("", |m| m.as_str());
         names::is_secret_name(name) && !names::is_placeholder(value)
