@@ -120,16 +120,27 @@ fn required(hir: &Hir) -> Req {
 /// The ASCII characters a class holds, lower case, when they are few; a class of no ASCII
 /// character matches no ASCII text (an empty set).
 fn class_strings(class: &Class) -> Option<Vec<Vec<u8>>> {
-    let mut chars: Vec<u8> = (0_u8..128)
-        .filter(|&b| match class {
-            Class::Unicode(c) => {
-                c.ranges().iter().any(|r| (r.start()..=r.end()).contains(&char::from(b)))
-            }
-            Class::Bytes(c) => c.ranges().iter().any(|r| (r.start()..=r.end()).contains(&b)),
-        })
-        .map(|b| b.to_ascii_lowercase())
-        .collect();
-    chars.dedup();
+    // Ranges are sorted: the ASCII ones come first.
+    let ascii: Vec<(u8, u8)> = match class {
+        Class::Unicode(c) => c
+            .ranges()
+            .iter()
+            .take_while(|r| r.start().is_ascii())
+            .map(|r| (r.start() as u8, r.end().min('\x7f') as u8))
+            .collect(),
+        Class::Bytes(c) => c
+            .ranges()
+            .iter()
+            .take_while(|r| r.start().is_ascii())
+            .map(|r| (r.start(), r.end().min(0x7f)))
+            .collect(),
+    };
+    // A letter in both cases is two bytes: more than eight is more than four characters.
+    if ascii.iter().map(|&(lo, hi)| usize::from(hi - lo) + 1).sum::<usize>() > 8 {
+        return None;
+    }
+    let mut chars: Vec<u8> =
+        ascii.iter().flat_map(|&(lo, hi)| lo..=hi).map(|b| b.to_ascii_lowercase()).collect();
     chars.sort_unstable();
     chars.dedup();
     (chars.len() <= 4).then(|| chars.into_iter().map(|c| vec![c]).collect())
