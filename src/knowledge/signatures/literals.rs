@@ -3,6 +3,9 @@
 //! table — at most [`MAX_PREFILTER`], so Aho-Corasick can search with SIMD (Teddy). Pure
 //! functions of the patterns, cheap enough to run on every load: no regex is compiled here.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use memchr::memmem;
 use regex_syntax::hir::{Hir, HirKind};
 
@@ -46,7 +49,7 @@ pub fn analyse(pattern: &str) -> Analysis {
         .into_iter()
         .filter(|set| !set.is_empty() && set.iter().all(|l| l.len() >= MIN_LITERAL))
         .collect();
-    all.sort_by_key(|set| std::cmp::Reverse(shortest(set)));
+    all.sort_by_key(|set| Reverse(shortest(set)));
     let plain = matches!(hir.kind(), HirKind::Literal(_)) && !all.is_empty();
     Analysis { options: all, plain }
 }
@@ -185,6 +188,9 @@ struct Pairs {
     row: Vec<usize>,
 }
 
+/// How good a merge is, best greatest (see [`Common::rank`]).
+type Rank = (Reverse<usize>, usize, bool);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Common {
     /// At most this long.
@@ -203,10 +209,10 @@ impl Common {
 
     /// How good a merge this is, best greatest: fewest ordinary lines first (a bound hopes for
     /// none), then the longest, then exact before a bound.
-    fn rank(self) -> (std::cmp::Reverse<usize>, usize, bool) {
+    fn rank(self) -> Rank {
         match self {
-            Common::AtMost(len) => (std::cmp::Reverse(0), len, false),
-            Common::Exact { len, hits, .. } => (std::cmp::Reverse(hits), len, true),
+            Common::AtMost(len) => (Reverse(0), len, false),
+            Common::Exact { len, hits, .. } => (Reverse(hits), len, true),
         }
     }
 
@@ -262,34 +268,29 @@ impl Pairs {
         literals: &[Vec<u8>],
         ordinary: &mut Ordinary,
     ) -> Option<(usize, usize, usize)> {
-        loop {
-            let (i, j, common) = self.top()?;
-            match common {
-                Common::Exact { here, len, .. } => return Some((i, here, len)),
-                Common::AtMost(_) => {
-                    let (here, there, len) =
-                        longest_common(&literals[i], &literals[j], &mut self.row);
-                    let hits = ordinary.hits(&literals[i][here..here + len]);
-                    let exact = Common::Exact { here, there, len, hits };
-                    self.common[i][j] = exact;
-                    self.common[j][i] = exact.flipped();
-                }
-            }
-        }
-    }
-
-    /// The best-ranked entry at least [`MIN_LITERAL`] long.
-    fn top(&self) -> Option<(usize, usize, Common)> {
-        let mut top: Option<(usize, usize, Common)> = None;
+        // Best first; on a tie the first pair in row order, as a scan would find it.
+        let mut heap: BinaryHeap<(Rank, Reverse<usize>, Reverse<usize>)> = BinaryHeap::new();
         for (i, row) in self.common.iter().enumerate() {
             for (j, &common) in row[..i].iter().enumerate() {
-                let better = top.is_none_or(|(_, _, t)| common.rank() > t.rank());
-                if common.len() >= MIN_LITERAL && better {
-                    top = Some((i, j, common));
+                if common.len() >= MIN_LITERAL {
+                    heap.push((common.rank(), Reverse(i), Reverse(j)));
                 }
             }
         }
-        top
+        while let Some((_, Reverse(i), Reverse(j))) = heap.pop() {
+            if let Common::Exact { here, len, .. } = self.common[i][j] {
+                return Some((i, here, len));
+            }
+            let (here, there, len) = longest_common(&literals[i], &literals[j], &mut self.row);
+            let hits = ordinary.hits(&literals[i][here..here + len]);
+            let exact = Common::Exact { here, there, len, hits };
+            self.common[i][j] = exact;
+            self.common[j][i] = exact.flipped();
+            if len >= MIN_LITERAL {
+                heap.push((exact.rank(), Reverse(i), Reverse(j)));
+            }
+        }
+        None
     }
 }
 
