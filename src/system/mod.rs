@@ -153,6 +153,10 @@ impl System {
 
     /// [`System::glob`], with the directories it could not read (machine path, reason).
     pub fn glob_checked(&self, pattern: &str) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
+        if !self.is_real_root() && climbs(pattern) {
+            let why = "a part of the pattern matches `..`, which would leave the root".to_owned();
+            return (Vec::new(), vec![(PathBuf::from(pattern), why)]);
+        }
         let rooted = self.path(Path::new(pattern));
         let Ok(paths) = glob::glob(&rooted.to_string_lossy()) else {
             return (Vec::new(), Vec::new());
@@ -186,6 +190,18 @@ impl System {
         }
         path.strip_prefix(&self.root).ok().map(|p| Path::new("/").join(p))
     }
+}
+
+/// Whether a wildcard part of a glob can match `..` (`.*`, `.?`): the glob crate, like libc's
+/// glob(3), then walks into the parent directory. On the real root that is the machine's own
+/// tree, within the glob's budget; under a fixture root it would read outside the root, which
+/// the literal `..` of [`System::path`] never does.
+fn climbs(pattern: &str) -> bool {
+    pattern.split('/').any(|part| {
+        part.starts_with('.')
+            && part.contains(['*', '?', '['])
+            && glob::Pattern::new(part).is_ok_and(|p| p.matches(".."))
+    })
 }
 
 /// How many paths one glob may go through, and for how long.
@@ -268,6 +284,22 @@ mod tests {
         );
         assert_eq!(s.path(Path::new("/../../etc/passwd")), Path::new("/tmp/fx/etc/passwd"));
         assert_eq!(System::real().path(Path::new("/etc/x")), Path::new("/etc/x"));
+    }
+
+    #[test]
+    fn fixture_globs_never_climb_out_of_the_root() {
+        let root = tempfile::tempdir().unwrap();
+        let s = System::fixture(root.path());
+        std::fs::create_dir_all(root.path().join("etc/php/conf.d")).unwrap();
+        std::fs::write(root.path().join("etc/php/conf.d/www.conf"), "").unwrap();
+        for pattern in ["/etc/php/.*/**", "/.*/.*/*", "/etc/.?/passwd", "/etc/.[.]/x"] {
+            let (found, errors) = s.glob_checked(pattern);
+            assert!(found.is_empty(), "{pattern}: {found:?}");
+            assert!(errors[0].1.contains("would leave the root"), "{pattern}: {errors:?}");
+        }
+        let (found, errors) = s.glob_checked("/etc/php/../php/*/*.conf");
+        assert_eq!(found, [Path::new("/etc/php/conf.d/www.conf")], "{errors:?}");
+        assert!(!climbs("/etc/.hidden*/x") && climbs("/etc/.*"));
     }
 
     #[test]
