@@ -35,10 +35,21 @@ fn entries(path: &Path) -> usize {
     value["entries"].as_array().unwrap().len()
 }
 
-/// Onto the first step (a URL starts the walk at once): the walk has recorded and saved its
-/// first entries.
-fn into_the_walk(tui: &mut Tui) {
-    tui.wait_for("Confirm the public error");
+/// Onto the first step (a URL starts the walk at once) once its check has finished and the walk
+/// has saved: the first screen is drawn before the first save, and a check that ends later
+/// saves again (into a file a test may have made unwritable by then).
+fn into_the_walk(tui: &mut Tui, data: &Path) {
+    tui.wait_for("on every probe");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !has_session_file(data) {
+        assert!(std::time::Instant::now() < deadline, "no session file after 10 s");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+fn has_session_file(data: &Path) -> bool {
+    std::fs::read_dir(data.join("sessions"))
+        .is_ok_and(|dir| dir.flatten().any(|e| e.path().extension().is_some_and(|x| x == "json")))
 }
 
 fn write_a_note(tui: &mut Tui, note: &str) {
@@ -121,7 +132,7 @@ fn a_failed_save_is_shown_in_full_and_the_exit_says_what_the_file_holds() {
     let data = tempfile::tempdir().unwrap();
     let url = support::site_502();
     let mut tui = Tui::start(data.path(), &["--runbook", FIXTURE, &url]);
-    into_the_walk(&mut tui);
+    into_the_walk(&mut tui, data.path());
     let file = session_file(data.path());
     let saved = entries(&file);
     let guard = Unwritable::make(&file);
@@ -151,7 +162,7 @@ fn a_second_process_on_one_session_is_told_and_can_read_it_or_take_it_over() {
     let data = tempfile::tempdir().unwrap();
     let url = support::site_502();
     let mut first = Tui::start(data.path(), &["--runbook", FIXTURE, &url]);
-    into_the_walk(&mut first);
+    into_the_walk(&mut first, data.path());
     let file = session_file(data.path());
     let id = file.file_stem().unwrap().to_str().unwrap().to_owned();
 

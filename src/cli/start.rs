@@ -26,14 +26,14 @@ pub fn run(
     ascii: bool,
     presets: &[String],
 ) -> anyhow::Result<ExitCode> {
-    let runbook = load_runbook(runbook.unwrap_or(DEFAULT_RUNBOOK))?;
+    let (runbook, Prepared { rules, store, zone }) = load_beside(runbook)?;
     let presets = parse_presets(&runbook, presets)?;
-    let rules = Rules::builtin().context("the built-in diagnosis rules")?;
-    let store = writable_store()?;
+    let rules = rules.context("the built-in diagnosis rules")?;
+    let store = store?;
     require_terminal()?;
     let now = Stamp::now();
     let url = url.unwrap_or_default();
-    let fresh = Session::new(new_id(&store, now), &runbook, url.clone(), time_zone(), now);
+    let fresh = Session::new(new_id(&store, now), &runbook, url.clone(), zone, now);
     let lock = store.lock(&fresh.id)?;
     let existing = if url.is_empty() { None } else { store.open_for(&url, &runbook.id)? };
     // A session another triage has open is not offered: two writers would lose updates.
@@ -51,6 +51,30 @@ pub fn run(
     };
     let saving = Saving { store, lock: Some(lock), read_only: false };
     run_ui(app, saving, ascii, first)
+}
+
+/// What the walk needs besides its runbook.
+struct Prepared {
+    rules: Result<Rules, crate::yaml::LoadFailure>,
+    store: anyhow::Result<Store>,
+    zone: String,
+}
+
+/// Loads the runbook while a second thread loads the rules, checks the store and names the
+/// time zone: the first frame waits for the longest of the two, not for their sum. Errors
+/// are reported in the order they always were: the runbook's first.
+fn load_beside(runbook: Option<&str>) -> anyhow::Result<(Runbook, Prepared)> {
+    std::thread::scope(|scope| {
+        let side = scope.spawn(|| Prepared {
+            rules: Rules::builtin(),
+            store: writable_store(),
+            zone: time_zone(),
+        });
+        let runbook = load_runbook(runbook.unwrap_or(DEFAULT_RUNBOOK))?;
+        let prepared =
+            side.join().map_err(|_| anyhow::anyhow!("start-up: loading the rules failed"))?;
+        Ok((runbook, prepared))
+    })
 }
 
 /// The session store, checked writable before anything is recorded in it.

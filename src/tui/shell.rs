@@ -84,13 +84,11 @@ pub async fn run(
         theme,
         mux: Multiplexer::detect(),
     };
-    if let Some(stop) = shell.apply(app, first) {
-        return Ok(shell.finish(app, stop));
-    }
     let (terminal_tx, mut terminal_events) = mpsc::unbounded_channel();
     let reading = Arc::new(AtomicBool::new(true));
     read_terminal(terminal_tx, Arc::clone(&reading));
-    let ended = event_loop(app, &mut shell, &mut signals, &mut terminal_events, &mut checks).await;
+    let ended =
+        event_loop(app, &mut shell, &mut signals, &mut terminal_events, &mut checks, first).await;
     reading.store(false, Ordering::SeqCst);
     let stop = ended?;
     Ok(shell.finish(app, stop))
@@ -140,6 +138,7 @@ async fn event_loop(
     signals: &mut Signals,
     terminal_events: &mut TerminalEvents,
     checks: &mut mpsc::UnboundedReceiver<CheckEvent>,
+    first: Vec<Effect>,
 ) -> anyhow::Result<Stop> {
     if let Ok(size) = shell.guard.terminal.size() {
         let fx = app.update(Stamp::now(), Msg::Resize(size.width, size.height));
@@ -147,7 +146,15 @@ async fn event_loop(
             return Ok(stop);
         }
     }
+    // The screen first, then the first save and checks: what they change is drawn next.
+    app.take_dirty();
     shell.draw(app)?;
+    if let Some(stop) = shell.apply(app, first) {
+        return Ok(stop);
+    }
+    if app.take_dirty() {
+        shell.draw(app)?;
+    }
     loop {
         let tick =
             if app.is_animating() { Duration::from_millis(100) } else { Duration::from_secs(1) };
