@@ -25,12 +25,15 @@ const ROUNDS: usize = 9;
 
 fn main() {
     let url = support::site_502();
-    let mut frames = Vec::new();
-    let mut anchors = Vec::new();
+    // Another build to compare with, in the same rounds: `TRIAGE_BENCH_OTHER=/tmp/triage-old`.
+    let other = std::env::var("TRIAGE_BENCH_OTHER").ok();
+    let (mut frames, mut anchors, mut others) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         anchors.push(first_output(&["/bin/echo", "ready"], "ready").0);
-        let (took, _) = first_output(&[env!("CARGO_BIN_EXE_triage"), &url], "Confirm the public");
-        frames.push(took);
+        frames.push(first_output(&[env!("CARGO_BIN_EXE_triage"), &url], TITLE).0);
+        if let Some(other) = &other {
+            others.push(first_output(&[other, &url], TITLE).0);
+        }
     }
     println!("| measure | median of {ROUNDS} |");
     println!("| --- | --- |");
@@ -39,8 +42,18 @@ fn main() {
         ms(median(anchors))
     );
     println!("| triage: spawn to the first drawn screen | {:.1} ms |", ms(median(frames)));
-    weight(&url);
+    if let Some(other) = &other {
+        println!("| `{other}`: spawn to the first drawn screen | {:.1} ms |", ms(median(others)));
+    }
+    weight(env!("CARGO_BIN_EXE_triage"), &url);
+    if let Some(other) = &other {
+        println!("| `{other}`: | |");
+        weight(other, &url);
+    }
 }
+
+/// The first step's title: its appearance means the first screen was drawn.
+const TITLE: &str = "Confirm the public";
 
 /// Time from spawn until `text` appears in what the process writes.
 fn first_output(argv: &[&str], text: &str) -> (Duration, Term) {
@@ -51,8 +64,8 @@ fn first_output(argv: &[&str], text: &str) -> (Duration, Term) {
 }
 
 /// Memory after the first step's checks, idle CPU, and bytes per keypress.
-fn weight(url: &str) {
-    let (_, mut term) = first_output(&[env!("CARGO_BIN_EXE_triage"), url], "Confirm the public");
+fn weight(binary: &str, url: &str) {
+    let (_, mut term) = first_output(&[binary, url], TITLE);
     term.wait_for("on every probe", Duration::from_secs(20));
     std::thread::sleep(Duration::from_secs(1));
     let pid = term.child.process_id().unwrap();

@@ -1,0 +1,54 @@
+//! What start-up costs, part by part: each embedded table loaded from its YAML (parse and
+//! checks), in-process, median of many loads. The TUI's first frame and every `triage check`
+//! and `triage logs` pay for the tables they need, once per process.
+//!
+//! `cargo bench --bench startup`. Figures go to docs/benchmarks.md by hand.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::{Duration, Instant};
+
+use triage::diagnosis::Rules;
+use triage::knowledge::fingerprints::Table;
+use triage::knowledge::services;
+use triage::knowledge::signatures::Signatures;
+use triage::runbook::library;
+
+const ROUNDS: usize = 31;
+
+fn main() {
+    println!("| part (median of {ROUNDS} loads in one process) | time |");
+    println!("| --- | --- |");
+    // jiff keeps the zone once found: only the first call pays for naming it.
+    let started = Instant::now();
+    std::hint::black_box(jiff::tz::TimeZone::system().iana_name());
+    let took = started.elapsed().as_secs_f64() * 1e3;
+    println!("| system time zone named (jiff, first call only) | {took:.2} ms |");
+    row("built-in runbook `http-5xx` (parse, validate)", || {
+        library::resolve("http-5xx").unwrap();
+    });
+    row("diagnosis rules (assets/diagnosis.yaml)", || {
+        Rules::builtin().unwrap();
+    });
+    row("log signatures (assets/log-signatures.yaml, literal selection)", || {
+        Signatures::builtin().unwrap();
+    });
+    row("fingerprints (assets/fingerprints.yaml)", || {
+        Table::builtin().unwrap();
+    });
+    row("services (assets/stack.yaml)", || {
+        services::builtin().unwrap();
+    });
+}
+
+fn row(what: &str, mut load: impl FnMut()) {
+    let mut times: Vec<Duration> = (0..ROUNDS)
+        .map(|_| {
+            let started = Instant::now();
+            load();
+            started.elapsed()
+        })
+        .collect();
+    times.sort();
+    println!("| {what} | {:.2} ms |", times[ROUNDS / 2].as_secs_f64() * 1e3);
+}
