@@ -107,7 +107,7 @@ fn first_screen(note: &str) -> String {
         (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
         (r"/tmp/(triage-test-|\.tmp)\w+", "[dir]"),
         (r"\d{8}-\d{6}-[0-9a-f]{4}", "[session]"),
-        (r"\d+ probes every 10 s", "[n] probes every 10 s"),
+        (r"\d+ probes? every 10 s", "[n] probes every 10 s"),
         (r"(\d+) of \d+ probes failed over \d+s", "$1 of [n] probes failed over [time]"),
         (r"\[clock\] [.x]+ \[clock\]", "[clock] [chart] [clock]"),
         (r"php\d+\.\d+-fpm", "php[version]-fpm"),

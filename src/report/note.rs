@@ -9,6 +9,7 @@ use super::{Assessment, Watch};
 use crate::facts::{FactValue, Facts};
 use crate::runbook::model::{Fill, Send};
 use crate::session::{Event, FixOutcome, Session, Stamp};
+use crate::text::count;
 
 /// A change made or a fix tried, and what became of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -149,12 +150,15 @@ pub fn verdict_line(a: &Assessment) -> Option<String> {
 pub fn monitoring_line(w: &Watch) -> String {
     let logs = match w.log_errors {
         0 => "no new error lines of the site in the logs".to_owned(),
-        n => format!("{n} new error lines of the site in the logs"),
+        n => format!(
+            "{} of the site in the logs",
+            count(n as usize, "new error line", "new error lines")
+        ),
     };
     let state = if w.done { "" } else { " (still watching)" };
     format!(
-        "{} probes every {} s from {}: {} failed; {logs}{state}",
-        w.probes.len(),
+        "{} every {} s from {}: {} failed; {logs}{state}",
+        count(w.probes.len(), "probe", "probes"),
         w.every_secs,
         w.started.long(),
         w.errors()
@@ -227,4 +231,38 @@ pub fn answers(session: &Session) -> Vec<(String, String)> {
         }
     }
     out.into_iter().filter(|(.., a)| !a.trim().is_empty()).map(|(_, p, a)| (p, a)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::timeline::Probe;
+
+    #[test]
+    fn the_monitoring_line_counts_in_words() {
+        let at = Stamp::from_secs(1_800_000_000, 0);
+        let probe = Probe { at, status: Some(502), failure: None };
+        let mut w = Watch {
+            step: "monitor".into(),
+            started: at,
+            every_secs: 10,
+            for_secs: 300,
+            probes: vec![probe.clone()],
+            log_errors: 1,
+            log_line: None,
+            done: true,
+        };
+        let one = monitoring_line(&w);
+        assert!(one.starts_with("1 probe every 10 s from "), "{one}");
+        assert!(one.ends_with(": 1 failed; 1 new error line of the site in the logs"), "{one}");
+        w.probes.push(probe);
+        w.log_errors = 3;
+        w.done = false;
+        let two = monitoring_line(&w);
+        assert!(two.starts_with("2 probes every 10 s"), "{two}");
+        assert!(
+            two.ends_with("3 new error lines of the site in the logs (still watching)"),
+            "{two}"
+        );
+    }
 }

@@ -83,7 +83,8 @@ fn logs(doc: &mut Doc, w: &Watch, theme: Theme) {
     match (&w.log_line, w.log_errors) {
         (_, 0) => doc.para("", "No new error lines of this site in the logs.", Style::new()),
         (line, n) => {
-            let text = format!("{n} new error lines of this site in the logs");
+            let lines = crate::text::count(n as usize, "new error line", "new error lines");
+            let text = format!("{lines} of this site in the logs");
             doc.para("", &text, theme.bad());
             if let Some(line) = line {
                 doc.preformatted("  ", line, theme.dim());
