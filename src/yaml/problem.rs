@@ -46,10 +46,10 @@ impl SourceError {
         });
         let (source_line, caret) = excerpt.map_or((None, column), |(l, c)| (Some(l), c));
         SourceError {
-            origin: origin.to_owned(),
+            origin: shown(origin),
             line,
             column,
-            message: clip_middle(&message.into(), MESSAGE_CHARS),
+            message: clip_middle(&shown(&message.into()), MESSAGE_CHARS),
             source_line,
             caret,
         }
@@ -58,10 +58,10 @@ impl SourceError {
     /// A problem with the file as a whole (too large, unreadable, empty).
     pub fn whole_file(origin: &str, message: impl Into<String>) -> Self {
         SourceError {
-            origin: origin.to_owned(),
+            origin: shown(origin),
             line: 0,
             column: 0,
-            message: clip_middle(&message.into(), MESSAGE_CHARS),
+            message: clip_middle(&shown(&message.into()), MESSAGE_CHARS),
             source_line: None,
             caret: 0,
         }
@@ -88,6 +88,12 @@ impl fmt::Display for SourceError {
         }
         Ok(())
     }
+}
+
+/// A file name or message as it may be printed. Messages quote what the file says (ids,
+/// values) and a path is whatever the file system holds: either may carry escape sequences.
+fn shown(text: &str) -> String {
+    crate::sanitize::terminal_text(text, true).into_owned()
 }
 
 /// Line `index` (0-based) of `text`, without its line end.
