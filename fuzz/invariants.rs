@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use triage::knowledge::fingerprints::{self, Response};
 use triage::knowledge::signatures::Signatures;
 use triage::system::System;
-use triage::system::proxy::{apache, haproxy, nginx, phpfpm};
+use triage::system::proxy::{apache, caddy, envoy, haproxy, nginx, phpfpm, traefik, varnish};
 
 /// Text the loaders and parsers see: input bytes, lossily decoded.
 fn text(data: &[u8]) -> String {
@@ -110,6 +110,35 @@ pub fn haproxy_config(data: &[u8]) {
 pub fn phpfpm_config(data: &[u8]) {
     let (system, main) = config_root("/etc/php/8.2/fpm/php-fpm.conf", data);
     let _ = phpfpm::read(&system, &main);
+}
+
+/// The first line is varnishd's command line (`-a`, `-b`, `-p`, `-j`…), the rest the VCL.
+pub fn varnish_config(data: &[u8]) {
+    let text = text(data);
+    let (line, vcl) = text.split_once('\n').unwrap_or((&text, ""));
+    let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+    let (system, main) = config_root("/etc/varnish/default.vcl", vcl.as_bytes());
+    let config = varnish::read(&system, &main, &args, Path::new("/proc/1/cmdline"));
+    assert!(config.files.len() <= 1000);
+}
+
+/// The first byte picks the format: a Caddyfile (even) or Caddy's JSON (odd).
+pub fn caddy_config(data: &[u8]) {
+    let Some((&pick, rest)) = data.split_first() else { return };
+    let main = if pick % 2 == 0 { "/etc/caddy/Caddyfile" } else { "/etc/caddy/caddy.json" };
+    let (system, main) = config_root(main, rest);
+    let config = caddy::read(&system, &main);
+    assert!(config.files.len() <= 1000);
+}
+
+pub fn traefik_config(data: &[u8]) {
+    let (system, main) = config_root("/etc/traefik/traefik.yml", data);
+    let _ = traefik::read(&system, &main);
+}
+
+pub fn envoy_config(data: &[u8]) {
+    let (system, main) = config_root("/etc/envoy/envoy.yaml", data);
+    let _ = envoy::read(&system, &main);
 }
 
 static SIGNATURES: LazyLock<Signatures> = LazyLock::new(|| Signatures::builtin().unwrap());

@@ -68,3 +68,23 @@ fn log_time() {
 fn sanitize_redact() {
     replay("sanitize_redact", invariants::sanitize_redact);
 }
+
+#[test]
+fn varnish_config() {
+    replay("varnish_config", invariants::varnish_config);
+}
+
+#[test]
+fn caddy_config() {
+    replay("caddy_config", invariants::caddy_config);
+}
+
+#[test]
+fn traefik_config() {
+    replay("traefik_config", invariants::traefik_config);
+}
+
+#[test]
+fn envoy_config() {
+    replay("envoy_config", invariants::envoy_config);
+}
