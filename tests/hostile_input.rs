@@ -267,3 +267,17 @@ fn check_ends_and_names_a_fifo_among_the_rotated_logs() {
     assert!(shown.contains("error.log.1: a FIFO (named pipe), not a regular file"), "{shown}");
     assert!(shown.contains("php8.2-fpm.sock failed"), "the fixture's own log was read: {shown}");
 }
+
+#[test]
+fn escape_sequences_a_runbook_writes_in_its_ids_never_reach_the_terminal_through_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("esc\x1b[2Jrunbook.yaml");
+    let runbook = "id: esc\ntitle: E\nversion: '1'\nsummary: s\nstart: a\nsteps:\n  - id: a\n    title: A\n    layer: client\n    why: w\n    question:\n      kind: yes_no\n      prompt: p\n      choices:\n        - { id: \"y\\e]0;pwned\\a\\e[31m\", label: Y, outcome: done }\n        - { id: \"no\", label: N, outcome: done }\noutcomes:\n  - { id: done, title: Done, kind: resolved, summary: s }\n";
+    std::fs::write(&path, runbook).unwrap();
+    let out = triage(&["validate", path.to_str().unwrap()], dir.path(), Duration::from_secs(20));
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("a yes_no question needs exactly two choices"), "{stderr}");
+    assert!(!stdout.contains('\x1b') && !stderr.contains('\x1b'), "{stderr:?}");
+    assert!(!stderr.contains('\x07'), "{stderr:?}");
+}

@@ -132,7 +132,10 @@ pub fn stdout(text: &str) -> io::Result<()> {
     }
 }
 
-/// Writes one line to stderr, ignoring failure: there is nowhere left to report it.
+/// Writes one line to stderr, ignoring failure: there is nowhere left to report it. Messages
+/// quote file names, config lines and error texts from outside, so the line is sanitised here,
+/// once for every message.
 pub fn stderr(line: &str) {
+    let line = crate::sanitize::terminal_text(line, true);
     let _ = writeln!(io::stderr().lock(), "{line}");
 }

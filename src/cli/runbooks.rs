@@ -41,11 +41,12 @@ pub fn listing(library: &Library) -> String {
             broken.failure.problems().first().map(|p| p.error.headline()).unwrap_or_default();
         out.push_str(&format!(
             "invalid: {first}\n  (run `triage validate {}`)\n",
-            broken.path.display()
+            sanitize::line(&broken.path.display().to_string())
         ));
     }
     if let Some(dir) = &library.user_dir {
-        out.push_str(&format!("\nYour runbooks: {}/*.yaml\n", dir.display()));
+        let dir = sanitize::line(&dir.display().to_string()).into_owned();
+        out.push_str(&format!("\nYour runbooks: {dir}/*.yaml\n"));
     }
     out
 }

@@ -52,7 +52,7 @@ pub fn table(listed: &[Listed]) -> String {
                 "DAMAGED".to_owned(),
                 String::new(),
                 sanitize::line(&reason.chars().take(60).collect::<String>()).into_owned(),
-                format!("(left as it is: {})", path.display()),
+                format!("(left as it is: {})", sanitize::line(&path.display().to_string())),
             ],
         });
     }

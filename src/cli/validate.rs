@@ -9,6 +9,7 @@ use super::{stderr, stdout};
 use crate::runbook::builtin;
 use crate::runbook::load::{self, Loaded};
 use crate::runbook::model::Runbook;
+use crate::sanitize;
 use crate::text::count;
 use crate::yaml::{Level, LoadFailure};
 
@@ -39,7 +40,8 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     let results: Vec<(String, Result<Loaded, LoadFailure>)> = if args.files.is_empty() {
         builtin::sources().iter().map(|s| (s.origin(), s.load())).collect()
     } else {
-        args.files.iter().map(|p| (p.display().to_string(), load::load_file(p))).collect()
+        let shown = |p: &std::path::Path| sanitize::line(&p.display().to_string()).into_owned();
+        args.files.iter().map(|p| (shown(p), load::load_file(p))).collect()
     };
     let mut worst = 0;
     for (origin, result) in &results {
