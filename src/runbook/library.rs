@@ -81,7 +81,7 @@ impl Library {
     pub fn load_from(dir: Option<&Path>) -> Library {
         let mut library = Library { user_dir: dir.map(Path::to_owned), ..Library::default() };
         for source in builtin::sources() {
-            match source.load() {
+            match source.load_fast() {
                 Ok(loaded) => library.add(loaded, Source::Builtin),
                 Err(failure) => {
                     library.broken.push(Broken { path: source.origin().into(), failure });

@@ -8,7 +8,7 @@ use crate::facts::FactValue;
 use crate::layer::Layer;
 
 /// A decision tree for one kind of incident.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Runbook {
     pub id: String,
     pub title: String,
@@ -51,7 +51,7 @@ impl Runbook {
 }
 
 /// A value the incident needs before the walk starts, used in texts as `{{name}}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Input {
     pub name: String,
     pub prompt: String,
@@ -64,7 +64,7 @@ pub struct Input {
     pub from: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "options")]
 pub enum InputKind {
     /// An absolute `http://` or `https://` URL.
@@ -80,7 +80,7 @@ pub enum InputKind {
 
 /// One stop on the walk: a layer to examine, what to do there, and the question that decides
 /// where to go next.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Step {
     pub id: String,
     pub title: String,
@@ -119,14 +119,14 @@ impl Step {
 
 /// How a step's checks repeat: every `every`, until `until` has passed since the step was
 /// entered. Both are durations as written (`10s`, `5m`), possibly with a placeholder.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Repeat {
     pub every: String,
     pub until: String,
 }
 
 /// A shell command shown to the user for running by hand. triage never runs these.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Command {
     /// The template, with `{{name}}` placeholders that render shell-quoted.
     pub run: String,
@@ -170,7 +170,7 @@ impl Family {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "effect")]
 pub enum Effect {
     ReadOnly,
@@ -196,7 +196,7 @@ impl Risk {
 }
 
 /// An automatic check to run when the step is entered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckCall {
     /// A check id from `checks::catalog`.
     pub check: String,
@@ -206,7 +206,7 @@ pub struct CheckCall {
 }
 
 /// A known cause of the error at this step's layer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cause {
     pub id: String,
     pub title: String,
@@ -227,14 +227,14 @@ pub enum Severity {
     High,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Checklist {
     pub title: String,
     pub items: Vec<String>,
 }
 
 /// One item this step adds to "what to send support".
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Record {
     pub item: SupportItem,
     /// The fact that fills it, when a check can.
@@ -297,7 +297,7 @@ impl SupportItem {
 }
 
 /// The question that ends a step.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Question {
     /// Exactly two choices, with ids `yes` and `no`.
@@ -344,7 +344,7 @@ impl Question {
 }
 
 /// One answer to a question.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Choice {
     pub id: String,
     pub label: String,
@@ -358,7 +358,7 @@ pub struct Choice {
 }
 
 /// Where a choice leads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Next {
     Step(String),
@@ -366,14 +366,14 @@ pub enum Next {
 }
 
 /// A test on one fact, or a group of which any may hold.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Condition {
     Fact { fact: String, test: Test },
     Any(Vec<Condition>),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Test {
     Equals(FactValue),
@@ -386,7 +386,7 @@ pub enum Test {
 }
 
 /// A repair to try, with everything a careful person wants to know first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FixCard {
     pub id: String,
     pub title: String,
@@ -424,7 +424,7 @@ impl Who {
 }
 
 /// Where a walk ends.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Outcome {
     pub id: String,
     pub title: String,
@@ -499,7 +499,7 @@ impl Fill {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "to")]
 pub enum OutcomeKind {
     Resolved,
