@@ -4,6 +4,7 @@
 
 pub mod checks;
 pub mod cli;
+pub mod clock;
 pub mod contract;
 pub mod diagnosis;
 pub mod engine;

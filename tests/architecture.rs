@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&str] = &[
     // ground
     "file",
+    "clock",
     "text",
     "sanitize",
     "redact",

@@ -186,8 +186,8 @@ pub fn exit_message(
 
 /// The system time zone's IANA name, or its offset when it has none.
 fn time_zone() -> String {
-    let tz = jiff::tz::TimeZone::system();
-    tz.iana_name().map_or_else(|| format!("UTC{}", Stamp::now().offset_label()), str::to_owned)
+    let zone = crate::clock::zone();
+    zone.name.clone().unwrap_or_else(|| format!("UTC{}", Stamp::now().offset_label()))
 }
 
 /// Runs the UI to its end and says what was saved where.

@@ -19,7 +19,7 @@ pub struct Stamp {
 impl Stamp {
     /// The current time in the system's time zone. Only the shell calls this.
     pub fn now() -> Stamp {
-        Stamp::from_zoned(&Zoned::now())
+        Stamp::from_zoned(&Timestamp::now().to_zoned(crate::clock::zone().rules.clone()))
     }
 
     pub fn from_zoned(zoned: &Zoned) -> Stamp {

@@ -26,7 +26,7 @@ impl Clock {
 
     /// The real present, in the system's time zone.
     pub fn system() -> Self {
-        Clock::new(jiff::Timestamp::now().as_second(), local_zone())
+        Clock::new(jiff::Timestamp::now().as_second(), crate::clock::zone().rules.clone())
     }
 
     /// Unix seconds of a local civil time.
@@ -51,23 +51,6 @@ impl Clock {
             Offset::Local => self.local(c),
         }
     }
-}
-
-/// The system's time zone, its rules only. jiff's own lookup also names the zone, and where
-/// `/etc/localtime` is a copy rather than a link it walks the whole zoneinfo tree for the name
-/// (about 1 ms, 40 directory reads on Debian): a name no log line needs. `TZ` is jiff's to read.
-fn local_zone() -> TimeZone {
-    const MAX_TZIF: u64 = 256 * 1024;
-    if std::env::var_os("TZ").is_some() {
-        return TimeZone::system();
-    }
-    let from_file = || {
-        let file = crate::file::open_regular(std::path::Path::new("/etc/localtime")).ok()?;
-        let mut data = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_TZIF), &mut data).ok()?;
-        TimeZone::tzif("localtime", &data).ok()
-    };
-    from_file().unwrap_or_else(TimeZone::system)
 }
 
 /// A civil date and time as written in a line.
