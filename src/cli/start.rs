@@ -60,20 +60,18 @@ struct Prepared {
     zone: String,
 }
 
-/// Loads the runbook while a second thread loads the rules, checks the store and names the
-/// time zone: the first frame waits for the longest of the two, not for their sum. Errors
-/// are reported in the order they always were: the runbook's first.
+/// Loads the runbook while one thread loads the rules and another checks the store (it waits
+/// on an `fsync`) and names the time zone: the first frame waits for the longest of the three,
+/// not for their sum. Errors are reported in the order they always were: the runbook's first.
 fn load_beside(runbook: Option<&str>) -> anyhow::Result<(Runbook, Prepared)> {
+    let failed = |_| anyhow::anyhow!("start-up: a loading thread failed");
     std::thread::scope(|scope| {
-        let side = scope.spawn(|| Prepared {
-            rules: Rules::builtin(),
-            store: writable_store(),
-            zone: time_zone(),
-        });
+        let rules = scope.spawn(Rules::builtin);
+        let store = scope.spawn(|| (writable_store(), time_zone()));
         let runbook = load_runbook(runbook.unwrap_or(DEFAULT_RUNBOOK))?;
-        let prepared =
-            side.join().map_err(|_| anyhow::anyhow!("start-up: loading the rules failed"))?;
-        Ok((runbook, prepared))
+        let rules = rules.join().map_err(failed)?;
+        let (store, zone) = store.join().map_err(failed)?;
+        Ok((runbook, Prepared { rules, store, zone }))
     })
 }
 
