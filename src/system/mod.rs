@@ -110,17 +110,8 @@ impl System {
         if self.is_real_root() {
             return path.to_owned();
         }
-        let mut out = self.root.clone();
-        for part in path.components() {
-            match part {
-                Component::Normal(p) => out.push(p),
-                Component::ParentDir if out != self.root => {
-                    out.pop();
-                }
-                _ => {}
-            }
-        }
-        out
+        let resolved = lexical(path);
+        self.root.join(resolved.strip_prefix("/").unwrap_or(&resolved))
     }
 
     /// A path under `/proc`, such as `net/tcp` or `1234/status`.
@@ -190,6 +181,23 @@ impl System {
         }
         path.strip_prefix(&self.root).ok().map(|p| Path::new("/").join(p))
     }
+}
+
+/// `path` with `.` gone and each `..` taking the part before it (`/..` is `/`, as the kernel
+/// has it): how a fixture root keeps `..` inside it, and how an include cycle written as
+/// `include /../etc/x.conf` inside `/etc/x.conf` is seen for what it is.
+pub fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Whether a wildcard part of a glob can match `..` (`.*`, `.?`): the glob crate, like libc's

@@ -45,7 +45,7 @@ impl<'a> Sources<'a> {
     /// Starts reading `path`: its sanitised text, or `None` (recorded) when it cannot be read,
     /// is already open (an include cycle), or a budget is spent. Pair with [`Sources::leave`].
     pub fn enter(&mut self, path: &Path) -> Option<String> {
-        let key = lexical(path);
+        let key = system::lexical(path);
         if self.open.contains(&key) {
             self.problems.push(format!("{}: includes itself; not read again", path.display()));
             return None;
@@ -90,23 +90,6 @@ impl<'a> Sources<'a> {
             .extend(errors.into_iter().map(|(path, reason)| UnreadableConfig { path, reason }));
         found.into_iter().filter(|p| !self.system.path(p).is_dir()).collect()
     }
-}
-
-/// `path` with `.` gone and each `..` taking the part before it (`/..` is `/`, as the kernel
-/// has it), so that `include /../etc/x.conf` inside `/etc/x.conf` is seen as the cycle it is.
-fn lexical(path: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// `path` made absolute against `base`.
@@ -194,7 +177,10 @@ mod tests {
         let roundabout =
             dir.path().join("../").join(dir.path().file_name().unwrap()).join("./a.conf");
         assert!(sources.enter(&roundabout).is_none(), "nor one through `..` and `.`");
-        assert_eq!(lexical(Path::new("/../etc/./php/../php/x.conf")), Path::new("/etc/php/x.conf"));
+        assert_eq!(
+            system::lexical(Path::new("/../etc/./php/../php/x.conf")),
+            Path::new("/etc/php/x.conf")
+        );
         sources.leave();
         assert!(sources.enter(&dir.path().join("missing.conf")).is_none());
         assert_eq!(sources.unreadable[0].reason, "not found");
