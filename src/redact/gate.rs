@@ -1,38 +1,40 @@
 //! Compiling every redaction pattern costs milliseconds, most of a short command's run, and
 //! most text holds no secret at all. Each pattern is therefore compiled the first time a text
-//! could match it: one that holds none of the strings every match must contain (read from the
-//! pattern's syntax tree, compared ignoring ASCII case) cannot. Text that is not ASCII always
-//! goes to the regex: Unicode case folding (`K` for `k`, `ſ` for `s`) is not followed here.
+//! could match it: one that holds none of the strings every match must contain (its gate,
+//! compared ignoring ASCII case) cannot. Text that is not ASCII always goes to the regex:
+//! Unicode case folding (`K` for `k`, `ſ` for `s`) is not followed here.
+//!
+//! The gates are read from each pattern's syntax tree ([`required`]) by a test that writes them
+//! to `gates.rs`: deriving them at run time parsed every pattern with Unicode case folding, half
+//! of a short command's start-up.
 
 use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex::Regex;
-use regex_syntax::hir::{Class, Hir, HirKind};
 
-/// At most this many exact strings are kept per part (joining parts multiplies them).
-const MAX_STRINGS: usize = 32;
-/// At most this many strings one of which a match holds (an alternation of vendors' token
-/// prefixes has dozens); beyond, the part tells nothing.
-const MAX_HOLDS: usize = 256;
+#[cfg(test)]
+pub(super) mod required;
 
 /// A pattern compiled on first need.
 #[derive(Debug)]
 pub(super) struct Pattern {
+    /// The strings one of which every match holds, ASCII lower case; empty when there are none.
+    holds: &'static [&'static str],
     source: fn() -> String,
     gate: OnceLock<Option<AhoCorasick>>,
     regex: OnceLock<Option<Regex>>,
 }
 
 impl Pattern {
-    pub(super) const fn new(source: fn() -> String) -> Self {
-        Pattern { source, gate: OnceLock::new(), regex: OnceLock::new() }
+    pub(super) const fn new(holds: &'static [&'static str], source: fn() -> String) -> Self {
+        Pattern { holds, source, gate: OnceLock::new(), regex: OnceLock::new() }
     }
 
     /// Whether `text` holds none of the strings every match holds (so the regex need not run,
     /// nor be compiled).
     pub(super) fn cannot_match(&self, text: &str) -> bool {
-        let gate = self.gate.get_or_init(|| gate(&(self.source)()));
+        let gate = self.gate.get_or_init(|| gate(self.holds));
         text.is_ascii() && gate.as_ref().is_some_and(|needles| !needles.is_match(text))
     }
 
@@ -44,210 +46,47 @@ impl Pattern {
 
 #[cfg(test)]
 impl Pattern {
+    /// The pattern's source, as compiled.
+    pub(super) fn source(&self) -> String {
+        (self.source)()
+    }
+
+    /// The gate it was built with.
+    pub(super) fn holds(&self) -> &'static [&'static str] {
+        self.holds
+    }
+
     /// The first of `texts` the gate would skip although the regex matches in it (each
     /// match, and the whole text).
     pub(super) fn skips_a_match<'t>(&self, texts: &'t [String]) -> Option<&'t str> {
         let regex = Regex::new(&(self.source)()).unwrap_or_else(|e| panic!("{e}"));
-        let gate = gate(&(self.source)());
+        let gate = gate(self.holds);
         let admits = |t: &str| !t.is_ascii() || gate.as_ref().is_none_or(|g| g.is_match(t));
         texts.iter().map(String::as_str).find(|text| {
             !regex.find_iter(text).all(|m| admits(m.as_str()))
                 || (regex.is_match(text) && !admits(text))
         })
     }
-
-    /// Whether the pattern has a gate at all.
-    pub(super) fn is_gated(&self) -> bool {
-        gate(&(self.source)()).is_some()
-    }
 }
 
-/// The strings one of which every match holds, ASCII lower case, as a case-insensitive
-/// searcher; `None` when the pattern gives no such set.
-fn gate(pattern: &str) -> Option<AhoCorasick> {
-    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
-    let strings = required(&hir).holds()?;
+/// The gate's strings as a case-insensitive searcher; `None` for a pattern without a gate.
+fn gate(holds: &[&str]) -> Option<AhoCorasick> {
+    if holds.is_empty() {
+        return None;
+    }
     // Searched once per text, over short texts: the automaton cheapest to build will do.
     let kind = Some(AhoCorasickKind::NoncontiguousNFA);
-    AhoCorasick::builder().kind(kind).ascii_case_insensitive(true).build(strings).ok()
-}
-
-/// What a part of a pattern says about the text it matches, on ASCII text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Req {
-    /// It matches exactly one of these strings (ASCII lower case).
-    Exactly(Vec<Vec<u8>>),
-    /// Every match holds one of these.
-    Holds(Vec<Vec<u8>>),
-    /// Nothing known.
-    Anything,
-}
-
-impl Req {
-    /// The strings one of which every match holds, if any is non-empty.
-    fn holds(self) -> Option<Vec<Vec<u8>>> {
-        let (Req::Exactly(strings) | Req::Holds(strings)) = self else { return None };
-        (strings.iter().all(|s| !s.is_empty())).then_some(strings)
-    }
-
-    /// The better of two facts about one match: the set whose shortest string is longest.
-    fn better(self, other: Req) -> Req {
-        let shortest = |r: &Req| match r {
-            Req::Exactly(s) | Req::Holds(s) => s.iter().map(Vec::len).min().unwrap_or(usize::MAX),
-            Req::Anything => 0,
-        };
-        if shortest(&other) > shortest(&self) { other } else { self }
-    }
-}
-
-fn required(hir: &Hir) -> Req {
-    match hir.kind() {
-        HirKind::Empty | HirKind::Look(_) => Req::Exactly(vec![Vec::new()]),
-        HirKind::Literal(lit) => Req::Exactly(vec![lit.0.to_ascii_lowercase()]),
-        HirKind::Class(class) => class_strings(class).map_or(Req::Anything, Req::Exactly),
-        HirKind::Capture(capture) => required(&capture.sub),
-        HirKind::Repetition(rep) if rep.min == 0 => Req::Anything,
-        HirKind::Repetition(rep) => match required(&rep.sub) {
-            Req::Exactly(s) if rep.max == Some(1) => Req::Exactly(s),
-            Req::Exactly(s) | Req::Holds(s) => Req::Holds(s),
-            Req::Anything => Req::Anything,
-        },
-        HirKind::Concat(parts) => concat(parts),
-        HirKind::Alternation(branches) => alternation(branches),
-    }
-}
-
-/// The ASCII characters a class holds, lower case, when they are few; a class of no ASCII
-/// character matches no ASCII text (an empty set).
-fn class_strings(class: &Class) -> Option<Vec<Vec<u8>>> {
-    // Ranges are sorted: the ASCII ones come first.
-    let ascii: Vec<(u8, u8)> = match class {
-        Class::Unicode(c) => c
-            .ranges()
-            .iter()
-            .take_while(|r| r.start().is_ascii())
-            .map(|r| (r.start() as u8, r.end().min('\x7f') as u8))
-            .collect(),
-        Class::Bytes(c) => c
-            .ranges()
-            .iter()
-            .take_while(|r| r.start().is_ascii())
-            .map(|r| (r.start(), r.end().min(0x7f)))
-            .collect(),
-    };
-    // A letter in both cases is two bytes: more than eight is more than four characters.
-    if ascii.iter().map(|&(lo, hi)| usize::from(hi - lo) + 1).sum::<usize>() > 8 {
-        return None;
-    }
-    let mut chars: Vec<u8> =
-        ascii.iter().flat_map(|&(lo, hi)| lo..=hi).map(|b| b.to_ascii_lowercase()).collect();
-    chars.sort_unstable();
-    chars.dedup();
-    (chars.len() <= 4).then(|| chars.into_iter().map(|c| vec![c]).collect())
-}
-
-/// Runs of exact parts are joined (`c`,`o`,`o`,`k`… is `cookie`); of the runs and the other
-/// parts, the best fact wins.
-fn concat(parts: &[Hir]) -> Req {
-    let mut best = Req::Anything;
-    let mut run: Vec<Vec<u8>> = vec![Vec::new()];
-    let mut all_exact = true;
-    for part in parts {
-        match required(part) {
-            Req::Exactly(strings) => {
-                if let Some(joined) = cross(&run, &strings) {
-                    run = joined;
-                } else {
-                    // Too many combinations: the run so far stands alone, a new one starts.
-                    all_exact = false;
-                    best = best.better(Req::Holds(std::mem::replace(&mut run, strings)));
-                }
-            }
-            other => {
-                all_exact = false;
-                best = best.better(Req::Holds(std::mem::replace(&mut run, vec![Vec::new()])));
-                if let Req::Holds(strings) = other {
-                    best = best.better(Req::Holds(strings));
-                }
-            }
-        }
-    }
-    if all_exact { Req::Exactly(run) } else { best.better(Req::Holds(run)) }
-}
-
-/// Every string of `a` followed by every string of `b`, if there are few.
-fn cross(a: &[Vec<u8>], b: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
-    if a.len() * b.len() > MAX_STRINGS {
-        return None;
-    }
-    Some(a.iter().flat_map(|x| b.iter().map(move |y| [x.as_slice(), y].concat())).collect())
-}
-
-/// A match of an alternation is a match of one branch: the union of what each holds.
-fn alternation(branches: &[Hir]) -> Req {
-    let mut exact = true;
-    let mut union = Vec::new();
-    for branch in branches {
-        match required(branch) {
-            Req::Exactly(s) => union.extend(s),
-            Req::Holds(s) => {
-                exact = false;
-                union.extend(s);
-            }
-            Req::Anything => return Req::Anything,
-        }
-    }
-    union.sort();
-    union.dedup();
-    if exact && union.len() <= MAX_STRINGS {
-        return Req::Exactly(union);
-    }
-    // Holding a string means holding every part of it: the shortest strings suffice.
-    let union = without_containing(union);
-    if union.len() <= MAX_HOLDS { Req::Holds(union) } else { Req::Anything }
-}
-
-/// `strings` without any that holds another one.
-fn without_containing(mut strings: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
-    strings.sort_by_key(Vec::len);
-    let mut kept: Vec<Vec<u8>> = Vec::new();
-    for s in strings {
-        if !kept
-            .iter()
-            .any(|k| s.windows(k.len().max(1)).any(|w| w == k.as_slice()) || k.is_empty())
-        {
-            kept.push(s);
-        }
-    }
-    kept
+    AhoCorasick::builder().kind(kind).ascii_case_insensitive(true).build(holds).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn holds(pattern: &str) -> Option<Vec<String>> {
-        let hir = regex_syntax::Parser::new().parse(pattern).unwrap();
-        let strings = required(&hir).holds()?;
-        Some(strings.into_iter().map(|s| String::from_utf8(s).unwrap()).collect())
-    }
-
-    #[test]
-    fn required_strings_follow_the_pattern() {
-        assert_eq!(holds(r"(?i)(?:set-cookie|cookies?)[ :=]+x"), Some(vec!["cookie".into()]));
-        assert_eq!(holds(r"[A-Za-z]+://[^@]*@"), Some(vec!["://".into()]));
-        assert_eq!(
-            holds(r"(?:[?&]|&amp;)(?P<n>\w+)=(?P<s>\S*)"),
-            Some(vec!["&".into(), "&amp;".into(), "?".into()])
-        );
-        assert_eq!(holds(r"(?i)\bbearer\s+\S+"), Some(vec!["bearer".into()]));
-        assert_eq!(holds(r"\S+"), None);
-        assert_eq!(holds(r"(?:abc)?x*"), None);
-    }
-
     #[test]
     fn a_text_without_them_is_not_matched_and_compiles_nothing() {
-        static P: Pattern = Pattern::new(|| r"(?i)password=(\S+)".to_owned());
+        static P: Pattern = Pattern::new(&["password="], || r"(?i)password=(\S+)".to_owned());
+        assert_eq!(required::holds(&P.source()).unwrap(), P.holds());
         assert!(P.cannot_match("read /var/log/empty.log: empty"));
         assert!(P.regex.get().is_none(), "not compiled");
         assert!(!P.cannot_match("PassWord=x"));
