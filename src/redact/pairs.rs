@@ -18,7 +18,7 @@ use super::names;
 
 /// A name holding one of the words `names` knows (the regex only narrows the search; `names`
 /// decides), optional quotes around it, an optional `]` (`env[NAME]`), then a separator.
-pub(super) static CANDIDATE: Pattern = Pattern::new(super::gates::CANDIDATE, || {
+pub(super) static CANDIDATE: Pattern = Pattern::new(&super::gates::CANDIDATE, || {
     super::source(concat!(
         r#"(?P<open>\\?["'`])?"#,
         r"(?P<name>[A-Za-z0-9_.\-]*",
@@ -253,17 +253,22 @@ fn rest_of_line(text: &str, start: usize) -> Value {
 }
 
 /// A quoted value: up to the matching unescaped quote, or to the end of the line when the
-/// quote never closes (a line cut short still loses its secret).
+/// quote never closes (a line cut short still loses its secret). A backslash escapes the next
+/// character but never the line's end, or the next line's `password='…'` would be read as this
+/// value's rest and its secret left after it.
 fn quoted(text: &str, start: usize, quote: char) -> Value {
     let bytes = text.as_bytes();
+    let line_end = |i: usize| {
+        let rest = bytes.get(i..).unwrap_or_default();
+        rest.starts_with(b"\r")
+            || rest.starts_with(b"\n")
+            || rest.starts_with("\u{fffd}".as_bytes())
+    };
     let mut i = start + 1;
     while let Some(&b) = bytes.get(i) {
         match b {
-            b'\\' => i += 2,
-            b'\r' | b'\n' => return Value { inner: start + 1..i, end: i },
-            0xEF if text[i..].starts_with('\u{fffd}') => {
-                return Value { inner: start + 1..i, end: i };
-            }
+            _ if line_end(i) => return Value { inner: start + 1..i, end: i },
+            b'\\' if !line_end(i + 1) => i += 2,
             _ if char::from(b) == quote => return Value { inner: start + 1..i, end: i + 1 },
             _ => i += 1,
         }
@@ -360,6 +365,15 @@ mod tests {
             (
                 r#"msg="login with password=x1 failed""#,
                 r#"msg="login with password=[redacted] failed""#,
+            ),
+            // A backslash at a line's end escapes nothing (found by fuzzing sanitize_redact).
+            (
+                "sessid='a#\\\nDB_PASSWORD='hunter2'",
+                "sessid='[redacted]\nDB_PASSWORD='[redacted]'",
+            ),
+            (
+                "sessid='a#\\\u{fffd}DB_PASSWORD='hunter2'",
+                "sessid='[redacted]\u{fffd}DB_PASSWORD='[redacted]'",
             ),
         ];
         for (input, expected) in cases {
