@@ -12,7 +12,7 @@ use super::gate::Pattern;
 use super::names;
 
 /// A function or method name (`new X`, `A\B->c`, `A::b`, `a.b.c`) and its opening parenthesis.
-pub(super) static CALL: Pattern = Pattern::new(super::gates::CALL, || {
+pub(super) static CALL: Pattern = Pattern::new(&super::gates::CALL, || {
     super::source(
         r"(?P<name>(?:new[ \t]+)?[A-Za-z_\\][A-Za-z0-9_\\]*(?:(?:->|::|\.)[A-Za-z_][A-Za-z0-9_]*)*)[ \t]*\(",
     )

@@ -23,7 +23,7 @@ const TOKEN: &str = r#"[^\s"'`\\,;\x{FFFD}]+"#;
 /// To the end of the line, a written `\n` included.
 const TO_LINE_END: &str = r"(?:[^\r\n\\\x{FFFD}]|\\[^nrt])+";
 
-pub(super) static AUTHORIZATION: Pattern = Pattern::new(super::gates::AUTHORIZATION, || {
+pub(super) static AUTHORIZATION: Pattern = Pattern::new(&super::gates::AUTHORIZATION, || {
     let credential = |group: &str| {
         let one = format!("(?:{ONE_TOKEN})[ \\t]+(?P<s{group}1>{TOKEN})");
         format!("{one}|(?:{PARAMETERS})[ \\t]+(?P<s{group}2>{TO_LINE_END})")
@@ -41,7 +41,7 @@ pub(super) static AUTHORIZATION: Pattern = Pattern::new(super::gates::AUTHORIZAT
 });
 
 /// `Cookie: a=1; b=2`, `cookie: "a=1; b=2"`, `"cookies": "a=1"`, `set cookie a=1`: the pairs.
-pub(super) static COOKIES: Pattern = Pattern::new(super::gates::COOKIES, || {
+pub(super) static COOKIES: Pattern = Pattern::new(&super::gates::COOKIES, || {
     let value = r#"(?:"[^"\r\n]*"|[^;"'\s\\\x{FFFD}]*)"#;
     let first = format!(r#"[^\s=;,"'\\\x{{FFFD}}]+={value}"#);
     let more = format!(r#"[^\s=;,"'\\\x{{FFFD}}]+(?:={value})?"#);
@@ -57,7 +57,7 @@ const ATTRIBUTES: &[&str] =
     &["path", "domain", "expires", "max-age", "samesite", "priority", "version", "comment"];
 
 /// nginx and Apache directives that set a header or a variable: `name` and its value.
-pub(super) static DIRECTIVES: Pattern = Pattern::new(super::gates::DIRECTIVES, || {
+pub(super) static DIRECTIVES: Pattern = Pattern::new(&super::gates::DIRECTIVES, || {
     let directive = concat!(
         "(?:proxy_set_header|grpc_set_header|add_header|more_set_headers|fastcgi_param|uwsgi_param",
         "|scgi_param|setenv|(?:requestheader|header(?:[ \\t]+always)?)",
@@ -114,7 +114,7 @@ const COMMAND_FORMS: &[&str] = &[
     ),
 ];
 
-pub(super) static COMMANDS: Pattern = Pattern::new(super::gates::COMMANDS, || {
+pub(super) static COMMANDS: Pattern = Pattern::new(&super::gates::COMMANDS, || {
     let forms = COMMAND_FORMS.join("|").replace("BOUNDARY", super::BOUNDARY);
     super::source(&format!("(?i){forms}"))
 });

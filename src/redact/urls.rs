@@ -11,7 +11,7 @@ use super::names;
 /// `scheme://user:password@` — the password may hold `/ # ? @`: it ends at the last `@` before
 /// the first `/`, `?` or `#` that follows an `@` (so `u:p@ss@host/a@b` is user `u`, password
 /// `p@ss`). Or `scheme://TOKEN@`, a user name long enough to be a token.
-pub(super) static USERINFO: Pattern = Pattern::new(super::gates::USERINFO, || {
+pub(super) static USERINFO: Pattern = Pattern::new(&super::gates::USERINFO, || {
     super::source(concat!(
         r"[A-Za-z][A-Za-z0-9+.-]*://",
         r#"(?:[^\s/?#@:"'<>`\\\x{FFFD}]*:(?P<s>[^\s@"'<>`\\\x{FFFD}]*(?:@[^\s@/?#"'<>`\\\x{FFFD}]*)*)"#,
@@ -19,7 +19,7 @@ pub(super) static USERINFO: Pattern = Pattern::new(super::gates::USERINFO, || {
     ))
 });
 
-pub(super) static QUERY: Pattern = Pattern::new(super::gates::QUERY, || {
+pub(super) static QUERY: Pattern = Pattern::new(&super::gates::QUERY, || {
     super::source(
         r#"(?:[?&]|&amp;)(?P<name>[A-Za-z0-9_.~%+\-\[\]]+)=(?P<s>[^&#\s"'<>`\\\x{FFFD}]*)"#,
     )

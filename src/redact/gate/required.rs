@@ -1,7 +1,14 @@
 //! Which strings every match of a pattern holds, read from its syntax tree: the derivation of
 //! the gates in `../gates.rs`, run by the tests that keep that file true.
+//!
+//! The strings hold on text whose characters are ASCII where the pattern has a small class:
+//! each such class is read by its ASCII part. So the gate also lists the class members beyond
+//! ASCII (`ſ` and the Kelvin sign `K` in case-insensitive `s` and `k`); a text holding one
+//! goes to the regex.
 
 use regex_syntax::hir::{Class, Hir, HirKind};
+
+use super::Pattern;
 
 /// At most this many exact strings are kept per part (joining parts multiplies them).
 const MAX_STRINGS: usize = 32;
@@ -16,6 +23,96 @@ pub(in crate::redact) fn holds(pattern: &str) -> Option<Vec<String>> {
     let strings = required(&hir).holds()?;
     Some(strings.into_iter().map(|s| String::from_utf8_lossy(&s).into_owned()).collect())
 }
+
+/// The characters beyond ASCII that the classes read by their ASCII part also admit, as
+/// sorted, merged ranges: where a text holds none of them, [`holds`] holds for it too.
+pub(in crate::redact) fn beyond_ascii(pattern: &str) -> Vec<(char, char)> {
+    let mut ranges = Vec::new();
+    if let Ok(hir) = regex_syntax::Parser::new().parse(pattern) {
+        small_classes_beyond_ascii(&hir, &mut ranges);
+    }
+    ranges.sort_unstable();
+    let mut merged: Vec<(char, char)> = Vec::new();
+    for (lo, hi) in ranges {
+        match merged.last_mut() {
+            Some(last) if u32::from(lo) <= u32::from(last.1) + 1 => last.1 = last.1.max(hi),
+            _ => merged.push((lo, hi)),
+        }
+    }
+    merged
+}
+
+fn small_classes_beyond_ascii(hir: &Hir, out: &mut Vec<(char, char)>) {
+    match hir.kind() {
+        HirKind::Class(class) if class_strings(class).is_some() => match class {
+            Class::Unicode(c) => out.extend(
+                c.ranges()
+                    .iter()
+                    .filter(|r| !r.end().is_ascii())
+                    .map(|r| (r.start().max('\u{80}'), r.end())),
+            ),
+            // A byte beyond ASCII is part of some character: any of them may be.
+            Class::Bytes(c) if c.ranges().iter().any(|r| !r.end().is_ascii()) => {
+                out.push(('\u{80}', char::MAX));
+            }
+            Class::Bytes(_) => {}
+        },
+        HirKind::Capture(capture) => small_classes_beyond_ascii(&capture.sub, out),
+        HirKind::Repetition(rep) => small_classes_beyond_ascii(&rep.sub, out),
+        HirKind::Concat(parts) | HirKind::Alternation(parts) => {
+            for part in parts {
+                small_classes_beyond_ascii(part, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The text of `gates.rs` for `patterns`, by name: each one's [`holds`] and [`beyond_ascii`].
+pub(in crate::redact) fn gates_file(patterns: &[(&str, &Pattern)]) -> String {
+    let mut file = String::from(GATES_HEADER);
+    for (name, pattern) in patterns {
+        let holds = holds(&pattern.source()).unwrap_or_default();
+        let quoted: Vec<String> = holds.iter().map(|s| format!("{s:?},")).collect();
+        let beyond: Vec<String> = beyond_ascii(&pattern.source())
+            .iter()
+            .map(|&(lo, hi)| {
+                format!("('\\u{{{:x}}}', '\\u{{{:x}}}'),", u32::from(lo), u32::from(hi))
+            })
+            .collect();
+        file.push_str(&format!(
+            "pub(super) const {name}: Gate = Gate {{\n    holds: &[\n{}    ],\n    beyond_ascii: &[{}],\n}};\n",
+            wrapped(&quoted),
+            beyond.join(" ").trim_end_matches(','),
+        ));
+    }
+    file
+}
+
+/// Items joined by spaces in lines of at most 100 columns, indented by eight.
+fn wrapped(items: &[String]) -> String {
+    let mut lines = vec![String::new()];
+    for item in items {
+        let last = lines.last_mut().unwrap_or_else(|| unreachable!());
+        if !last.is_empty() && last.len() + item.len() > 91 {
+            lines.push(item.clone());
+        } else {
+            last.push_str(if last.is_empty() { "" } else { " " });
+            last.push_str(item);
+        }
+    }
+    lines.iter().fold(String::new(), |out, line| out + "        " + line + "\n")
+}
+
+const GATES_HEADER: &str = "\
+//! Written by `TRIAGE_BLESS=1 cargo test --lib gates` from each redaction pattern's syntax
+//! tree (`gate/required.rs`); not edited by hand. A text holding none of a pattern's strings
+//! (ASCII case ignored) and none of the characters beyond ASCII its classes were read without
+//! skips the pattern. `cargo fmt` leaves this file alone (`#[rustfmt::skip]` in `mod.rs`).
+
+use super::gate::Gate;
+
+";
 
 /// What a part of a pattern says about the text it matches, on ASCII text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,5 +279,13 @@ mod tests {
         assert_eq!(holds(r"(?i)\bbearer\s+\S+"), Some(vec!["bearer".into()]));
         assert_eq!(holds(r"\S+"), None);
         assert_eq!(holds(r"(?:abc)?x*"), None);
+    }
+
+    #[test]
+    fn a_small_class_names_what_it_admits_beyond_ascii() {
+        assert_eq!(beyond_ascii(r"(?i)secret"), [('ſ', 'ſ')]);
+        assert_eq!(beyond_ascii(r"(?i)key|pass"), [('ſ', 'ſ'), ('\u{212a}', '\u{212a}')]);
+        assert_eq!(beyond_ascii(r"token=[^\s;]+"), []);
+        assert_eq!(beyond_ascii(r"a[b\x{FFFD}]"), [('\u{fffd}', '\u{fffd}')]);
     }
 }
