@@ -253,16 +253,15 @@ fn rest_of_line(text: &str, start: usize) -> Value {
 }
 
 /// A quoted value: up to the matching unescaped quote, or to the end of the line when the
-/// quote never closes (a line cut short still loses its secret). A backslash escapes the next
-/// character but never the line's end, or the next line's `password='…'` would be read as this
-/// value's rest and its secret left after it.
+/// quote never closes (a line cut short still loses its secret). Lines end as [`line_end`]
+/// says, at a written `\n` too, and a backslash never escapes a line's end: otherwise the next
+/// line's `password='…` would be read as this value's rest, and its secret left after it.
 fn quoted(text: &str, start: usize, quote: char) -> Value {
     let bytes = text.as_bytes();
     let line_end = |i: usize| {
         let rest = bytes.get(i..).unwrap_or_default();
-        rest.starts_with(b"\r")
-            || rest.starts_with(b"\n")
-            || rest.starts_with("\u{fffd}".as_bytes())
+        let ends: [&[u8]; 4] = [b"\r", b"\n", b"\\n", "\u{fffd}".as_bytes()];
+        ends.iter().any(|end| rest.starts_with(end))
     };
     let mut i = start + 1;
     while let Some(&b) = bytes.get(i) {
@@ -367,13 +366,16 @@ mod tests {
                 r#"msg="login with password=[redacted] failed""#,
             ),
             // A backslash at a line's end escapes nothing (found by fuzzing sanitize_redact).
-            (
-                "sessid='a#\\\nDB_PASSWORD='hunter2'",
-                "sessid='[redacted]\nDB_PASSWORD='[redacted]'",
-            ),
+            ("sessid='a#\\\nDB_PASSWORD='hunter2'", "sessid='[redacted]\nDB_PASSWORD='[redacted]'"),
             (
                 "sessid='a#\\\u{fffd}DB_PASSWORD='hunter2'",
                 "sessid='[redacted]\u{fffd}DB_PASSWORD='[redacted]'",
+            ),
+            // A quote left open ends with its line, written or not.
+            (r"sessid='a#\nDB_PASSWORD='hunter2'", r"sessid='[redacted]\nDB_PASSWORD='[redacted]'"),
+            (
+                r"sessid='a#\\nDB_PASSWORD='hunter2'",
+                r"sessid='[redacted]\nDB_PASSWORD='[redacted]'",
             ),
         ];
         for (input, expected) in cases {
