@@ -403,6 +403,17 @@ mod tests {
     }
 
     #[test]
+    fn lines_of_one_upstream_from_many_clients_are_one_group() {
+        let lines: Vec<String> = (0..1000)
+            .map(|i| REFUSED.replace("1.2.3.4", &format!("10.0.{}.{}", i / 250, i % 250)))
+            .collect();
+        let tally = scan(format!("{}\n", lines.join("\n")).as_bytes());
+        assert_eq!(tally.groups.len(), 1, "{:?}", tally.groups.first());
+        assert_eq!(tally.groups[0].count, 1000);
+        assert_eq!(tally.ungrouped, 0);
+    }
+
+    #[test]
     fn a_ten_megabyte_line_is_bounded_and_the_next_line_still_counts() {
         let mut text = format!("{REFUSED} ").into_bytes();
         text.extend(std::iter::repeat_n(b'A', 10 << 20));
