@@ -1,5 +1,5 @@
 //! What start-up costs, part by part: each embedded table loaded from its YAML (parse and
-//! checks), in-process, median of many loads. The TUI's first frame and every `triage check`
+//! checks), and each redaction pattern compiled, in-process, median of many loads. The TUI's first frame and every `triage check`
 //! and `triage logs` pay for the tables they need, once per process.
 //!
 //! `cargo bench --bench startup`. Figures go to docs/benchmarks.md by hand.
@@ -46,6 +46,12 @@ fn main() {
     row("services (assets/stack.yaml)", || {
         services::builtin().unwrap();
     });
+    // Each is compiled by the first text its gate lets through (`redact/gate.rs`).
+    for (name, source) in triage::redact::pattern_sources() {
+        row(&format!("redaction pattern `{name}` compiled"), || {
+            regex::Regex::new(&source).unwrap();
+        });
+    }
 }
 
 fn row(what: &str, mut load: impl FnMut()) {

@@ -63,13 +63,15 @@ impl Pattern {
     }
 }
 
-#[cfg(test)]
 impl Pattern {
     /// The pattern's source, as compiled.
     pub(super) fn source(&self) -> String {
         (self.source)()
     }
+}
 
+#[cfg(test)]
+impl Pattern {
     /// The gate it was built with.
     pub(super) fn gate(&self) -> &'static Gate {
         self.gate

@@ -229,6 +229,30 @@ fn mask_groups<'a>(
     masked(text, &spans)
 }
 
+/// Every pattern, by the name its gate has in `gates.rs`, in the order the passes run.
+fn patterns() -> [(&'static str, &'static gate::Pattern); 11] {
+    [
+        ("PRIVATE_KEY", &shapes::PRIVATE_KEY),
+        ("CALL", &calls::CALL),
+        ("AUTHORIZATION", &forms::AUTHORIZATION),
+        ("COOKIES", &forms::COOKIES),
+        ("USERINFO", &urls::USERINFO),
+        ("CANDIDATE", &pairs::CANDIDATE),
+        ("DIRECTIVES", &forms::DIRECTIVES),
+        ("COMMANDS", &forms::COMMANDS),
+        ("QUERY", &urls::QUERY),
+        ("SCHEMES", &shapes::SCHEMES),
+        ("TOKENS", &shapes::TOKENS),
+    ]
+}
+
+/// Each pattern's name and regex source, for `benches/startup.rs`: what compiling each one
+/// costs the first text that needs it.
+#[doc(hidden)]
+pub fn pattern_sources() -> Vec<(&'static str, String)> {
+    patterns().iter().map(|(name, pattern)| (*name, pattern.source())).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,23 +273,6 @@ mod tests {
             texts.push(String::from_utf8_lossy(&bytes).into_owned());
         }
         texts
-    }
-
-    /// Every pattern, by the name its gate has in `gates.rs`, in the order the passes run.
-    fn patterns() -> [(&'static str, &'static gate::Pattern); 11] {
-        [
-            ("PRIVATE_KEY", &shapes::PRIVATE_KEY),
-            ("CALL", &calls::CALL),
-            ("AUTHORIZATION", &forms::AUTHORIZATION),
-            ("COOKIES", &forms::COOKIES),
-            ("USERINFO", &urls::USERINFO),
-            ("CANDIDATE", &pairs::CANDIDATE),
-            ("DIRECTIVES", &forms::DIRECTIVES),
-            ("COMMANDS", &forms::COMMANDS),
-            ("QUERY", &urls::QUERY),
-            ("SCHEMES", &shapes::SCHEMES),
-            ("TOKENS", &shapes::TOKENS),
-        ]
     }
 
     /// `gates.rs` is what the patterns' syntax trees say; `TRIAGE_BLESS=1 cargo test --lib
