@@ -1,17 +1,13 @@
 //! The runbooks shipped inside the binary, embedded from `runbooks/*.yaml` at build time. They
 //! are validated like any user file (a test keeps them clean); this module never reads the disk.
 //!
-//! Each also ships compiled: `runbooks/compiled/<id>.json` is the validated runbook as JSON,
-//! which reads in a fraction of the YAML's time (the YAML parse is most of the TUI's start).
-//! It records the CRC-32 of the YAML it was made from and is used only while that matches, so
-//! an edited YAML is never shadowed by a stale copy, only read more slowly until
-//! `TRIAGE_BLESS=1 cargo test --lib compiled` writes it again (a test fails until then).
-
-use serde::{Deserialize, Serialize};
+//! Each also ships compiled (`yaml::compiled`): `runbooks/compiled/<id>.json` is the validated
+//! runbook as JSON, which reads in a fraction of the YAML's time (the YAML parse was most of
+//! the TUI's start).
 
 use crate::runbook::load::{self, Loaded};
 use crate::runbook::model::Runbook;
-use crate::yaml::LoadFailure;
+use crate::yaml::{LoadFailure, compiled};
 
 /// One embedded runbook file.
 #[derive(Debug, Clone, Copy)]
@@ -21,13 +17,6 @@ pub struct BuiltinSource {
     pub text: &'static str,
     /// `runbooks/compiled/<file stem>.json`.
     pub compiled: &'static str,
-}
-
-/// A compiled runbook and the checksum of the YAML it came from.
-#[derive(Debug, Serialize, Deserialize)]
-struct Compiled {
-    source_crc32: u32,
-    runbook: Runbook,
 }
 
 impl BuiltinSource {
@@ -44,26 +33,16 @@ impl BuiltinSource {
     /// The runbook, from its compiled copy when that was made from this YAML, else from the
     /// YAML. A built-in runbook has no warnings (a test holds it to that).
     pub fn load_fast(&self) -> Result<Loaded, LoadFailure> {
-        match serde_json::from_str::<Compiled>(self.compiled) {
-            Ok(c) if c.source_crc32 == crc32(self.text) => {
-                Ok(Loaded { runbook: c.runbook, warnings: Vec::new() })
-            }
-            _ => self.load(),
+        match compiled::read::<Runbook>(self.compiled, self.text) {
+            Some(runbook) => Ok(Loaded { runbook, warnings: Vec::new() }),
+            None => self.load(),
         }
     }
 
     /// The compiled copy of this runbook as it should be, for the test that keeps it current.
     pub fn compile(&self) -> Result<String, LoadFailure> {
-        let runbook = self.load()?.runbook;
-        let compiled = Compiled { source_crc32: crc32(self.text), runbook };
-        Ok(serde_json::to_string_pretty(&compiled).unwrap_or_default() + "\n")
+        Ok(compiled::write(self.text, &self.load()?.runbook))
     }
-}
-
-fn crc32(text: &str) -> u32 {
-    let mut crc = flate2::Crc::new();
-    crc.update(text.as_bytes());
-    crc.sum()
 }
 
 const SOURCES: &[BuiltinSource] = &[BuiltinSource {
@@ -113,18 +92,13 @@ mod tests {
     /// `TRIAGE_BLESS=1` writes them first.
     #[test]
     fn compiled_copies_match_their_yaml() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("runbooks/compiled");
         for source in sources() {
             let fresh = source.compile().unwrap_or_else(|e| panic!("{e}"));
             let name = source.file.replace(".yaml", ".json");
+            compiled::bless_or_check(&format!("runbooks/compiled/{name}"), source.compiled, &fresh);
             if std::env::var_os("TRIAGE_BLESS").is_some() {
-                std::fs::write(dir.join(&name), &fresh).unwrap();
                 continue;
             }
-            assert!(
-                source.compiled == fresh,
-                "runbooks/compiled/{name} is not current: run `TRIAGE_BLESS=1 cargo test --lib compiled`"
-            );
             let yaml = format!("{:?}", source.load().unwrap().runbook);
             let json = format!("{:?}", source.load_fast().unwrap().runbook);
             assert!(yaml == json, "{name} reads back to another runbook");

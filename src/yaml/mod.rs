@@ -4,6 +4,7 @@
 //! `path:line:col`. It is the only module, with the raw types, that knows the YAML crate.
 //! Ground floor: it imports nothing of the project but `sanitize`.
 
+pub mod compiled;
 mod position;
 mod problem;
 

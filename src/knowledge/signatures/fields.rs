@@ -27,6 +27,18 @@ pub struct FieldRule {
 }
 
 impl FieldRule {
+    /// The rule named `name` that takes its value with `pattern`'s first group.
+    pub(super) fn new(name: String, pattern: String) -> FieldRule {
+        let literals = super::required_literals(&pattern).unwrap_or_default();
+        FieldRule {
+            literals: literals.iter().map(|l| Finder::new(l).into_owned()).collect(),
+            shape: Shape::of(&pattern),
+            name,
+            pattern,
+            regex: OnceLock::new(),
+        }
+    }
+
     /// The value this rule takes from `line`, bounded to 200 bytes and lossily decoded.
     fn value(&self, line: &[u8]) -> Option<String> {
         let range = match self.shape.as_ref().map(|shape| shape.walk(line)) {
@@ -74,27 +86,20 @@ pub(super) struct RawField {
     source: Text,
 }
 
-/// The rule `raw` describes; with `full` checks, its pattern must compile, have a capture
-/// group and take `value` from `example` (the built-in table's tests run those).
+/// The name and pattern of the rule `raw` describes; with `full` checks, its pattern must
+/// compile, have a capture group and take `value` from `example` (the built-in table's tests
+/// run those).
 pub(super) fn field_rule(
     raw: &RawField,
     full: bool,
     error: &mut dyn FnMut(Pos, String),
-) -> Option<FieldRule> {
+) -> Option<(String, String)> {
     if !super::is_snake_case(&raw.name.value) {
         error(raw.name.pos, format!("field `{}` must be snake_case", raw.name.value));
     }
     if raw.source.value.trim().is_empty() {
         error(raw.source.pos, "`source` must not be empty".to_owned());
     }
-    let literals = super::required_literals(&raw.pattern.value).unwrap_or_default();
-    let rule = FieldRule {
-        name: raw.name.value.clone(),
-        pattern: raw.pattern.value.clone(),
-        regex: OnceLock::new(),
-        literals: literals.iter().map(|l| Finder::new(l).into_owned()).collect(),
-        shape: Shape::of(&raw.pattern.value),
-    };
     if full {
         let regex = match Regex::new(&raw.pattern.value) {
             Ok(regex) if regex.captures_len() > 1 => regex,
@@ -117,9 +122,8 @@ pub(super) fn field_rule(
                 format!("the pattern does not take `{}` from the example", raw.value.value);
             error(raw.example.pos, message);
         }
-        let _ = rule.regex.set(Some(regex));
     }
-    Some(rule)
+    Some((raw.name.value.clone(), raw.pattern.value.clone()))
 }
 
 #[cfg(test)]

@@ -81,13 +81,53 @@ fn shortest(set: &[Vec<u8>]) -> usize {
 
 /// The prefilter of a table: its literals, and for each, the signatures a line holding it may
 /// match (ascending, so the first that matches is the one with precedence).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "SelectionText", into = "SelectionText")]
 pub struct Selection {
     pub literals: Vec<Vec<u8>>,
     pub by_literal: Vec<Vec<usize>>,
     /// Each signature's own literal set: every match holds one of them. A prefilter literal
     /// may be a part shared by several signatures' literals.
     pub per_signature: Vec<Vec<Vec<u8>>>,
+}
+
+/// A selection with its literals as text, as the compiled table holds it (readable, and a
+/// quarter the size of byte arrays).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SelectionText {
+    literals: Vec<String>,
+    by_literal: Vec<Vec<usize>>,
+    per_signature: Vec<Vec<String>>,
+}
+
+impl From<SelectionText> for Selection {
+    fn from(text: SelectionText) -> Self {
+        Selection {
+            literals: text.literals.into_iter().map(String::into_bytes).collect(),
+            by_literal: text.by_literal,
+            per_signature: text
+                .per_signature
+                .into_iter()
+                .map(|set| set.into_iter().map(String::into_bytes).collect())
+                .collect(),
+        }
+    }
+}
+
+impl From<Selection> for SelectionText {
+    /// Lossy only for a literal that is not UTF-8, which the test of the compiled copy rules out.
+    fn from(selection: Selection) -> Self {
+        let text = |l: Vec<u8>| String::from_utf8_lossy(&l).into_owned();
+        SelectionText {
+            literals: selection.literals.into_iter().map(text).collect(),
+            by_literal: selection.by_literal,
+            per_signature: selection
+                .per_signature
+                .into_iter()
+                .map(|set| set.into_iter().map(text).collect())
+                .collect(),
+        }
+    }
 }
 
 /// Chooses each signature's literal set and the table's prefilter literals. Of a signature's

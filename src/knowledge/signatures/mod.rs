@@ -2,8 +2,11 @@
 //! cause. Loaded in two stages like the diagnosis rules — raw serde types, then validated
 //! [`Signatures`] with the literal prefilter — through the strict YAML loader, so a mistake
 //! names its line and column. Loading compiles no regex: each pattern compiles the first time
-//! a line holding one of its literals needs it, so start-up does not grow with the table. It
-//! only loads, checks and classifies one line; reading logs is `checks::logs`.
+//! a line holding one of its literals needs it, so start-up does not grow with the table. The
+//! embedded table also ships compiled (`assets/compiled/log-signatures.json`, see
+//! `yaml::compiled`): the checked table with its literals chosen, which every scan would
+//! otherwise parse and choose again before its first line. It only loads, checks and
+//! classifies one line; reading logs is `checks::logs`.
 
 mod fields;
 pub mod literals;
@@ -15,19 +18,19 @@ use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 use regex::bytes::Regex;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use self::fields::FieldRule;
 use self::fields::RawField;
-use self::literals::Analysis;
+use self::literals::{Analysis, Selection};
 pub use self::literals::{MIN_LITERAL, literal_options, required_literals};
 use self::ordinary::Ordinary;
 use self::verify::{Seen, Verify};
 use crate::layer::Layer;
-use crate::yaml::{self, At, Level, LoadFailure, Pos, Problem, SourceError, Text};
+use crate::yaml::{self, At, Level, LoadFailure, Pos, Problem, SourceError, Text, compiled};
 
 /// One validated signature.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Signature {
     pub id: String,
     pub title: String,
@@ -57,14 +60,31 @@ pub struct Signatures {
     verify: Verify,
 }
 
+/// A checked table with its literals chosen: what the prefilter and the verifier are built
+/// from, and what the compiled copy holds.
+#[derive(Debug, Serialize, Deserialize)]
+struct Table {
+    signatures: Vec<Signature>,
+    /// Each field rule's name and pattern, in table order.
+    fields: Vec<(String, String)>,
+    /// Per signature: its pattern is one plain literal.
+    plain: Vec<bool>,
+    selection: Selection,
+}
+
 const BUILTIN: &str = include_str!("../../../assets/log-signatures.yaml");
 const BUILTIN_ORIGIN: &str = "builtin:assets/log-signatures.yaml";
+const COMPILED: &str = include_str!("../../../assets/compiled/log-signatures.json");
 
 impl Signatures {
-    /// The table shipped in the binary. Its patterns are not compiled here: the test suite
-    /// loads the same text with [`Signatures::load_str`], which checks every one.
+    /// The table shipped in the binary, from its compiled copy while that is current. Its
+    /// patterns are not compiled here: the test suite loads the same text with
+    /// [`Signatures::load_str`], which checks every one.
     pub fn builtin() -> Result<Signatures, LoadFailure> {
-        Signatures::load(BUILTIN_ORIGIN, BUILTIN, Checks::Cheap)
+        match compiled::read::<Table>(COMPILED, BUILTIN) {
+            Some(table) => Signatures::build(BUILTIN_ORIGIN, table),
+            None => Signatures::load(BUILTIN_ORIGIN, BUILTIN, Checks::Cheap),
+        }
     }
 
     /// Loads and validates a table: every pattern compiles and matches its example. Errors
@@ -74,34 +94,17 @@ impl Signatures {
     }
 
     fn load(origin: &str, text: &str, checks: Checks) -> Result<Signatures, LoadFailure> {
-        let raw: RawTable = yaml::from_str(origin, text).map_err(|error| invalid(vec![error]))?;
-        let mut errors = Vec::new();
-        let mut analyses = Vec::new();
-        let mut ids = HashMap::new();
-        for sig in &raw.signatures {
-            analyses.push(check_one(sig, &mut ids, checks, &mut |pos, message| {
-                errors.push(SourceError::at(origin, text, pos.line, pos.column, message));
-            }));
+        let (table, ordinary) = Table::load(origin, text, checks)?;
+        let signatures = Signatures::build(origin, table)?;
+        if checks == Checks::Full {
+            signatures.no_ordinary_line_matches(origin, text, &ordinary)?;
         }
-        let full = checks == Checks::Full;
-        let fields: Vec<FieldRule> = raw
-            .fields
-            .iter()
-            .filter_map(|f| {
-                fields::field_rule(f, full, &mut |pos, message| {
-                    errors.push(SourceError::at(origin, text, pos.line, pos.column, message));
-                })
-            })
-            .collect();
-        if !errors.is_empty() {
-            errors.sort_by_key(|e| (e.line, e.column));
-            return Err(invalid(errors));
-        }
-        let list: Vec<Signature> = raw.signatures.into_iter().map(build).collect();
-        let plain = analyses.iter().map(|a| a.plain).collect();
-        let options: Vec<_> = analyses.into_iter().map(|a| a.options).collect();
-        let mut ordinary = Ordinary::new(raw.ordinary.iter().map(|o| o.line.value.as_bytes()));
-        let selection = literals::select(&options, &mut ordinary);
+        Ok(signatures)
+    }
+
+    /// The prefilter and the verifier over a checked table.
+    fn build(origin: &str, table: Table) -> Result<Signatures, LoadFailure> {
+        let Table { signatures, fields, plain, selection } = table;
         // The automaton only confirms Teddy's candidates, so the cheapest one to build does.
         let prefilter = AhoCorasick::builder()
             .kind(Some(AhoCorasickKind::ContiguousNFA))
@@ -112,11 +115,8 @@ impl Signatures {
                 invalid(vec![SourceError::whole_file(origin, message)])
             })?;
         let verify = Verify::new(&selection, plain);
-        let table = Signatures { list, fields, prefilter, verify };
-        if full {
-            table.no_ordinary_line_matches(origin, text, &raw.ordinary)?;
-        }
-        Ok(table)
+        let fields = fields.into_iter().map(|(name, pattern)| FieldRule::new(name, pattern));
+        Ok(Signatures { list: signatures, fields: fields.collect(), prefilter, verify })
     }
 
     /// An ordinary line a signature matches is a mistake in one or the other.
@@ -189,6 +189,38 @@ impl Signatures {
 enum Checks {
     Cheap,
     Full,
+}
+
+impl Table {
+    /// Parses and checks `text`, and chooses the literals; also returns the ordinary lines, to
+    /// hold the table to them.
+    fn load(
+        origin: &str,
+        text: &str,
+        checks: Checks,
+    ) -> Result<(Table, Vec<RawOrdinary>), LoadFailure> {
+        let raw: RawTable = yaml::from_str(origin, text).map_err(|error| invalid(vec![error]))?;
+        let mut errors = Vec::new();
+        let mut error = |pos: Pos, message| {
+            errors.push(SourceError::at(origin, text, pos.line, pos.column, message));
+        };
+        let mut ids = HashMap::new();
+        let analyses: Vec<Analysis> =
+            raw.signatures.iter().map(|sig| check_one(sig, &mut ids, checks, &mut error)).collect();
+        let full = checks == Checks::Full;
+        let fields: Vec<(String, String)> =
+            raw.fields.iter().filter_map(|f| fields::field_rule(f, full, &mut error)).collect();
+        if !errors.is_empty() {
+            errors.sort_by_key(|e| (e.line, e.column));
+            return Err(invalid(errors));
+        }
+        let plain = analyses.iter().map(|a| a.plain).collect();
+        let options: Vec<_> = analyses.into_iter().map(|a| a.options).collect();
+        let mut ordinary = Ordinary::new(raw.ordinary.iter().map(|o| o.line.value.as_bytes()));
+        let selection = literals::select(&options, &mut ordinary);
+        let signatures = raw.signatures.into_iter().map(build).collect();
+        Ok((Table { signatures, fields, plain, selection }, raw.ordinary))
+    }
 }
 
 fn invalid(errors: Vec<SourceError>) -> LoadFailure {
@@ -337,6 +369,21 @@ mod tests {
         assert_eq!(by_literal, strict.verify.signatures_by_literal());
         assert!(!cheap.verify.compiled_any(), "nothing compiled on load");
         assert!(Signatures::load_str("t.yaml", &table(OK)).is_ok());
+    }
+
+    /// The compiled copy is current and builds the table the YAML gives. `TRIAGE_BLESS=1`
+    /// writes it first.
+    #[test]
+    fn the_compiled_copy_matches_the_yaml() {
+        let (table, _) = Table::load(BUILTIN_ORIGIN, BUILTIN, Checks::Full).unwrap();
+        let fresh = compiled::write(BUILTIN, &table);
+        compiled::bless_or_check("assets/compiled/log-signatures.json", COMPILED, &fresh);
+        let from_copy = compiled::read::<Table>(&fresh, BUILTIN).expect("the copy reads back");
+        assert_eq!(format!("{from_copy:?}"), format!("{table:?}"));
+        let yaml = Signatures::load(BUILTIN_ORIGIN, BUILTIN, Checks::Cheap).unwrap();
+        let copy = Signatures::builtin().unwrap();
+        assert_eq!(copy.verify.signatures_by_literal(), yaml.verify.signatures_by_literal());
+        assert_eq!(format!("{:?}", copy.list), format!("{:?}", yaml.list));
     }
 
     #[test]
