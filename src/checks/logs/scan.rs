@@ -7,11 +7,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Read};
+use std::ops::Range;
 
 use memchr::{memchr, memrchr};
 
 use super::time::{Clock, line_time};
-use crate::knowledge::signatures::Signatures;
+use crate::knowledge::signatures::{Signatures, value_text};
 use crate::{redact, sanitize};
 
 /// How much is read at a time.
@@ -66,13 +67,16 @@ pub struct Tally {
     pub site: Option<String>,
     /// The same lines grouped by where they say they came from.
     pub groups: Vec<Group>,
-    /// Where each group is in `groups`, by signature, file and the fields as the line holds
-    /// them (before they are cleaned for showing).
-    group_at: HashMap<GroupKey, usize>,
+    /// Where each group is in `groups`, by its key: the signature, the file and the fields as
+    /// the line holds them (before they are cleaned for showing), as [`Tally::key`] packs
+    /// them.
+    group_at: HashMap<Box<[u8]>, usize>,
     pub ungrouped: u64,
+    /// The fields of the line being recorded, and its group key: kept to be reused, so a line
+    /// of an existing group allocates nothing.
+    fields: Vec<(usize, Range<usize>)>,
+    key: Vec<u8>,
 }
-
-type GroupKey = (usize, String, Vec<(String, String)>);
 
 impl Tally {
     pub fn new(signatures: &Signatures) -> Self {
@@ -83,6 +87,8 @@ impl Tally {
             groups: Vec::new(),
             group_at: HashMap::new(),
             ungrouped: 0,
+            fields: Vec::new(),
+            key: Vec::new(),
         }
     }
 
@@ -95,17 +101,36 @@ impl Tally {
         self.hits.iter().flatten().map(|h| h.count).sum()
     }
 
-    /// Adds a matching line to its group, opening one while there is room.
+    /// Packs the group key of a line of signature `index` in `file` whose fields are
+    /// `self.fields` into `self.key`, each variable part after its length so that no two keys
+    /// run together.
+    fn key(&mut self, index: usize, line: &[u8], file: &str) {
+        fn part(key: &mut Vec<u8>, bytes: &[u8]) {
+            key.extend_from_slice(&bytes.len().to_le_bytes());
+            key.extend_from_slice(bytes);
+        }
+        let key = &mut self.key;
+        key.clear();
+        key.extend_from_slice(&index.to_le_bytes());
+        part(key, file.as_bytes());
+        for (rule, value) in &self.fields {
+            key.extend_from_slice(&rule.to_le_bytes());
+            part(key, &line[value.clone()]);
+        }
+    }
+
+    /// Adds a matching line (its fields in `self.fields`) to its group, opening one while
+    /// there is room.
     fn group(
         &mut self,
+        signatures: &Signatures,
         index: usize,
         time: Option<i64>,
         line: &[u8],
         file: &str,
-        fields: Vec<(String, String)>,
     ) {
-        let key = (index, file.to_owned(), fields);
-        if let Some(&at) = self.group_at.get(&key) {
+        self.key(index, line, file);
+        if let Some(&at) = self.group_at.get(self.key.as_slice()) {
             let group = &mut self.groups[at];
             group.count += 1;
             if let Some(t) = time {
@@ -118,28 +143,30 @@ impl Tally {
         } else if self.groups.len() < MAX_GROUPS {
             self.groups.push(Group {
                 signature: index,
-                file: key.1.clone(),
-                fields: clean_fields(&key.2),
+                file: file.to_owned(),
+                fields: clean_fields(signatures, line, &self.fields),
                 count: 1,
                 first: time,
                 last: time,
                 line: shown(line),
             });
-            self.group_at.insert(key, self.groups.len() - 1);
+            self.group_at.insert(self.key.as_slice().into(), self.groups.len() - 1);
         } else {
             self.ungrouped += 1;
         }
     }
 
+    /// Records a line signature `index` matched; `signatures` names its fields.
     fn record(
         &mut self,
+        signatures: &Signatures,
         index: usize,
         time: Option<i64>,
         line: &[u8],
         file: &str,
-        fields: Vec<(String, String)>,
     ) {
-        self.group(index, time, line, file, fields);
+        signatures.fields_in(line, &mut self.fields);
+        self.group(signatures, index, time, line, file);
         self.note_upstream(line);
         let for_site = self
             .site
@@ -199,11 +226,19 @@ impl Tally {
     }
 }
 
-/// Field values as the report may show them: sanitised, secrets masked.
-fn clean_fields(fields: &[(String, String)]) -> Vec<(String, String)> {
+/// Field values as the report may show them: named, sanitised, secrets masked.
+fn clean_fields(
+    signatures: &Signatures,
+    line: &[u8],
+    fields: &[(usize, Range<usize>)],
+) -> Vec<(String, String)> {
     fields
         .iter()
-        .map(|(name, value)| (name.clone(), redact::text(&sanitize::line(value)).into_owned()))
+        .map(|(rule, value)| {
+            let text = value_text(&line[value.clone()]);
+            let name = signatures.fields[*rule].name.clone();
+            (name, redact::text(&sanitize::line(&text)).into_owned())
+        })
         .collect()
 }
 
@@ -319,8 +354,7 @@ impl<'a> Scan<'a> {
             (None, Some(_)) if self.timed && !self.in_window => return,
             (None, _) => {}
         }
-        let fields = self.signatures.fields_of(line);
-        tally.record(index, time, line, self.file, fields);
+        tally.record(self.signatures, index, time, line, self.file);
     }
 }
 
@@ -411,6 +445,22 @@ mod tests {
         assert_eq!(tally.groups.len(), 1, "{:?}", tally.groups.first());
         assert_eq!(tally.groups[0].count, 1000);
         assert_eq!(tally.ungrouped, 0);
+    }
+
+    #[test]
+    fn lines_whose_fields_differ_only_in_where_they_split_are_two_groups() {
+        let line =
+            |server: &str, host: &str| format!("{REFUSED}, server: {server}, host: \"{host}\"");
+        let text = format!("{}\n{}\n{}\n", line("ab", "c"), line("a", "bc"), line("ab", " c "));
+        let tally = scan(text.as_bytes());
+        let fields: Vec<_> = tally.groups.iter().map(|g| (g.fields.clone(), g.count)).collect();
+        let named = |s: &str, h: &str| {
+            let pair = |n: &str, v: &str| (n.to_owned(), v.to_owned());
+            let upstream = pair("upstream", "http://127.0.0.1:9000/");
+            vec![pair("server", s), pair("host", h), upstream]
+        };
+        // The surrounding spaces are not shown, so they do not make a group of their own.
+        assert_eq!(fields, vec![(named("ab", "c"), 2), (named("a", "bc"), 1)]);
     }
 
     #[test]

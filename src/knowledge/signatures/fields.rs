@@ -3,6 +3,7 @@
 //! attributed to a hop of the request path rather than to the whole machine. Each rule's
 //! pattern is compiled on first use, as the signatures' are.
 
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use memchr::memmem::Finder;
@@ -11,6 +12,9 @@ use serde::Deserialize;
 
 use super::shape::{Shape, Walk};
 use crate::yaml::{Pos, Text};
+
+/// The longest value taken, in bytes.
+const MAX_VALUE: usize = 200;
 
 /// One field rule.
 #[derive(Debug)]
@@ -39,19 +43,20 @@ impl FieldRule {
         }
     }
 
-    /// The value this rule takes from `line`, bounded to 200 bytes and lossily decoded.
-    fn value(&self, line: &[u8]) -> Option<String> {
+    /// Where the value this rule takes from `line` is: at most [`MAX_VALUE`] bytes, without
+    /// the whitespace around it.
+    fn value(&self, line: &[u8]) -> Option<Range<usize>> {
         let range = match self.shape.as_ref().map(|shape| shape.walk(line)) {
             Some(Walk::Value(range)) => range,
             Some(Walk::NoMatch) => return None,
             Some(Walk::Unsure) | None => self.by_regex(line)?,
         };
-        let value = &line[range.start..range.end.min(range.start + 200)];
-        Some(String::from_utf8_lossy(value).trim().to_owned())
+        let bounded = range.start..range.end.min(range.start + MAX_VALUE);
+        Some(trimmed(line, bounded))
     }
 
     /// Where the regex's first group is in `line`.
-    fn by_regex(&self, line: &[u8]) -> Option<std::ops::Range<usize>> {
+    fn by_regex(&self, line: &[u8]) -> Option<Range<usize>> {
         if !self.literals.is_empty() && !self.literals.iter().any(|l| l.find(line).is_some()) {
             return None;
         }
@@ -60,19 +65,35 @@ impl FieldRule {
     }
 }
 
-/// The fields `line` carries, each name once: the first rule (in table order) that finds it
-/// wins.
-pub fn fields_of(rules: &[FieldRule], line: &[u8]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for rule in rules {
-        if out.iter().any(|(name, _)| *name == rule.name) {
+/// The fields `line` carries, each name once, into `found` (emptied first): each as the index
+/// of the rule that took it (the first in table order to find its name) and where its value
+/// is in the line. Allocates nothing once `found` has grown: it runs on every matching line.
+pub fn fields_in(rules: &[FieldRule], line: &[u8], found: &mut Vec<(usize, Range<usize>)>) {
+    found.clear();
+    for (index, rule) in rules.iter().enumerate() {
+        if found.iter().any(|(taken, _)| rules[*taken].name == rule.name) {
             continue;
         }
         if let Some(value) = rule.value(line) {
-            out.push((rule.name.clone(), value));
+            found.push((index, value));
         }
     }
-    out
+}
+
+/// A value as it is shown: lossily decoded, without the whitespace around it.
+pub fn value_text(value: &[u8]) -> String {
+    String::from_utf8_lossy(value).trim().to_owned()
+}
+
+/// `range` of `line` without the whitespace around it: what [`value_text`] keeps, so two
+/// values are shown alike when their trimmed bytes are alike.
+fn trimmed(line: &[u8], range: Range<usize>) -> Range<usize> {
+    let value = &line[range.clone()];
+    let (lead, kept) = match std::str::from_utf8(value) {
+        Ok(text) => (text.len() - text.trim_start().len(), text.trim().len()),
+        Err(_) => (value.len() - value.trim_ascii_start().len(), value.trim_ascii().len()),
+    };
+    range.start + lead..range.start + lead + kept
 }
 
 #[derive(Debug, Deserialize)]

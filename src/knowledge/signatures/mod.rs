@@ -15,13 +15,14 @@ mod shape;
 mod verify;
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 use regex::bytes::Regex;
 use serde::{Deserialize, Serialize};
 
-pub use self::fields::FieldRule;
 use self::fields::RawField;
+pub use self::fields::{FieldRule, value_text};
 use self::literals::{Analysis, Selection};
 pub use self::literals::{MIN_LITERAL, literal_options, required_literals};
 use self::ordinary::Ordinary;
@@ -174,9 +175,10 @@ impl Signatures {
         }
     }
 
-    /// The fields a matching line carries, each name once.
-    pub fn fields_of(&self, line: &[u8]) -> Vec<(String, String)> {
-        fields::fields_of(&self.fields, line)
+    /// The fields a matching line carries, each name once, into `found`: the index of the
+    /// rule in `fields` that took it and where its value is in `line`.
+    pub fn fields_in(&self, line: &[u8], found: &mut Vec<(usize, Range<usize>)>) {
+        fields::fields_in(&self.fields, line, found);
     }
 
     pub fn get(&self, id: &str) -> Option<&Signature> {
