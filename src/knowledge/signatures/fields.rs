@@ -33,7 +33,7 @@ pub struct FieldRule {
 impl FieldRule {
     /// The rule named `name` that takes its value with `pattern`'s first group.
     pub(super) fn new(name: String, pattern: String) -> FieldRule {
-        let literals = super::required_literals(&pattern).unwrap_or_default();
+        let literals = super::literals::gate_literals(&pattern);
         FieldRule {
             literals: literals.iter().map(|l| Finder::new(l).into_owned()).collect(),
             shape: Shape::of(&pattern),
@@ -151,6 +151,16 @@ pub(super) fn field_rule(
 mod tests {
     use super::*;
     use crate::knowledge::signatures::Signatures;
+
+    #[test]
+    fn every_field_rule_is_walked_or_gated_by_a_literal() {
+        let table = Signatures::builtin().unwrap();
+        for rule in &table.fields {
+            assert!(rule.shape.is_some() || !rule.literals.is_empty(), "{}", rule.pattern);
+        }
+        let haproxy = super::super::literals::gate_literals(r"\]: \S+:\d+ \[[^\]]+\] (\S+) ");
+        assert_eq!(haproxy, vec![b"]: ".to_vec()]);
+    }
 
     #[test]
     fn walked_fields_are_the_regexes_values_on_every_example() {

@@ -42,16 +42,33 @@ pub struct Analysis {
 /// Parses `pattern` once for its literal options and whether it is plain. A pattern that does
 /// not parse has neither.
 pub fn analyse(pattern: &str) -> Analysis {
-    let Ok(hir) = regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern) else {
+    let Some(hir) = parse(pattern) else {
         return Analysis::default();
     };
-    let mut all: Vec<Vec<Vec<u8>>> = options(&hir)
-        .into_iter()
-        .filter(|set| !set.is_empty() && set.iter().all(|l| l.len() >= MIN_LITERAL))
-        .collect();
-    all.sort_by_key(|set| Reverse(shortest(set)));
+    let all = sets_of_at_least(&hir, MIN_LITERAL);
     let plain = matches!(hir.kind(), HirKind::Literal(_)) && !all.is_empty();
     Analysis { options: all, plain }
+}
+
+/// Literals one of which every match of `pattern` holds, however short; empty when it has
+/// none. For a field rule's gate, where the regex is the alternative: even a three-byte
+/// literal like `]: ` rules out most lines for a memchr-speed search.
+pub fn gate_literals(pattern: &str) -> Vec<Vec<u8>> {
+    parse(pattern).and_then(|hir| sets_of_at_least(&hir, 1).into_iter().next()).unwrap_or_default()
+}
+
+fn parse(pattern: &str) -> Option<Hir> {
+    regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern).ok()
+}
+
+/// Every literal set whose literals are all at least `min` bytes, best first.
+fn sets_of_at_least(hir: &Hir, min: usize) -> Vec<Vec<Vec<u8>>> {
+    let mut all: Vec<Vec<Vec<u8>>> = options(hir)
+        .into_iter()
+        .filter(|set| !set.is_empty() && set.iter().all(|l| l.len() >= min))
+        .collect();
+    all.sort_by_key(|set| Reverse(shortest(set)));
+    all
 }
 
 /// Every set of literals such that each match holds one literal of the set.
