@@ -332,7 +332,9 @@ fn tokenize(text: &str) -> Vec<Token> {
             }
             '{' if chars.get(i + 1) == Some(&'"') => {
                 let (end, lines) = find(&chars, i + 2, &['"', '}']);
-                tokens.push(quoted(&chars[i + 2..end.saturating_sub(1).min(chars.len())], start));
+                // Unterminated, the string runs to the end of the file.
+                let close = if end < chars.len() { end - 1 } else { chars.len() };
+                tokens.push(quoted(&chars[i + 2..close], start));
                 line += lines;
                 i = end;
             }
@@ -432,5 +434,14 @@ mod tests {
         assert_eq!(t.at.to_string(), "/proc/1/cmdline:1");
         assert_eq!(config.sites[0].listen, vec!["*:80"]);
         assert_eq!(config.user.as_deref(), Some("vcache"));
+    }
+
+    #[test]
+    fn an_unterminated_long_string_runs_to_the_end_of_the_file() {
+        // Found by fuzzing: `{"` as the file's last two characters panicked.
+        assert_eq!(tokenize("x {\"").last().map(|t| t.text.as_str()), Some(""));
+        let tokens = tokenize("x {\"abc");
+        assert_eq!(tokens.last().map(|t| (t.text.as_str(), t.quoted)), Some(("abc", true)));
+        assert_eq!(tokenize("{\"a\"}").last().map(|t| t.text.as_str()), Some("a"));
     }
 }
