@@ -109,15 +109,19 @@ impl Tui {
 
     pub fn wait_for_within(&self, text: &str, deadline: Duration) -> String {
         let start = Instant::now();
+        let mut last = String::new();
         loop {
             let screen = self.screen();
-            if screen.contains(text) {
+            // A frame arrives in pieces: the screen is returned once it has held still for one
+            // poll, so a test that reads all of it never reads half a frame.
+            if screen.contains(text) && screen == last {
                 return screen;
             }
             assert!(
                 start.elapsed() < deadline,
                 "waited {deadline:?} for {text:?}; the screen:\n{screen}"
             );
+            last = screen;
             std::thread::sleep(Duration::from_millis(20));
         }
     }
