@@ -76,6 +76,9 @@ pub struct Tally {
     /// of an existing group allocates nothing.
     fields: Vec<(usize, Range<usize>)>,
     key: Vec<u8>,
+    /// Field values as shown, by their bytes in the line: groups mostly differ in one field
+    /// and share the others, and redacting a value costs more than grouping a thousand lines.
+    shown_values: HashMap<Box<[u8]>, String>,
 }
 
 impl Tally {
@@ -89,6 +92,7 @@ impl Tally {
             ungrouped: 0,
             fields: Vec::new(),
             key: Vec::new(),
+            shown_values: HashMap::new(),
         }
     }
 
@@ -141,10 +145,11 @@ impl Tally {
                 group.last = Some(group.last.map_or(t, |l| l.max(t)));
             }
         } else if self.groups.len() < MAX_GROUPS {
+            let fields = self.clean_fields(signatures, line);
             self.groups.push(Group {
                 signature: index,
                 file: file.to_owned(),
-                fields: clean_fields(signatures, line, &self.fields),
+                fields,
                 count: 1,
                 first: time,
                 last: time,
@@ -156,7 +161,8 @@ impl Tally {
         }
     }
 
-    /// Records a line signature `index` matched; `signatures` names its fields.
+    /// Records a line signature `index` matched, its fields in `self.fields`; `signatures`
+    /// names them.
     fn record(
         &mut self,
         signatures: &Signatures,
@@ -165,7 +171,6 @@ impl Tally {
         line: &[u8],
         file: &str,
     ) {
-        signatures.fields_in(line, &mut self.fields);
         self.group(signatures, index, time, line, file);
         self.note_upstream(line);
         let for_site = self
@@ -226,20 +231,22 @@ impl Tally {
     }
 }
 
-/// Field values as the report may show them: named, sanitised, secrets masked.
-fn clean_fields(
-    signatures: &Signatures,
-    line: &[u8],
-    fields: &[(usize, Range<usize>)],
-) -> Vec<(String, String)> {
-    fields
-        .iter()
-        .map(|(rule, value)| {
-            let text = value_text(&line[value.clone()]);
-            let name = signatures.fields[*rule].name.clone();
-            (name, redact::text(&sanitize::line(&text)).into_owned())
-        })
-        .collect()
+impl Tally {
+    /// The fields of `line` found in `self.fields` as the report may show them: named,
+    /// sanitised, secrets masked.
+    fn clean_fields(&mut self, signatures: &Signatures, line: &[u8]) -> Vec<(String, String)> {
+        let shown_values = &mut self.shown_values;
+        self.fields
+            .iter()
+            .map(|(rule, value)| {
+                let raw = &line[value.clone()];
+                let shown = shown_values.entry(raw.into()).or_insert_with(|| {
+                    redact::text(&sanitize::line(&value_text(raw))).into_owned()
+                });
+                (signatures.fields[*rule].name.clone(), shown.clone())
+            })
+            .collect()
+    }
 }
 
 /// A line as the report shows it: sanitised, secrets masked, at most [`SHOWN_CHARS`].
@@ -334,7 +341,9 @@ impl<'a> Scan<'a> {
     /// Complete lines: each one a signature matches is recorded.
     fn region(&mut self, region: &[u8], tally: &mut Tally) {
         let signatures = self.signatures;
-        matching_lines(signatures, region, &mut |index, line| self.accept(index, line, tally));
+        matching_lines(signatures, region, &mut |index, line| {
+            self.accept(index, &region[line], tally);
+        });
     }
 
     /// One line (or the first [`MAX_LINE`] bytes of a longer one), classified alone.
@@ -346,22 +355,66 @@ impl<'a> Scan<'a> {
     }
 
     /// A line signature `index` matched: counted unless the window rules it out.
-    pub(super) fn accept(&mut self, index: usize, line: &[u8], tally: &mut Tally) {
+    fn accept(&mut self, index: usize, line: &[u8], tally: &mut Tally) {
         let time = line_time(line, self.clock);
-        match (time, self.cutoff) {
-            (Some(t), Some(cutoff)) if t < cutoff => return,
-            (Some(_), _) => self.in_window = true,
-            (None, Some(_)) if self.timed && !self.in_window => return,
-            (None, _) => {}
+        if self.counts(time) {
+            self.signatures.fields_in(line, &mut tally.fields);
+            tally.record(self.signatures, index, time, line, self.file);
         }
-        tally.record(self.signatures, index, time, line, self.file);
+    }
+
+    /// As [`Scan::accept`], for a line whose time and fields were read on another thread (a
+    /// [`Matched`] of it).
+    pub(super) fn accept_matched(
+        &mut self,
+        matched: &Matched,
+        fields: &[(usize, Range<usize>)],
+        line: &[u8],
+        tally: &mut Tally,
+    ) {
+        if self.counts(matched.time) {
+            tally.fields.clear();
+            tally.fields.extend_from_slice(fields);
+            tally.record(self.signatures, matched.index, matched.time, line, self.file);
+        }
+    }
+
+    /// Whether a matching line stamped `time` counts: not before the window.
+    fn counts(&mut self, time: Option<i64>) -> bool {
+        match (time, self.cutoff) {
+            (Some(t), Some(cutoff)) if t < cutoff => false,
+            (Some(_), _) => {
+                self.in_window = true;
+                true
+            }
+            (None, Some(_)) => !self.timed || self.in_window,
+            (None, None) => true,
+        }
     }
 }
 
-/// Calls `found` with the signature's index for every line of `lines` a signature matches,
-/// in order. `lines` holds whole lines; the last may lack its `\n`. Only lines holding a
-/// prefilter literal are looked at, each from where its first literal starts.
-pub fn matching_lines(signatures: &Signatures, lines: &[u8], found: &mut impl FnMut(usize, &[u8])) {
+/// A matching line as a worker thread reads it, for [`Scan::accept_matched`]: all the thread
+/// applying the matches in file order has left to do is count it.
+#[derive(Debug, Clone)]
+pub struct Matched {
+    /// The signature's index.
+    pub index: usize,
+    /// Where the line is in the worker's buffer.
+    pub line: Range<usize>,
+    pub time: Option<i64>,
+    /// Where its fields ([`Signatures::fields_in`]) are in the worker's list of them.
+    pub fields: Range<usize>,
+}
+
+/// Calls `found` with the signature's index and where the line is in `lines` (its classified
+/// part, [`bounded`]) for every line a signature matches, in order. `lines` holds whole lines;
+/// the last may lack its `\n`. Only lines holding a prefilter literal are looked at, each from
+/// where its first literal starts.
+pub fn matching_lines(
+    signatures: &Signatures,
+    lines: &[u8],
+    found: &mut impl FnMut(usize, Range<usize>),
+) {
     let mut pos = 0;
     while pos < lines.len() {
         let Some(hit) = signatures.prefilter.find(&lines[pos..]) else { return };
@@ -374,7 +427,7 @@ pub fn matching_lines(signatures: &Signatures, lines: &[u8], found: &mut impl Fn
         if hit_end - start <= line.len()
             && let Some(index) = signatures.classify_at(line, hit.pattern().as_usize(), at - start)
         {
-            found(index, line);
+            found(index, start..start + line.len());
         }
         pos = end + 1;
     }
