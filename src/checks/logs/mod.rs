@@ -11,6 +11,7 @@ mod read;
 mod report;
 pub mod scan;
 mod split;
+pub mod tally;
 pub mod time;
 pub mod window;
 

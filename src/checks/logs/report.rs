@@ -1,7 +1,7 @@
 //! What a logs run amounts to: the signatures ranked (the site's own lines first), the facts,
 //! the one-line verdict and the evidence lines for people.
 
-use super::scan::{self, Tally};
+use super::tally::{self, Tally};
 use super::time::Clock;
 use super::{MAX_LIST, SPEC};
 use crate::contract::evidence::logs::{LineGroup, LogsEvidence, SignatureHit};
@@ -13,7 +13,7 @@ use crate::text::bytes;
 
 /// Signatures that matched: those naming a cause first, then by count, then table order.
 pub(super) fn ranked(signatures: &Signatures, tally: &Tally) -> Vec<SignatureHit> {
-    let mut hits: Vec<(usize, &scan::Hit)> =
+    let mut hits: Vec<(usize, &tally::Hit)> =
         tally.hits.iter().enumerate().filter_map(|(i, h)| h.as_ref().map(|h| (i, h))).collect();
     // With a site named, its own signatures come first: another site's errors on the same
     // server are not this incident's.

@@ -19,7 +19,8 @@ use std::thread;
 
 use memchr::{memchr, memrchr};
 
-use super::scan::{MAX_LINE, Matched, Scan, Tally, matching_lines};
+use super::scan::{MAX_LINE, Matched, Scan, matching_lines};
+use super::tally::Tally;
 use super::time::{Clock, line_time};
 use crate::knowledge::signatures::Signatures;
 
