@@ -5,6 +5,8 @@
 //! a group already open allocates nothing.
 
 use std::collections::{BTreeSet, HashMap};
+
+use foldhash::fast::RandomState;
 use std::ops::Range;
 
 use memchr::memchr;
@@ -63,7 +65,7 @@ pub struct Tally {
     /// Where each group is in `groups`, by its key: the signature, the file and the fields as
     /// the line holds them (before they are cleaned for showing), as [`Tally::key`] packs
     /// them.
-    group_at: HashMap<Box<[u8]>, usize>,
+    group_at: HashMap<Box<[u8]>, usize, RandomState>,
     pub ungrouped: u64,
     /// The fields of the line being recorded, and its group key: kept to be reused, so a line
     /// of an existing group allocates nothing.
@@ -71,7 +73,7 @@ pub struct Tally {
     key: Vec<u8>,
     /// Field values as shown, by their bytes in the line: groups mostly differ in one field
     /// and share the others, and redacting a value costs more than grouping a thousand lines.
-    shown_values: HashMap<Box<[u8]>, String>,
+    shown_values: HashMap<Box<[u8]>, String, RandomState>,
 }
 
 impl Tally {
@@ -81,11 +83,11 @@ impl Tally {
             upstreams: BTreeSet::new(),
             site: None,
             groups: Vec::new(),
-            group_at: HashMap::new(),
+            group_at: HashMap::default(),
             ungrouped: 0,
             fields: Vec::new(),
             key: Vec::new(),
-            shown_values: HashMap::new(),
+            shown_values: HashMap::default(),
         }
     }
 
@@ -123,9 +125,10 @@ impl Tally {
         signatures: &Signatures,
         index: usize,
         time: Option<i64>,
-        line: &[u8],
+        line: &mut Shown,
         file: &str,
     ) {
+        let (line, shown) = (line.line, line);
         self.key(index, line, file);
         if let Some(&at) = self.group_at.get(self.key.as_slice()) {
             let group = &mut self.groups[at];
@@ -133,7 +136,7 @@ impl Tally {
             if let Some(t) = time {
                 if group.first.is_none_or(|f| t < f) {
                     group.first = Some(t);
-                    group.line = shown(line);
+                    group.line = shown.get();
                 }
                 group.last = Some(group.last.map_or(t, |l| l.max(t)));
             }
@@ -146,7 +149,7 @@ impl Tally {
                 count: 1,
                 first: time,
                 last: time,
-                line: shown(line),
+                line: shown.get(),
             });
             self.group_at.insert(self.key.as_slice().into(), self.groups.len() - 1);
         } else {
@@ -164,7 +167,8 @@ impl Tally {
         line: &[u8],
         file: &str,
     ) {
-        self.group(signatures, index, time, line, file);
+        let mut shown = Shown { line, text: None };
+        self.group(signatures, index, time, &mut shown, file);
         self.note_upstream(line);
         let for_site = self
             .site
@@ -174,36 +178,28 @@ impl Tally {
             self.hits.resize(index + 1, None);
         }
         let slot = &mut self.hits[index];
-        let site_line = || for_site.then(|| (time, shown(line)));
-        match slot {
-            None => {
-                *slot = Some(Hit {
-                    count: 1,
-                    first: time,
-                    last: time,
-                    first_line: shown(line),
-                    file: file.to_owned(),
-                    site_line: site_line(),
-                });
+        let Some(hit) = slot else {
+            let first_line = shown.get();
+            let site_line = for_site.then(|| (time, first_line.clone()));
+            let file = file.to_owned();
+            *slot = Some(Hit { count: 1, first: time, last: time, first_line, file, site_line });
+            return;
+        };
+        hit.count += 1;
+        let earlier = |seen: &Option<i64>| match (time, seen) {
+            (Some(t), Some(s)) => t < *s,
+            _ => false,
+        };
+        if for_site && hit.site_line.as_ref().is_none_or(|(seen, _)| earlier(seen)) {
+            hit.site_line = Some((time, shown.get()));
+        }
+        if let Some(t) = time {
+            if hit.first.is_none_or(|f| t < f) {
+                hit.first = Some(t);
+                hit.first_line = shown.get();
+                file.clone_into(&mut hit.file);
             }
-            Some(hit) => {
-                hit.count += 1;
-                let earlier = |seen: &Option<i64>| match (time, seen) {
-                    (Some(t), Some(s)) => t < *s,
-                    _ => false,
-                };
-                if for_site && hit.site_line.as_ref().is_none_or(|(seen, _)| earlier(seen)) {
-                    hit.site_line = site_line();
-                }
-                if let Some(t) = time {
-                    if hit.first.is_none_or(|f| t < f) {
-                        hit.first = Some(t);
-                        hit.first_line = shown(line);
-                        file.clone_into(&mut hit.file);
-                    }
-                    hit.last = Some(hit.last.map_or(t, |l| l.max(t)));
-                }
-            }
+            hit.last = Some(hit.last.map_or(t, |l| l.max(t)));
         }
     }
 
@@ -239,6 +235,19 @@ impl Tally {
                 (signatures.fields[*rule].name.clone(), shown.clone())
             })
             .collect()
+    }
+}
+
+/// A line being recorded, and what is shown of it once that is asked for: its group and its
+/// signature often both keep it.
+struct Shown<'l> {
+    line: &'l [u8],
+    text: Option<String>,
+}
+
+impl Shown<'_> {
+    fn get(&mut self) -> String {
+        self.text.get_or_insert_with(|| shown(self.line)).clone()
     }
 }
 
