@@ -1,7 +1,8 @@
 //! Telling a candidate line apart: which signatures a prefilter literal may belong to, each
 //! signature's own literals around it (a byte comparison rules most candidates out, far
-//! cheaper than a search or the regex), and the patterns, compiled on first use. Pure
-//! matching; no IO.
+//! cheaper than a search or the regex), and the patterns: walked by hand where they have a
+//! literal-run-literal [`Shape`], else (and at a non-ASCII byte in a run) by the regex,
+//! compiled on first use. Pure matching; no IO.
 
 use std::sync::OnceLock;
 
@@ -10,6 +11,7 @@ use regex::bytes::Regex;
 
 use super::Signature;
 use super::literals::Selection;
+use super::shape::Shape;
 
 /// What confirms a candidate line, per prefilter literal and per signature.
 #[derive(Debug)]
@@ -24,9 +26,18 @@ pub(super) struct Verify {
     again: Vec<Finder<'static>>,
     /// The signatures whose pattern is one plain literal: holding it is matching.
     plain: Vec<bool>,
-    /// Each pattern, compiled on first use (`None` if it does not compile, which the strict
-    /// load of the built-in table in the tests rules out).
-    regexes: Vec<OnceLock<Option<Regex>>>,
+    /// How each pattern is confirmed, made on first use.
+    confirm: Vec<Confirm>,
+}
+
+/// How a line is held to one pattern: its shape, read from the pattern the first time a line
+/// needs it (much cheaper than compiling, and start-up reads no pattern), and the regex,
+/// compiled only for a pattern without a shape or a run the walk cannot take (`None` if it does
+/// not compile, which the strict load of the built-in table in the tests rules out).
+#[derive(Debug, Default)]
+struct Confirm {
+    shape: OnceLock<Option<Shape>>,
+    regex: OnceLock<Option<Regex>>,
 }
 
 /// A signature a prefilter literal may belong to, with its own literals that hold it.
@@ -70,8 +81,8 @@ impl Verify {
         let mut by_first: Vec<usize> = (0..first_of.len()).collect();
         by_first.sort_by_key(|&l| first_of[l]);
         let again = selection.literals.iter().map(|l| Finder::new(l).into_owned()).collect();
-        let regexes = plain.iter().map(|_| OnceLock::new()).collect();
-        Verify { by_literal, first_of, by_first, again, plain, regexes }
+        let confirm = plain.iter().map(|_| Confirm::default()).collect();
+        Verify { by_literal, first_of, by_first, again, plain, confirm }
     }
 
     /// For each prefilter literal, the signatures it may belong to.
@@ -83,7 +94,7 @@ impl Verify {
     /// Whether any pattern has been compiled yet.
     #[cfg(test)]
     pub(super) fn compiled_any(&self) -> bool {
-        self.regexes.iter().any(|r| r.get().is_some())
+        self.confirm.iter().any(|c| c.shape.get().is_some() || c.regex.get().is_some())
     }
 
     /// The first signature below `best` among those prefilter literal `literal` (found at
@@ -107,7 +118,7 @@ impl Verify {
             let holds = candidate.around(line, at)
                 || (*again.get_or_insert_with(|| self.occurs_after(literal, at, line))
                     && candidate.anywhere(line));
-            if holds && (self.plain[i] || self.regex(list, i).is_some_and(|r| r.is_match(line))) {
+            if holds && (self.plain[i] || self.matches(list, i, line)) {
                 return Some(i);
             }
         }
@@ -123,9 +134,16 @@ impl Verify {
         self.by_first.iter().take_while(|&&l| self.first_of[l] < limit).any(|&l| !seen.contains(l))
     }
 
-    /// Signature `i`'s pattern, compiled the first time it is asked for.
-    fn regex(&self, list: &[Signature], i: usize) -> Option<&Regex> {
-        self.regexes[i].get_or_init(|| Regex::new(&list[i].pattern).ok()).as_ref()
+    /// Whether signature `i`'s pattern matches `line`.
+    fn matches(&self, list: &[Signature], i: usize, line: &[u8]) -> bool {
+        let confirm = &self.confirm[i];
+        let pattern = &list[i].pattern;
+        let shape = confirm.shape.get_or_init(|| Shape::of_signature(pattern));
+        if let Some(sure) = shape.as_ref().and_then(|shape| shape.matches(line)) {
+            return sure;
+        }
+        let regex = confirm.regex.get_or_init(|| Regex::new(pattern).ok());
+        regex.as_ref().is_some_and(|r| r.is_match(line))
     }
 }
 
