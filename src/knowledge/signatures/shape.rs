@@ -180,7 +180,7 @@ mod tests {
     fn near(example: &str) -> Vec<Vec<u8>> {
         let mut lines = vec![example.as_bytes().to_vec(), format!("{example} | {example}").into()];
         for (at, _) in example.char_indices().step_by(3) {
-            lines.push(example[..at].as_bytes().to_vec());
+            lines.push(example.as_bytes()[..at].to_vec());
             for insert in [" ", "\"", "é", "\u{85}", "\u{a0}", "\u{2003}"] {
                 lines.push(format!("{}{insert}{}", &example[..at], &example[at..]).into());
             }

@@ -129,6 +129,37 @@ impl Verify {
         line.get(at + 1..).is_some_and(|rest| self.again[literal].find(rest).is_some())
     }
 
+    /// How many prefilter literals may name a signature before `limit`.
+    pub(super) fn improvers(&self, limit: usize) -> usize {
+        self.by_first.partition_point(|&l| self.first_of[l] < limit)
+    }
+
+    /// The first signature that matches `line`, given `best` from the literal `first` found
+    /// first (at byte `at`): every other literal that may name an earlier signature, in the
+    /// order of the first it may name, is looked for after `at` and tried where it first
+    /// occurs, as a walk through the line's literals in order would try it.
+    pub(super) fn improve(
+        &self,
+        list: &[Signature],
+        line: &[u8],
+        (first, at): (usize, usize),
+        mut best: Option<usize>,
+    ) -> Option<usize> {
+        let rest = line.get(at + 1..).unwrap_or_default();
+        for &literal in &self.by_first {
+            if self.first_of[literal] >= best.unwrap_or(list.len()) {
+                break;
+            }
+            if literal == first {
+                continue;
+            }
+            if let Some(found) = self.again[literal].find(rest) {
+                best = self.first_in(list, literal, at + 1 + found, line, best);
+            }
+        }
+        best
+    }
+
     /// Whether a literal not yet seen in the line may name a signature before `limit`.
     pub(super) fn could_improve(&self, limit: usize, seen: &Seen) -> bool {
         self.by_first.iter().take_while(|&&l| self.first_of[l] < limit).any(|&l| !seen.contains(l))
