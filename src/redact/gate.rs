@@ -61,12 +61,6 @@ impl Pattern {
     pub(super) fn regex(&self) -> Option<&Regex> {
         self.regex.get_or_init(|| Regex::new(&(self.source)()).ok()).as_ref()
     }
-
-    /// Compiles the gate and the regex, if they are not yet.
-    pub(super) fn prepare(&self) {
-        self.needles.get_or_init(|| needles(self.gate.holds));
-        self.regex();
-    }
 }
 
 impl Pattern {

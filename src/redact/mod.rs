@@ -229,15 +229,6 @@ fn mask_groups<'a>(
     masked(text, &spans)
 }
 
-/// Compiles every pattern now, for a caller about to redact many texts that has a thread to
-/// spare: each one is otherwise compiled by the first text its gate lets through, on whatever
-/// thread that text is. What is masked does not change.
-pub fn prepare() {
-    for (_, pattern) in patterns() {
-        pattern.prepare();
-    }
-}
-
 /// Every pattern, by the name its gate has in `gates.rs`, in the order the passes run.
 fn patterns() -> [(&'static str, &'static gate::Pattern); 11] {
     [

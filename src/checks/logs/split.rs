@@ -78,9 +78,6 @@ pub fn scan_region(
     let (signatures, clock) = (scan.signatures, scan.clock);
     let stop = AtomicBool::new(false);
     thread::scope(|threads| {
-        // The lines shown are redacted on this thread, in order; their patterns compile
-        // meanwhile on another.
-        threads.spawn(crate::redact::prepare);
         let mut inboxes = Vec::new();
         let mut used = Vec::new();
         for worker in 0..workers {
