@@ -6,8 +6,7 @@
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, MatchKind};
-use memchr::memmem::{self, Finder};
+use memchr::memmem::Finder;
 use regex::bytes::Regex;
 use serde::Deserialize;
 
@@ -44,15 +43,6 @@ impl FieldRule {
         }
     }
 
-    /// The literals one of which a line must hold for this rule to take a value from it: the
-    /// shape's prefix, or those that gate the regex (none: any line may).
-    fn anchors(&self) -> Vec<Vec<u8>> {
-        match &self.shape {
-            Some(shape) => vec![shape.prefix().to_vec()],
-            None => self.literals.iter().map(|l| l.needle().to_vec()).collect(),
-        }
-    }
-
     /// Where the value this rule takes from `line` is: at most [`MAX_VALUE`] bytes, without
     /// the whitespace around it.
     fn value(&self, line: &[u8]) -> Option<Range<usize>> {
@@ -75,82 +65,12 @@ impl FieldRule {
     }
 }
 
-/// Which field rules may take a value from a line, from one search for every rule's literal
-/// rather than one search per rule: an incident's line carries three fields of eight.
-#[derive(Debug)]
-pub(super) struct Anchors {
-    /// Each literal once, however many rules share it.
-    searcher: AhoCorasick,
-    /// For each literal of the searcher, the rules it belongs to, as bits.
-    rules_of: Vec<u64>,
-    /// The rules without a literal, which any line may hold, as bits.
-    always: u64,
-}
-
-impl Anchors {
-    /// `None` when one search cannot tell: more than 64 rules, or literals of different rules
-    /// that can overlap (a search that reports each stretch of a line once could hide one).
-    pub(super) fn new(rules: &[FieldRule]) -> Option<Anchors> {
-        if rules.len() > 64 {
-            return None;
-        }
-        let (mut literals, mut rules_of) = (Vec::<Vec<u8>>::new(), Vec::<u64>::new());
-        let mut always = 0_u64;
-        for (index, rule) in rules.iter().enumerate() {
-            let own = rule.anchors();
-            if own.is_empty() {
-                always |= 1 << index;
-            }
-            for literal in own {
-                if let Some(at) = literals.iter().position(|l| *l == literal) {
-                    rules_of[at] |= 1 << index;
-                } else {
-                    literals.push(literal);
-                    rules_of.push(1 << index);
-                }
-            }
-        }
-        let tagged: Vec<(&[u8], u64)> =
-            literals.iter().map(Vec::as_slice).zip(rules_of.iter().copied()).collect();
-        let overlap =
-            |&(a, ra): &(&[u8], u64)| tagged.iter().any(|&(b, rb)| ra != rb && can_overlap(a, b));
-        if tagged.iter().any(overlap) {
-            return None;
-        }
-        let searcher =
-            AhoCorasick::builder().match_kind(MatchKind::LeftmostFirst).build(&literals).ok()?;
-        Some(Anchors { searcher, rules_of, always })
-    }
-
-    /// The rules whose literal `line` holds, as bits.
-    fn possible(&self, line: &[u8]) -> u64 {
-        let found = self.searcher.find_iter(line);
-        found.fold(self.always, |bits, m| bits | self.rules_of[m.pattern().as_usize()])
-    }
-}
-
-/// Whether an occurrence of one literal can start inside an occurrence of the other.
-fn can_overlap(a: &[u8], b: &[u8]) -> bool {
-    let holds = |x: &[u8], y: &[u8]| memmem::find(x, y).is_some();
-    let runs_on = |x: &[u8], y: &[u8]| (1..x.len().min(y.len())).any(|k| x.ends_with(&y[..k]));
-    holds(a, b) || holds(b, a) || runs_on(a, b) || runs_on(b, a)
-}
-
 /// The fields `line` carries, each name once, into `found` (emptied first): each as the index
 /// of the rule that took it (the first in table order to find its name) and where its value
 /// is in the line. Allocates nothing once `found` has grown: it runs on every matching line.
-pub(super) fn fields_in(
-    rules: &[FieldRule],
-    anchors: Option<&Anchors>,
-    line: &[u8],
-    found: &mut Vec<(usize, Range<usize>)>,
-) {
+pub fn fields_in(rules: &[FieldRule], line: &[u8], found: &mut Vec<(usize, Range<usize>)>) {
     found.clear();
-    let possible = anchors.map(|anchors| anchors.possible(line));
     for (index, rule) in rules.iter().enumerate() {
-        if possible.is_some_and(|bits| bits & (1 << index) == 0) {
-            continue;
-        }
         if found.iter().any(|(taken, _)| rules[*taken].name == rule.name) {
             continue;
         }
@@ -240,35 +160,6 @@ mod tests {
         }
         let haproxy = super::super::literals::gate_literals(r"\]: \S+:\d+ \[[^\]]+\] (\S+) ");
         assert_eq!(haproxy, vec![b"]: ".to_vec()]);
-    }
-
-    #[test]
-    fn one_search_for_every_rules_literal_finds_the_fields_one_search_per_rule_finds() {
-        let table = Signatures::builtin().unwrap();
-        let anchors = Anchors::new(&table.fields);
-        assert!(anchors.is_some(), "the built-in rules' literals cannot overlap");
-        let examples: Vec<&str> = table.list.iter().map(|s| s.example.as_str()).collect();
-        let pairs = examples.iter().flat_map(|a| examples.iter().map(move |b| format!("{a}{b}")));
-        let (mut with, mut without) = (Vec::new(), Vec::new());
-        for line in pairs.chain(examples.iter().map(|e| (*e).to_owned())) {
-            fields_in(&table.fields, anchors.as_ref(), line.as_bytes(), &mut with);
-            fields_in(&table.fields, None, line.as_bytes(), &mut without);
-            assert_eq!(with, without, "{line}");
-        }
-    }
-
-    #[test]
-    fn literals_that_could_hide_each_other_are_told_apart() {
-        assert!(can_overlap(b", host: ", b"host"), "one holds the other");
-        assert!(can_overlap(b"]: x", b"x y"), "one runs on into the other");
-        assert!(can_overlap(b"ab", b"cab"));
-        assert!(!can_overlap(b", server: ", b"[pool "));
-        let rules = |patterns: &[&str]| {
-            let rule = |p: &&str| FieldRule::new("f".to_owned(), (*p).to_owned());
-            patterns.iter().map(rule).collect::<Vec<_>>()
-        };
-        assert!(Anchors::new(&rules(&[r"a: (\S+)", r"b: (\S+)", r"a: (\d+)"])).is_some());
-        assert!(Anchors::new(&rules(&[r"x a: (\S+)", r"a: b(\S+)"])).is_none());
     }
 
     #[test]

@@ -53,8 +53,6 @@ pub struct Signatures {
     pub list: Vec<Signature>,
     /// Applied to matching lines only, in table order; the first rule to find a name wins.
     pub fields: Vec<FieldRule>,
-    /// Which of them a line may hold, in one search (`None` if one search cannot tell).
-    field_anchors: Option<fields::Anchors>,
     /// The literals every match contains, for all signatures; a line without one of them
     /// matches no signature. Leftmost-first, so Aho-Corasick searches whole blocks with SIMD
     /// (Teddy); and since no literal contains another, at most one starts at any byte.
@@ -118,10 +116,8 @@ impl Signatures {
                 invalid(vec![SourceError::whole_file(origin, message)])
             })?;
         let verify = Verify::new(&selection, plain);
-        let fields: Vec<FieldRule> =
-            fields.into_iter().map(|(name, pattern)| FieldRule::new(name, pattern)).collect();
-        let field_anchors = fields::Anchors::new(&fields);
-        Ok(Signatures { list: signatures, fields, field_anchors, prefilter, verify })
+        let fields = fields.into_iter().map(|(name, pattern)| FieldRule::new(name, pattern));
+        Ok(Signatures { list: signatures, fields: fields.collect(), prefilter, verify })
     }
 
     /// An ordinary line a signature matches is a mistake in one or the other.
@@ -203,7 +199,7 @@ impl Signatures {
     /// The fields a matching line carries, each name once, into `found`: the index of the
     /// rule in `fields` that took it and where its value is in `line`.
     pub fn fields_in(&self, line: &[u8], found: &mut Vec<(usize, Range<usize>)>) {
-        fields::fields_in(&self.fields, self.field_anchors.as_ref(), line, found);
+        fields::fields_in(&self.fields, line, found);
     }
 
     pub fn get(&self, id: &str) -> Option<&Signature> {

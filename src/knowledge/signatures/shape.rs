@@ -49,11 +49,6 @@ impl Shape {
         Shape::parse(pattern, Run::Any)
     }
 
-    /// The literal every match starts with.
-    pub fn prefix(&self) -> &[u8] {
-        self.prefix.needle()
-    }
-
     /// Whether `line` matches, as the regex would say; `None` when a run meets a non-ASCII
     /// byte and only the regex can tell.
     pub fn matches(&self, line: &[u8]) -> Option<bool> {
