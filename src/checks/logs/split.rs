@@ -80,7 +80,7 @@ pub fn scan_region(
     thread::scope(|threads| {
         let mut inboxes = Vec::new();
         let mut used = Vec::new();
-        for worker in 0..workers {
+        for index in 0..workers {
             let (outbox, inbox) = sync_channel(AHEAD);
             let (give_back, spare) = channel();
             inboxes.push(inbox);
@@ -88,9 +88,9 @@ pub fn scan_region(
             let stop = &stop;
             let clock = clock.clone();
             threads.spawn(move || {
-                let chunks = (worker as u64..region.chunks()).step_by(workers);
-                let reader = Reader { file, region, signatures, clock };
-                reader.classify_chunks(chunks, (&outbox, &spare), stop);
+                let chunks = (index as u64..region.chunks()).step_by(workers);
+                let worker = Worker { file, region, signatures, clock };
+                worker.classify_chunks(chunks, (&outbox, &spare), stop);
             });
         }
         let result = apply_in_order(region, (&inboxes, &used), scan, tally, keep_going);
@@ -132,8 +132,8 @@ fn apply_in_order(
     Ok(done)
 }
 
-/// What a worker reads with.
-struct Reader<'a> {
+/// One scanning thread: what it reads with.
+struct Worker<'a> {
     file: &'a File,
     region: Region,
     signatures: &'a Signatures,
@@ -141,7 +141,7 @@ struct Reader<'a> {
     clock: Clock,
 }
 
-impl Reader<'_> {
+impl Worker<'_> {
     /// Reads and classifies chunks until they run out, the scan stops, or the calling thread
     /// no longer listens. Each chunk is read into a buffer the calling thread gave back, when
     /// one is back.
