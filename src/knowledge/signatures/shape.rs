@@ -13,9 +13,19 @@ use regex_syntax::hir::{Class, Hir, HirKind};
 #[derive(Debug)]
 pub struct Shape {
     prefix: Finder<'static>,
-    /// The ASCII bytes the class holds.
-    class: [bool; 128],
+    /// What each byte is to the run: the ASCII bytes the class holds are in it.
+    class: [Byte; 256],
     suffix: Vec<u8>,
+}
+
+/// What a byte is to a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Byte {
+    In,
+    /// Ends the run.
+    Out,
+    /// Beyond ASCII: only the regex can tell.
+    Unsure,
 }
 
 /// What walking the shape found in a line.
@@ -72,30 +82,45 @@ impl Shape {
         if suffix.first().is_some_and(|&b| b < 128 && class[usize::from(b)]) || prefix.is_empty() {
             return None;
         }
+        let class = std::array::from_fn(|b| match class.get(b) {
+            Some(true) => Byte::In,
+            Some(false) => Byte::Out,
+            None => Byte::Unsure,
+        });
         Some(Shape { prefix: Finder::new(&prefix).into_owned(), class, suffix })
     }
 
     /// The leftmost match in `line`, as the regex would find it.
     pub fn walk(&self, line: &[u8]) -> Walk {
-        let mut from = 0;
-        while let Some(at) = self.prefix.find(&line[from..]) {
-            let start = from + at + self.prefix.needle().len();
-            let mut end = start;
-            while let Some(&b) = line.get(end) {
-                if b >= 128 {
-                    return Walk::Unsure;
-                }
-                if !self.class[usize::from(b)] {
-                    break;
-                }
-                end += 1;
+        match self.prefix.find(line) {
+            Some(at) => self.walk_at(line, at),
+            None => Walk::NoMatch,
+        }
+    }
+
+    /// The same as [`Shape::walk`], told where the prefix first occurs: `at`, which a search
+    /// for several literals at once found.
+    pub fn walk_at(&self, line: &[u8], mut at: usize) -> Walk {
+        loop {
+            let start = at + self.prefix.needle().len();
+            let run = line[start..].iter().position(|&b| self.class[usize::from(b)] != Byte::In);
+            let end = run.map_or(line.len(), |n| start + n);
+            if line.get(end).is_some_and(|&b| self.class[usize::from(b)] == Byte::Unsure) {
+                return Walk::Unsure;
             }
             if end > start && line[end..].starts_with(&self.suffix) {
                 return Walk::Value(start..end);
             }
-            from += at + 1;
+            match self.prefix.find(&line[at + 1..]) {
+                Some(next) => at += 1 + next,
+                None => return Walk::NoMatch,
+            }
         }
-        Walk::NoMatch
+    }
+
+    /// The literal the match starts with.
+    pub fn prefix(&self) -> &[u8] {
+        self.prefix.needle()
     }
 }
 
