@@ -155,16 +155,21 @@ pub fn envoy_config(data: &[u8]) {
 
 static SIGNATURES: LazyLock<Signatures> = LazyLock::new(|| Signatures::builtin().unwrap());
 
-/// The log classifier on each line, as a scan calls it, and the timestamp of each line it
-/// matched. (The scan's own reading, in 1 MiB blocks, is tested on multi-MB logs in
-/// tests/logs_check.rs; a fuzz input of a few KB would only pay for the block each time.)
+/// The log classifier on each line, as a scan calls it, and the timestamp and fields of each
+/// line it matched; the fields as each rule's regex alone takes them. (The scan's own reading,
+/// in 1 MiB blocks, is tested on multi-MB logs in tests/logs_check.rs; a fuzz input of a few KB
+/// would only pay for the block each time.)
 pub fn log_classifier(data: &[u8]) {
     let signatures = &*SIGNATURES;
+    let (mut fast, mut slow) = (Vec::new(), Vec::new());
     for line in data.split(|&b| b == b'\n') {
         if let Some(i) = signatures.classify(line) {
             assert!(i < signatures.list.len());
             let _ = BERLIN.with(|clock| triage::checks::logs::time::line_time(line, clock));
         }
+        signatures.fields_in(line, &mut fast);
+        signatures.fields_by_regex(line, &mut slow);
+        assert_eq!(fast, slow, "{:?}", String::from_utf8_lossy(line));
     }
 }
 

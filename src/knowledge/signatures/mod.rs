@@ -21,8 +21,8 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 use regex::bytes::Regex;
 use serde::{Deserialize, Serialize};
 
-use self::fields::RawField;
 pub use self::fields::{FieldRule, value_text};
+use self::fields::{FieldSearch, RawField};
 use self::literals::{Analysis, Selection};
 pub use self::literals::{MIN_LITERAL, literal_options, required_literals};
 use self::ordinary::Ordinary;
@@ -53,6 +53,8 @@ pub struct Signatures {
     pub list: Vec<Signature>,
     /// Applied to matching lines only, in table order; the first rule to find a name wins.
     pub fields: Vec<FieldRule>,
+    /// The literals the field rules start from, looked for in one search per line.
+    field_search: FieldSearch,
     /// The literals every match contains, for all signatures; a line without one of them
     /// matches no signature. Leftmost-first, so Aho-Corasick searches whole blocks with SIMD
     /// (Teddy); and since no literal contains another, at most one starts at any byte.
@@ -116,8 +118,10 @@ impl Signatures {
                 invalid(vec![SourceError::whole_file(origin, message)])
             })?;
         let verify = Verify::new(&selection, plain);
-        let fields = fields.into_iter().map(|(name, pattern)| FieldRule::new(name, pattern));
-        Ok(Signatures { list: signatures, fields: fields.collect(), prefilter, verify })
+        let fields: Vec<FieldRule> =
+            fields.into_iter().map(|(name, pattern)| FieldRule::new(name, pattern)).collect();
+        let field_search = FieldSearch::new(&fields);
+        Ok(Signatures { list: signatures, fields, field_search, prefilter, verify })
     }
 
     /// An ordinary line a signature matches is a mistake in one or the other.
@@ -199,7 +203,13 @@ impl Signatures {
     /// The fields a matching line carries, each name once, into `found`: the index of the
     /// rule in `fields` that took it and where its value is in `line`.
     pub fn fields_in(&self, line: &[u8], found: &mut Vec<(usize, Range<usize>)>) {
-        fields::fields_in(&self.fields, line, found);
+        fields::fields_in(&self.fields, &self.field_search, line, found);
+    }
+
+    /// The same as [`Signatures::fields_in`], each value taken by its rule's regex alone: the
+    /// reference the tests and the `log_classifier` fuzz target hold the fast path to.
+    pub fn fields_by_regex(&self, line: &[u8], found: &mut Vec<(usize, Range<usize>)>) {
+        fields::fields_by_regex(&self.fields, line, found);
     }
 
     pub fn get(&self, id: &str) -> Option<&Signature> {
