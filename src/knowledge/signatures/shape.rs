@@ -4,18 +4,23 @@
 //! gives exactly the regex's leftmost match; at the first non-ASCII byte of a run it gives up
 //! and the regex decides (Unicode classes are not walked by hand). Many signatures have the
 //! same shape without the group (`connect\(\) to unix:\S+ failed \(2: …\) while connecting
-//! to upstream`), and most of an incident's lines are theirs.
+//! to upstream`), or with a close that is one of a few literals (`upstream timed out \(110:
+//! [^)]*\) while (?:reading upstream|…)`), and most of an incident's lines are theirs.
 
 use memchr::memmem::Finder;
 use regex_syntax::hir::{Class, Hir, HirKind};
 
-/// A pattern of the form `prefix(class+)suffix`, the suffix optional.
+/// A pattern of the form `prefix(class+)suffix` (or `class*`), where the suffix is a literal,
+/// an alternation of literals, both in turn, or nothing.
 #[derive(Debug)]
 pub struct Shape {
     prefix: Finder<'static>,
     /// What each byte is to the run: the ASCII bytes the class holds are in it.
     class: [Byte; 256],
-    suffix: Vec<u8>,
+    /// The fewest bytes the run holds: 0 or 1.
+    min: usize,
+    /// The literals one of which must follow the run; one empty one when nothing need.
+    suffixes: Vec<Vec<u8>>,
 }
 
 /// What a byte is to a run.
@@ -72,14 +77,13 @@ impl Shape {
     fn parse(pattern: &str, run_is: Run) -> Option<Shape> {
         let hir = regex_syntax::ParserBuilder::new().utf8(false).build().parse(pattern).ok()?;
         let HirKind::Concat(parts) = hir.kind() else { return None };
-        let (prefix, run, suffix) = match parts.as_slice() {
-            [prefix, run] => (literal(prefix)?, run, Vec::new()),
-            [prefix, run, suffix] => (literal(prefix)?, run, literal(suffix)?),
-            _ => return None,
-        };
-        let class = run_class(run, run_is)?;
-        // The run must stop where the suffix starts, or a shorter run could match too.
-        if suffix.first().is_some_and(|&b| b < 128 && class[usize::from(b)]) || prefix.is_empty() {
+        let [prefix, run, rest @ ..] = parts.as_slice() else { return None };
+        let prefix = literal(prefix)?;
+        let (class, min) = run_class(run, run_is)?;
+        let suffixes = suffixes(rest)?;
+        // The run must stop where a suffix starts, or a shorter run could match too.
+        let eaten = |s: &Vec<u8>| s.first().is_some_and(|&b| b < 128 && class[usize::from(b)]);
+        if suffixes.iter().any(eaten) || prefix.is_empty() {
             return None;
         }
         let class = std::array::from_fn(|b| match class.get(b) {
@@ -87,7 +91,7 @@ impl Shape {
             Some(false) => Byte::Out,
             None => Byte::Unsure,
         });
-        Some(Shape { prefix: Finder::new(&prefix).into_owned(), class, suffix })
+        Some(Shape { prefix: Finder::new(&prefix).into_owned(), class, min, suffixes })
     }
 
     /// The leftmost match in `line`, as the regex would find it.
@@ -108,7 +112,7 @@ impl Shape {
             if line.get(end).is_some_and(|&b| self.class[usize::from(b)] == Byte::Unsure) {
                 return Walk::Unsure;
             }
-            if end > start && line[end..].starts_with(&self.suffix) {
+            if end - start >= self.min && self.suffixes.iter().any(|s| line[end..].starts_with(s)) {
                 return Walk::Value(start..end);
             }
             match self.prefix.find(&line[at + 1..]) {
@@ -131,16 +135,35 @@ fn literal(hir: &Hir) -> Option<Vec<u8>> {
     }
 }
 
+/// What may follow the run: nothing, a literal, an alternation of literals, or a literal then
+/// such an alternation; as the literals one of which must follow.
+fn suffixes(rest: &[Hir]) -> Option<Vec<Vec<u8>>> {
+    let branches = |hir: &Hir| match hir.kind() {
+        HirKind::Alternation(subs) => subs.iter().map(literal).collect::<Option<Vec<_>>>(),
+        _ => None,
+    };
+    let suffixes = match rest {
+        [] => vec![Vec::new()],
+        [one] => literal(one).map(|l| vec![l]).or_else(|| branches(one))?,
+        [first, alternation] => {
+            let first = literal(first)?;
+            branches(alternation)?.into_iter().map(|b| [first.as_slice(), &b].concat()).collect()
+        }
+        _ => return None,
+    };
+    Some(suffixes)
+}
+
 /// The ASCII members of `class` in `(class+)` (the first capture group) or, for a signature,
-/// `class+`: greedy, unbounded.
-fn run_class(hir: &Hir, run_is: Run) -> Option<[bool; 128]> {
+/// `class+`, and the fewest bytes the run holds: greedy, unbounded, `+` or `*`.
+fn run_class(hir: &Hir, run_is: Run) -> Option<([bool; 128], usize)> {
     let repetition = match hir.kind() {
         HirKind::Capture(capture) if capture.index == 1 || run_is == Run::Any => &capture.sub,
         HirKind::Repetition(_) if run_is == Run::Any => hir,
         _ => return None,
     };
     let HirKind::Repetition(rep) = repetition.kind() else { return None };
-    if rep.min != 1 || rep.max.is_some() || !rep.greedy {
+    if rep.min > 1 || rep.max.is_some() || !rep.greedy {
         return None;
     }
     let HirKind::Class(class) = rep.sub.kind() else { return None };
@@ -153,7 +176,7 @@ fn run_class(hir: &Hir, run_is: Run) -> Option<[bool; 128]> {
             Class::Bytes(c) => c.ranges().iter().any(|r| r.start() <= b && b <= r.end()),
         };
     }
-    Some(members)
+    Some((members, rep.min as usize))
 }
 
 #[cfg(test)]
@@ -189,6 +212,8 @@ mod tests {
             b"",
         ];
         for pattern in [
+            r"attempt to connect to (\S*) \(",
+            r"attempt to connect to (\S*) (?:\(|failed|x\))",
             r", server: ([^,\s]+)",
             r#", host: "([^"]+)""#,
             r"attempt to connect to (\S+) \(",
@@ -231,17 +256,29 @@ mod tests {
             }
         }
         // The nginx socket signatures, most of a PHP incident's lines, are among them.
-        assert!(walked >= 10, "{walked} signatures are walked");
+        assert!(walked >= 25, "{walked} signatures are walked");
         let socket = r"connect\(\) to unix:\S+ failed \(2: No such file or directory\) while connecting to upstream";
         assert!(Shape::of_signature(socket).is_some());
+        // A close that is one of several literals, after a run that may be empty.
+        let timeout = r"upstream timed out \(110: [^)]*\) while (?:reading upstream|sending request to upstream)";
+        assert!(Shape::of_signature(timeout).is_some());
     }
 
     #[test]
     fn other_patterns_have_no_shape() {
-        // No prefix, a run that may be empty or lazy, a class after the run, a suffix the run
-        // could eat, an alternation.
-        for pattern in [r"(\S+)", r"a(\S*)b", r"a(\S+?)b", r"a(\S+)\S", r"ab([a-z]+)c", r"x(ab|cd)"]
-        {
+        // No prefix, a run of at least two or lazy, a class after the run, a suffix the run
+        // could eat (alone or as one branch), an alternation for the run, a branch that is
+        // not a literal.
+        for pattern in [
+            r"(\S+)",
+            r"a(\S{2,})b",
+            r"a(\S+?)b",
+            r"a(\S+)\S",
+            r"ab([a-z]+)c",
+            r"a([a-z]+)(?:xy|1)",
+            r"x(ab|cd)",
+            r"a(\S+) (?:x|y\d)",
+        ] {
             assert!(Shape::of(pattern).is_none(), "{pattern}");
         }
         // A field's run must be its first group; a signature's need not be a group.
