@@ -155,10 +155,11 @@ pub fn envoy_config(data: &[u8]) {
 
 static SIGNATURES: LazyLock<Signatures> = LazyLock::new(|| Signatures::builtin().unwrap());
 
-/// Every signature's regex at once: the classifier's reference (a line counts for the first
-/// signature whose regex matches it).
-static EVERY_PATTERN: LazyLock<regex::bytes::RegexSet> = LazyLock::new(|| {
-    regex::bytes::RegexSet::new(SIGNATURES.list.iter().map(|s| &s.pattern)).unwrap()
+/// Every signature's regex, in table order: the classifier's reference (a line counts for the
+/// first signature whose regex matches it). Each on its own rather than as a `RegexSet`, whose
+/// search for all matches at once fell back to the PikeVM: 84 % of each execution.
+static EVERY_PATTERN: LazyLock<Vec<regex::bytes::Regex>> = LazyLock::new(|| {
+    SIGNATURES.list.iter().map(|s| regex::bytes::Regex::new(&s.pattern).unwrap()).collect()
 });
 
 /// The log classifier on each line, as a scan calls it, and the timestamp and fields of each
@@ -171,7 +172,7 @@ pub fn log_classifier(data: &[u8]) {
     let (mut fast, mut slow) = (Vec::new(), Vec::new());
     for line in data.split(|&b| b == b'\n') {
         let class = signatures.classify(line);
-        let first = EVERY_PATTERN.matches(line).iter().next();
+        let first = EVERY_PATTERN.iter().position(|regex| regex.is_match(line));
         assert_eq!(class, first, "{:?}", String::from_utf8_lossy(line));
         if class.is_some() {
             let _ = BERLIN.with(|clock| triage::checks::logs::time::line_time(line, clock));
