@@ -250,7 +250,7 @@ pub fn value_text(value: &[u8]) -> String {
 fn trimmed(line: &[u8], range: Range<usize>) -> Range<usize> {
     let value = &line[range.clone()];
     // Most values start and end with a printable ASCII byte: whatever the rest holds, neither
-    // end is whitespace (UTF-8's other whitespace starts with a byte above 0x7f).
+    // end is whitespace (whitespace beyond ASCII is made only of bytes above 0x7f).
     let printable = |b: Option<&u8>| b.is_some_and(u8::is_ascii_graphic);
     if printable(value.first()) && printable(value.last()) {
         return range;
