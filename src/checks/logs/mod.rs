@@ -86,6 +86,17 @@ const PROGRESS_BYTES: u64 = 64 << 20;
 type Table = LazyLock<Result<Signatures, String>>;
 static SIGNATURES: Table = LazyLock::new(|| Signatures::builtin().map_err(|e| e.to_string()));
 
+/// Loads the signature table on a thread of its own while the scan opens its files and
+/// finds the window (at its start the scan keeps one core busy of the two or more it will
+/// use); the scan waits for it when it needs it, and loads it itself if no thread could be
+/// started.
+fn prepare() {
+    // Detached: a run that ends first does not wait for it.
+    let _ = std::thread::Builder::new().name("logs-table".to_owned()).spawn(|| {
+        LazyLock::force(&SIGNATURES);
+    });
+}
+
 /// What to read and for how long back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Params {
@@ -286,6 +297,7 @@ pub async fn run_with_sources(
     captured: Vec<Captured>,
 ) -> CheckReport {
     let cutoff = cutoff(&params, &clock);
+    prepare();
     let task = tokio::task::spawn_blocking(move || {
         let mut reader = Reader::new(&SIGNATURES, &clock, cutoff, &params, progress);
         reader.read_all(&params, journal);

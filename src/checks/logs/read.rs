@@ -401,7 +401,7 @@ fn read_plain(
     keep_going: &mut dyn FnMut(u64) -> bool,
 ) -> io::Result<u64> {
     let workers = split::workers();
-    if workers > 1 && region.end - region.start >= split::PARALLEL_MIN {
+    if workers > 0 && region.end - region.start >= split::PARALLEL_MIN {
         return split::scan_region(file, region, workers, scan, tally, keep_going);
     }
     let mut file = file;

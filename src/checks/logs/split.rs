@@ -1,20 +1,25 @@
 //! Scanning a large part of a regular file on every core. The part is cut into chunks of
-//! [`CHUNK`] bytes; a line belongs to the chunk it starts in. Worker threads read their chunks
-//! with positioned reads and classify them (the prefilter, then the regexes of candidate
-//! lines — the costly part); the calling thread applies the matches chunk by chunk in file
-//! order, so the window, the counts and the first lines come out exactly as one sequential
-//! pass would give them. A chunk travels to the calling thread in the buffer it was read into,
-//! with where its matching lines are, and the buffer goes back to its worker to be read into
-//! again: nothing is copied, and a worker touches at most [`AHEAD`] + 2 buffers' worth of
-//! fresh memory whatever the file's size (fresh pages cost a fault each, a tenth of a window
-//! scan's time when every chunk had a new buffer). Read-only, like every reader of the check.
+//! [`CHUNK`] bytes; a line belongs to the chunk it starts in. Each thread, the calling one
+//! included, claims the next chunk no thread has claimed, reads it with a positioned read and
+//! classifies it (the prefilter, then the regexes of candidate lines — the costly part). The
+//! calling thread also applies the matches chunk by chunk in file order, so the window, the
+//! counts and the first lines come out exactly as one sequential pass would give them, and
+//! while the chunk it needs next is not in yet it classifies one itself. So there is one
+//! thread per core and none waits while there is work: with a thread per core that only
+//! classified and another that only applied, two shared a core while the other stood idle
+//! (the scheduler does not move a thread that has just run). A chunk travels to the calling
+//! thread in the buffer it was read into, with where its matching lines are, and the buffer
+//! goes back to the thread that read it: nothing is copied, and a thread touches at most
+//! [`BUFFERS`] buffers' worth of fresh memory whatever the file's size (fresh pages cost a
+//! fault each). Read-only, like every reader of the check.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread;
 
 use memchr::{memchr, memrchr};
@@ -24,17 +29,18 @@ use super::tally::Tally;
 use super::time::{Clock, line_time};
 use crate::knowledge::signatures::Signatures;
 
-/// How much of the part one worker classifies at a time: small enough that an incident
+/// How much of the part one thread classifies at a time: small enough that an incident
 /// window of a few MiB is shared evenly and the calling thread starts applying early, large
 /// enough that handing chunks over costs nothing next to classifying them.
 pub const CHUNK: usize = 256 << 10;
 /// Parts smaller than this are read on one thread: starting workers would cost more than
 /// they save.
 pub const PARALLEL_MIN: u64 = 4 * CHUNK as u64;
-/// How many classified chunks a worker may hold before the calling thread takes them.
-const AHEAD: usize = 2;
-/// Most workers started, however many cores there are.
-const MAX_WORKERS: usize = 8;
+/// How many buffers each thread reads chunks into: one being classified, the others waiting
+/// to be applied.
+const BUFFERS: usize = 3;
+/// Most threads that classify, however many cores there are.
+const MAX_THREADS: usize = 8;
 
 /// One classified chunk: the buffer it was read into, and its lines that a signature matched,
 /// read as far as they can be out of order.
@@ -44,6 +50,16 @@ struct Found {
     hits: Vec<Matched>,
     /// Every matching line's fields, each line's after the last's.
     fields: Vec<(usize, Range<usize>)>,
+}
+
+/// A chunk on its way to being applied: which one, whose buffer it is in (`None`: the calling
+/// thread's) and whether it could be read.
+#[derive(Debug)]
+struct Classified {
+    chunk: u64,
+    owner: Option<usize>,
+    found: Found,
+    read: io::Result<()>,
 }
 
 /// A byte range of one file, `start` being a line start.
@@ -59,14 +75,34 @@ impl Region {
     }
 }
 
-/// How many workers to start: one per core.
-pub fn workers() -> usize {
-    thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WORKERS))
+/// The chunks of a region, handed out in file order to whichever thread asks first.
+#[derive(Debug)]
+struct Chunks {
+    next: AtomicU64,
+    count: u64,
+    stop: AtomicBool,
 }
 
-/// Scans `region` of `file` with `workers` threads, recording matches in `tally` in file
-/// order. `keep_going` hears the running byte count after every chunk; when it says no, the
-/// scan stops there and `scan.stopped` is set. Returns the bytes scanned.
+impl Chunks {
+    /// The next chunk nobody has claimed; `None` when there are no more or the scan stopped.
+    fn claim(&self) -> Option<u64> {
+        if self.stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        let chunk = self.next.fetch_add(1, Ordering::Relaxed);
+        (chunk < self.count).then_some(chunk)
+    }
+}
+
+/// How many threads to start besides the calling one, which classifies too: one per other
+/// core.
+pub fn workers() -> usize {
+    thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS)) - 1
+}
+
+/// Scans `region` of `file` on the calling thread and `workers` more, recording matches in
+/// `tally` in file order. `keep_going` hears the running byte count after every chunk; when it
+/// says no, the scan stops there and `scan.stopped` is set. Returns the bytes scanned.
 pub fn scan_region(
     file: &File,
     region: Region,
@@ -76,60 +112,115 @@ pub fn scan_region(
     keep_going: &mut dyn FnMut(u64) -> bool,
 ) -> io::Result<u64> {
     let (signatures, clock) = (scan.signatures, scan.clock);
-    let stop = AtomicBool::new(false);
+    let chunks = Chunks { next: AtomicU64::new(0), count: region.chunks(), stop: false.into() };
+    let reader = |clock: &Clock| Worker { file, region, signatures, clock: clock.clone() };
     thread::scope(|threads| {
-        let mut inboxes = Vec::new();
-        let mut used = Vec::new();
-        for index in 0..workers {
-            let (outbox, inbox) = sync_channel(AHEAD);
-            let (give_back, spare) = channel();
-            inboxes.push(inbox);
-            used.push(give_back);
-            let stop = &stop;
-            let clock = clock.clone();
-            threads.spawn(move || {
-                let chunks = (index as u64..region.chunks()).step_by(workers);
-                let worker = Worker { file, region, signatures, clock };
-                worker.classify_chunks(chunks, (&outbox, &spare), stop);
-            });
+        let (outbox, inbox) = channel();
+        let mut give_back = Vec::new();
+        for owner in 0..workers {
+            let (back, spare) = channel();
+            give_back.push(back);
+            let (worker, outbox, chunks) = (reader(clock), outbox.clone(), &chunks);
+            threads.spawn(move || worker.classify_claimed(owner, chunks, &outbox, &spare));
         }
-        let result = apply_in_order(region, (&inboxes, &used), scan, tally, keep_going);
-        stop.store(true, Ordering::Relaxed);
-        // Dropping the inboxes wakes any worker blocked on a full one.
-        drop(inboxes);
+        drop(outbox);
+        let mut applier = Applier { worker: reader(clock), chunks: &chunks, inbox, give_back };
+        let result = applier.apply_in_order(scan, tally, keep_going);
+        chunks.stop.store(true, Ordering::Relaxed);
+        // Dropping the channels wakes any worker waiting for a buffer.
+        drop(applier);
         result
     })
 }
 
-/// Takes each chunk's matches from the worker that classified it, in file order, and gives
-/// the chunk's buffer back to it.
-fn apply_in_order(
-    region: Region,
-    (inboxes, used): (&[Receiver<io::Result<Found>>], &[Sender<Found>]),
-    scan: &mut Scan,
-    tally: &mut Tally,
-    keep_going: &mut dyn FnMut(u64) -> bool,
-) -> io::Result<u64> {
-    let mut done = 0_u64;
-    for chunk in 0..region.chunks() {
-        let worker = (chunk % inboxes.len() as u64) as usize;
-        let found = inboxes[worker]
-            .recv()
-            .map_err(|_| io::Error::other("a scanning thread ended early"))??;
-        for matched in &found.hits {
-            let (fields, line) =
-                (&found.fields[matched.fields.clone()], &found.buf[matched.line.clone()]);
-            scan.accept_matched(matched, fields, line, tally);
+/// The calling thread's part of a scan.
+struct Applier<'a> {
+    worker: Worker<'a>,
+    chunks: &'a Chunks,
+    inbox: Receiver<Classified>,
+    /// Where each worker's buffers go back to.
+    give_back: Vec<Sender<Found>>,
+}
+
+impl Applier<'_> {
+    /// Applies each chunk's matches in file order, and gives its buffer back to the thread
+    /// that read it.
+    fn apply_in_order(
+        &mut self,
+        scan: &mut Scan,
+        tally: &mut Tally,
+        keep_going: &mut dyn FnMut(u64) -> bool,
+    ) -> io::Result<u64> {
+        let region = self.worker.region;
+        let (mut pending, mut own, mut fields) = (BTreeMap::new(), Vec::new(), Vec::new());
+        own.resize_with(BUFFERS, Found::default);
+        let mut done = 0_u64;
+        for chunk in 0..self.chunks.count {
+            let Classified { owner, found, read, .. } =
+                self.next_in_order(chunk, &mut pending, &mut own, &mut fields)?;
+            read?;
+            for matched in &found.hits {
+                let (fields, line) =
+                    (&found.fields[matched.fields.clone()], &found.buf[matched.line.clone()]);
+                scan.accept_matched(matched, fields, line, tally);
+            }
+            match owner {
+                // A worker that has ended no longer needs it.
+                Some(worker) => drop(self.give_back[worker].send(found)),
+                None => own.push(found),
+            }
+            done = (region.start + (chunk + 1) * CHUNK as u64).min(region.end) - region.start;
+            if !keep_going(done) {
+                scan.stopped = true;
+                break;
+            }
         }
-        // A worker that has ended no longer needs it.
-        let _ = used[worker].send(found);
-        done = (region.start + (chunk + 1) * CHUNK as u64).min(region.end) - region.start;
-        if !keep_going(done) {
-            scan.stopped = true;
-            break;
+        Ok(done)
+    }
+
+    /// Chunk `chunk`, classified: from those already in, else from the workers as they send
+    /// them, classifying the next unclaimed chunk here (into one of `own` buffers) whenever
+    /// nothing is in and a buffer is free.
+    fn next_in_order(
+        &self,
+        chunk: u64,
+        pending: &mut BTreeMap<u64, Classified>,
+        own: &mut Vec<Found>,
+        fields: &mut Vec<(usize, Range<usize>)>,
+    ) -> io::Result<Classified> {
+        loop {
+            if let Some(classified) = pending.remove(&chunk) {
+                return Ok(classified);
+            }
+            let classified = match self.inbox.try_recv() {
+                Ok(classified) => classified,
+                Err(_) => match self.help(own, fields) {
+                    Some(classified) => classified,
+                    None => self
+                        .inbox
+                        .recv()
+                        .map_err(|_| io::Error::other("a scanning thread ended early"))?,
+                },
+            };
+            pending.insert(classified.chunk, classified);
         }
     }
-    Ok(done)
+
+    /// Classifies the next unclaimed chunk here, into one of `own` buffers; `None` when no
+    /// buffer is free or no chunk is left.
+    fn help(
+        &self,
+        own: &mut Vec<Found>,
+        fields: &mut Vec<(usize, Range<usize>)>,
+    ) -> Option<Classified> {
+        let found = own.pop()?;
+        if let Some(next) = self.chunks.claim() {
+            Some(self.worker.classify(next, None, found, fields))
+        } else {
+            own.push(found);
+            None
+        }
+    }
 }
 
 /// One scanning thread: what it reads with.
@@ -137,29 +228,38 @@ struct Worker<'a> {
     file: &'a File,
     region: Region,
     signatures: &'a Signatures,
-    /// The worker's own: a clock caches the zone's offsets as it goes.
+    /// The thread's own: a clock caches the zone's offsets as it goes.
     clock: Clock,
 }
 
 impl Worker<'_> {
-    /// Reads and classifies chunks until they run out, the scan stops, or the calling thread
-    /// no longer listens. Each chunk is read into a buffer the calling thread gave back, when
-    /// one is back.
-    fn classify_chunks(
+    /// Claims, reads and classifies chunks until they run out, the scan stops, or the calling
+    /// thread no longer listens. Each chunk is read into one of the worker's [`BUFFERS`],
+    /// waiting for the calling thread to give one back when all are out.
+    fn classify_claimed(
         &self,
-        chunks: impl Iterator<Item = u64>,
-        (outbox, spare): (&SyncSender<io::Result<Found>>, &Receiver<Found>),
-        stop: &AtomicBool,
+        owner: usize,
+        chunks: &Chunks,
+        outbox: &Sender<Classified>,
+        spare: &Receiver<Found>,
     ) {
-        let mut fields = Vec::new();
-        for chunk in chunks {
-            if stop.load(Ordering::Relaxed) {
-                return;
-            }
-            let mut found = spare.try_recv().unwrap_or_default();
-            let classified = self.classify(chunk, &mut found, &mut fields);
-            let failed = classified.is_err();
-            if outbox.send(classified.map(|()| found)).is_err() || failed {
+        let (mut fresh, mut fields) = (BUFFERS, Vec::new());
+        loop {
+            let found = match spare.try_recv() {
+                Ok(found) => found,
+                Err(_) if fresh > 0 => {
+                    fresh -= 1;
+                    Found::default()
+                }
+                Err(_) => match spare.recv() {
+                    Ok(found) => found,
+                    Err(_) => return,
+                },
+            };
+            let Some(chunk) = chunks.claim() else { return };
+            let classified = self.classify(chunk, Some(owner), found, &mut fields);
+            let failed = classified.read.is_err();
+            if outbox.send(classified).is_err() || failed {
                 return;
             }
         }
@@ -169,24 +269,26 @@ impl Worker<'_> {
     fn classify(
         &self,
         chunk: u64,
-        found: &mut Found,
+        owner: Option<usize>,
+        mut found: Found,
         fields: &mut Vec<(usize, Range<usize>)>,
-    ) -> io::Result<()> {
-        let Found { buf, hits, fields: all } = found;
+    ) -> Classified {
+        let Found { buf, hits, fields: all } = &mut found;
         hits.clear();
         all.clear();
-        let lines = chunk_lines(self.file, self.region, chunk, buf)?;
-        let base = lines.start;
-        matching_lines(self.signatures, &buf[lines], &mut |index, line| {
-            let line = base + line.start..base + line.end;
-            let text = &buf[line.clone()];
-            self.signatures.fields_in(text, fields);
-            let at = all.len();
-            all.extend_from_slice(fields);
-            let time = line_time(text, &self.clock);
-            hits.push(Matched { index, line, time, fields: at..all.len() });
+        let read = chunk_lines(self.file, self.region, chunk, buf).map(|lines| {
+            let base = lines.start;
+            matching_lines(self.signatures, &buf[lines], &mut |index, line| {
+                let line = base + line.start..base + line.end;
+                let text = &buf[line.clone()];
+                self.signatures.fields_in(text, fields);
+                let at = all.len();
+                all.extend_from_slice(fields);
+                let time = line_time(text, &self.clock);
+                hits.push(Matched { index, line, time, fields: at..all.len() });
+            });
         });
-        Ok(())
+        Classified { chunk, owner, found, read }
     }
 }
 
@@ -312,7 +414,7 @@ mod tests {
         let mut one = Tally::default();
         Scan::new(&sigs, &clock, "t.log").read(text.as_slice(), &mut one, &mut |_| true).unwrap();
         assert!(one.matched_lines() > 1000);
-        for workers in [1, 2, 3] {
+        for workers in [0, 1, 2, 3] {
             let mut tally = Tally::default();
             let mut scan = Scan::new(&sigs, &clock, "t.log");
             let region = Region { start: 0, end: text.len() as u64 };
