@@ -3,6 +3,7 @@
 //! results.
 
 use super::inline;
+use crate::contract::CheckReport;
 use crate::report::support::{Item, NOT_COLLECTED, clean, clean_lines};
 use crate::sanitize::{markdown_code_block, markdown_code_span, markdown_inline};
 use crate::session::{Agreement, Copied, Ending, Event, Session, Via};
@@ -199,6 +200,16 @@ pub(super) fn commands(out: &mut String, session: &Session) {
     }
 }
 
+/// The report's status and summary, the status said once: a check that could not run says so
+/// in its summary already ("could not run: the URL is plain http").
+fn labelled(report: &CheckReport) -> String {
+    let (label, summary) = (report.status.label(), inline(&report.summary));
+    match summary.strip_prefix(label) {
+        Some(rest) if rest.starts_with(':') => summary,
+        _ => format!("{label}: {summary}"),
+    }
+}
+
 pub(super) fn checks(out: &mut String, session: &Session) {
     out.push_str("## Check results\n\n");
     let mut any = false;
@@ -206,11 +217,10 @@ pub(super) fn checks(out: &mut String, session: &Session) {
         if let Event::CheckFinished { report, .. } = &entry.event {
             any = true;
             out.push_str(&format!(
-                "- {} **{}** {}: {}\n",
+                "- {} **{}** {}\n",
                 entry.at.long(),
                 inline(&report.check),
-                report.status.label(),
-                inline(&report.summary)
+                labelled(report)
             ));
             if !report.details.is_empty() {
                 let details: Vec<String> = report.details.iter().map(|d| clean(d)).collect();
@@ -222,5 +232,21 @@ pub(super) fn checks(out: &mut String, session: &Session) {
     }
     if !any {
         out.push_str("_No automatic check ran._\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::CheckStatus;
+
+    #[test]
+    fn a_check_result_says_its_status_once() {
+        let cannot = CheckReport::could_not_run("tls", "the URL is plain http", None);
+        assert_eq!(labelled(&cannot), "could not run: the URL is plain http");
+        let failed = CheckReport::new("http_probe", CheckStatus::Failed, "502 on every probe");
+        assert_eq!(labelled(&failed), "failed: 502 on every probe");
+        let alike = CheckReport::new("db", CheckStatus::Failed, "failed logins: 3");
+        assert_eq!(labelled(&alike), "failed: failed logins: 3");
     }
 }
