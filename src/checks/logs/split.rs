@@ -124,7 +124,7 @@ pub fn scan_region(
             threads.spawn(move || worker.classify_claimed(owner, chunks, &outbox, &spare));
         }
         drop(outbox);
-        let mut applier = Applier { worker: reader(clock), chunks: &chunks, inbox, give_back };
+        let applier = Applier { worker: reader(clock), chunks: &chunks, inbox, give_back };
         let result = applier.apply_in_order(scan, tally, keep_going);
         chunks.stop.store(true, Ordering::Relaxed);
         // Dropping the channels wakes any worker waiting for a buffer.
@@ -146,7 +146,7 @@ impl Applier<'_> {
     /// Applies each chunk's matches in file order, and gives its buffer back to the thread
     /// that read it.
     fn apply_in_order(
-        &mut self,
+        &self,
         scan: &mut Scan,
         tally: &mut Tally,
         keep_going: &mut dyn FnMut(u64) -> bool,
