@@ -165,8 +165,9 @@ static EVERY_PATTERN: LazyLock<Vec<regex::bytes::Regex>> = LazyLock::new(|| {
 /// The log classifier on each line, as a scan calls it, and the timestamp and fields of each
 /// line: the signature must be the first whose regex matches (the prefilter, the walks and the
 /// search for earlier signatures only make it faster), the fields those each rule's regex
-/// takes. (The scan's own reading, in 1 MiB blocks, is tested on multi-MB logs in
-/// tests/logs_check.rs; a fuzz input of a few KB would only pay for the block each time.)
+/// takes. (The scan's own reading, in 1 MiB blocks on one thread or 256 KiB chunks on every
+/// core, is tested on multi-MB logs in tests/logs_check.rs and `checks::logs::split`; a fuzz
+/// input of a few KB would only pay for the block each time.)
 pub fn log_classifier(data: &[u8]) {
     let signatures = &*SIGNATURES;
     let (mut fast, mut slow) = (Vec::new(), Vec::new());
