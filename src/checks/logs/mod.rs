@@ -16,7 +16,7 @@ pub mod time;
 pub mod window;
 
 use std::path::PathBuf;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Once};
 use std::time::Duration;
 
 use self::access::AccessLog;
@@ -86,14 +86,17 @@ const PROGRESS_BYTES: u64 = 64 << 20;
 type Table = LazyLock<Result<Signatures, String>>;
 static SIGNATURES: Table = LazyLock::new(|| Signatures::builtin().map_err(|e| e.to_string()));
 
-/// Loads the signature table on a thread of its own while the scan opens its files and
+/// Loads the signature table on a thread of its own while the first scan opens its files and
 /// finds the window (at its start the scan keeps one core busy of the two or more it will
 /// use); the scan waits for it when it needs it, and loads it itself if no thread could be
-/// started.
+/// started. Later scans (the TUI runs the check again) start nothing.
 fn prepare() {
-    // Detached: a run that ends first does not wait for it.
-    let _ = std::thread::Builder::new().name("logs-table".to_owned()).spawn(|| {
-        LazyLock::force(&SIGNATURES);
+    static STARTED: Once = Once::new();
+    STARTED.call_once(|| {
+        // Detached: a run that ends first does not wait for it.
+        let _ = std::thread::Builder::new().name("logs-table".to_owned()).spawn(|| {
+            LazyLock::force(&SIGNATURES);
+        });
     });
 }
 
