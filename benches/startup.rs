@@ -49,7 +49,7 @@ fn main() {
     // Each is compiled by the first text its gate lets through (`redact/gate.rs`).
     for (name, source) in triage::redact::pattern_sources() {
         row(&format!("redaction pattern `{name}` compiled"), || {
-            regex::Regex::new(&source).unwrap();
+            assert!(triage::redact::compiles(&source));
         });
     }
 }

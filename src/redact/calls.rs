@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use super::compiled::Compiled;
 use super::gate::Pattern;
 
 use super::names;
@@ -51,11 +52,7 @@ const PDO_DRIVERS: &[&str] =
 /// Arguments are read this far at most; a longer call is not a trace line.
 const MAX_ARGUMENTS: usize = 4096;
 
-pub(super) fn apply(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    if CALL.cannot_match(&text) {
-        return Some(text);
-    }
-    let re = CALL.regex()?;
+pub(super) fn apply<'a>(text: Cow<'a, str>, re: &Compiled) -> Cow<'a, str> {
     let mut spans = Vec::new();
     let mut at = 0;
     while let Some(caps) = re.captures_at(&text, at) {
@@ -67,7 +64,7 @@ pub(super) fn apply(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
         spans.extend(secret.filter(|s| !names::is_placeholder(&text[s.clone()])));
         at = end.max(at);
     }
-    Some(super::masked(text, &spans))
+    super::masked(text, &spans)
 }
 
 /// Which argument is the password, by the function's name or by a DSN first argument.

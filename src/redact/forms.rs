@@ -6,8 +6,8 @@
 
 use std::borrow::Cow;
 
+use super::compiled::{Captures, Compiled};
 use super::gate::Pattern;
-use regex::Captures;
 
 use super::names;
 
@@ -119,19 +119,11 @@ pub(super) static COMMANDS: Pattern = Pattern::new(&super::gates::COMMANDS, || {
     super::source(&format!("(?i){forms}"))
 });
 
-pub(super) fn authorization(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    if AUTHORIZATION.cannot_match(&text) {
-        return Some(text);
-    }
-    let re = AUTHORIZATION.regex()?;
-    Some(super::mask_groups(text, re, |_| true))
+pub(super) fn authorization<'a>(text: Cow<'a, str>, re: &Compiled) -> Cow<'a, str> {
+    super::mask_groups(text, re, |_| true)
 }
 
-pub(super) fn cookies(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    if COOKIES.cannot_match(&text) {
-        return Some(text);
-    }
-    let re = COOKIES.regex()?;
+pub(super) fn cookies<'a>(text: Cow<'a, str>, re: &Compiled) -> Cow<'a, str> {
     let spans: Vec<_> = re
         .captures_iter(&text)
         .filter_map(|c| c.name("pairs"))
@@ -140,7 +132,7 @@ pub(super) fn cookies(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
                 .map(move |v| v.start + pairs.start()..v.end + pairs.start())
         })
         .collect();
-    Some(super::masked(text, &spans))
+    super::masked(text, &spans)
 }
 
 /// A `Cookie` or `Set-Cookie` header value with every cookie's value masked.
@@ -168,25 +160,17 @@ fn cookie_values(pairs: &str) -> impl Iterator<Item = std::ops::Range<usize>> + 
     })
 }
 
-pub(super) fn directives(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    if DIRECTIVES.cannot_match(&text) {
-        return Some(text);
-    }
-    let re = DIRECTIVES.regex()?;
-    Some(super::mask_groups(text, re, |c| {
+pub(super) fn directives<'a>(text: Cow<'a, str>, re: &Compiled) -> Cow<'a, str> {
+    super::mask_groups(text, re, |c| {
         let name = c.name("name").map_or("", |m| m.as_str());
         let value = ["s1", "s2", "s3"].iter().find_map(|g| c.name(g)).map_or("", |m| m.as_str());
         // `Authorization` lines were done by `authorization`, which keeps the scheme.
         !name.to_ascii_lowercase().contains("authorization") && names::is_secret_value(name, value)
-    }))
+    })
 }
 
-pub(super) fn commands(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    if COMMANDS.cannot_match(&text) {
-        return Some(text);
-    }
-    let re = COMMANDS.regex()?;
-    Some(super::mask_groups(text, re, command_is_secret))
+pub(super) fn commands<'a>(text: Cow<'a, str>, re: &Compiled) -> Cow<'a, str> {
+    super::mask_groups(text, re, command_is_secret)
 }
 
 /// The forms that carry a name (a tag, a key attribute, `name:`) are secrets when the name

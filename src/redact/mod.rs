@@ -26,6 +26,7 @@
 //! are, and redacted wherever they are copied or exported.
 
 mod calls;
+mod compiled;
 mod forms;
 mod gate;
 #[rustfmt::skip]
@@ -37,33 +38,55 @@ mod urls;
 
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::OnceLock;
 
-use regex::{Captures, Regex};
 use serde_json::Value;
+
+use compiled::Compiled;
+use gate::{Pattern, Screen};
 
 pub use names::is_secret_name;
 
 /// What a secret becomes.
 pub const MASK: &str = "[redacted]";
 
-/// One pass over the text; `None` when its pattern did not compile.
-type Pass = for<'a> fn(Cow<'a, str>) -> Option<Cow<'a, str>>;
+/// One pass over the text: a pattern, named as its gate is in `gates.rs`, and what is masked
+/// where it matches.
+struct Pass {
+    name: &'static str,
+    pattern: &'static Pattern,
+    mask: for<'a> fn(Cow<'a, str>, &Compiled) -> Cow<'a, str>,
+}
+
+const fn pass(
+    name: &'static str,
+    pattern: &'static Pattern,
+    mask: for<'a> fn(Cow<'a, str>, &Compiled) -> Cow<'a, str>,
+) -> Pass {
+    Pass { name, pattern, mask }
+}
 
 /// In order: the passes that understand structure first, so a value they mask is not cut in
 /// two by a broader pattern, then the shapes that need no context.
-const PASSES: &[Pass] = &[
-    shapes::private_keys,
-    calls::apply,
-    forms::authorization,
-    forms::cookies,
-    urls::userinfo,
-    pairs::apply,
-    forms::directives,
-    forms::commands,
-    urls::queries,
-    shapes::schemes,
-    shapes::tokens,
+static PASSES: [Pass; 11] = [
+    pass("PRIVATE_KEY", &shapes::PRIVATE_KEY, shapes::private_keys),
+    pass("CALL", &calls::CALL, calls::apply),
+    pass("AUTHORIZATION", &forms::AUTHORIZATION, forms::authorization),
+    pass("COOKIES", &forms::COOKIES, forms::cookies),
+    pass("USERINFO", &urls::USERINFO, urls::userinfo),
+    pass("CANDIDATE", &pairs::CANDIDATE, pairs::apply),
+    pass("DIRECTIVES", &forms::DIRECTIVES, forms::directives),
+    pass("COMMANDS", &forms::COMMANDS, forms::commands),
+    pass("QUERY", &urls::QUERY, urls::queries),
+    pass("SCHEMES", &shapes::SCHEMES, shapes::schemes),
+    pass("TOKENS", &shapes::TOKENS, shapes::tokens),
 ];
+
+/// Every pass's gate in one searcher.
+fn screen() -> &'static Screen {
+    static SCREEN: OnceLock<Screen> = OnceLock::new();
+    SCREEN.get_or_init(|| Screen::new(&PASSES.each_ref().map(|p| p.pattern.gate())))
+}
 
 /// Free text (log lines, notes, bodies, command lines, configs) with its secrets masked.
 pub fn text(input: &str) -> Cow<'_, str> {
@@ -90,13 +113,19 @@ enum Round {
     Broken,
 }
 
+/// Runs each pass whose pattern `input` may match. Which ones may is read once, before the
+/// first: masking only takes text away and writes [`MASK`], which holds no gate's string and
+/// cannot complete one (`tests::the_mask_opens_no_gate`), so a pass the input's gates sent away
+/// would find nothing after the others either.
 fn round(input: &str) -> Round {
+    let may_match = screen().may_match(input);
     let mut out = Cow::Borrowed(input);
-    for pass in PASSES {
-        match pass(out) {
-            Some(next) => out = next,
-            None => return Round::Broken,
+    for (index, pass) in PASSES.iter().enumerate() {
+        if !may_match.get(index) {
+            continue;
         }
+        let Some(regex) = pass.pattern.regex() else { return Round::Broken };
+        out = (pass.mask)(out, regex);
     }
     match out {
         Cow::Owned(changed) if changed != input => Round::Changed(changed),
@@ -212,8 +241,8 @@ fn masked<'a>(text: Cow<'a, str>, spans: &[Range<usize>]) -> Cow<'a, str> {
 /// Masks, in every match of `re` that `is_secret` accepts, the groups named `s…`.
 fn mask_groups<'a>(
     text: Cow<'a, str>,
-    re: &Regex,
-    is_secret: impl Fn(&Captures) -> bool,
+    re: &Compiled,
+    is_secret: impl Fn(&compiled::Captures) -> bool,
 ) -> Cow<'a, str> {
     let groups: Vec<usize> = re
         .capture_names()
@@ -230,20 +259,8 @@ fn mask_groups<'a>(
 }
 
 /// Every pattern, by the name its gate has in `gates.rs`, in the order the passes run.
-fn patterns() -> [(&'static str, &'static gate::Pattern); 11] {
-    [
-        ("PRIVATE_KEY", &shapes::PRIVATE_KEY),
-        ("CALL", &calls::CALL),
-        ("AUTHORIZATION", &forms::AUTHORIZATION),
-        ("COOKIES", &forms::COOKIES),
-        ("USERINFO", &urls::USERINFO),
-        ("CANDIDATE", &pairs::CANDIDATE),
-        ("DIRECTIVES", &forms::DIRECTIVES),
-        ("COMMANDS", &forms::COMMANDS),
-        ("QUERY", &urls::QUERY),
-        ("SCHEMES", &shapes::SCHEMES),
-        ("TOKENS", &shapes::TOKENS),
-    ]
+fn patterns() -> [(&'static str, &'static Pattern); 11] {
+    PASSES.each_ref().map(|p| (p.name, p.pattern))
 }
 
 /// Each pattern's name and regex source, for `benches/startup.rs`: what compiling each one
@@ -251,6 +268,13 @@ fn patterns() -> [(&'static str, &'static gate::Pattern); 11] {
 #[doc(hidden)]
 pub fn pattern_sources() -> Vec<(&'static str, String)> {
     patterns().iter().map(|(name, pattern)| (*name, pattern.source())).collect()
+}
+
+/// Compiles `source` as the redaction compiles its patterns, for `benches/startup.rs`;
+/// whether it compiled.
+#[doc(hidden)]
+pub fn compiles(source: &str) -> bool {
+    compiled::Compiled::new(source).is_some()
 }
 
 #[cfg(test)]
@@ -306,9 +330,45 @@ mod tests {
         }
         // What a short command prints compiles nothing.
         let plain = "read /tmp/triage-bench/empty.log: empty, no line in the window";
-        let run: Vec<usize> =
-            (0..patterns.len()).filter(|&i| !patterns[i].cannot_match(plain)).collect();
+        let may_match = screen().may_match(plain);
+        let run: Vec<usize> = (0..patterns.len()).filter(|&i| may_match.get(i)).collect();
         assert!(run.is_empty(), "{plain}: patterns {run:?} would run");
+    }
+
+    /// What `round` relies on to read the gates once: masking cannot make a text hold a gate's
+    /// string. The mask holds none, and every string that runs into it would hold a bracket.
+    #[test]
+    fn the_mask_opens_no_gate() {
+        for (name, pattern) in patterns() {
+            for held in pattern.gate().holds {
+                assert!(!MASK.contains(held) && !held.contains(['[', ']']), "{name}: {held}");
+            }
+        }
+        assert!(MASK.starts_with('[') && MASK.ends_with(']') && MASK.is_ascii());
+    }
+
+    /// The way `compiled.rs` builds a pattern finds what `regex::Regex` finds: every match of
+    /// every pattern in every text, and each group's span in it.
+    #[test]
+    fn both_builds_capture_the_same() {
+        let texts = texts();
+        for (name, pattern) in patterns() {
+            let reference = regex::Regex::new(&pattern.source()).unwrap();
+            let ours = compiled::Compiled::new(&pattern.source()).unwrap();
+            let names: Vec<Option<&str>> = reference.capture_names().collect();
+            assert_eq!(ours.capture_names().collect::<Vec<_>>(), names, "{name}");
+            for text in &texts {
+                let expected: Vec<Vec<Option<Range<usize>>>> = reference
+                    .captures_iter(text)
+                    .map(|c| (0..names.len()).map(|i| c.get(i).map(|m| m.range())).collect())
+                    .collect();
+                let found: Vec<Vec<Option<Range<usize>>>> = ours
+                    .captures_iter(text)
+                    .map(|c| (0..names.len()).map(|i| c.get(i).map(|m| m.range())).collect())
+                    .collect();
+                assert_eq!(found, expected, "{name} in {text:?}");
+            }
+        }
     }
 
     #[test]

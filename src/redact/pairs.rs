@@ -11,8 +11,8 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use super::compiled::{Captures, Compiled};
 use super::gate::Pattern;
-use regex::{Captures, Regex};
 
 use super::names;
 
@@ -33,16 +33,12 @@ pub(super) static CANDIDATE: Pattern = Pattern::new(&super::gates::CANDIDATE, ||
 /// end anyway (`names::looks_random`), and lookahead never re-reads more than this.
 const LOOKAHEAD: usize = 512;
 
-pub(super) fn apply(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    if CANDIDATE.cannot_match(&text) {
-        return Some(text);
-    }
-    let re = CANDIDATE.regex()?;
+pub(super) fn apply<'a>(text: Cow<'a, str>, re: &Compiled) -> Cow<'a, str> {
     let spans = spans(&text, re);
-    Some(super::masked(text, &spans))
+    super::masked(text, &spans)
 }
 
-fn spans(text: &str, re: &Regex) -> Vec<Range<usize>> {
+fn spans(text: &str, re: &Compiled) -> Vec<Range<usize>> {
     let mut spans = Vec::new();
     let mut lines = LineStart::default();
     let mut at = 0;

@@ -5,9 +5,9 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use super::compiled::{Captures, Compiled};
 use super::gate::Pattern;
 use base64::Engine;
-use regex::Captures;
 
 use super::names;
 
@@ -86,18 +86,14 @@ pub(super) static TOKENS: Pattern = Pattern::new(&super::gates::TOKENS, || {
     super::source(&alternatives.join("|"))
 });
 
-pub(super) fn private_keys(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    if PRIVATE_KEY.cannot_match(&text) {
-        return Some(text);
-    }
-    let re = PRIVATE_KEY.regex()?;
+pub(super) fn private_keys<'a>(text: Cow<'a, str>, re: &Compiled) -> Cow<'a, str> {
     let spans: Vec<Range<usize>> = re
         .captures_iter(&text)
         .filter_map(|c| c.name("body"))
         .map(|body| without_breaks(body.as_str(), body.start()))
         .filter(|span| !span.is_empty() && !text[span.clone()].contains(super::MASK))
         .collect();
-    Some(super::masked(text, &spans))
+    super::masked(text, &spans)
 }
 
 /// The span of `body` (at `offset`) without the line breaks around it, real or written `\n`,
@@ -126,12 +122,8 @@ fn without_breaks(body: &str, offset: usize) -> Range<usize> {
     offset + start..offset + end
 }
 
-pub(super) fn schemes(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    if SCHEMES.cannot_match(&text) {
-        return Some(text);
-    }
-    let re = SCHEMES.regex()?;
-    Some(super::mask_groups(text, re, scheme_is_secret))
+pub(super) fn schemes<'a>(text: Cow<'a, str>, re: &Compiled) -> Cow<'a, str> {
+    super::mask_groups(text, re, scheme_is_secret)
 }
 
 /// `Basic` must carry base64 of `user:password`, `token` something random; `Bearer` anything.
@@ -143,12 +135,8 @@ fn scheme_is_secret(c: &Captures) -> bool {
     c.name("s_token").is_none_or(|t| names::looks_random(t.as_str()))
 }
 
-pub(super) fn tokens(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    if TOKENS.cannot_match(&text) {
-        return Some(text);
-    }
-    let re = TOKENS.regex()?;
-    Some(super::mask_groups(text, re, |_| true))
+pub(super) fn tokens<'a>(text: Cow<'a, str>, re: &Compiled) -> Cow<'a, str> {
+    super::mask_groups(text, re, |_| true)
 }
 
 #[cfg(test)]

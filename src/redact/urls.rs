@@ -3,8 +3,8 @@
 
 use std::borrow::Cow;
 
+use super::compiled::{Captures, Compiled};
 use super::gate::Pattern;
-use regex::Captures;
 
 use super::names;
 
@@ -25,12 +25,8 @@ pub(super) static QUERY: Pattern = Pattern::new(&super::gates::QUERY, || {
     )
 });
 
-pub(super) fn userinfo(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    if USERINFO.cannot_match(&text) {
-        return Some(text);
-    }
-    let re = USERINFO.regex()?;
-    Some(super::mask_groups(text, re, |c| !is_port(c)))
+pub(super) fn userinfo<'a>(text: Cow<'a, str>, re: &Compiled) -> Cow<'a, str> {
+    super::mask_groups(text, re, |c| !is_port(c))
 }
 
 /// `host:8443/users/@alice` is a port and a path, not a password.
@@ -40,16 +36,12 @@ fn is_port(c: &Captures) -> bool {
     digits > 0 && password.as_str()[digits..].starts_with(['/', '?', '#'])
 }
 
-pub(super) fn queries(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
-    if QUERY.cannot_match(&text) {
-        return Some(text);
-    }
-    let re = QUERY.regex()?;
-    Some(super::mask_groups(text, re, |c| {
+pub(super) fn queries<'a>(text: Cow<'a, str>, re: &Compiled) -> Cow<'a, str> {
+    super::mask_groups(text, re, |c| {
         let name = c.name("name").map_or("", |m| m.as_str());
         let value = c.name("s").map_or("", |m| m.as_str());
         names::is_secret_name(name) && !names::is_placeholder(value)
-    }))
+    })
 }
 
 #[cfg(test)]
