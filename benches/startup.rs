@@ -47,9 +47,9 @@ fn main() {
         services::builtin().unwrap();
     });
     // Each is compiled by the first text its gate lets through (`redact/gate.rs`).
-    for (name, source) in triage::redact::pattern_sources() {
+    for name in triage::redact::pattern_names() {
         row(&format!("redaction pattern `{name}` compiled"), || {
-            assert!(triage::redact::compiles(&source));
+            assert!(triage::redact::compile_pattern(name));
         });
     }
 }

@@ -1,12 +1,14 @@
 //! A redaction pattern compiled the way its first text needs it: `regex_automata`'s meta
 //! regex, which is what `regex::Regex` wraps, with one difference in how it is built.
 //!
-//! For a case-insensitive pattern the regex crate also builds a literal prefilter: case
-//! folding multiplies the literals a match may start with, extracting them costs more than
-//! the rest of the compile, and a search is no faster for the prefilter that comes out
-//! (docs/benchmarks.md, ninth session). Our gate (`gate.rs`) has already sent away the texts
-//! that cannot match, so those patterns are built without it. Which engine searches never changes what matches: the redaction is the
-//! same (`tests::both_builds_capture_the_same`).
+//! The regex crate also builds a literal prefilter, from the literals a match may start
+//! with. That helps a pattern that starts with one short literal (`(`, `://`, `?`): the
+//! search jumps to it. Where a match may start with many (the pattern folds case, which
+//! multiplies them, or has dozens of alternatives), extracting them was more than half of the
+//! compile and no search was faster for the prefilter that came out (docs/benchmarks.md, ninth
+//! session); our gates (`gate.rs`) have already sent away the texts that cannot match. Those
+//! patterns are built without it ([`super::gate::Pattern::without_prefilter`]). Which engine
+//! searches never changes what matches (`tests::both_builds_capture_the_same`).
 
 use std::ops::Range;
 
@@ -22,8 +24,7 @@ pub(super) struct Compiled {
 
 impl Compiled {
     /// `None` when `source` does not compile (redaction then fails closed).
-    pub(super) fn new(source: &str) -> Option<Self> {
-        let prefilter = !source.starts_with("(?i)");
+    pub(super) fn new(source: &str, prefilter: bool) -> Option<Self> {
         let config = meta::Config::new().auto_prefilter(prefilter);
         Regex::builder().configure(config).build(source).ok().map(|regex| Compiled { regex })
     }

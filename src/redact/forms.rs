@@ -23,25 +23,26 @@ const TOKEN: &str = r#"[^\s"'`\\,;\x{FFFD}]+"#;
 /// To the end of the line, a written `\n` included.
 const TO_LINE_END: &str = r"(?:[^\r\n\\\x{FFFD}]|\\[^nrt])+";
 
-pub(super) static AUTHORIZATION: Pattern = Pattern::new(&super::gates::AUTHORIZATION, || {
-    let credential = |group: &str| {
-        let one = format!("(?:{ONE_TOKEN})[ \\t]+(?P<s{group}1>{TOKEN})");
-        format!("{one}|(?:{PARAMETERS})[ \\t]+(?P<s{group}2>{TO_LINE_END})")
-    };
-    // After `:` or `=` (a header, JSON, a config line) the scheme is optional; after blanks
-    // (`proxy_set_header Authorization "Basic …"`) it is required, or "authorization failed"
-    // would lose its verb.
-    let after_colon =
-        format!(r#"\\?["']?[ \t]*[:=][ \t]*\\?["']?(?:{}|(?P<s3>{TOKEN}))"#, credential("a"));
-    let after_blank = format!(r#"[ \t]+\\?["']?(?:{})"#, credential("b"));
-    super::source(&format!(
-        r"(?i){}(?:proxy-)?authorization(?:{after_colon}|{after_blank})",
-        super::BOUNDARY
-    ))
-});
+pub(super) static AUTHORIZATION: Pattern =
+    Pattern::without_prefilter(&super::gates::AUTHORIZATION, || {
+        let credential = |group: &str| {
+            let one = format!("(?:{ONE_TOKEN})[ \\t]+(?P<s{group}1>{TOKEN})");
+            format!("{one}|(?:{PARAMETERS})[ \\t]+(?P<s{group}2>{TO_LINE_END})")
+        };
+        // After `:` or `=` (a header, JSON, a config line) the scheme is optional; after blanks
+        // (`proxy_set_header Authorization "Basic …"`) it is required, or "authorization failed"
+        // would lose its verb.
+        let after_colon =
+            format!(r#"\\?["']?[ \t]*[:=][ \t]*\\?["']?(?:{}|(?P<s3>{TOKEN}))"#, credential("a"));
+        let after_blank = format!(r#"[ \t]+\\?["']?(?:{})"#, credential("b"));
+        super::source(&format!(
+            r"(?i){}(?:proxy-)?authorization(?:{after_colon}|{after_blank})",
+            super::BOUNDARY
+        ))
+    });
 
 /// `Cookie: a=1; b=2`, `cookie: "a=1; b=2"`, `"cookies": "a=1"`, `set cookie a=1`: the pairs.
-pub(super) static COOKIES: Pattern = Pattern::new(&super::gates::COOKIES, || {
+pub(super) static COOKIES: Pattern = Pattern::without_prefilter(&super::gates::COOKIES, || {
     let value = r#"(?:"[^"\r\n]*"|[^;"'\s\\\x{FFFD}]*)"#;
     let first = format!(r#"[^\s=;,"'\\\x{{FFFD}}]+={value}"#);
     let more = format!(r#"[^\s=;,"'\\\x{{FFFD}}]+(?:={value})?"#);
@@ -57,18 +58,21 @@ const ATTRIBUTES: &[&str] =
     &["path", "domain", "expires", "max-age", "samesite", "priority", "version", "comment"];
 
 /// nginx and Apache directives that set a header or a variable: `name` and its value.
-pub(super) static DIRECTIVES: Pattern = Pattern::new(&super::gates::DIRECTIVES, || {
-    let directive = concat!(
-        "(?:proxy_set_header|grpc_set_header|add_header|more_set_headers|fastcgi_param|uwsgi_param",
-        "|scgi_param|setenv|(?:requestheader|header(?:[ \\t]+always)?)",
-        "[ \\t]+(?:set|append|add|merge|setifempty))",
-    );
-    let value = r#"(?:"(?P<s1>[^"\r\n]*)"|'(?P<s2>[^'\r\n]*)'|(?P<s3>[^\s;"'\x{FFFD}]+))"#;
-    super::source(&format!(
-        r"(?i){}{directive}[ \t]+(?P<name>[A-Za-z0-9_.-]+)[ \t]+{value}",
-        super::BOUNDARY
-    ))
-});
+pub(super) static DIRECTIVES: Pattern = Pattern::without_prefilter(
+    &super::gates::DIRECTIVES,
+    || {
+        let directive = concat!(
+            "(?:proxy_set_header|grpc_set_header|add_header|more_set_headers|fastcgi_param|uwsgi_param",
+            "|scgi_param|setenv|(?:requestheader|header(?:[ \\t]+always)?)",
+            "[ \\t]+(?:set|append|add|merge|setifempty))",
+        );
+        let value = r#"(?:"(?P<s1>[^"\r\n]*)"|'(?P<s2>[^'\r\n]*)'|(?P<s3>[^\s;"'\x{FFFD}]+))"#;
+        super::source(&format!(
+            r"(?i){}{directive}[ \t]+(?P<name>[A-Za-z0-9_.-]+)[ \t]+{value}",
+            super::BOUNDARY
+        ))
+    },
+);
 
 /// Command lines, config lines and markup that carry one secret each (the `s…` groups).
 const COMMAND_FORMS: &[&str] = &[
@@ -114,7 +118,7 @@ const COMMAND_FORMS: &[&str] = &[
     ),
 ];
 
-pub(super) static COMMANDS: Pattern = Pattern::new(&super::gates::COMMANDS, || {
+pub(super) static COMMANDS: Pattern = Pattern::without_prefilter(&super::gates::COMMANDS, || {
     let forms = COMMAND_FORMS.join("|").replace("BOUNDARY", super::BOUNDARY);
     super::source(&format!("(?i){forms}"))
 });

@@ -43,27 +43,37 @@ impl Gate {
 pub(super) struct Pattern {
     gate: &'static Gate,
     source: fn() -> String,
+    /// Whether the regex builds its own literal prefilter (`compiled.rs`).
+    prefilter: bool,
     regex: OnceLock<Option<Compiled>>,
 }
 
 impl Pattern {
+    /// A pattern whose matches start with one short literal, which the regex looks for
+    /// first.
     pub(super) const fn new(gate: &'static Gate, source: fn() -> String) -> Self {
-        Pattern { gate, source, regex: OnceLock::new() }
+        Pattern { gate, source, prefilter: true, regex: OnceLock::new() }
+    }
+
+    /// A pattern whose matches may start with many literals (it folds case, or has many
+    /// alternatives): the regex is built without a prefilter of its own (`compiled.rs`).
+    pub(super) const fn without_prefilter(gate: &'static Gate, source: fn() -> String) -> Self {
+        Pattern { gate, source, prefilter: false, regex: OnceLock::new() }
     }
 
     /// The regex; `None` when the pattern does not compile (and redaction fails closed).
     pub(super) fn regex(&self) -> Option<&Compiled> {
-        self.regex.get_or_init(|| Compiled::new(&(self.source)())).as_ref()
+        self.regex.get_or_init(|| self.compile()).as_ref()
+    }
+
+    /// The regex, compiled afresh.
+    pub(super) fn compile(&self) -> Option<Compiled> {
+        Compiled::new(&(self.source)(), self.prefilter)
     }
 
     /// The gate it was built with.
     pub(super) fn gate(&self) -> &'static Gate {
         self.gate
-    }
-
-    /// The pattern's source, as compiled.
-    pub(super) fn source(&self) -> String {
-        (self.source)()
     }
 }
 
@@ -127,6 +137,11 @@ impl Screen {
 
 #[cfg(test)]
 impl Pattern {
+    /// The pattern's source, as compiled.
+    pub(super) fn source(&self) -> String {
+        (self.source)()
+    }
+
     /// The first of `texts` the gate would skip although the regex matches in it (each
     /// match, and the whole text).
     pub(super) fn skips_a_match<'t>(&self, texts: &'t [String]) -> Option<&'t str> {

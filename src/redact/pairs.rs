@@ -18,7 +18,7 @@ use super::names;
 
 /// A name holding one of the words `names` knows (the regex only narrows the search; `names`
 /// decides), optional quotes around it, an optional `]` (`env[NAME]`), then a separator.
-pub(super) static CANDIDATE: Pattern = Pattern::new(&super::gates::CANDIDATE, || {
+pub(super) static CANDIDATE: Pattern = Pattern::without_prefilter(&super::gates::CANDIDATE, || {
     super::source(concat!(
         r#"(?P<open>\\?["'`])?"#,
         r"(?P<name>[A-Za-z0-9_.\-]*",

@@ -20,7 +20,7 @@ pub(super) static PRIVATE_KEY: Pattern = Pattern::new(&super::gates::PRIVATE_KEY
 });
 
 /// A credential after `Bearer`, `Basic` or `token` in running text.
-pub(super) static SCHEMES: Pattern = Pattern::new(&super::gates::SCHEMES, || {
+pub(super) static SCHEMES: Pattern = Pattern::without_prefilter(&super::gates::SCHEMES, || {
     super::source(&format!(
         concat!(
             r"(?i){}(?:bearer[ \t]+(?P<s_bearer>[A-Za-z0-9._~+/=-]{{8,}})",
@@ -74,7 +74,7 @@ const ANYWHERE: &[(&str, &str, &str)] = &[
     ("Discord webhooks", r"discord(?:app)?\.com/api/webhooks/[0-9]+/", r"[A-Za-z0-9_-]{16,}"),
 ];
 
-pub(super) static TOKENS: Pattern = Pattern::new(&super::gates::TOKENS, || {
+pub(super) static TOKENS: Pattern = Pattern::without_prefilter(&super::gates::TOKENS, || {
     let boundary =
         VENDOR_TOKENS.iter().map(|(_, prefix, secret)| (super::BOUNDARY, prefix, secret));
     let anywhere = ANYWHERE.iter().map(|(_, prefix, secret)| ("", prefix, secret));
