@@ -46,10 +46,14 @@ fn main() {
     row("services (assets/stack.yaml)", || {
         services::builtin().unwrap();
     });
-    // Each is compiled by the first text its gate lets through (`redact/gate.rs`).
-    for name in triage::redact::pattern_names() {
+    // Each is compiled by the first text its gate lets through (`redact/gate.rs`), as
+    // `redact/compiled.rs` builds it; beside it, the same source as `regex::Regex` builds it.
+    for (name, source) in triage::redact::pattern_sources() {
         row(&format!("redaction pattern `{name}` compiled"), || {
             assert!(triage::redact::compile_pattern(name));
+        });
+        row("the same by `regex::Regex::new`", || {
+            regex::Regex::new(&source).unwrap();
         });
     }
 }

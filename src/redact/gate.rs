@@ -75,6 +75,11 @@ impl Pattern {
     pub(super) fn gate(&self) -> &'static Gate {
         self.gate
     }
+
+    /// The pattern's source, as compiled.
+    pub(super) fn source(&self) -> String {
+        (self.source)()
+    }
 }
 
 /// The gates of several patterns (at most 32) in one searcher: a text is read once to learn
@@ -137,11 +142,6 @@ impl Screen {
 
 #[cfg(test)]
 impl Pattern {
-    /// The pattern's source, as compiled.
-    pub(super) fn source(&self) -> String {
-        (self.source)()
-    }
-
     /// The first of `texts` the gate would skip although the regex matches in it (each
     /// match, and the whole text).
     pub(super) fn skips_a_match<'t>(&self, texts: &'t [String]) -> Option<&'t str> {

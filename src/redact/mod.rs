@@ -264,10 +264,10 @@ fn patterns() -> [(&'static str, &'static Pattern); 11] {
     PASSES.each_ref().map(|p| (p.name, p.pattern))
 }
 
-/// Each pattern's name, in the order the passes run, for `benches/startup.rs`.
+/// Each pattern's name and source, in the order the passes run, for `benches/startup.rs`.
 #[doc(hidden)]
-pub fn pattern_names() -> Vec<&'static str> {
-    PASSES.iter().map(|p| p.name).collect()
+pub fn pattern_sources() -> Vec<(&'static str, String)> {
+    PASSES.iter().map(|p| (p.name, p.pattern.source())).collect()
 }
 
 /// Compiles the pattern called `name` afresh, as the redaction does on first need, for
