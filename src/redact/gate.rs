@@ -82,8 +82,8 @@ impl Pattern {
     }
 }
 
-/// The gates of several patterns (at most 32) in one searcher: a text is read once to learn
-/// which patterns it may match, not once per pattern.
+/// The gates of several patterns in one searcher: a text is read once to learn which patterns
+/// it may match, not once per pattern.
 #[derive(Debug)]
 pub(super) struct Screen {
     gates: Vec<&'static Gate>,
@@ -94,14 +94,20 @@ pub(super) struct Screen {
     owner: Vec<usize>,
 }
 
-/// Which of a screen's patterns a text may match, by index.
+/// Which of a screen's patterns a text may match, one bit each by index; a pattern past the
+/// 32nd always may.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct MayMatch(u32);
 
 impl MayMatch {
     pub(super) fn get(self, index: usize) -> bool {
-        self.0 & (1 << index) != 0
+        bit(index) == 0 || self.0 & bit(index) != 0
     }
+}
+
+/// Pattern `index`'s bit; none past the 32nd.
+fn bit(index: usize) -> u32 {
+    u32::try_from(index).ok().and_then(|i| 1u32.checked_shl(i)).unwrap_or(0)
 }
 
 impl Screen {
@@ -122,19 +128,19 @@ impl Screen {
     /// a character beyond ASCII they were read without), and those one of whose strings it
     /// holds, ASCII case ignored.
     pub(super) fn may_match(&self, text: &str) -> MayMatch {
-        let all = u32::MAX >> (32 - self.gates.len());
-        let Some(searcher) = &self.searcher else { return MayMatch(all) };
+        let Some(searcher) = &self.searcher else { return MayMatch(u32::MAX) };
+        let all = (0..self.gates.len()).fold(0, |all, index| all | bit(index));
         let mut may = 0;
         for (index, gate) in self.gates.iter().enumerate() {
             if gate.holds.is_empty() || !gate.applies_to(text) {
-                may |= 1 << index;
+                may |= bit(index);
             }
         }
         for found in searcher.find_overlapping_iter(text) {
             if may == all {
                 break;
             }
-            may |= 1 << self.owner[found.pattern().as_usize()];
+            may |= bit(self.owner[found.pattern().as_usize()]);
         }
         MayMatch(may)
     }
@@ -178,7 +184,10 @@ mod tests {
         assert!(P.regex().is_some_and(|r| r.captures_at("paſſword=x", 0).is_some()));
         // Other characters beyond ASCII do not hide a string.
         assert_eq!(may("read error.log — 0 B × 2"), [false, false]);
-        // A gate without strings lets everything through.
+        // A gate without strings lets everything through, as does every gate past the 32nd.
         assert!(Screen::new(&[&GATE, &OPEN]).may_match("nothing").get(1));
+        let forty = Screen::new(&[&GATE; 40]).may_match("nothing");
+        assert!(!forty.get(31) && forty.get(32) && forty.get(39));
+        assert!(Screen::new(&[]).may_match("nothing").get(0));
     }
 }
