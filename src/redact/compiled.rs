@@ -20,13 +20,26 @@ use regex_automata::{Input, PatternID};
 #[derive(Debug)]
 pub(super) struct Compiled {
     regex: Regex,
+    /// The groups whose names start with `s`: the secrets `mask_groups` masks, found once.
+    secret_groups: Vec<usize>,
 }
 
 impl Compiled {
     /// `None` when `source` does not compile (redaction then fails closed).
     pub(super) fn new(source: &str, prefilter: bool) -> Option<Self> {
         let config = meta::Config::new().auto_prefilter(prefilter);
-        Regex::builder().configure(config).build(source).ok().map(|regex| Compiled { regex })
+        let regex = Regex::builder().configure(config).build(source).ok()?;
+        let names = regex.group_info().pattern_names(PatternID::ZERO).enumerate();
+        let secret_groups = names
+            .filter(|(_, name)| name.is_some_and(|n| n.starts_with('s')))
+            .map(|(index, _)| index)
+            .collect();
+        Some(Compiled { regex, secret_groups })
+    }
+
+    /// The indexes of the groups whose names start with `s`.
+    pub(super) fn secret_groups(&self) -> &[usize] {
+        &self.secret_groups
     }
 
     /// The first match at or after byte `at`, with its groups.
@@ -47,7 +60,10 @@ impl Compiled {
     {
         self.regex.captures_iter(text).map(move |groups| Captures { text, groups })
     }
+}
 
+#[cfg(test)]
+impl Compiled {
     /// Each group's name, by index (`None` for an unnamed group).
     pub(super) fn capture_names(&self) -> impl Iterator<Item = Option<&str>> {
         self.regex.group_info().pattern_names(PatternID::ZERO)

@@ -130,9 +130,10 @@ impl Screen {
     pub(super) fn may_match(&self, text: &str) -> MayMatch {
         let Some(searcher) = &self.searcher else { return MayMatch(u32::MAX) };
         let all = (0..self.gates.len()).fold(0, |all, index| all | bit(index));
+        let ascii = text.is_ascii();
         let mut may = 0;
         for (index, gate) in self.gates.iter().enumerate() {
-            if gate.holds.is_empty() || !gate.applies_to(text) {
+            if gate.holds.is_empty() || (!ascii && !gate.applies_to(text)) {
                 may |= bit(index);
             }
         }

@@ -244,15 +244,9 @@ fn mask_groups<'a>(
     re: &Compiled,
     is_secret: impl Fn(&compiled::Captures) -> bool,
 ) -> Cow<'a, str> {
-    let groups: Vec<usize> = re
-        .capture_names()
-        .enumerate()
-        .filter(|(_, name)| name.is_some_and(|n| n.starts_with('s')))
-        .map(|(i, _)| i)
-        .collect();
     let mut spans = Vec::new();
     for caps in re.captures_iter(&text).filter(|c| is_secret(c)) {
-        let found = groups.iter().filter_map(|&i| caps.get(i));
+        let found = re.secret_groups().iter().filter_map(|&i| caps.get(i));
         spans.extend(found.filter(|m| !m.as_str().contains(MASK)).map(|m| m.range()));
     }
     masked(text, &spans)
