@@ -280,7 +280,8 @@ impl App {
                     self.spinner = self.spinner.wrapping_add(1);
                     self.dirty = true;
                 }
-                self.dirty |= before != shown;
+                // The clock is in the walk screen's header; the offer and the form have none.
+                self.dirty |= before != shown && matches!(self.mode, Mode::Walk);
             }
             Msg::Check(event) => self.on_check(event, &mut fx),
             Msg::Saved(result) => self.on_saved(result),

@@ -369,4 +369,13 @@ fn ticks_redraw_only_when_something_moves() {
     app.take_dirty();
     app.update(at(7), Msg::Tick);
     assert!(!app.take_dirty(), "nothing moves, nothing is drawn");
+    app.update(at(9), Msg::Tick);
+    assert!(app.take_dirty(), "the header's clock moves on the walk screen");
+    let existing = app.session().clone();
+    let rb = runbook();
+    let fresh = Session::new("t-2".into(), &rb, existing.url.clone(), "UTC".into(), at(50));
+    let mut offer = App::with_offer(rb, Rules::builtin().unwrap(), fresh, existing, at(50));
+    offer.take_dirty();
+    offer.update(at(53), Msg::Tick);
+    assert!(!offer.take_dirty(), "the offer shows no clock: nothing to draw");
 }
