@@ -4,7 +4,8 @@
 //!
 //! 1. first frame: from spawning the process to the first screen drawn (the step's title on the
 //!    terminal), beside the anchor of spawning `/bin/echo` in the same kind of terminal;
-//! 2. resident memory (VmRSS, and its peak VmHWM) once the first step's checks have finished;
+//! 2. resident memory (VmRSS, and its peak VmHWM) once the first step's checks have finished,
+//!    and how much of it is the process's own (RssAnon) and how much mapped files (RssFile);
 //! 3. idle CPU: the process's user+system time over 5 s with nothing happening;
 //! 4. bytes written to the terminal for one keypress (↓ then ↑, averaged).
 //!
@@ -76,6 +77,9 @@ fn weight(binary: &str, url: &str) {
         field("VmRSS"),
         field("VmHWM")
     );
+    // What the resident pages are: the process's own (anonymous: heap, arenas, stacks) and
+    // those of files it maps (its code and data, libc), which the page cache shares.
+    println!("| of which | {}, {} |", field("RssAnon"), field("RssFile"));
     term.drain();
     let before = cpu_ticks(pid);
     std::thread::sleep(Duration::from_secs(5));
