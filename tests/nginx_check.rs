@@ -77,7 +77,7 @@ fn assert_nginx_made_the_502(json: &Value, code: i32) {
 #[test]
 fn a_proxy_to_a_port_where_nothing_listens_is_upstream_refused() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let dead = support::free_port();
+    let dead = support::dead_port();
     let Some(nginx) = Nginx::start(&format!(
         "        location / {{\n            proxy_pass http://127.0.0.1:{dead};\n        }}"
     )) else {
@@ -107,7 +107,7 @@ fn a_proxy_to_a_port_where_nothing_listens_is_upstream_refused() {
 #[test]
 fn a_fastcgi_port_where_no_php_fpm_runs_is_runtime_down() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let dead = support::free_port();
+    let dead = support::dead_port();
     let Some(nginx) = Nginx::start(&format!(
         "        location / {{\n            fastcgi_pass 127.0.0.1:{dead};\n        }}"
     )) else {

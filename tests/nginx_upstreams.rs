@@ -51,7 +51,7 @@ fn text(report: &CheckReport, key: &str) -> String {
 
 #[test]
 fn a_proxy_to_a_port_where_nothing_listens_is_refused_with_its_config_line() {
-    let dead = support::free_port();
+    let dead = support::dead_port();
     let Some(nginx) = Nginx::start(&format!(
         "        location / {{\n            proxy_pass http://127.0.0.1:{dead};\n        }}"
     )) else {
@@ -208,7 +208,7 @@ fn discovery_finds_a_running_nginx_with_its_config_and_sockets() {
 
 #[test]
 fn the_url_parameter_picks_the_running_site_without_a_config_path() {
-    let dead = support::free_port();
+    let dead = support::dead_port();
     let Some(nginx) =
         Nginx::start(&format!("        location / {{ proxy_pass http://127.0.0.1:{dead}; }}"))
     else {

@@ -72,7 +72,7 @@ fn answer(mut stream: std::net::TcpStream, delay: Duration, close: bool) {
 #[test]
 fn two_nginx_in_a_chain_with_a_dead_origin_blame_the_back_proxys_upstream() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let dead = support::free_port();
+    let dead = support::dead_port();
     let Some(back) = Nginx::start(&format!(
         "        location / {{\n            proxy_pass http://127.0.0.1:{dead};\n        }}"
     )) else {
@@ -159,7 +159,7 @@ fn a_neighbour_instance_and_a_neighbour_server_never_decide() {
     for _ in 0..5 {
         neighbour.get("/");
     }
-    let dead = support::free_port();
+    let dead = support::dead_port();
     // Ours and a second server sharing one error log; the second's upstream times out.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_port = silent.local_addr().unwrap().port();
@@ -213,7 +213,7 @@ fn an_upstream_that_fails_every_other_request_is_intermittent_with_its_rate() {
 #[test]
 fn a_healthy_site_beside_a_broken_neighbour_is_none() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let dead = support::free_port();
+    let dead = support::dead_port();
     let Some(neighbour) = Nginx::start(&format!(
         "        location / {{\n            proxy_pass http://127.0.0.1:{dead};\n        }}"
     )) else {
@@ -232,4 +232,21 @@ fn a_healthy_site_beside_a_broken_neighbour_is_none() {
     assert_eq!(code, 0, "{:#}", json["verdict"]);
     assert_eq!(json["verdict"]["cause"], "none", "{:#}", json["verdict"]);
     assert!(json["elsewhere"].to_string().contains("upstream_refused"), "{:#}", json["elsewhere"]);
+}
+
+/// The scenarios' dead upstreams stay dead: CI once gave a proxy its own port as its "dead"
+/// upstream, and nginx looped into itself until its workers ran out.
+#[test]
+fn a_dead_port_refuses_and_no_server_can_take_it() {
+    let dead = support::dead_port();
+    let refused = std::net::TcpStream::connect(("127.0.0.1", dead.port)).unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    let taken = TcpListener::bind(("127.0.0.1", dead.port)).unwrap_err();
+    assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse);
+    let given: Vec<u16> = (0..200).map(|_| support::free_port()).collect();
+    let mut unique = given.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), given.len(), "free_port gave a port twice");
+    assert!(!given.contains(&dead.port));
 }

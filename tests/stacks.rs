@@ -123,7 +123,7 @@ fn nothing_else() -> (tempfile::TempDir, PathBuf) {
 
 #[test]
 fn varnish_with_a_dead_backend_names_it_its_vcl_line_and_the_fetch_error() {
-    let dead = support::free_port();
+    let dead = support::dead_port();
     let Some(varnish) = Varnish::start(&format!(
         "backend dead {{\n  .host = \"127.0.0.1\";\n  .port = \"{dead}\";\n  .connect_timeout = 1s;\n}}\nsub vcl_recv {{ set req.backend_hint = dead; return (pass); }}\n"
     )) else {
@@ -198,7 +198,7 @@ fn varnish_with_a_slow_backend_times_out_at_its_own_first_byte_timeout() {
 
 #[test]
 fn caddy_reverse_proxy_to_a_refused_port_names_the_caddyfile_line_and_its_json_error() {
-    let dead = support::free_port();
+    let dead = support::dead_port();
     let Some(caddy) = Caddy::start(&format!("\treverse_proxy 127.0.0.1:{dead}")) else { return };
     assert_eq!(http_get(caddy.port, "/").0, 502);
 

@@ -12,11 +12,13 @@
 
 pub mod pty;
 
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub mod backends;
@@ -46,9 +48,40 @@ pub fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
 
-/// A loopback port nothing listens on (just now).
+/// A loopback port nothing listens on (just now), for a server to take. Never the same port twice
+/// in one test process: the kernel may hand a just-released port out again, and a proxy whose
+/// "dead" upstream is its own port loops into itself.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut given = GIVEN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if given.insert(port) {
+            return port;
+        }
+    }
+}
+
+/// A loopback port that refuses every connection for as long as it lives: bound, never
+/// listening, so no server of this or any other process can take it. `{dead}` formats the port.
+#[derive(Debug)]
+pub struct DeadPort {
+    pub port: u16,
+    _bound: std::os::fd::OwnedFd,
+}
+
+pub fn dead_port() -> DeadPort {
+    use rustix::net::{AddressFamily, SocketType};
+    let socket = rustix::net::socket(AddressFamily::INET, SocketType::STREAM, None).unwrap();
+    rustix::net::bind(&socket, &SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let bound = SocketAddrV4::try_from(rustix::net::getsockname(&socket).unwrap()).unwrap();
+    DeadPort { port: bound.port(), _bound: socket }
+}
+
+impl std::fmt::Display for DeadPort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.port.fmt(f)
+    }
 }
 
 /// A temporary directory every user may enter, so workers running as `nobody` reach sockets in it.
