@@ -141,11 +141,9 @@ async fn error_1040_in_the_greeting_is_too_many_connections() {
 
 #[tokio::test]
 async fn refused_silent_and_missing_servers_are_named() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let closed = support::dead_port();
     let report =
-        run(CheckRequest::new("database").with("address", format!("127.0.0.1:{port}"))).await;
+        run(CheckRequest::new("database").with("address", format!("127.0.0.1:{closed}"))).await;
     assert_eq!(fact(&report, "db.failure"), Some(&"refused".into()), "{}", report.summary);
 
     // Accepts (the kernel completes the handshake) but never speaks: a hung MySQL.
@@ -205,10 +203,6 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -240,7 +234,7 @@ fn start_mariadb() -> Option<Server> {
         .status()
         .unwrap();
     assert!(status.success(), "mariadb-install-db failed");
-    let port = free_port();
+    let port = support::free_port();
     let child = Command::new(server)
         .arg("--no-defaults")
         .arg(format!("--datadir={}", data.display()))
