@@ -56,17 +56,28 @@ pub fn run(args: &LogsArgs) -> anyhow::Result<ExitCode> {
         access_logs: Vec::new(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let report =
-        runtime.block_on(logs::run_discovered(params, url, Clock::system(), Progress::none()));
+    let json = args.json;
+    let (status, output) = runtime.block_on(async move {
+        let report = logs::run_discovered(params, url, Clock::system(), Progress::none()).await;
+        // Rendered on the blocking pool, whose one idle thread is the one that scanned: the
+        // redaction patterns' search caches are that thread's, warm from the scan's lines, and
+        // would be built again on this one (a tenth of a window run's instructions after its
+        // scan, docs/benchmarks.md).
+        tokio::task::spawn_blocking(move || (report.status.clone(), render(&report, json))).await
+    })?;
     runtime.shutdown_timeout(super::check::SHUTDOWN);
-    if args.json {
-        let mut json = serde_json::to_value(&report)?;
-        crate::redact::json_value(&mut json);
-        stdout(&format!("{}\n", serde_json::to_string_pretty(&json)?))?;
-    } else {
-        stdout(&human(&report))?;
+    stdout(&output?)?;
+    Ok(exit_code(&status))
+}
+
+/// The report as `--json` or for a terminal, redacted on the way out.
+fn render(report: &CheckReport, json: bool) -> anyhow::Result<String> {
+    if !json {
+        return Ok(human(report));
     }
-    Ok(exit_code(&report.status))
+    let mut json = serde_json::to_value(report)?;
+    crate::redact::json_value(&mut json);
+    Ok(format!("{}\n", serde_json::to_string_pretty(&json)?))
 }
 
 /// The report for a terminal: the summary, then the evidence lines.
