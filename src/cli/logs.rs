@@ -59,10 +59,10 @@ pub fn run(args: &LogsArgs) -> anyhow::Result<ExitCode> {
     let json = args.json;
     let (status, output) = runtime.block_on(async move {
         let report = logs::run_discovered(params, url, Clock::system(), Progress::none()).await;
-        // Rendered on the blocking pool, whose one idle thread is the one that scanned: the
-        // redaction patterns' search caches are that thread's, warm from the scan's lines, and
-        // would be built again on this one (a tenth of a window run's instructions after its
-        // scan, docs/benchmarks.md).
+        // Rendered on the blocking pool, which hands it to an idle thread: with files named,
+        // the one that scanned, whose redaction caches are warm from the scan's lines. On this
+        // thread they would be built again: 3 M instructions, three quarters of what this
+        // thread did in a window run (docs/benchmarks.md).
         tokio::task::spawn_blocking(move || (report.status.clone(), render(&report, json))).await
     })?;
     runtime.shutdown_timeout(super::check::SHUTDOWN);
