@@ -29,7 +29,7 @@ pub enum Fails {
 }
 
 /// One public error a cause can produce: who made the page and what it said.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Made {
     /// A fingerprint vendor id, `app` (the application's page passed through), `any`, or `none`
     /// (no HTTP answer at all).
@@ -37,7 +37,7 @@ pub struct Made {
     pub status: MadeStatus,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MadeStatus {
     Code(u16),
@@ -97,7 +97,7 @@ impl Seen {
 }
 
 /// A cause triage can name, with a stable snake_case id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CauseSpec {
     pub id: String,
     pub title: String,

@@ -13,7 +13,7 @@ use crate::knowledge::fingerprints;
 use crate::knowledge::signatures::Signatures;
 use crate::layer::Layer;
 use crate::runbook::model::{Condition, Severity};
-use crate::yaml::LoadFailure;
+use crate::yaml::{LoadFailure, compiled};
 
 /// How sure a finding or the verdict is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -44,7 +44,7 @@ impl Confidence {
 }
 
 /// One rule: when every condition holds, the facts show this finding.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rule {
     /// The finding's stable id.
     pub id: String,
@@ -123,7 +123,7 @@ pub struct Scope {
 }
 
 /// The validated table.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rules {
     pub causes: Vec<CauseSpec>,
     pub scopes: Vec<Scope>,
@@ -133,11 +133,16 @@ pub struct Rules {
 
 const BUILTIN: &str = include_str!("../../assets/diagnosis.yaml");
 const BUILTIN_ORIGIN: &str = "builtin:assets/diagnosis.yaml";
+const COMPILED: &str = include_str!("../../assets/compiled/diagnosis.json");
 
 impl Rules {
-    /// The table shipped in the binary.
+    /// The table shipped in the binary, from its compiled copy while that is current: parsing
+    /// and checking the YAML was a fifth of a `triage check` (docs/benchmarks.md).
     pub fn builtin() -> Result<Rules, LoadFailure> {
-        Rules::load_str(BUILTIN_ORIGIN, BUILTIN)
+        match compiled::read::<Rules>(COMPILED, BUILTIN) {
+            Some(rules) => Ok(rules),
+            None => Rules::load_str(BUILTIN_ORIGIN, BUILTIN),
+        }
     }
 
     /// Loads and validates a rules table; errors name `origin:line:col`.
@@ -173,6 +178,17 @@ impl Rules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The compiled copy is current and reads back as the table the YAML gives.
+    /// `TRIAGE_BLESS=1` writes it first.
+    #[test]
+    fn the_compiled_copy_matches_the_yaml() {
+        let rules = Rules::load_str(BUILTIN_ORIGIN, BUILTIN).unwrap_or_else(|e| panic!("{e}"));
+        let fresh = compiled::write(BUILTIN, &rules);
+        compiled::bless_or_check("assets/compiled/diagnosis.json", COMPILED, &fresh);
+        assert_eq!(compiled::read::<Rules>(&fresh, BUILTIN), Some(rules.clone()));
+        assert_eq!(Rules::builtin().unwrap_or_else(|e| panic!("{e}")), rules);
+    }
 
     #[test]
     fn the_builtin_table_loads() {
