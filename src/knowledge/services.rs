@@ -8,14 +8,14 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::contract::evidence::stack::Role;
 use crate::contract::evidence::web::{Protocol, ServerKind};
-use crate::yaml::{self, SourceError};
+use crate::yaml::{self, SourceError, compiled};
 
 /// One service as the table describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceSpec {
     pub id: String,
@@ -56,7 +56,7 @@ pub struct ServiceSpec {
 /// How long a proxy waits for its upstream, by the names its config gives the settings. Each
 /// map goes from a protocol (`http`, `fastcgi`, …, or `any`) to the setting names to look for,
 /// most specific first (a target's own `.first_byte_timeout` before the `-p` parameter).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Timeouts {
     /// The unit of a bare number (`60` is seconds for nginx, milliseconds for HAProxy).
@@ -73,7 +73,7 @@ pub struct Timeouts {
     pub answer: BTreeMap<String, Vec<String>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TimeUnit {
     S,
@@ -106,7 +106,7 @@ impl Timeouts {
 }
 
 /// How a proxy's upstream names the runtime behind it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamHints {
     /// Protocols only this runtime speaks (`fastcgi` is PHP-FPM).
@@ -118,7 +118,7 @@ pub struct UpstreamHints {
 }
 
 /// The worker limits triage can measure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WorkerLimit {
     /// Each pool's `pm.max_children` against its children.
@@ -152,7 +152,7 @@ impl ServiceSpec {
 }
 
 /// The whole table.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Services {
     pub services: Vec<ServiceSpec>,
@@ -196,6 +196,8 @@ impl Services {
 }
 
 const BUILTIN: &str = include_str!("../../assets/stack.yaml");
+const BUILTIN_ORIGIN: &str = "builtin:assets/stack.yaml";
+const COMPILED: &str = include_str!("../../assets/compiled/stack.json");
 
 static TABLE: LazyLock<Services> = LazyLock::new(|| builtin().unwrap_or_else(|_| empty()));
 
@@ -214,9 +216,13 @@ fn empty() -> Services {
     }
 }
 
-/// The built-in table, loaded afresh (for tests and `triage validate`).
+/// The built-in table, loaded afresh: from its compiled copy while that is current, else from
+/// the YAML.
 pub fn builtin() -> Result<Services, SourceError> {
-    load_str("builtin:assets/stack.yaml", BUILTIN)
+    match compiled::read::<Services>(COMPILED, BUILTIN) {
+        Some(table) => Ok(table),
+        None => load_str(BUILTIN_ORIGIN, BUILTIN),
+    }
 }
 
 /// Loads and checks a table: ids unique, every service with a name, every glob valid.
@@ -251,6 +257,17 @@ fn bad_glob(spec: &ServiceSpec) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The compiled copy is current and reads back as the table the YAML gives.
+    /// `TRIAGE_BLESS=1` writes it first.
+    #[test]
+    fn the_compiled_copy_matches_the_yaml() {
+        let table = load_str(BUILTIN_ORIGIN, BUILTIN).unwrap();
+        let fresh = compiled::write(BUILTIN, &table);
+        compiled::bless_or_check("assets/compiled/stack.json", COMPILED, &fresh);
+        assert_eq!(compiled::read::<Services>(&fresh, BUILTIN), Some(table.clone()));
+        assert_eq!(builtin().unwrap(), table);
+    }
 
     #[test]
     fn the_builtin_table_loads_and_names_the_stack() {

@@ -9,15 +9,15 @@ use std::sync::LazyLock;
 
 mod load;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::contract::evidence::dns::CdnMatch;
 use crate::contract::evidence::http::{Fingerprint, Hop};
 use crate::layer::Layer;
-use crate::yaml::{self, Level, LoadFailure, Pos, Problem, SourceError};
+use crate::yaml::{self, Level, LoadFailure, Pos, Problem, SourceError, compiled};
 
 /// One test on a response.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Match {
     Header {
         name: String,
@@ -29,7 +29,7 @@ pub enum Match {
     BodyIs(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HeaderTest {
     Present,
     Equals(String),
@@ -37,7 +37,7 @@ pub enum HeaderTest {
 }
 
 /// An error response a vendor generates itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page {
     pub code: String,
     pub statuses: Vec<u16>,
@@ -51,7 +51,7 @@ pub struct Page {
 }
 
 /// A documented response of the vendor, for the tests.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Example {
     pub status: u16,
@@ -61,7 +61,7 @@ pub struct Example {
     pub body: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Vendor {
     pub id: String,
     pub name: String,
@@ -75,7 +75,7 @@ pub struct Vendor {
 }
 
 /// The validated table.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Table {
     pub request_ids: Vec<String>,
     pub maintenance: Vec<String>,
@@ -83,7 +83,7 @@ pub struct Table {
 }
 
 /// An address range, `203.0.113.0/24` or `2606:4700::/32`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cidr {
     base: IpAddr,
     bits: u8,
@@ -123,6 +123,7 @@ pub struct Response<'a> {
 
 const BUILTIN: &str = include_str!("../../../assets/fingerprints.yaml");
 const BUILTIN_ORIGIN: &str = "builtin:assets/fingerprints.yaml";
+const COMPILED: &str = include_str!("../../../assets/compiled/fingerprints.json");
 
 static TABLE: LazyLock<Table> = LazyLock::new(|| Table::builtin().unwrap_or_default());
 
@@ -133,8 +134,12 @@ pub fn table() -> &'static Table {
 }
 
 impl Table {
+    /// The table shipped in the binary, from its compiled copy while that is current.
     pub fn builtin() -> Result<Table, LoadFailure> {
-        Table::load_str(BUILTIN_ORIGIN, BUILTIN)
+        match compiled::read::<Table>(COMPILED, BUILTIN) {
+            Some(table) => Ok(table),
+            None => Table::load_str(BUILTIN_ORIGIN, BUILTIN),
+        }
     }
 
     /// Loads and validates a fingerprint table; errors name `origin:line:col`.
@@ -394,6 +399,17 @@ mod tests {
             headers: &headers,
             body: &example.body,
         })
+    }
+
+    /// The compiled copy is current and reads back as the table the YAML gives.
+    /// `TRIAGE_BLESS=1` writes it first.
+    #[test]
+    fn the_compiled_copy_matches_the_yaml() {
+        let table = Table::load_str(BUILTIN_ORIGIN, BUILTIN).unwrap_or_else(|e| panic!("{e}"));
+        let fresh = compiled::write(BUILTIN, &table);
+        compiled::bless_or_check("assets/compiled/fingerprints.json", COMPILED, &fresh);
+        assert_eq!(compiled::read::<Table>(&fresh, BUILTIN), Some(table.clone()));
+        assert_eq!(Table::builtin().unwrap_or_else(|e| panic!("{e}")), table);
     }
 
     #[test]
