@@ -49,6 +49,20 @@ pub fn bless_or_check(path: &str, embedded: &str, fresh: &str) {
     );
 }
 
+/// For a table's test: its compiled copy (`embedded`, at `path`) is current for `source`
+/// ([`bless_or_check`]), reads back as `table`, the table the YAML gives, and `builtin`, what
+/// the binary loads, is that table too.
+#[cfg(test)]
+pub fn check_copy<T>(path: &str, embedded: &str, source: &str, table: &T, builtin: &T)
+where
+    T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let fresh = write(source, table);
+    bless_or_check(path, embedded, &fresh);
+    assert_eq!(read::<T>(&fresh, source).as_ref(), Some(table), "{path} reads back");
+    assert_eq!(builtin, table, "the binary loads the table the YAML gives");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
