@@ -139,10 +139,7 @@ impl Rules {
     /// The table shipped in the binary, from its compiled copy while that is current: parsing
     /// and checking the YAML was a fifth of a `triage check` (docs/benchmarks.md).
     pub fn builtin() -> Result<Rules, LoadFailure> {
-        match compiled::read::<Rules>(COMPILED, BUILTIN) {
-            Some(rules) => Ok(rules),
-            None => Rules::load_str(BUILTIN_ORIGIN, BUILTIN),
-        }
+        compiled::read_or_load(COMPILED, BUILTIN, || Rules::load_str(BUILTIN_ORIGIN, BUILTIN))
     }
 
     /// Loads and validates a rules table; errors name `origin:line:col`.

@@ -219,10 +219,7 @@ fn empty() -> Services {
 /// The built-in table, loaded afresh: from its compiled copy while that is current, else from
 /// the YAML.
 pub fn builtin() -> Result<Services, SourceError> {
-    match compiled::read::<Services>(COMPILED, BUILTIN) {
-        Some(table) => Ok(table),
-        None => load_str(BUILTIN_ORIGIN, BUILTIN),
-    }
+    compiled::read_or_load(COMPILED, BUILTIN, || load_str(BUILTIN_ORIGIN, BUILTIN))
 }
 
 /// Loads and checks a table: ids unique, every service with a name, every glob valid.

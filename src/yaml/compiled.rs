@@ -22,6 +22,16 @@ pub fn read<T: DeserializeOwned>(compiled: &str, source: &str) -> Option<T> {
     (copy.source_crc32 == crc32(source)).then_some(copy.table)
 }
 
+/// The table in `compiled` while it was made from `source`; otherwise what `load` makes of
+/// `source` (the YAML, read more slowly).
+pub fn read_or_load<T: DeserializeOwned, E>(
+    compiled: &str,
+    source: &str,
+    load: impl FnOnce() -> Result<T, E>,
+) -> Result<T, E> {
+    read(compiled, source).map_or_else(load, Ok)
+}
+
 /// The compiled copy of `table`, loaded from `source`, as it should be in the repository.
 pub fn write<T: Serialize>(source: &str, table: &T) -> String {
     let copy = Copy { source_crc32: crc32(source), table };

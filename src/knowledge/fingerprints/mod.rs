@@ -136,10 +136,7 @@ pub fn table() -> &'static Table {
 impl Table {
     /// The table shipped in the binary, from its compiled copy while that is current.
     pub fn builtin() -> Result<Table, LoadFailure> {
-        match compiled::read::<Table>(COMPILED, BUILTIN) {
-            Some(table) => Ok(table),
-            None => Table::load_str(BUILTIN_ORIGIN, BUILTIN),
-        }
+        compiled::read_or_load(COMPILED, BUILTIN, || Table::load_str(BUILTIN_ORIGIN, BUILTIN))
     }
 
     /// Loads and validates a fingerprint table; errors name `origin:line:col`.
