@@ -1,7 +1,8 @@
 //! Compiling every redaction pattern costs milliseconds, most of a short command's run, and
 //! most text holds no secret at all. Each pattern is therefore compiled the first time a text
-//! could match it: one that holds none of the strings every match must contain (its gate,
-//! compared ignoring ASCII case) cannot. The strings are read with each small class cut to its
+//! could match it: one that lacks every string of a set every match holds one of (its gate,
+//! compared ignoring ASCII case) cannot. A gate has up to four such sets (`scheme://user:pw@`
+//! holds `://` and `@`): a URL without a password opens no gate of USERINFO's. The strings are read with each small class cut to its
 //! ASCII part, so a text holding one of the characters beyond ASCII those classes admit (Unicode
 //! case folding's `ſ` for `s` and `K` for `k`) goes to the regex; our own `—` and `×` do not.
 //!
@@ -22,8 +23,9 @@ pub(super) mod required;
 /// What every match of a pattern holds, as `gates.rs` lists it.
 #[derive(Debug)]
 pub(super) struct Gate {
-    /// The strings one of which every match holds, ASCII lower case; empty when there are none.
-    pub(super) holds: &'static [&'static str],
+    /// Sets of strings, ASCII lower case: every match holds one string of each set. Empty when
+    /// nothing is known.
+    pub(super) holds: &'static [&'static [&'static str]],
     /// Characters beyond ASCII the pattern's classes admit where `holds` reads only their ASCII
     /// part: a text holding one of them goes to the regex.
     pub(super) beyond_ascii: &'static [(char, char)],
@@ -90,8 +92,8 @@ pub(super) struct Screen {
     /// Every gate's strings; `None` when none has any, or they could not be built into a
     /// searcher (then every text may match every pattern).
     searcher: Option<AhoCorasick>,
-    /// Per string of the searcher: the index of its gate.
-    owner: Vec<usize>,
+    /// Per string of the searcher: the index of its gate and the bit of its set.
+    owner: Vec<(usize, u8)>,
 }
 
 /// Which of a screen's patterns a text may match, one bit each by index; a pattern past the
@@ -110,11 +112,18 @@ fn bit(index: usize) -> u32 {
     u32::try_from(index).ok().and_then(|i| 1u32.checked_shl(i)).unwrap_or(0)
 }
 
+/// The bits of a gate's sets, all set: what a text must show to open it.
+fn every_set(gate: &Gate) -> u8 {
+    (1_u16 << gate.holds.len().min(8)).wrapping_sub(1) as u8
+}
+
 impl Screen {
     pub(super) fn new(gates: &[&'static Gate]) -> Screen {
-        let strings =
-            gates.iter().enumerate().flat_map(|(i, g)| g.holds.iter().map(move |s| (i, *s)));
-        let (owner, strings): (Vec<usize>, Vec<&str>) = strings.unzip();
+        let strings = gates.iter().enumerate().flat_map(|(i, g)| {
+            let sets = g.holds.iter().take(8).enumerate();
+            sets.flat_map(move |(set, strings)| strings.iter().map(move |s| ((i, 1 << set), *s)))
+        });
+        let (owner, strings): (Vec<(usize, u8)>, Vec<&str>) = strings.unzip();
         // Built once a process and read once a text: the contiguous NFA builds in half the
         // time of a DFA and reads a short text about as fast.
         let kind = Some(AhoCorasickKind::ContiguousNFA);
@@ -125,8 +134,8 @@ impl Screen {
     }
 
     /// The patterns `text` may match: those whose gate does not apply to it (no strings, or
-    /// a character beyond ASCII they were read without), and those one of whose strings it
-    /// holds, ASCII case ignored.
+    /// a character beyond ASCII they were read without), and those it holds a string of each
+    /// set of, ASCII case ignored.
     pub(super) fn may_match(&self, text: &str) -> MayMatch {
         let Some(searcher) = &self.searcher else { return MayMatch(u32::MAX) };
         let all = (0..self.gates.len()).fold(0, |all, index| all | bit(index));
@@ -137,11 +146,19 @@ impl Screen {
                 may |= bit(index);
             }
         }
+        // The sets seen so far of the first 32 gates (later ones always may).
+        let mut seen = [0_u8; 32];
         for found in searcher.find_overlapping_iter(text) {
             if may == all {
                 break;
             }
-            may |= bit(self.owner[found.pattern().as_usize()]);
+            let (index, set) = self.owner[found.pattern().as_usize()];
+            if let Some(seen) = seen.get_mut(index) {
+                *seen |= set;
+                if *seen == every_set(self.gates[index]) {
+                    may |= bit(index);
+                }
+            }
         }
         MayMatch(may)
     }
@@ -168,8 +185,8 @@ mod tests {
 
     #[test]
     fn a_text_without_them_is_not_matched_and_compiles_nothing() {
-        static GATE: Gate = Gate { holds: &["password="], beyond_ascii: &[('ſ', 'ſ')] };
-        static OTHER: Gate = Gate { holds: &["token", "jwt"], beyond_ascii: &[] };
+        static GATE: Gate = Gate { holds: &[&["password="]], beyond_ascii: &[('ſ', 'ſ')] };
+        static OTHER: Gate = Gate { holds: &[&["token", "jwt"]], beyond_ascii: &[] };
         static OPEN: Gate = Gate { holds: &[], beyond_ascii: &[] };
         static P: Pattern = Pattern::new(&GATE, || r"(?i)password=(\S+)".to_owned());
         assert_eq!(required::holds(&P.source()).unwrap(), GATE.holds);
@@ -190,5 +207,19 @@ mod tests {
         let forty = Screen::new(&[&GATE; 40]).may_match("nothing");
         assert!(!forty.get(31) && forty.get(32) && forty.get(39));
         assert!(Screen::new(&[]).may_match("nothing").get(0));
+    }
+
+    #[test]
+    fn a_gate_of_several_sets_opens_only_on_one_string_of_each() {
+        static URL: Gate = Gate { holds: &[&["://"], &["@"]], beyond_ascii: &[] };
+        static PAIR: Gate = Gate { holds: &[&["pass", "key"], &["="]], beyond_ascii: &[] };
+        let screen = Screen::new(&[&URL, &PAIR]);
+        let may = |text: &str| [0, 1].map(|i| screen.may_match(text).get(i));
+        assert_eq!(may("upstream: \"http://10.0.0.12:8080/\""), [false, false]);
+        assert_eq!(may("mail me@example.com"), [false, false]);
+        assert_eq!(may("http://me:pw@db/"), [true, false]);
+        assert_eq!(may("the key is x"), [false, false]);
+        assert_eq!(may("x=1 then PASS"), [false, true]);
+        assert_eq!(may("https://db/?key=1 by @ops"), [true, true]);
     }
 }

@@ -15,13 +15,21 @@ const MAX_STRINGS: usize = 32;
 /// At most this many strings one of which a match holds (an alternation of vendors' token
 /// prefixes has dozens); beyond, the part tells nothing.
 const MAX_HOLDS: usize = 256;
+/// At most this many sets are kept of those every match holds one string of: the strongest.
+pub(in crate::redact) const MAX_SETS: usize = 4;
 
-/// The strings one of which every match of `pattern` holds on ASCII text, ASCII lower case;
-/// `None` when the pattern gives no such set.
-pub(in crate::redact) fn holds(pattern: &str) -> Option<Vec<String>> {
+/// Strings one of which a match holds.
+type Set = Vec<Vec<u8>>;
+
+/// The sets of strings every match of `pattern` holds one string of each, on ASCII text, ASCII
+/// lower case, strongest first (`[A-Za-z]+://[^@]*@` holds `://` and `@`); `None` when the
+/// pattern gives no such set.
+pub(in crate::redact) fn holds(pattern: &str) -> Option<Vec<Vec<String>>> {
     let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
-    let strings = required(&hir).holds()?;
-    Some(strings.into_iter().map(|s| String::from_utf8_lossy(&s).into_owned()).collect())
+    let sets = required(&hir).sets();
+    let text = |s: &Vec<u8>| String::from_utf8_lossy(s).into_owned();
+    let sets: Vec<Vec<String>> = sets.iter().map(|set| set.iter().map(text).collect()).collect();
+    (!sets.is_empty()).then_some(sets)
 }
 
 /// The characters beyond ASCII that the classes read by their ASCII part also admit, as
@@ -69,11 +77,11 @@ fn small_classes_beyond_ascii(hir: &Hir, out: &mut Vec<(char, char)>) {
 }
 
 /// The text of `gates.rs` for `patterns`, by name: each one's [`holds`] and [`beyond_ascii`].
+/// Each set is one line, folded at 100 columns.
 pub(in crate::redact) fn gates_file(patterns: &[(&str, &Pattern)]) -> String {
     let mut file = String::from(GATES_HEADER);
     for (name, pattern) in patterns {
-        let holds = holds(&pattern.source()).unwrap_or_default();
-        let quoted: Vec<String> = holds.iter().map(|s| format!("{s:?},")).collect();
+        let sets = holds(&pattern.source()).unwrap_or_default();
         let beyond: Vec<String> = beyond_ascii(&pattern.source())
             .iter()
             .map(|&(lo, hi)| {
@@ -82,33 +90,45 @@ pub(in crate::redact) fn gates_file(patterns: &[(&str, &Pattern)]) -> String {
             .collect();
         file.push_str(&format!(
             "pub(super) const {name}: Gate = Gate {{\n    holds: &[\n{}    ],\n    beyond_ascii: &[{}],\n}};\n",
-            wrapped(&quoted),
+            sets.iter().map(|set| set_lines(set)).collect::<String>(),
             beyond.join(" ").trim_end_matches(','),
         ));
     }
     file
 }
 
-/// Items joined by spaces in lines of at most 100 columns, indented by eight.
-fn wrapped(items: &[String]) -> String {
+/// One set of a gate as `gates.rs` writes it: on one line when it fits in 100 columns.
+fn set_lines(set: &[String]) -> String {
+    let quoted: Vec<String> = set.iter().map(|s| format!("{s:?},")).collect();
+    let line = format!("        &[{}],\n", quoted.join(" ").trim_end_matches(','));
+    if line.len() <= 101 {
+        return line;
+    }
+    format!("        &[\n{}        ],\n", wrapped(&quoted, 12))
+}
+
+/// Items joined by spaces in lines of at most 100 columns, indented by `indent`.
+fn wrapped(items: &[String], indent: usize) -> String {
     let mut lines = vec![String::new()];
     for item in items {
         let last = lines.last_mut().unwrap_or_else(|| unreachable!());
-        if !last.is_empty() && last.len() + item.len() > 91 {
+        if !last.is_empty() && indent + last.len() + 1 + item.len() > 100 {
             lines.push(item.clone());
         } else {
             last.push_str(if last.is_empty() { "" } else { " " });
             last.push_str(item);
         }
     }
-    lines.iter().fold(String::new(), |out, line| out + "        " + line + "\n")
+    let margin = " ".repeat(indent);
+    lines.iter().fold(String::new(), |out, line| out + &margin + line + "\n")
 }
 
 const GATES_HEADER: &str = "\
 //! Written by `TRIAGE_BLESS=1 cargo test --lib gates` from each redaction pattern's syntax
-//! tree (`gate/required.rs`); not edited by hand. A text holding none of a pattern's strings
-//! (ASCII case ignored) and none of the characters beyond ASCII its classes were read without
-//! skips the pattern. `cargo fmt` leaves this file alone (`#[rustfmt::skip]` in `mod.rs`).
+//! tree (`gate/required.rs`); not edited by hand. A text that lacks every string of one of a
+//! pattern's sets (ASCII case ignored) and holds none of the characters beyond ASCII its
+//! classes were read without skips the pattern. `cargo fmt` leaves this file alone
+//! (`#[rustfmt::skip]` in `mod.rs`).
 
 use super::gate::Gate;
 
@@ -118,41 +138,79 @@ use super::gate::Gate;
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Req {
     /// It matches exactly one of these strings (ASCII lower case).
-    Exactly(Vec<Vec<u8>>),
-    /// Every match holds one of these.
-    Holds(Vec<Vec<u8>>),
-    /// Nothing known.
-    Anything,
+    Exactly(Set),
+    /// Every match holds one string of each of these sets; none: nothing is known.
+    Holds(Vec<Set>),
 }
 
 impl Req {
-    /// The strings one of which every match holds, if any is non-empty.
-    fn holds(self) -> Option<Vec<Vec<u8>>> {
-        let (Req::Exactly(strings) | Req::Holds(strings)) = self else { return None };
-        (strings.iter().all(|s| !s.is_empty())).then_some(strings)
+    const ANYTHING: Req = Req::Holds(Vec::new());
+
+    /// The sets every match holds one string of, strongest first, without a set another
+    /// implies; at most [`MAX_SETS`].
+    fn sets(self) -> Vec<Set> {
+        let sets = match self {
+            Req::Exactly(set) => vec![set],
+            Req::Holds(sets) => sets,
+        };
+        let mut sets: Vec<Set> = sets.into_iter().filter(useful).map(sorted).collect();
+        sets.sort_by_key(|set| std::cmp::Reverse(shortest(set)));
+        sets.dedup();
+        // A set another implies sends nothing away the other does not; of two that imply each
+        // other, the first stays.
+        let implies = |j: usize, i: usize| every_holds_one(&sets[j], &sets[i]);
+        let redundant = |i: usize| {
+            (0..sets.len()).any(|j| j != i && implies(j, i) && (j < i || !implies(i, j)))
+        };
+        let kept: Vec<usize> = (0..sets.len()).filter(|&i| !redundant(i)).collect();
+        kept.into_iter().take(MAX_SETS).map(|i| sets[i].clone()).collect()
     }
 
-    /// The better of two facts about one match: the set whose shortest string is longest.
-    fn better(self, other: Req) -> Req {
-        let shortest = |r: &Req| match r {
-            Req::Exactly(s) | Req::Holds(s) => s.iter().map(Vec::len).min().unwrap_or(usize::MAX),
-            Req::Anything => 0,
-        };
-        if shortest(&other) > shortest(&self) { other } else { self }
+    /// The strongest single set, for a branch of an alternation.
+    fn best(self) -> Option<Set> {
+        self.sets().into_iter().next()
     }
+}
+
+/// A set tells something when it has strings, none of them empty and none a lone space or
+/// tab: nearly every text holds one of those, and the screen would stop at each for nothing.
+fn useful(set: &Set) -> bool {
+    let blank = |s: &Vec<u8>| s.is_empty() || s == b" " || s == b"\t";
+    !set.is_empty() && !set.iter().any(blank)
+}
+
+/// The set without a string that holds another one, in order.
+fn sorted(set: Set) -> Set {
+    let mut set = without_containing(set);
+    set.sort();
+    set
+}
+
+/// The length of a set's shortest string: the longer, the rarer a text holds one.
+fn shortest(set: &Set) -> usize {
+    set.iter().map(Vec::len).min().unwrap_or(0)
+}
+
+/// Whether holding a string of `set` means holding one of `other` too.
+fn every_holds_one(set: &Set, other: &Set) -> bool {
+    set.iter().all(|s| other.iter().any(|o| contains(s, o)))
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn required(hir: &Hir) -> Req {
     match hir.kind() {
         HirKind::Empty | HirKind::Look(_) => Req::Exactly(vec![Vec::new()]),
         HirKind::Literal(lit) => Req::Exactly(vec![lit.0.to_ascii_lowercase()]),
-        HirKind::Class(class) => class_strings(class).map_or(Req::Anything, Req::Exactly),
+        HirKind::Class(class) => class_strings(class).map_or(Req::ANYTHING, Req::Exactly),
         HirKind::Capture(capture) => required(&capture.sub),
-        HirKind::Repetition(rep) if rep.min == 0 => Req::Anything,
+        HirKind::Repetition(rep) if rep.min == 0 => Req::ANYTHING,
         HirKind::Repetition(rep) => match required(&rep.sub) {
             Req::Exactly(s) if rep.max == Some(1) => Req::Exactly(s),
-            Req::Exactly(s) | Req::Holds(s) => Req::Holds(s),
-            Req::Anything => Req::Anything,
+            Req::Exactly(s) => Req::Holds(vec![s]),
+            holds @ Req::Holds(_) => holds,
         },
         HirKind::Concat(parts) => concat(parts),
         HirKind::Alternation(branches) => alternation(branches),
@@ -188,11 +246,11 @@ fn class_strings(class: &Class) -> Option<Vec<Vec<u8>>> {
     (chars.len() <= 4).then(|| chars.into_iter().map(|c| vec![c]).collect())
 }
 
-/// Runs of exact parts are joined (`c`,`o`,`o`,`k`… is `cookie`); of the runs and the other
-/// parts, the best fact wins.
+/// Runs of exact parts are joined (`c`,`o`,`o`,`k`… is `cookie`); every match holds one of
+/// each run and of each set the other parts hold.
 fn concat(parts: &[Hir]) -> Req {
-    let mut best = Req::Anything;
-    let mut run: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut sets = Vec::new();
+    let mut run: Set = vec![Vec::new()];
     let mut all_exact = true;
     for part in parts {
         match required(part) {
@@ -202,19 +260,21 @@ fn concat(parts: &[Hir]) -> Req {
                 } else {
                     // Too many combinations: the run so far stands alone, a new one starts.
                     all_exact = false;
-                    best = best.better(Req::Holds(std::mem::replace(&mut run, strings)));
+                    sets.push(std::mem::replace(&mut run, strings));
                 }
             }
-            other => {
+            Req::Holds(held) => {
                 all_exact = false;
-                best = best.better(Req::Holds(std::mem::replace(&mut run, vec![Vec::new()])));
-                if let Req::Holds(strings) = other {
-                    best = best.better(Req::Holds(strings));
-                }
+                sets.push(std::mem::replace(&mut run, vec![Vec::new()]));
+                sets.extend(held);
             }
         }
     }
-    if all_exact { Req::Exactly(run) } else { best.better(Req::Holds(run)) }
+    if all_exact {
+        return Req::Exactly(run);
+    }
+    sets.push(run);
+    Req::Holds(sets)
 }
 
 /// Every string of `a` followed by every string of `b`, if there are few.
@@ -225,18 +285,19 @@ fn cross(a: &[Vec<u8>], b: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
     Some(a.iter().flat_map(|x| b.iter().map(move |y| [x.as_slice(), y].concat())).collect())
 }
 
-/// A match of an alternation is a match of one branch: the union of what each holds.
+/// A match of an alternation is a match of one branch: the union of what each holds (of a
+/// branch that holds several sets, its strongest).
 fn alternation(branches: &[Hir]) -> Req {
     let mut exact = true;
     let mut union = Vec::new();
     for branch in branches {
         match required(branch) {
             Req::Exactly(s) => union.extend(s),
-            Req::Holds(s) => {
+            holds @ Req::Holds(_) => {
                 exact = false;
-                union.extend(s);
+                let Some(best) = holds.best() else { return Req::ANYTHING };
+                union.extend(best);
             }
-            Req::Anything => return Req::Anything,
         }
     }
     union.sort();
@@ -246,7 +307,7 @@ fn alternation(branches: &[Hir]) -> Req {
     }
     // Holding a string means holding every part of it: the shortest strings suffice.
     let union = without_containing(union);
-    if union.len() <= MAX_HOLDS { Req::Holds(union) } else { Req::Anything }
+    if union.len() <= MAX_HOLDS { Req::Holds(vec![union]) } else { Req::ANYTHING }
 }
 
 /// `strings` without any that holds another one.
@@ -270,15 +331,21 @@ mod tests {
 
     #[test]
     fn required_strings_follow_the_pattern() {
-        assert_eq!(holds(r"(?i)(?:set-cookie|cookies?)[ :=]+x"), Some(vec!["cookie".into()]));
-        assert_eq!(holds(r"[A-Za-z]+://[^@]*@"), Some(vec!["://".into()]));
-        assert_eq!(
-            holds(r"(?:[?&]|&amp;)(?P<n>\w+)=(?P<s>\S*)"),
-            Some(vec!["&".into(), "&amp;".into(), "?".into()])
-        );
-        assert_eq!(holds(r"(?i)\bbearer\s+\S+"), Some(vec!["bearer".into()]));
+        let sets = |sets: &[&[&str]]| {
+            Some(sets.iter().map(|set| set.iter().map(|s| (*s).to_owned()).collect()).collect())
+        };
+        assert_eq!(holds(r"(?i)(?:set-cookie|cookies?)[ :=]+x"), sets(&[&["cookie"], &["x"]]));
+        assert_eq!(holds(r"[A-Za-z]+://[^@]*@"), sets(&[&["://"], &["@"]]));
+        assert_eq!(holds(r"(?:[?&]|&amp;)(?P<n>\w+)=(?P<s>\S*)"), sets(&[&["&", "?"], &["="]]));
+        // A lone space or tab sends nothing away.
+        assert_eq!(holds(r"key[ \t]+x"), sets(&[&["key"], &["x"]]));
+        assert_eq!(holds(r"(?i)\bbearer\s+\S+"), sets(&[&["bearer"]]));
         assert_eq!(holds(r"\S+"), None);
         assert_eq!(holds(r"(?:abc)?x*"), None);
+        // A set another implies is left out: holding `abc` is holding `b`.
+        assert_eq!(holds(r"a[^x]*b[^x]*abc"), sets(&[&["abc"]]));
+        // A branch of several sets gives the alternation its strongest.
+        assert_eq!(holds(r"(?:ab.*cde|fgh)"), sets(&[&["cde", "fgh"]]));
     }
 
     #[test]
