@@ -7,6 +7,7 @@
 //! to upstream`), or with a close that is one of a few literals (`upstream timed out \(110:
 //! [^)]*\) while (?:reading upstream|…)`), and most of an incident's lines are theirs.
 
+use memchr::memchr;
 use memchr::memmem::Finder;
 use regex_syntax::hir::{Class, Hir, HirKind};
 
@@ -17,6 +18,10 @@ pub struct Shape {
     prefix: Finder<'static>,
     /// What each byte is to the run: the ASCII bytes the class holds are in it.
     class: [Byte; 256],
+    /// The one ASCII byte the class lacks, when it lacks one only (`[^"]`): the run is then
+    /// found with memchr, not a byte at a time (a host's or upstream's value is most of what
+    /// an nginx line's fields walk).
+    stop: Option<u8>,
     /// The fewest bytes the run holds: 0 or 1.
     min: usize,
     /// The literals one of which must follow the run; one empty one when nothing need.
@@ -86,12 +91,14 @@ impl Shape {
         if suffixes.iter().any(eaten) || prefix.is_empty() {
             return None;
         }
+        let mut outside = (0_u8..128).filter(|&b| !class[usize::from(b)]);
+        let stop = outside.next().filter(|_| outside.next().is_none());
         let class = std::array::from_fn(|b| match class.get(b) {
             Some(true) => Byte::In,
             Some(false) => Byte::Out,
             None => Byte::Unsure,
         });
-        Some(Shape { prefix: Finder::new(&prefix).into_owned(), class, min, suffixes })
+        Some(Shape { prefix: Finder::new(&prefix).into_owned(), class, stop, min, suffixes })
     }
 
     /// The leftmost match in `line`, as the regex would find it.
@@ -107,8 +114,7 @@ impl Shape {
     pub fn walk_at(&self, line: &[u8], mut at: usize) -> Walk {
         loop {
             let start = at + self.prefix.needle().len();
-            let run = line[start..].iter().position(|&b| self.class[usize::from(b)] != Byte::In);
-            let end = run.map_or(line.len(), |n| start + n);
+            let end = start + self.run_length(&line[start..]);
             if line.get(end).is_some_and(|&b| self.class[usize::from(b)] == Byte::Unsure) {
                 return Walk::Unsure;
             }
@@ -120,6 +126,20 @@ impl Shape {
                 None => return Walk::NoMatch,
             }
         }
+    }
+
+    /// How many bytes from the start of `rest` are in the class: where the run ends.
+    fn run_length(&self, rest: &[u8]) -> usize {
+        let Some(stop) = self.stop else {
+            let end = rest.iter().position(|&b| self.class[usize::from(b)] != Byte::In);
+            return end.unwrap_or(rest.len());
+        };
+        // Only `stop` ends the run among ASCII bytes, and every byte beyond ASCII does.
+        let out = memchr(stop, rest).unwrap_or(rest.len());
+        if rest[..out].is_ascii() {
+            return out;
+        }
+        rest.iter().position(|b| !b.is_ascii()).unwrap_or(out)
     }
 
     /// The literal the match starts with.
@@ -208,6 +228,10 @@ mod tests {
             b"attempt to connect to x(y) failed, attempt to connect to z (",
             b"[pool www] child",
             b"[pool w\xc3\xa9b] child",
+            // Beyond ASCII inside, after and instead of a quoted value's close.
+            b", host: \"h\xc3\xa9st\" x",
+            b", host: \"ok\" \xc3\xa9, host: \"\xff\"",
+            b", host: \"no close \xe2\x80\x94",
             b"no fields at all",
             b"",
         ];
@@ -223,6 +247,12 @@ mod tests {
                 agrees(pattern, line);
             }
         }
+    }
+
+    #[test]
+    fn a_class_lacking_one_ascii_byte_is_walked_to_it_with_memchr() {
+        assert_eq!(Shape::of(r#", host: "([^"]+)""#).unwrap().stop, Some(b'"'));
+        assert_eq!(Shape::of(r", server: ([^,\s]+)").unwrap().stop, None);
     }
 
     /// Lines near `example`: itself, cut short, with its runs broken by a space, a quote or a
