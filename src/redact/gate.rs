@@ -119,6 +119,8 @@ fn every_set(gate: &Gate) -> u8 {
 
 impl Screen {
     pub(super) fn new(gates: &[&'static Gate]) -> Screen {
+        // A set past a gate's eighth is not looked for: the gate then opens more readily,
+        // never less (`gates.rs` has at most four).
         let strings = gates.iter().enumerate().flat_map(|(i, g)| {
             let sets = g.holds.iter().take(8).enumerate();
             sets.flat_map(move |(set, strings)| strings.iter().map(move |s| ((i, 1 << set), *s)))

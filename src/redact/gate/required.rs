@@ -16,7 +16,7 @@ const MAX_STRINGS: usize = 32;
 /// prefixes has dozens); beyond, the part tells nothing.
 const MAX_HOLDS: usize = 256;
 /// At most this many sets are kept of those every match holds one string of: the strongest.
-pub(in crate::redact) const MAX_SETS: usize = 4;
+const MAX_SETS: usize = 4;
 
 /// Strings one of which a match holds.
 type Set = Vec<Vec<u8>>;
