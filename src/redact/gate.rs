@@ -2,9 +2,10 @@
 //! most text holds no secret at all. Each pattern is therefore compiled the first time a text
 //! could match it: one that lacks every string of a set every match holds one of (its gate,
 //! compared ignoring ASCII case) cannot. A gate has up to four such sets (`scheme://user:pw@`
-//! holds `://` and `@`): a URL without a password opens no gate of USERINFO's. The strings are read with each small class cut to its
-//! ASCII part, so a text holding one of the characters beyond ASCII those classes admit (Unicode
-//! case folding's `ſ` for `s` and `K` for `k`) goes to the regex; our own `—` and `×` do not.
+//! holds `://` and `@`), so a URL without an `@` does not compile the URL password's pattern.
+//! The strings are read with each small class cut to its ASCII part, so a text holding one of
+//! the characters beyond ASCII those classes admit (Unicode case folding's `ſ` for `s` and `K`
+//! for `k`) goes to the regex; our own `—` and `×` do not.
 //!
 //! A text is read once for every gate ([`Screen`]), not once a pattern, before the passes run.
 //!
@@ -112,17 +113,19 @@ fn bit(index: usize) -> u32 {
     u32::try_from(index).ok().and_then(|i| 1u32.checked_shl(i)).unwrap_or(0)
 }
 
+/// The most sets of one gate the screen looks for, one bit each: a set past them is not looked
+/// for, and the gate then opens more readily, never less (`gates.rs` has at most four).
+const SETS_READ: usize = 8;
+
 /// The bits of a gate's sets, all set: what a text must show to open it.
 fn every_set(gate: &Gate) -> u8 {
-    (1_u16 << gate.holds.len().min(8)).wrapping_sub(1) as u8
+    (1_u16 << gate.holds.len().min(SETS_READ)).wrapping_sub(1) as u8
 }
 
 impl Screen {
     pub(super) fn new(gates: &[&'static Gate]) -> Screen {
-        // A set past a gate's eighth is not looked for: the gate then opens more readily,
-        // never less (`gates.rs` has at most four).
         let strings = gates.iter().enumerate().flat_map(|(i, g)| {
-            let sets = g.holds.iter().take(8).enumerate();
+            let sets = g.holds.iter().take(SETS_READ).enumerate();
             sets.flat_map(move |(set, strings)| strings.iter().map(move |s| ((i, 1 << set), *s)))
         });
         let (owner, strings): (Vec<(usize, u8)>, Vec<&str>) = strings.unzip();
